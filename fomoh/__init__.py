@@ -1,0 +1,1 @@
+"""Data sets, training loop and the `fomoh` command-line tool."""

@@ -1,0 +1,1 @@
+"""Neural-network layers that run on real, complex, hyper-dual and bicomplex numbers."""

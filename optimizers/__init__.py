@@ -1,0 +1,1 @@
+"""FoMoH and other optimizers over flat parameter vectors."""
