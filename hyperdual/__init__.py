@@ -1,0 +1,23 @@
+"""Second-order forward-mode automatic differentiation with hyper-dual numbers.
+
+A hyper-dual number ``a + b e1 + c e2 + d e1e2`` (``e1² = e2² = 0``, ``e1e2 ≠ 0``) carries a
+value, two directional derivatives and one mixed second derivative through any computation
+written with NumPy operations. Evaluating ``f`` at ``theta + v1 e1 + v2 e2`` yields
+``f(θ)``, ``∇f·v1``, ``∇f·v2`` and ``v1ᵀ ∇²f v2`` exactly (up to rounding) in one pass.
+"""
+
+from .backend import (BackendUnavailableError, DeviceMismatchError, backend_name,
+                      cupy_available, get_backend, namespace, set_backend, to_numpy)
+from .derivatives import (DEFAULT_CHUNK_SIZE, directional, gradient, hessian, hvp,
+                          projected_hessian)
+from .multipart import MultiPartArray
+from .number import HyperDual, relu, sigmoid, softplus, supported_functions
+from .rules import RULES
+
+__all__ = [
+    "HyperDual", "MultiPartArray", "RULES",
+    "directional", "gradient", "hessian", "hvp", "projected_hessian", "DEFAULT_CHUNK_SIZE",
+    "sigmoid", "softplus", "relu", "supported_functions",
+    "get_backend", "set_backend", "backend_name", "cupy_available", "namespace", "to_numpy",
+    "BackendUnavailableError", "DeviceMismatchError",
+]

@@ -1,0 +1,192 @@
+"""Derivatives of a scalar function ``f: R^D -> R`` from hyper-dual evaluations.
+
+Evaluating ``f`` at ``theta + v1 e1 + v2 e2`` gives, exactly up to rounding,
+
+    real = f(theta),  eps1 = ∇f·v1,  eps2 = ∇f·v2,  eps12 = v1ᵀ ∇²f v2.
+
+Every function here chooses pairs ``(v1, v2)`` and evaluates them in *chunks* of at most
+``chunk_size`` pairs: one call of ``f`` per chunk, with the pairs on the ε-parts' leading
+axis, so the primal work is shared within a chunk and memory stays bounded.
+
+| function            | pairs                         | number of pairs |
+|---------------------|-------------------------------|-----------------|
+| ``directional``     | the given (v1, v2)            | P               |
+| ``gradient``        | (e_i, e_i)                    | D               |
+| ``hvp``             | (v, e_i)                      | D               |
+| ``projected_hessian`` | (V_i, V_j), i ≤ j           | K(K+1)/2        |
+| ``hessian``         | (e_i, e_j), i ≤ j             | D(D+1)/2        |
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .backend import namespace
+from .multipart import MultiPartArray
+from .number import HyperDual
+
+DEFAULT_CHUNK_SIZE = 256
+"""Default number of direction pairs per evaluation of ``f``."""
+
+
+def _check_theta(theta):
+    """``theta`` as a 1-D floating array of its own namespace (shape (D,))."""
+    xp = namespace(theta)
+    theta = xp.asarray(theta)
+    if theta.dtype.kind in "biu":
+        theta = theta.astype(np.float64)
+    if theta.dtype.kind != "f":
+        raise ValueError(f"theta must be a real floating array, got dtype {theta.dtype}")
+    if theta.ndim != 1:
+        raise ValueError(f"theta must be a 1-D parameter vector of shape (D,); got shape "
+                         f"{theta.shape}. Flatten your parameters (and reshape inside f).")
+    return xp, theta
+
+
+def _check_directions(xp, v, D, dtype, name):
+    """``v`` of shape (D,) or (P, D) as a (P, D) array of ``dtype``; also says if it was 1-D."""
+    namespace(v, xp.zeros(0))  # raises on a device mismatch
+    v = xp.asarray(v)
+    if v.ndim == 1 and v.shape[0] == D:
+        return v[None].astype(dtype, copy=False), True
+    if v.ndim == 2 and v.shape[1] == D:
+        return v.astype(dtype, copy=False), False
+    raise ValueError(f"{name} must have shape (D,) or (P, D) with D = {D}; got {v.shape}")
+
+
+def _evaluate(f, theta, v1, v2):
+    """One call of ``f`` on ``theta + v1 e1 + v2 e2`` (v1, v2 of shape (P, D)).
+
+    Returns ``(value, d1, d2, d12)`` with ``value`` a 0-d array and the rest of shape (P,).
+    """
+    xp = namespace(theta)
+    P = max(v1.shape[0], v2.shape[0])
+    x = HyperDual.from_parts((theta, v1, v2, xp.zeros((1, theta.shape[0]), dtype=theta.dtype)))
+    y = f(x)
+    if not isinstance(y, MultiPartArray):
+        y_arr = xp.asarray(y)
+        if y_arr.size != 1:
+            raise ValueError(f"f must return a scalar; it returned shape {y_arr.shape}")
+        zeros = xp.zeros(P, dtype=theta.dtype)  # f does not depend on theta
+        return y_arr.reshape(()), zeros, zeros, zeros
+    if not isinstance(y, HyperDual):
+        raise TypeError(f"f returned a {type(y).__name__}, expected a HyperDual scalar")
+    if y.size != 1:
+        raise ValueError(f"f must return a scalar (shape () or (1,)); it returned shape {y.shape}")
+    y = y.reshape(())
+    shape = (P,)
+    return (y.real, xp.broadcast_to(y.eps1, shape), xp.broadcast_to(y.eps2, shape),
+            xp.broadcast_to(y.eps12, shape))
+
+
+def _chunks(n, chunk_size):
+    if chunk_size is None:
+        chunk_size = DEFAULT_CHUNK_SIZE
+    if int(chunk_size) < 1:
+        raise ValueError(f"chunk_size must be a positive integer, got {chunk_size}")
+    for start in range(0, n, int(chunk_size)):
+        yield slice(start, min(start + int(chunk_size), n))
+
+
+def directional(f, theta, v1, v2=None, chunk_size=None):
+    """Value, first and second directional derivatives of ``f`` at ``theta``.
+
+    Parameters
+    ----------
+    f : callable
+        Maps a 1-D parameter vector (shape (D,)) to a scalar, written with NumPy operations.
+    theta : array, shape (D,)
+    v1 : array, shape (D,) or (P, D)
+    v2 : array, shape (D,) or (P, D), optional
+        ``None`` means ``v2 = v1``. A (D,) direction is paired with every row of the other.
+    chunk_size : int, optional
+        Pairs per evaluation of ``f`` (default ``DEFAULT_CHUNK_SIZE``).
+
+    Returns
+    -------
+    value : 0-d array, f(θ)
+    d1, d2 : arrays of shape () or (P,), ∇f·v1 and ∇f·v2
+    d12 : array of shape () or (P,), v1ᵀ ∇²f v2
+        Shape () when both directions were given as 1-D vectors.
+    """
+    xp, theta = _check_theta(theta)
+    D = theta.shape[0]
+    v1, single1 = _check_directions(xp, v1, D, theta.dtype, "v1")
+    if v2 is None:
+        v2, single2 = v1, single1
+    else:
+        v2, single2 = _check_directions(xp, v2, D, theta.dtype, "v2")
+    if v1.shape[0] != v2.shape[0] and 1 not in (v1.shape[0], v2.shape[0]):
+        raise ValueError(f"v1 and v2 hold different numbers of directions: "
+                         f"{v1.shape[0]} and {v2.shape[0]}")
+    P = max(v1.shape[0], v2.shape[0])
+    v1, v2 = xp.broadcast_to(v1, (P, D)), xp.broadcast_to(v2, (P, D))
+    value, out = None, []
+    for chunk in _chunks(P, chunk_size):
+        value, d1, d2, d12 = _evaluate(f, theta, v1[chunk], v2[chunk])
+        out.append((d1, d2, d12))
+    d1, d2, d12 = (xp.concatenate([o[k] for o in out]) for k in range(3))
+    if single1 and single2:
+        d1, d2, d12 = d1[0], d2[0], d12[0]
+    return value, d1, d2, d12
+
+
+def gradient(f, theta, chunk_size=None):
+    """∇f(θ), shape (D,), from the basis pairs (e_i, e_i) (also the Hessian's diagonal)."""
+    xp, theta = _check_theta(theta)
+    basis = xp.eye(theta.shape[0], dtype=theta.dtype)
+    return directional(f, theta, basis, chunk_size=chunk_size)[1]
+
+
+def hvp(f, theta, v, chunk_size=None):
+    """Hessian-vector product ∇²f(θ) v, shape (D,), from the pairs (v, e_i).
+
+    Costs D pairs; back-propagation on dual numbers (``layers``) is cheaper for large D.
+    """
+    xp, theta = _check_theta(theta)
+    D = theta.shape[0]
+    v, single = _check_directions(xp, v, D, theta.dtype, "v")
+    if not single:
+        raise ValueError(f"v must have shape (D,) = ({D},); got {v.shape}")
+    basis = xp.eye(D, dtype=theta.dtype)
+    return directional(f, theta, v[0], basis, chunk_size=chunk_size)[3]
+
+
+def _upper_pairs(K):
+    """Indices (i, j) with i ≤ j, the K(K+1)/2 pairs of a symmetric K×K matrix."""
+    return np.triu_indices(K)
+
+
+def projected_hessian(f, theta, V, chunk_size=None):
+    """Projection of gradient and Hessian onto the K directions in the rows of ``V``.
+
+    Parameters
+    ----------
+    V : array, shape (K, D)
+
+    Returns
+    -------
+    value : 0-d array, f(θ)
+    g : array, shape (K,), ``g[k] = ∇f·V[k]``
+    H : array, shape (K, K), symmetric, ``H[i, j] = V[i]ᵀ ∇²f V[j]``
+        From the K(K+1)/2 pairs (V[i], V[j]), i ≤ j, evaluated in one pass per chunk.
+    """
+    xp, theta = _check_theta(theta)
+    V, _ = _check_directions(xp, V, theta.shape[0], theta.dtype, "V")
+    K = V.shape[0]
+    i, j = _upper_pairs(K)
+    value, d1, _, d12 = directional(f, theta, V[xp.asarray(i)], V[xp.asarray(j)],
+                                    chunk_size=chunk_size)
+    on_diagonal = i == j                 # pair (k, k) carries g[k] = ∇f·V[k] in eps1
+    g = d1[xp.asarray(np.flatnonzero(on_diagonal))]
+    H = xp.zeros((K, K), dtype=theta.dtype)
+    H[i, j] = d12
+    H[j, i] = d12
+    return value, g, H
+
+
+def hessian(f, theta, chunk_size=None):
+    """The full Hessian ∇²f(θ), shape (D, D), from the D(D+1)/2 basis pairs (e_i, e_j)."""
+    xp, theta = _check_theta(theta)
+    return projected_hessian(f, theta, xp.eye(theta.shape[0], dtype=theta.dtype),
+                             chunk_size=chunk_size)[2]

@@ -1,0 +1,553 @@
+"""Arrays made of several component arrays, and the operations that act on every part alike.
+
+A hyper-dual number has four parts (``real, eps1, eps2, eps12``), a bicomplex number two
+(``z1, z2``). Both are *arrays* of numbers: each part is a NumPy (or CuPy) array.
+
+**Linear operations** (reshape, transpose, indexing, sum, mean, concatenate, stack, pad,
+``where``, sliding windows for im2col, ...) act on every part in the same way, so they are
+written once here. Bilinear and nonlinear operations depend on the algebra and live in the
+subclasses.
+
+**Leading axes.** A part may carry extra leading axes that the number's shape does not show:
+the ε-parts of a ``HyperDual`` carry one "pair" axis of length P (P direction pairs evaluated
+at once) while the real part is shared. ``LEAD[k]`` is the number of such axes of part k, and
+every linear operation shifts its axis arguments by it. Invariant: part k has shape
+``lead_shape + shape`` where ``lead_shape`` has ``LEAD[k]`` entries (each 1 or P).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .backend import namespace
+
+
+class MultiPartArray:
+    """Base class: an array of numbers stored as a tuple of component arrays.
+
+    Subclasses set ``PART_NAMES`` (attribute names of the parts, the first being the
+    primal part without leading axes), ``LEAD`` (leading axes of each part), define
+    ``real`` (the real, primal value used by comparisons) and the algebra-specific
+    operations.
+    """
+
+    PART_NAMES: tuple[str, ...] = ()
+    LEAD: tuple[int, ...] = ()
+    ARRAY_FUNCTIONS: dict = {}  # numpy function -> implementation, filled below
+    __array_priority__ = 100
+
+    # ----------------------------------------------------------------- construction
+    @classmethod
+    def from_parts(cls, parts):
+        """Build from already validated parts (no copies, no checks)."""
+        obj = object.__new__(cls)
+        for name, part in zip(cls.PART_NAMES, parts):
+            setattr(obj, name, part)
+        return obj
+
+    @classmethod
+    def constant(cls, value, xp=None):
+        """Lift a plain array into this type: the first part is ``value``, the others zero.
+
+        The zero parts are broadcast views of one scalar, so they cost no memory.
+        """
+        xp = xp or namespace(value)
+        value = xp.asarray(value)
+        zero = xp.zeros((), dtype=cls._part_dtype(value.dtype))
+        parts = [value] + [xp.broadcast_to(zero, (1,) * lead + value.shape)
+                           for lead in cls.LEAD[1:]]
+        return cls.from_parts(parts)
+
+    @staticmethod
+    def _part_dtype(dtype):
+        return dtype
+
+    @property
+    def parts(self):
+        """The component arrays, in ``PART_NAMES`` order."""
+        return tuple(getattr(self, name) for name in self.PART_NAMES)
+
+    @property
+    def xp(self):
+        """The array module (numpy or cupy) the parts live in."""
+        return namespace(*self.parts)
+
+    # ----------------------------------------------------------------- array attributes
+    @property
+    def shape(self):
+        return self.parts[0].shape
+
+    @property
+    def ndim(self):
+        return self.parts[0].ndim
+
+    @property
+    def size(self):
+        return self.parts[0].size
+
+    @property
+    def dtype(self):
+        return self.parts[0].dtype
+
+    def __len__(self):
+        return len(self.parts[0])
+
+    def __repr__(self):
+        body = ",\n  ".join(f"{n}={np.array2string(np.asarray(p), prefix='  ')}"
+                            for n, p in zip(self.PART_NAMES, self.parts))
+        return f"{type(self).__name__}(\n  {body})"
+
+    # A multi-part number must never be turned into a plain array or float silently:
+    # that would drop its derivative parts.
+    def __array__(self, dtype=None, copy=None):
+        raise TypeError(
+            f"cannot convert a {type(self).__name__} to a plain array (np.asarray / np.array): "
+            f"that would silently drop its {', '.join(self.PART_NAMES[1:])} parts. "
+            "Use .real for the value, or a NumPy function that supports it."
+        )
+
+    def __float__(self):
+        raise TypeError(f"float() of a {type(self).__name__} would drop its derivative parts; "
+                        "use .real")
+
+    __int__ = __complex__ = __float__
+
+    def __bool__(self):
+        if self.size != 1:
+            raise ValueError(f"the truth value of a {type(self).__name__} array with more "
+                             "than one element is ambiguous")
+        return bool(self.real.reshape(()))
+
+    # ----------------------------------------------------------------- helpers
+    def map_parts(self, fn):
+        """Apply ``fn(part, lead)`` to every part; only valid for linear ``fn``."""
+        return self.from_parts(tuple(fn(p, lead) for p, lead in zip(self.parts, self.LEAD)))
+
+    def _axis(self, axis, lead):
+        """Shift a (possibly negative) axis or tuple of axes past ``lead`` leading axes."""
+        if axis is None:
+            return None
+        if isinstance(axis, tuple):
+            return tuple(self._axis(a, lead) for a in axis)
+        axis = int(axis)
+        if not -self.ndim <= axis < self.ndim:
+            raise np.exceptions.AxisError(axis, self.ndim)
+        return axis % self.ndim + lead
+
+    def lift(self, ndim):
+        """Prepend size-1 axes up to ``ndim`` dimensions (what broadcasting does implicitly)."""
+        extra = ndim - self.ndim
+        if extra <= 0:
+            return self
+        return self.map_parts(lambda p, lead: p.reshape(p.shape[:lead] + (1,) * extra
+                                                        + p.shape[lead:]))
+
+    def broadcast_to(self, shape):
+        """Broadcast the number's shape to ``shape`` (leading axes of parts are kept)."""
+        shape = tuple(shape)
+        lifted = self.lift(len(shape))
+        return lifted.map_parts(lambda p, lead: lifted.xp.broadcast_to(p, p.shape[:lead] + shape))
+
+    # ----------------------------------------------------------------- linear: shape
+    def reshape(self, *shape):
+        if len(shape) == 1 and not isinstance(shape[0], int):
+            shape = tuple(shape[0])
+        new_shape = self.parts[0].reshape(shape).shape  # resolves -1
+        return self.map_parts(lambda p, lead: p.reshape(p.shape[:lead] + new_shape))
+
+    def ravel(self):
+        return self.reshape(-1)
+
+    def flatten(self):
+        return self.reshape(-1)
+
+    def transpose(self, *axes):
+        if len(axes) == 1 and (axes[0] is None or not isinstance(axes[0], int)):
+            axes = axes[0]
+        axes = tuple(reversed(range(self.ndim))) if not axes else tuple(axes)
+        return self.map_parts(lambda p, lead: p.transpose(
+            tuple(range(lead)) + tuple(self._axis(a, lead) for a in axes)))
+
+    @property
+    def T(self):
+        return self.transpose()
+
+    def swapaxes(self, axis1, axis2):
+        return self.map_parts(lambda p, lead: p.swapaxes(self._axis(axis1, lead),
+                                                         self._axis(axis2, lead)))
+
+    def moveaxis(self, source, destination):
+        src = source if isinstance(source, (tuple, list)) else (source,)
+        dst = destination if isinstance(destination, (tuple, list)) else (destination,)
+        return self.map_parts(lambda p, lead: self.xp.moveaxis(
+            p, [self._axis(a, lead) for a in src], [self._axis(a, lead) for a in dst]))
+
+    def expand_dims(self, axis):
+        axes = axis if isinstance(axis, (tuple, list)) else (axis,)
+        ndim = self.ndim + len(axes)
+        axes = tuple(a % ndim for a in axes)
+        return self.map_parts(lambda p, lead: self.xp.expand_dims(p, tuple(a + lead for a in axes)))
+
+    def squeeze(self, axis=None):
+        if axis is None:
+            axis = tuple(i for i, n in enumerate(self.shape) if n == 1)
+        return self.map_parts(lambda p, lead: p.squeeze(self._axis(axis, lead)))
+
+    # ----------------------------------------------------------------- linear: indexing
+    def __getitem__(self, index):
+        if not isinstance(index, tuple):
+            index = (index,)
+        index = tuple(k.real if isinstance(k, MultiPartArray) else k for k in index)
+        has_ellipsis = any(k is Ellipsis for k in index)
+
+        def take(p, lead):
+            if lead == 0:
+                return p[index]
+            # Move the leading axes to the end and index them with explicit slices, so that
+            # NumPy's placement rules for advanced indices never mix them up.
+            xp = self.xp
+            front, back = list(range(lead)), list(range(-lead, 0))
+            moved = xp.moveaxis(p, front, back)
+            tail = (slice(None),) * lead
+            key = index + tail if has_ellipsis else index + (Ellipsis,) + tail
+            return xp.moveaxis(moved[key], back, front)
+
+        return self.map_parts(take)
+
+    def __setitem__(self, index, value):
+        raise TypeError(f"{type(self).__name__} is immutable (in-place updates would break "
+                        "forward mode's no-tape guarantee); build a new array with "
+                        "np.where, np.concatenate or np.pad instead")
+
+    def take_along_axis(self, indices, axis):
+        def take(p, lead):
+            idx = indices.reshape((1,) * lead + indices.shape)
+            return self.xp.take_along_axis(p, idx, axis=None if axis is None
+                                           else self._axis(axis, lead))
+        return self.map_parts(take)
+
+    # ----------------------------------------------------------------- linear: reductions
+    def sum(self, axis=None, keepdims=False, dtype=None):
+        def total(p, lead):
+            ax = tuple(range(lead, p.ndim)) if axis is None else self._axis(axis, lead)
+            return p.sum(axis=ax, keepdims=keepdims, dtype=dtype)
+        return self.map_parts(total)
+
+    def mean(self, axis=None, keepdims=False, dtype=None):
+        def average(p, lead):
+            ax = tuple(range(lead, p.ndim)) if axis is None else self._axis(axis, lead)
+            return p.mean(axis=ax, keepdims=keepdims, dtype=dtype)
+        return self.map_parts(average)
+
+    # ----------------------------------------------------------------- linear: + and -
+    def __neg__(self):
+        return self.map_parts(lambda p, lead: -p)
+
+    def __pos__(self):
+        return self
+
+    def __add__(self, other):
+        return _add(self, other)
+
+    def __radd__(self, other):
+        return _add(other, self)
+
+    def __sub__(self, other):
+        return _add(self, -other)
+
+    def __rsub__(self, other):
+        return _add(other, -self)
+
+    # ----------------------------------------------------------------- zero-derivative
+    def _compare(self, other, op):
+        other = other.real if isinstance(other, MultiPartArray) else other
+        return op(self.real, other)
+
+    def __lt__(self, other):
+        return self._compare(other, lambda a, b: a < b)
+
+    def __le__(self, other):
+        return self._compare(other, lambda a, b: a <= b)
+
+    def __gt__(self, other):
+        return self._compare(other, lambda a, b: a > b)
+
+    def __ge__(self, other):
+        return self._compare(other, lambda a, b: a >= b)
+
+    def __eq__(self, other):  # noqa: D105 - elementwise, on the real part
+        return self._compare(other, lambda a, b: a == b)
+
+    def __ne__(self, other):
+        return self._compare(other, lambda a, b: a != b)
+
+    __hash__ = None
+
+    def argmax(self, axis=None, keepdims=False):
+        return self.xp.argmax(self.real, axis=axis, keepdims=keepdims)
+
+    def argmin(self, axis=None, keepdims=False):
+        return self.xp.argmin(self.real, axis=axis, keepdims=keepdims)
+
+    def max(self, axis=None, keepdims=False):
+        """Maximum; at ties the derivative parts of the *first* maximal entry are taken
+        (the same entry ``argmax`` picks, and the one max-pooling back-propagates to)."""
+        return self._select_along(self.xp.argmax, axis, keepdims)
+
+    def min(self, axis=None, keepdims=False):
+        """Minimum; ties resolved like ``max`` (first minimal entry)."""
+        return self._select_along(self.xp.argmin, axis, keepdims)
+
+    def _select_along(self, arg_fn, axis, keepdims):
+        x = self.reshape(-1) if axis is None else self
+        ax = 0 if axis is None else axis
+        idx = arg_fn(x.real, axis=ax, keepdims=True)
+        out = x.take_along_axis(idx, ax)
+        if axis is None:
+            return out.reshape((1,) * self.ndim if keepdims else ())
+        return out if keepdims else out.squeeze(ax)
+
+    def astype(self, dtype):
+        return self.map_parts(lambda p, lead: p.astype(dtype))
+
+    def copy(self):
+        return self.map_parts(lambda p, lead: p.copy())
+
+    # ----------------------------------------------------------------- NumPy protocol
+    def __array_function__(self, func, types, args, kwargs):
+        if not all(issubclass(t, (type(self), np.ndarray)) or _is_cupy_type(t) for t in types):
+            return NotImplemented
+        impl = type(self).ARRAY_FUNCTIONS.get(func)
+        if impl is None:
+            raise TypeError(_unsupported(self, f"numpy.{func.__name__}"))
+        return impl(*args, **kwargs)
+
+
+def _is_cupy_type(t):
+    return t.__module__.split(".")[0] == "cupy"
+
+
+def _unsupported(x, what):
+    return (f"{what} is not supported for {type(x).__name__} inputs (it might silently drop "
+            "derivative parts). Rewrite the computation with supported operations "
+            "(see hyperdual.supported_functions()) or ask for it to be added.")
+
+
+def _like(values):
+    """The MultiPartArray subclass among ``values`` (error if two different ones)."""
+    classes = {type(v) for v in values if isinstance(v, MultiPartArray)}
+    if len(classes) != 1:
+        raise TypeError(f"cannot mix {sorted(c.__name__ for c in classes)} in one operation")
+    return classes.pop()
+
+
+def as_multipart(cls, value, xp):
+    """``value`` as a ``cls`` number (plain arrays become constants with zero parts)."""
+    if isinstance(value, cls):
+        return value
+    if isinstance(value, MultiPartArray):
+        raise TypeError(f"cannot mix {cls.__name__} and {type(value).__name__}")
+    return cls.constant(value, xp)
+
+
+def _common_xp(values):
+    arrays = []
+    for v in values:
+        arrays.extend(v.parts if isinstance(v, MultiPartArray) else (v,))
+    return namespace(*arrays)
+
+
+def _add(x, y):
+    """x + y: the parts add, a plain operand only shifts the first part (an affine op)."""
+    xp = _common_xp((x, y))
+    if isinstance(x, MultiPartArray) and isinstance(y, MultiPartArray):
+        _like((x, y))
+        nd = max(x.ndim, y.ndim)
+        return x.from_parts(tuple(p + q for p, q in zip(x.lift(nd).parts, y.lift(nd).parts)))
+    number = x if isinstance(x, MultiPartArray) else y
+    first = x.parts[0] + y if number is x else x + y.parts[0]
+    shape = first.shape
+    lifted = number.lift(len(shape))
+    rest = [xp.broadcast_to(p, p.shape[:lead] + shape)
+            for p, lead in zip(lifted.parts[1:], number.LEAD[1:])]
+    return number.from_parts([first] + rest)
+
+
+# --------------------------------------------------------------------- functions of sequences
+def _align(values, cls, xp):
+    """Lift all values to ``cls`` and to a common shape-length and leading-axis size."""
+    values = [as_multipart(cls, v, xp) for v in values]
+    nd = max(v.ndim for v in values)
+    values = [v.lift(nd) for v in values]
+    aligned = []
+    for k, lead in enumerate(cls.LEAD):
+        lead_shape = np.broadcast_shapes(*(v.parts[k].shape[:lead] for v in values))
+        aligned.append([xp.broadcast_to(v.parts[k], lead_shape + v.parts[k].shape[lead:])
+                        for v in values])
+    return values, aligned
+
+
+def concatenate(arrays, axis=0, **kwargs):
+    if kwargs.get("out") is not None:
+        raise TypeError("numpy.concatenate(out=...) is not supported for multi-part arrays")
+    cls = _like(arrays)
+    xp = _common_xp(arrays)
+    if axis is None:
+        arrays = [as_multipart(cls, a, xp).reshape(-1) for a in arrays]
+        axis = 0
+    values, aligned = _align(arrays, cls, xp)
+    first = values[0]
+    return cls.from_parts([xp.concatenate(parts, axis=first._axis(axis, lead))
+                           for parts, lead in zip(aligned, cls.LEAD)])
+
+
+def stack(arrays, axis=0, **kwargs):
+    if kwargs.get("out") is not None:
+        raise TypeError("numpy.stack(out=...) is not supported for multi-part arrays")
+    cls = _like(arrays)
+    xp = _common_xp(arrays)
+    values, aligned = _align(arrays, cls, xp)
+    axis = axis % (values[0].ndim + 1)
+    return cls.from_parts([xp.stack(parts, axis=axis + lead)
+                           for parts, lead in zip(aligned, cls.LEAD)])
+
+
+def where(condition, x, y):
+    """Select elementwise by a plain boolean ``condition``; the parts follow the choice."""
+    cls = _like((x, y))
+    xp = _common_xp((condition, x, y))
+    condition = xp.asarray(condition)
+    if isinstance(condition, MultiPartArray):
+        raise TypeError("np.where condition must be a plain boolean array")
+    x, y = as_multipart(cls, x, xp), as_multipart(cls, y, xp)
+    nd = max(condition.ndim, x.ndim, y.ndim)
+    x, y = x.lift(nd), y.lift(nd)
+    cond = condition.reshape((1,) * (nd - condition.ndim) + condition.shape)
+    return cls.from_parts([xp.where(cond, p, q) for p, q in zip(x.parts, y.parts)])
+
+
+def pad(array, pad_width, mode="constant", **kwargs):
+    """Pad every part; a constant fill value applies to the first part only (the others get 0)."""
+    if mode != "constant":
+        raise TypeError(f"numpy.pad(mode={mode!r}) is not supported; only mode='constant'")
+    xp = array.xp
+    widths = np.broadcast_to(np.asarray(pad_width, dtype=np.intp), (array.ndim, 2))
+    widths = [tuple(int(w) for w in row) for row in widths]
+    fill = kwargs.get("constant_values", 0)
+    parts = []
+    for k, (p, lead) in enumerate(zip(array.parts, array.LEAD)):
+        pw = [(0, 0)] * lead + widths
+        parts.append(xp.pad(p, pw, mode="constant", constant_values=fill if k == 0 else 0))
+    return array.from_parts(parts)
+
+
+def sliding_window_view(x, window_shape, axis=None, *, subok=False, writeable=False):
+    """Windows over the number's axes (the im2col building block); views, no copies."""
+    if writeable:
+        raise TypeError("sliding_window_view(writeable=True) is not supported")
+    window_shape = (window_shape,) if np.ndim(window_shape) == 0 else tuple(window_shape)
+    if axis is None:
+        axis = tuple(range(x.ndim))
+    axes = axis if isinstance(axis, (tuple, list)) else (axis,)
+    swv = x.xp.lib.stride_tricks.sliding_window_view
+    return x.map_parts(lambda p, lead: swv(p, window_shape,
+                                           axis=tuple(x._axis(a, lead) for a in axes)))
+
+
+def _reduce_kwargs(kwargs, name):
+    bad = {k for k, v in kwargs.items() if v is not None and k not in ("axis", "keepdims", "dtype")
+           and not (k == "where" and v is True)}
+    if bad:
+        raise TypeError(f"numpy.{name}: arguments {sorted(bad)} are not supported for "
+                        "multi-part arrays")
+    return {k: v for k, v in kwargs.items() if k in ("axis", "keepdims", "dtype")
+            and v is not None}
+
+
+def _method(name, reduce=False):
+    def impl(a, *args, **kwargs):
+        if reduce:
+            kwargs = _reduce_kwargs(kwargs, name)
+        return getattr(a, name)(*args, **kwargs)
+    impl.__name__ = name
+    return impl
+
+
+def _reshape(a, shape=None, order="C", **kwargs):
+    if order != "C":
+        raise TypeError("numpy.reshape: only order='C' is supported for multi-part arrays")
+    shape = kwargs.get("newshape", shape)
+    return a.reshape(shape)
+
+
+def _transpose(a, axes=None):
+    return a.transpose(axes)
+
+
+def _broadcast_to(a, shape, subok=False):
+    return a.broadcast_to((shape,) if isinstance(shape, int) else shape)
+
+
+def _take_along_axis(arr, indices, axis=-1):
+    return arr.take_along_axis(indices, axis)
+
+
+def _max(a, axis=None, out=None, keepdims=False, **kwargs):
+    if out is not None:
+        raise TypeError("numpy.max(out=...) is not supported for multi-part arrays")
+    return a.max(axis=axis, keepdims=keepdims)
+
+
+def _min(a, axis=None, out=None, keepdims=False, **kwargs):
+    if out is not None:
+        raise TypeError("numpy.min(out=...) is not supported for multi-part arrays")
+    return a.min(axis=axis, keepdims=keepdims)
+
+
+def _argmax(a, axis=None, out=None, keepdims=False):
+    return a.argmax(axis=axis, keepdims=keepdims)
+
+
+def _argmin(a, axis=None, out=None, keepdims=False):
+    return a.argmin(axis=axis, keepdims=keepdims)
+
+
+def _shape(a):
+    return a.shape
+
+
+def _ndim(a):
+    return a.ndim
+
+
+def _size(a, axis=None):
+    return a.size if axis is None else a.shape[axis]
+
+
+MultiPartArray.ARRAY_FUNCTIONS = {
+    np.reshape: _reshape,
+    np.ravel: _method("ravel"),
+    np.transpose: _transpose,
+    np.swapaxes: _method("swapaxes"),
+    np.moveaxis: _method("moveaxis"),
+    np.expand_dims: _method("expand_dims"),
+    np.squeeze: _method("squeeze"),
+    np.broadcast_to: _broadcast_to,
+    np.sum: _method("sum", reduce=True),
+    np.mean: _method("mean", reduce=True),
+    np.concatenate: concatenate,
+    np.stack: stack,
+    np.where: where,
+    np.pad: pad,
+    np.lib.stride_tricks.sliding_window_view: sliding_window_view,
+    np.take_along_axis: _take_along_axis,
+    np.max: _max,
+    np.amax: _max,
+    np.min: _min,
+    np.amin: _min,
+    np.argmax: _argmax,
+    np.argmin: _argmin,
+    np.shape: _shape,
+    np.ndim: _ndim,
+    np.size: _size,
+}

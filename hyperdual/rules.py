@@ -1,0 +1,179 @@
+"""The table of elementwise rules: for each function, its value and first two derivatives.
+
+Every smooth scalar function enters hyper-dual arithmetic through one chain rule
+(``HyperDual.apply``)::
+
+    f(a + b e1 + c e2 + d e1e2) = f(a) + f'(a) b e1 + f'(a) c e2 + (f'(a) d + f''(a) b c) e1e2
+
+so a function is fully described by the triple ``(f(a), f'(a), f''(a))``. Each entry below
+is ``name: rule(xp, a) -> (f, df, d2f)``, written with the array module ``xp`` of its
+argument (NumPy or CuPy) and sharing subexpressions between the three values.
+
+Conventions at kinks (chosen on purpose, tested in ``tests/test_rules.py``):
+
+* ``relu(a) = max(a, 0)``: derivative 0 at ``a = 0`` (the subgradient PyTorch and JAX use);
+* ``abs(a)``: derivative ``sign(a)``, which is 0 at ``a = 0``;
+* both have second derivative 0 everywhere (the kink's delta is not represented);
+* ``sqrt`` at 0: value 0, derivatives ``inf`` (no finite derivative exists); IEEE rules apply.
+
+The sigmoid family is written in forms that neither overflow nor lose relative accuracy:
+``sigmoid(a) = exp(-logaddexp(0, -a))`` and ``1 - sigmoid(a) = sigmoid(-a)``.
+"""
+
+from __future__ import annotations
+
+
+def _exp(xp, a):
+    e = xp.exp(a)
+    return e, e, e
+
+
+def _log(xp, a):
+    r = 1.0 / a
+    return xp.log(a), r, -r * r
+
+
+def _log1p(xp, a):
+    r = 1.0 / (1.0 + a)
+    return xp.log1p(a), r, -r * r
+
+
+def _expm1(xp, a):
+    e = xp.exp(a)
+    return xp.expm1(a), e, e
+
+
+def _sqrt(xp, a):
+    s = xp.sqrt(a)
+    ds = 0.5 / s
+    return s, ds, -0.5 * ds / a          # f'' = -1/4 a^(-3/2) = -(1/2) f'(a) / a
+
+
+def _square(xp, a):
+    return a * a, 2.0 * a, xp.full_like(a, 2.0)
+
+
+def _reciprocal(xp, a):
+    r = 1.0 / a
+    return r, -r * r, 2.0 * r * r * r
+
+
+def _sin(xp, a):
+    s = xp.sin(a)
+    return s, xp.cos(a), -s
+
+
+def _cos(xp, a):
+    c = xp.cos(a)
+    return c, -xp.sin(a), -c
+
+
+def _tan(xp, a):
+    t = xp.tan(a)
+    sec2 = 1.0 + t * t
+    return t, sec2, 2.0 * t * sec2
+
+
+def _sinh(xp, a):
+    s = xp.sinh(a)
+    return s, xp.cosh(a), s
+
+
+def _cosh(xp, a):
+    c = xp.cosh(a)
+    return c, xp.sinh(a), c
+
+
+def _tanh(xp, a):
+    t = xp.tanh(a)
+    sech2 = 1.0 - t * t
+    return t, sech2, -2.0 * t * sech2
+
+
+def _arctan(xp, a):
+    r = 1.0 / (1.0 + a * a)
+    return xp.arctan(a), r, -2.0 * a * r * r
+
+
+def _arcsin(xp, a):
+    r = 1.0 / xp.sqrt(1.0 - a * a)
+    return xp.arcsin(a), r, a * r * r * r
+
+
+def _arccos(xp, a):
+    r = 1.0 / xp.sqrt(1.0 - a * a)
+    return xp.arccos(a), -r, -a * r * r * r
+
+
+def _arcsinh(xp, a):
+    r = 1.0 / xp.sqrt(1.0 + a * a)
+    return xp.arcsinh(a), r, -a * r * r * r
+
+
+def _arctanh(xp, a):
+    r = 1.0 / (1.0 - a * a)
+    return xp.arctanh(a), r, 2.0 * a * r * r
+
+
+def _sigmoid_pair(xp, a):
+    """(sigmoid(a), sigmoid(-a)) without overflow or cancellation."""
+    return xp.exp(-xp.logaddexp(0.0, -a)), xp.exp(-xp.logaddexp(0.0, a))
+
+
+def _sigmoid(xp, a):
+    s, s_neg = _sigmoid_pair(xp, a)
+    ds = s * s_neg                        # sigmoid' = s (1 - s)
+    return s, ds, ds * (s_neg - s)        # sigmoid'' = s (1 - s)(1 - 2 s)
+
+
+def _softplus(xp, a):
+    s, s_neg = _sigmoid_pair(xp, a)
+    return xp.logaddexp(0.0, a), s, s * s_neg
+
+
+def _relu(xp, a):
+    positive = a > 0
+    return xp.where(positive, a, 0.0).astype(a.dtype), positive.astype(a.dtype), xp.zeros_like(a)
+
+
+def _abs(xp, a):
+    return xp.abs(a), xp.sign(a), xp.zeros_like(a)
+
+
+RULES = {
+    "exp": _exp,
+    "log": _log,
+    "log1p": _log1p,
+    "expm1": _expm1,
+    "sqrt": _sqrt,
+    "square": _square,
+    "reciprocal": _reciprocal,
+    "sin": _sin,
+    "cos": _cos,
+    "tan": _tan,
+    "sinh": _sinh,
+    "cosh": _cosh,
+    "tanh": _tanh,
+    "arctan": _arctan,
+    "arcsin": _arcsin,
+    "arccos": _arccos,
+    "arcsinh": _arcsinh,
+    "arctanh": _arctanh,
+    "sigmoid": _sigmoid,
+    "softplus": _softplus,
+    "relu": _relu,
+    "abs": _abs,
+}
+"""name -> rule(xp, a) returning (f(a), f'(a), f''(a))."""
+
+
+def power_rule(xp, a, n):
+    """``a**n`` for a real exponent ``n`` (scalar or array): (a^n, n a^(n-1), n(n-1) a^(n-2)).
+
+    The terms whose coefficient is zero (n = 0, 1) are set to 0 explicitly, so that
+    ``x**1`` and ``x**0`` have finite derivatives at ``a = 0``.
+    """
+    f = a ** n
+    d1 = xp.where(n == 0, 0.0, n * a ** (n - 1)).astype(f.dtype)
+    d2 = xp.where((n == 0) | (n == 1), 0.0, n * (n - 1) * a ** (n - 2)).astype(f.dtype)
+    return f, d1, d2
