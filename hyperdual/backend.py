@@ -91,13 +91,11 @@ def namespace(*arrays):
     Raises ``DeviceMismatchError`` when host and device arrays (or two GPUs) are mixed.
     """
     devices = set()
-    module = None
     for a in arrays:
         if a is None or isinstance(a, (int, float, bool, complex, np.generic)):
             continue
         if _is_cupy_array(a):
             devices.add(("cupy", a.device.id))
-            module = module or __import__("cupy")
         elif isinstance(a, np.ndarray):
             devices.add(("numpy", 0))
     if len(devices) > 1:
@@ -105,9 +103,12 @@ def namespace(*arrays):
                           for d in sorted(devices))
         raise DeviceMismatchError(
             f"arrays on different devices were mixed: {names}. Move them explicitly "
-            "(hyperdual.to_device / cupy.asarray / .get()); nothing is copied silently."
+            "(cupy.asarray / hyperdual.to_numpy); nothing is copied silently."
         )
-    return module if module is not None else np
+    if devices and next(iter(devices))[0] == "cupy":
+        import cupy
+        return cupy
+    return np
 
 
 def to_numpy(a):

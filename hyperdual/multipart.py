@@ -341,13 +341,23 @@ def _like(values):
     return classes.pop()
 
 
-def as_multipart(cls, value, xp):
-    """``value`` as a ``cls`` number (plain arrays become constants with zero parts)."""
+def as_multipart(cls, value, xp, dtype=None):
+    """``value`` as a ``cls`` number (plain arrays become constants with zero parts).
+
+    A Python scalar takes ``dtype`` (that of the other operands), as NumPy's weak scalars do.
+    """
     if isinstance(value, cls):
         return value
     if isinstance(value, MultiPartArray):
         raise TypeError(f"cannot mix {cls.__name__} and {type(value).__name__}")
+    if isinstance(value, (int, float)) and dtype is not None:
+        value = xp.asarray(value, dtype=dtype)
     return cls.constant(value, xp)
+
+
+def _dtype_of(values):
+    """The dtype of the multi-part values among ``values`` (for lifting Python scalars)."""
+    return np.result_type(*(v.dtype for v in values if isinstance(v, MultiPartArray)))
 
 
 def _common_xp(values):
@@ -376,7 +386,8 @@ def _add(x, y):
 # --------------------------------------------------------------------- functions of sequences
 def _align(values, cls, xp):
     """Lift all values to ``cls`` and to a common shape-length and leading-axis size."""
-    values = [as_multipart(cls, v, xp) for v in values]
+    dtype = _dtype_of(values)
+    values = [as_multipart(cls, v, xp, dtype) for v in values]
     nd = max(v.ndim for v in values)
     values = [v.lift(nd) for v in values]
     aligned = []
@@ -393,7 +404,7 @@ def concatenate(arrays, axis=0, **kwargs):
     cls = _like(arrays)
     xp = _common_xp(arrays)
     if axis is None:
-        arrays = [as_multipart(cls, a, xp).reshape(-1) for a in arrays]
+        arrays = [as_multipart(cls, a, xp, _dtype_of(arrays)).reshape(-1) for a in arrays]
         axis = 0
     values, aligned = _align(arrays, cls, xp)
     first = values[0]
@@ -419,7 +430,8 @@ def where(condition, x, y):
     condition = xp.asarray(condition)
     if isinstance(condition, MultiPartArray):
         raise TypeError("np.where condition must be a plain boolean array")
-    x, y = as_multipart(cls, x, xp), as_multipart(cls, y, xp)
+    dtype = _dtype_of((x, y))
+    x, y = as_multipart(cls, x, xp, dtype), as_multipart(cls, y, xp, dtype)
     nd = max(condition.ndim, x.ndim, y.ndim)
     x, y = x.lift(nd), y.lift(nd)
     cond = condition.reshape((1,) * (nd - condition.ndim) + condition.shape)

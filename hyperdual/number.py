@@ -54,9 +54,11 @@ class HyperDual(MultiPartArray):
 
     def __init__(self, real, eps1=0.0, eps2=0.0, eps12=0.0):
         xp = namespace(real, eps1, eps2, eps12)
+        # Python scalars are "weak" (NEP 50): HyperDual(float32_array, 1.0) stays float32.
+        dtype = xp.result_type(*(v if isinstance(v, (int, float)) else xp.asarray(v)
+                                 for v in (real, eps1, eps2, eps12)))
         real = xp.asarray(real)
         eps = [xp.asarray(e) for e in (eps1, eps2, eps12)]
-        dtype = xp.result_type(real, *eps)
         if dtype.kind in "biu":
             dtype = np.dtype(np.float64)
         if dtype.kind != "f":
@@ -157,11 +159,12 @@ def _bilinear(op, x, y):
     x_is, y_is = isinstance(x, HyperDual), isinstance(y, HyperDual)
     if (isinstance(x, MultiPartArray) and not x_is) or (isinstance(y, MultiPartArray) and not y_is):
         raise TypeError("cannot mix HyperDual with another multi-part type")
-    if not x_is:
+    # Python scalars stay Python scalars ("weak": a float32 HyperDual times 2.0 stays float32).
+    if not x_is and not isinstance(x, (int, float)):
         x = xp.asarray(x)
-    if not y_is:
+    if not y_is and not isinstance(y, (int, float)):
         y = xp.asarray(y)
-    nd = max(x.ndim, y.ndim)
+    nd = max(np.ndim(x) if not x_is else x.ndim, np.ndim(y) if not y_is else y.ndim)
     if x_is and y_is:
         x, y = x.lift(nd), y.lift(nd)
         a, b, c, d = x.parts
@@ -285,10 +288,10 @@ def power(x, n):
         log_x = as_multipart(HyperDual, x, xp).apply(RULES["log"]) if isinstance(x, HyperDual) \
             else xp.log(xp.asarray(x, dtype=n.dtype))
         return (n * log_x).apply(RULES["exp"])
-    xp = x.xp
-    n = xp.asarray(n)
-    if n.ndim > x.ndim:
-        x = x.broadcast_to(np.broadcast_shapes(x.shape, n.shape))
+    if not isinstance(n, (int, float)):
+        n = x.xp.asarray(n)
+        if n.ndim > x.ndim:
+            x = x.broadcast_to(np.broadcast_shapes(x.shape, n.shape))
     with np.errstate(divide="ignore", invalid="ignore"):
         return x.apply(lambda xp_, a: power_rule(xp_, a, n))
 
@@ -306,7 +309,8 @@ def minimum(x, y):
 
 def _select_extreme(x, y, wins):
     xp = _common_xp((x, y))
-    x, y = as_multipart(HyperDual, x, xp), as_multipart(HyperDual, y, xp)
+    dtype = multipart._dtype_of((x, y))
+    x, y = as_multipart(HyperDual, x, xp, dtype), as_multipart(HyperDual, y, xp, dtype)
     a, p = x.real, y.real
     tie = a == p
     mean = (x + y) * 0.5
