@@ -180,6 +180,7 @@ def projected_hessian(f, theta, V, chunk_size=None):
     on_diagonal = i == j                 # pair (k, k) carries g[k] = ∇f·V[k] in eps1
     g = d1[xp.asarray(np.flatnonzero(on_diagonal))]
     H = xp.zeros((K, K), dtype=theta.dtype)
+    i, j = xp.asarray(i), xp.asarray(j)
     H[i, j] = d12
     H[j, i] = d12
     return value, g, H
