@@ -1,0 +1,95 @@
+"""Build the tutorial notebooks from their plain-text sources.
+
+Each ``tutorials/NAME.ipynb`` that has a source ``tutorials/source/NAME.py`` is generated
+from it, with empty outputs, so that the reviewed, diff-friendly text is the source of truth.
+The source uses the "percent" format (the same as jupytext's ``py:percent``):
+
+* a line ``# %%`` starts a code cell;
+* a line ``# %% [markdown]`` starts a markdown cell, whose lines are written as comments
+  (``# `` is stripped).
+
+Usage::
+
+    python tutorials/build_notebooks.py            # (re)write every notebook from its source
+    python tutorials/build_notebooks.py --check    # exit 1 if a notebook is out of date
+
+A source is also a plain Python script: ``python tutorials/source/NAME.py`` runs it.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import nbformat
+
+HERE = Path(__file__).resolve().parent
+SOURCES = HERE / "source"
+
+KERNELSPEC = {"name": "python3", "display_name": "Python 3", "language": "python"}
+
+
+def parse_percent(text: str) -> list[tuple[str, str]]:
+    """Split a percent-format source into ``(kind, source)`` cells, kind "code" or "markdown"."""
+    cells: list[tuple[str, list[str]]] = []
+    for line in text.splitlines():
+        marker = line.strip()
+        if marker == "# %%":
+            cells.append(("code", []))
+        elif marker == "# %% [markdown]":
+            cells.append(("markdown", []))
+        elif cells:
+            kind, lines = cells[-1]
+            if kind == "markdown":
+                if line and not line.startswith("#"):
+                    raise ValueError(f"markdown line is not a comment: {line!r}")
+                line = line[2:] if line.startswith("# ") else line[1:]
+            lines.append(line)
+        elif line.strip() and not line.startswith("#"):
+            raise ValueError(f"code before the first cell marker: {line!r}")
+    out = []
+    for kind, lines in cells:
+        source = "\n".join(lines).strip("\n")
+        if source:
+            out.append((kind, source))
+    return out
+
+
+def build(source_path: Path) -> nbformat.NotebookNode:
+    """The notebook (outputs empty) for one percent-format source file."""
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = dict(KERNELSPEC)
+    nb.metadata["language_info"] = {"name": "python"}
+    for index, (kind, source) in enumerate(parse_percent(source_path.read_text("utf-8"))):
+        cell = (nbformat.v4.new_code_cell(source) if kind == "code"
+                else nbformat.v4.new_markdown_cell(source))
+        cell["id"] = f"{source_path.stem[:2]}-{index:03d}"   # stable ids keep diffs small
+        nb.cells.append(cell)
+    nbformat.validate(nb)
+    return nb
+
+
+def render(nb: nbformat.NotebookNode) -> str:
+    return nbformat.writes(nb) + "\n"
+
+
+def main(argv: list[str]) -> int:
+    check = "--check" in argv
+    stale = []
+    for source_path in sorted(SOURCES.glob("*.py")):
+        target = HERE / f"{source_path.stem}.ipynb"
+        text = render(build(source_path))
+        if check:
+            if not target.exists() or target.read_text("utf-8") != text:
+                stale.append(target.name)
+        else:
+            target.write_text(text, "utf-8")
+            print(f"wrote {target.relative_to(HERE.parent)}")
+    if stale:
+        print("out of date (run python tutorials/build_notebooks.py):", ", ".join(stale))
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
