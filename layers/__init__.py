@@ -1,1 +1,36 @@
-"""Neural-network layers that run on real, complex, hyper-dual and bicomplex numbers."""
+"""Neural-network layers that run on real, complex, hyper-dual and bicomplex numbers.
+
+Every layer is a pair of pure functions, ``forward(params, x)`` and back-propagation
+``backward(params, x, y, grad_y)``, written once with NumPy operations (``layers.base``).
+``Sequential`` chains layers over one flat parameter vector θ; ``models`` builds the
+networks of the papers by name::
+
+    from layers import models
+    model = models.mnist_cnn()
+    theta = model.init_params(seed=0)
+    loss, grad = model.value_and_grad(theta, X, y)
+
+Files, one family each: ``dense`` (Dense, Flatten), ``conv`` (Conv2d), ``im2col`` (windows
+and their adjoint), ``pooling`` (MaxPool2d, AvgPool2d), ``activations`` (ReLU, Sigmoid, Tanh,
+Softmax, LogSoftmax), ``losses`` (cross-entropy, MSE), ``sequential``, ``models``, and
+``reference`` (slow loop implementations used as test oracles).
+"""
+
+from . import models
+from .activations import (LogSoftmax, ReLU, Sigmoid, Softmax, Tanh, log_softmax, relu, sigmoid,
+                          softmax, tanh)
+from .base import Layer
+from .conv import Conv2d
+from .dense import Dense, Flatten
+from .im2col import col2im, im2col
+from .losses import CrossEntropy, MeanSquaredError, cross_entropy, mse
+from .pooling import AvgPool2d, MaxPool2d
+from .sequential import Sequential
+
+__all__ = [
+    "Layer", "Dense", "Flatten", "Conv2d", "MaxPool2d", "AvgPool2d",
+    "ReLU", "Sigmoid", "Tanh", "Softmax", "LogSoftmax",
+    "relu", "sigmoid", "tanh", "softmax", "log_softmax",
+    "CrossEntropy", "MeanSquaredError", "cross_entropy", "mse",
+    "im2col", "col2im", "Sequential", "models",
+]

@@ -1,0 +1,132 @@
+"""Elementwise activations and the (log-)softmax.
+
+Each activation is first a plain function (``relu``, ``sigmoid``, ``tanh``, ``softmax``,
+``log_softmax``) written with NumPy operations, then a parameter-free layer that adds its
+back-propagation. The functions are compositions of primitives every number type supports:
+
+* ``relu(x) = x · [x.real > 0]``: the mask is a plain array computed from the real value, so
+  the derivative at exactly 0 is **0** (the PyTorch/JAX convention) and the second
+  derivative is 0 everywhere.
+* ``sigmoid(x) = ½ + ½ tanh(x / 2)``: an exact identity that, unlike ``1 / (1 + exp(−x))``,
+  never overflows (``exp(−x)`` is ``inf`` for ``x < −709`` in float64 and ``x < −88`` in
+  float32, and ``inf · 0`` would turn the derivative parts into NaN).
+* ``log_softmax(x) = z − log Σ exp(z)`` with ``z = x − max(x.real)``: the shift is a plain
+  array (no derivative parts). That is exact, not an approximation — a constant shift of all
+  logits cancels in ``z − log Σ exp(z)`` — and keeps ``exp`` from overflowing.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .base import Layer
+
+
+# --------------------------------------------------------------------------- functions
+def relu(x):
+    """``max(x, 0)`` elementwise, with derivative 0 at ``x = 0``. Any shape."""
+    return x * (x.real > 0)
+
+
+def sigmoid(x):
+    """The logistic function ``1 / (1 + exp(−x))``, computed as ``½ + ½ tanh(x/2)``. Any shape."""
+    return 0.5 + 0.5 * np.tanh(0.5 * x)
+
+
+def tanh(x):
+    """Hyperbolic tangent elementwise. Any shape."""
+    return np.tanh(x)
+
+
+def log_softmax(x, axis=-1):
+    """``log(softmax(x))`` along ``axis``, shifted by the maximum of the real part.
+
+    Parameters
+    ----------
+    x : array, shape (..., K, ...)
+    axis : int
+
+    Returns
+    -------
+    array, the shape of ``x``
+    """
+    shift = np.max(x.real, axis=axis, keepdims=True)   # plain array: a stop-gradient constant
+    z = x - shift
+    return z - np.log(np.sum(np.exp(z), axis=axis, keepdims=True))
+
+
+def softmax(x, axis=-1):
+    """``exp(x) / Σ exp(x)`` along ``axis`` (via ``log_softmax``). Shape of ``x``."""
+    return np.exp(log_softmax(x, axis=axis))
+
+
+# --------------------------------------------------------------------------- layers
+class ReLU(Layer):
+    """``y = max(x, 0)``; back-propagation ``grad_x = grad_y · [x > 0]`` (0 at the kink)."""
+
+    kind = "relu"
+
+    def forward(self, params, x):
+        return relu(x)
+
+    def backward(self, params, x, y, grad_y, need_input_grad=True):
+        return (grad_y * (x.real > 0) if need_input_grad else None), ()
+
+
+class Sigmoid(Layer):
+    """``y = σ(x)``; back-propagation ``grad_x = grad_y · y (1 − y)``."""
+
+    kind = "sigmoid"
+
+    def forward(self, params, x):
+        return sigmoid(x)
+
+    def backward(self, params, x, y, grad_y, need_input_grad=True):
+        return (grad_y * (y * (1.0 - y)) if need_input_grad else None), ()
+
+
+class Tanh(Layer):
+    """``y = tanh(x)``; back-propagation ``grad_x = grad_y · (1 − y²)``."""
+
+    kind = "tanh"
+
+    def forward(self, params, x):
+        return tanh(x)
+
+    def backward(self, params, x, y, grad_y, need_input_grad=True):
+        return (grad_y * (1.0 - y * y) if need_input_grad else None), ()
+
+
+class Softmax(Layer):
+    """``y = softmax(x)`` along the last axis; ``grad_x = y ⊙ (grad_y − Σ y ⊙ grad_y)``.
+
+    Shapes: ``x`` (N, K) → ``y`` (N, K).
+    """
+
+    kind = "softmax"
+
+    def forward(self, params, x):
+        return softmax(x, axis=-1)
+
+    def backward(self, params, x, y, grad_y, need_input_grad=True):
+        if not need_input_grad:
+            return None, ()
+        inner = np.sum(y * grad_y, axis=-1, keepdims=True)
+        return y * (grad_y - inner), ()
+
+
+class LogSoftmax(Layer):
+    """``y = log_softmax(x)`` along the last axis; ``grad_x = grad_y − softmax(x) Σ grad_y``.
+
+    Shapes: ``x`` (N, K) → ``y`` (N, K).
+    """
+
+    kind = "logsoftmax"
+
+    def forward(self, params, x):
+        return log_softmax(x, axis=-1)
+
+    def backward(self, params, x, y, grad_y, need_input_grad=True):
+        if not need_input_grad:
+            return None, ()
+        return grad_y - np.exp(y) * np.sum(grad_y, axis=-1, keepdims=True), ()

@@ -1,0 +1,138 @@
+"""What every layer is: two pure functions, ``forward`` and ``backward``, and a parameter layout.
+
+A layer holds no state besides its hyper-parameters (sizes, stride, ...). Its parameters are
+passed in, as a tuple of arrays, every time:
+
+* ``forward(params, x) -> y`` computes the output. It is written once, with NumPy operations
+  only, and therefore runs unchanged when ``params`` and ``x`` are float32/float64 arrays,
+  complex arrays (complex step), ``hyperdual.HyperDual`` or bicomplex numbers.
+* ``backward(params, x, y, grad_y) -> (grad_x, grads)`` is back-propagation: given the input
+  ``x``, the output ``y`` and the gradient of a scalar loss with respect to ``y``, it returns
+  the gradients with respect to ``x`` and to each parameter. It is written with the *same*
+  kind of operations, so running it on dual numbers differentiates the gradient itself
+  (forward-over-reverse: Hessian-vector products).
+
+Rules that keep this generic (every number type has them):
+
+* ``x.real`` is the real value: a plain array for every type (for a real array, itself).
+  Comparisons, ``argmax`` and stabilising shifts are computed from it and give plain arrays.
+* Only linear operations (reshape, transpose, indexing, sums, padding, windows), ``+ - * /``,
+  ``@`` and the elementwise functions of the rule table are used. No in-place updates.
+* New plain arrays (masks, one-hot labels, zeros) are made with the array module of the data
+  (``array_module``), never silently on another device.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from hyperdual.backend import namespace
+from hyperdual.multipart import MultiPartArray
+
+
+class Layer:
+    """Base class of all layers; the defaults describe a layer without parameters.
+
+    Subclasses override ``forward`` and ``backward``, and, if they have parameters,
+    ``param_shapes`` and ``init_params``. ``kind`` is the prefix of the layer's name in a
+    model (``"conv"`` gives ``conv1``, ``conv2``, ...).
+    """
+
+    kind = "layer"
+
+    def param_shapes(self):
+        """The parameters as ordered ``(name, shape)`` pairs, e.g. ``[("weight", (10, 784))]``."""
+        return []
+
+    def output_shape(self, input_shape):
+        """Shape of one output sample given the shape of one input sample (no batch axis)."""
+        return tuple(input_shape)
+
+    def init_params(self, rng):
+        """Initial parameters (float64 arrays in ``param_shapes`` order) drawn from ``rng``."""
+        return []
+
+    def forward(self, params, x):
+        """The output ``y`` of the layer for the batch ``x`` (first axis: samples)."""
+        raise NotImplementedError
+
+    def backward(self, params, x, y, grad_y, need_input_grad=True):
+        """Back-propagation through the layer.
+
+        Parameters
+        ----------
+        params : tuple of arrays
+            The layer's parameters, shapes as in ``param_shapes``.
+        x : array, shape (N, *input_shape)
+            The input of the forward pass.
+        y : array, shape (N, *output_shape)
+            The output of the forward pass (``forward(params, x)``).
+        grad_y : array, shape (N, *output_shape)
+            Gradient of the loss with respect to ``y``.
+        need_input_grad : bool
+            ``False`` when nothing before this layer needs a gradient; ``grad_x`` is then
+            ``None`` and its cost is saved.
+
+        Returns
+        -------
+        grad_x : array, shape (N, *input_shape), or None
+        grads : tuple of arrays, shapes as in ``param_shapes``
+        """
+        raise NotImplementedError
+
+    def __repr__(self):
+        return f"{type(self).__name__}()"
+
+
+# --------------------------------------------------------------------------- helpers
+def array_module(*values):
+    """The array module (NumPy or CuPy) that the data in ``values`` lives in.
+
+    Multi-part numbers contribute their parts; Python scalars and ``None`` are ignored.
+    """
+    arrays = []
+    for v in values:
+        arrays.extend(v.parts if isinstance(v, MultiPartArray) else (v,))
+    return namespace(*arrays)
+
+
+def real_dtype(x):
+    """The floating dtype of the real value of ``x`` (float32 for complex64, and so on)."""
+    return x.real.dtype
+
+
+def glorot_uniform(rng, shape, fan_in, fan_out):
+    """Glorot/Xavier uniform: ``U(-a, a)`` with ``a = sqrt(6 / (fan_in + fan_out))``.
+
+    Keeps the variance of activations and gradients roughly constant through layers with
+    symmetric, saturating activations (sigmoid, tanh) and for the output layer.
+    """
+    bound = math.sqrt(6.0 / (fan_in + fan_out))
+    return rng.uniform(-bound, bound, size=shape)
+
+
+def he_uniform(rng, shape, fan_in):
+    """He/Kaiming uniform: ``U(-a, a)`` with ``a = sqrt(6 / fan_in)`` (for layers before a ReLU)."""
+    bound = math.sqrt(6.0 / fan_in)
+    return rng.uniform(-bound, bound, size=shape)
+
+
+INIT_SCHEMES = ("glorot", "he")
+
+
+def init_weight(rng, scheme, shape, fan_in, fan_out):
+    """A weight tensor of ``shape`` drawn with ``scheme`` (``"glorot"`` or ``"he"``)."""
+    if scheme == "glorot":
+        return glorot_uniform(rng, shape, fan_in, fan_out)
+    if scheme == "he":
+        return he_uniform(rng, shape, fan_in)
+    raise ValueError(f"unknown init scheme {scheme!r}; expected one of {INIT_SCHEMES}")
+
+
+def check_positive_int(value, what):
+    """``value`` as a positive int, or a ``ValueError`` naming ``what``."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"{what} must be a positive integer, got {value!r}")
+    return int(value)
