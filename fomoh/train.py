@@ -1,0 +1,599 @@
+"""The training loop: a model, a data set and one optimizer, epoch by epoch.
+
+One *run* trains one model with one optimizer from one seed and writes into its own folder:
+
+==================  ===========================================================
+``config.json``     the settings of the run (:class:`RunConfig`)
+``history.csv``     one row per epoch: learning rate, train/validation loss and
+``history.json``    accuracy, mean minibatch loss, steps, jitter, wall time
+``checkpoint.npz``  everything needed to continue (see :mod:`fomoh.checkpoint`),
+                    rewritten atomically after every epoch
+``summary.json``    final metrics, status (``"completed"`` or ``"diverged"``),
+                    wall time
+==================  ===========================================================
+
+What happens in one epoch ``e`` (0-based)::
+
+    for xb, yb in iterate_minibatches(X_train, y_train, batch_size, epoch_rng(seed, e)):
+        f = lambda th: model.loss(th, xb, yb)               # evaluated on hyper-duals
+        g = lambda th: model.value_and_grad(th, xb, yb)     # back-propagation
+        theta, info = optimizer.step(f, theta, grad=g)
+    evaluate train and validation loss/accuracy with the plain real forward pass
+    schedule.step(val_loss)                                  # optional LR schedule
+    save checkpoint
+
+Reproducibility. The data split uses ``split_seed`` (fixed across seeds by default, so runs
+with different seeds see the same validation set). From ``seed`` come, independently, the
+model's initial parameters, the optimizer's random directions and — through
+:func:`fomoh.data.epoch_rng` — the minibatch order of every epoch. Because the batch order of
+epoch ``e`` depends only on ``(seed, e)`` and the checkpoint holds θ, the optimizer state
+(its random generator included) and the schedule state, a run resumed after epoch ``k``
+reaches bit-for-bit the same θ and history as a run that was never interrupted (only the
+``wall_time`` column differs).
+
+Divergence. The loss reported by each step and the evaluated losses are checked; the first
+NaN or infinity stops the run with :class:`NonFiniteLossError`, whose message names the epoch
+and step. The checkpoint of the last completed epoch (or of the initial parameters) is left
+untouched.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import json
+import math
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from .data import epoch_rng, iterate_minibatches, load_dataset, num_batches
+
+__all__ = ["RunConfig", "RunResult", "NonFiniteLossError", "ConfigError", "train",
+           "evaluate", "prepare_data", "build_model", "build_optimizer", "build_schedule",
+           "HISTORY_FIELDS", "SCHEDULES", "read_history"]
+
+HISTORY_FIELDS = ("epoch", "lr", "train_loss", "train_acc", "val_loss", "val_acc",
+                  "step_loss", "steps", "jitter_steps", "wall_time")
+"""Columns of ``history.csv``; ``step_loss`` is the mean of the minibatch losses seen by the
+optimizer during the epoch (before each step), ``jitter_steps`` how many K×K solves needed
+jitter, ``wall_time`` the cumulative seconds spent training and evaluating."""
+
+SCHEDULES = ("none", "step", "plateau")
+"""Learning-rate schedules: ``step`` multiplies the rate by ``gamma`` every ``every`` epochs;
+``plateau`` multiplies it by ``factor`` at each epoch where the validation loss rises above
+the best so far (after ``patience`` further such epochs)."""
+
+IMAGE_MODELS = ("mnist_cnn", "lenet5")
+"""Models that take images ``(N, 1, H, W)``; all other models take flattened inputs."""
+
+# Keys of RunConfig that may differ between an interrupted run and its resumption.
+_RESUME_FREE_KEYS = ("epochs", "label")
+
+
+class ConfigError(ValueError):
+    """Invalid settings for a run (bad optimizer name, learning rate, ...)."""
+
+
+class NonFiniteLossError(FloatingPointError):
+    """The loss became NaN or infinite; the run was stopped.
+
+    Attributes
+    ----------
+    epoch : int
+        1-based epoch in which it happened.
+    step : int or None
+        1-based step within that epoch (None when found by the end-of-epoch evaluation).
+    checkpoint : pathlib.Path or None
+        The last good checkpoint, kept on disk.
+    """
+
+    def __init__(self, message, epoch, step=None, checkpoint=None):
+        super().__init__(message)
+        self.epoch, self.step, self.checkpoint = epoch, step, checkpoint
+
+
+# --------------------------------------------------------------------------- configuration
+
+
+@dataclass
+class RunConfig:
+    """Settings of one training run.
+
+    Parameters
+    ----------
+    dataset : {"digits", "mnist", "fashion-mnist"}
+    model : str
+        A name for :func:`layers.models.build` (e.g. ``"logistic_regression"``, ``"mlp"``,
+        ``"mnist_cnn"``).
+    optimizer : str
+        A name for :func:`optimizers.build` (``"fgd"``, ``"fomoh"``, ``"fomoh-2d"``,
+        ``"fomoh-bp"``, ``"sgd"``, ``"adam"``, ``"newton"``, ...).
+    lr : float
+        Learning rate η.
+    batch_size : int
+    epochs : int
+        Total number of epochs (a resumed run continues up to this number).
+    seed : int
+        Seed of the initial parameters, the optimizer's directions and the batch order.
+    dtype : {"float32", "float64"}
+    backend : {"numpy", "cupy"}
+    schedule : {"none", "step", "plateau"}
+    gamma, every : float, int
+        ``step`` schedule: ``lr ← gamma·lr`` every ``every`` epochs.
+    factor, patience : float, int
+        ``plateau`` schedule: ``lr ← factor·lr`` when the validation loss rises.
+    model_kwargs, optimizer_kwargs : dict
+        Extra keyword arguments for the model builder and the optimizer (e.g. ``K``,
+        ``momentum``).
+    data_dir : str, optional
+        Directory of the MNIST / Fashion-MNIST files.
+    download : bool
+        Download missing data files.
+    split_seed : int
+        Seed of the train/validation split (default 0, the same for every ``seed``).
+    max_train : int, optional
+        Train on a seeded subset of at most this many examples.
+    eval_max : int, optional
+        Evaluate the *training* loss/accuracy on a fixed subset of at most this many
+        training examples (the validation set is always used whole).
+    eval_batch_size : int
+        Examples per batch in the evaluation forward passes.
+    standardize : bool
+        Standardise pixels with the training mean and standard deviation.
+    label : str, optional
+        Name shown in tables and plots (default: the optimizer name).
+    """
+
+    dataset: str = "digits"
+    model: str = "logistic_regression"
+    optimizer: str = "fomoh"
+    lr: float = 0.1
+    batch_size: int = 64
+    epochs: int = 10
+    seed: int = 0
+    dtype: str = "float32"
+    backend: str = "numpy"
+    schedule: str = "none"
+    gamma: float = 0.1
+    every: int = 1000
+    factor: float = 0.1
+    patience: int = 0
+    model_kwargs: dict = field(default_factory=dict)
+    optimizer_kwargs: dict = field(default_factory=dict)
+    data_dir: str | None = None
+    download: bool = False
+    split_seed: int = 0
+    max_train: int | None = None
+    eval_max: int | None = None
+    eval_batch_size: int = 2048
+    standardize: bool = False
+    label: str | None = None
+
+    def validate(self) -> "RunConfig":
+        """Check the values; raise :class:`ConfigError` with a clear message."""
+        def positive_int(name):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+                raise ConfigError(f"{name} must be a positive integer, got {value!r}")
+
+        for name in ("batch_size", "epochs", "every", "eval_batch_size"):
+            positive_int(name)
+        for name in ("max_train", "eval_max"):
+            if getattr(self, name) is not None:
+                positive_int(name)
+        if not isinstance(self.lr, (int, float)) or not (math.isfinite(self.lr) and self.lr > 0):
+            raise ConfigError(f"lr must be a positive finite number, got {self.lr!r}")
+        if int(self.seed) < 0 or int(self.split_seed) < 0:
+            raise ConfigError(f"seeds must be non-negative, got {self.seed}, {self.split_seed}")
+        if self.dtype not in ("float32", "float64"):
+            raise ConfigError(f"dtype must be 'float32' or 'float64', got {self.dtype!r}")
+        if self.backend not in ("numpy", "cupy"):
+            raise ConfigError(f"backend must be 'numpy' or 'cupy', got {self.backend!r}")
+        if self.schedule not in SCHEDULES:
+            raise ConfigError(f"schedule must be one of {SCHEDULES}, got {self.schedule!r}")
+        if self.patience < 0:
+            raise ConfigError(f"patience must be >= 0, got {self.patience}")
+        if not 0.0 < self.gamma <= 1.0 or not 0.0 < self.factor < 1.0:
+            raise ConfigError(f"need 0 < gamma <= 1 and 0 < factor < 1, got gamma="
+                              f"{self.gamma}, factor={self.factor}")
+        return self
+
+    @property
+    def name(self) -> str:
+        """The label shown in tables and plots."""
+        return self.label or self.optimizer
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "RunConfig":
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ConfigError(f"unknown run settings {unknown}")
+        return cls(**data)
+
+
+@dataclass
+class RunResult:
+    """What :func:`train` returns.
+
+    Attributes
+    ----------
+    config : RunConfig
+    theta : numpy.ndarray, shape (D,)
+        Final parameters (on the host).
+    history : list of dict
+        One record per epoch, keys :data:`HISTORY_FIELDS`.
+    status : {"completed", "diverged"}
+    wall_time : float
+        Seconds spent in this run, summed over all its resumptions.
+    out_dir : pathlib.Path or None
+    message : str
+        Empty, or why the run stopped early.
+    """
+
+    config: RunConfig
+    theta: np.ndarray
+    history: list
+    status: str
+    wall_time: float
+    out_dir: Path | None
+    message: str = ""
+
+    @property
+    def final(self) -> dict:
+        """The last history record (empty dict when no epoch completed)."""
+        return self.history[-1] if self.history else {}
+
+
+# --------------------------------------------------------------------------- building blocks
+
+
+def _derived_seed(seed: int, purpose: str) -> int:
+    """An independent 32-bit seed for ``purpose`` ("model", "optimizer") from the run seed."""
+    key = {"model": 1, "optimizer": 2, "eval": 3}[purpose]
+    return int(np.random.SeedSequence(int(seed), spawn_key=(key,)).generate_state(1)[0])
+
+
+def canonical_model(name: str) -> str:
+    """The model registry's name for ``name`` (resolving aliases such as ``logreg``)."""
+    from layers import models
+
+    return models.ALIASES.get(name, name)
+
+
+def is_image_model(name: str) -> bool:
+    """True for models that take ``(N, 1, H, W)`` images rather than flat vectors."""
+    return canonical_model(name) in IMAGE_MODELS
+
+
+def prepare_data(config: RunConfig):
+    """Load the data set of ``config`` (flattened unless the model is convolutional)."""
+    return load_dataset(
+        config.dataset, data_dir=config.data_dir, download=config.download,
+        seed=config.split_seed, flatten=not is_image_model(config.model),
+        dtype=np.dtype(config.dtype), standardize=config.standardize,
+        max_train=config.max_train)
+
+
+def build_model(config: RunConfig, data):
+    """The model named in ``config``, sized for ``data`` (input shape, number of classes).
+
+    Image models get ``input_shape=(1, H, W)``, the others ``n_features=H*W``; the
+    ``model_kwargs`` of the config (e.g. ``hidden=32``) are passed on.
+    """
+    from layers import models
+
+    kwargs = dict(config.model_kwargs)
+    kwargs.setdefault("n_classes", int(data.num_classes))
+    if is_image_model(config.model):
+        kwargs.setdefault("input_shape", tuple(data.input_shape))
+    else:
+        kwargs.setdefault("n_features", int(np.prod(data.input_shape)))
+    try:
+        return models.build(config.model, **kwargs)
+    except (KeyError, ValueError, TypeError) as exc:
+        raise ConfigError(f"cannot build model {config.model!r}: {exc}") from exc
+
+
+def build_optimizer(config: RunConfig):
+    """The optimizer named in ``config``, seeded from the run seed."""
+    import optimizers
+
+    try:
+        return optimizers.build(config.optimizer, lr=config.lr,
+                                seed=_derived_seed(config.seed, "optimizer"),
+                                **config.optimizer_kwargs)
+    except (ValueError, TypeError) as exc:
+        raise ConfigError(f"cannot build optimizer {config.optimizer!r}: {exc}") from exc
+
+
+def build_schedule(config: RunConfig, optimizer):
+    """The learning-rate schedule of ``config`` acting on ``optimizer`` (or None).
+
+    A schedule is stepped once per epoch with the validation loss and changes
+    ``optimizer.lr`` in place; it has ``state_dict()`` / ``load_state_dict()``.
+    """
+    import optimizers
+
+    if config.schedule == "step":
+        return optimizers.StepDecay(optimizer, gamma=config.gamma, every=config.every)
+    if config.schedule == "plateau":
+        return optimizers.ReduceOnRise(optimizer, factor=config.factor,
+                                       patience=config.patience)
+    return None
+
+
+def _info_value(info, key, default=None):
+    """A field of an optimizer's step info (a dataclass or a dict)."""
+    if isinstance(info, dict):
+        return info.get(key, default)
+    return getattr(info, key, default)
+
+
+def _to_host(a):
+    return a.get() if hasattr(a, "get") and not isinstance(a, np.ndarray) else np.asarray(a)
+
+
+# --------------------------------------------------------------------------- evaluation
+
+
+def evaluate(model, theta, X, y, batch_size: int = 2048, xp=np) -> tuple[float, float]:
+    """Mean cross-entropy and accuracy of ``model`` at ``theta`` on ``(X, y)``.
+
+    Uses the plain real forward pass (no derivatives), ``batch_size`` examples at a time;
+    the loss of each example is the stable ``logsumexp(z) - z_y`` of its logits ``z``.
+
+    Parameters
+    ----------
+    model : a model with ``forward(theta, X) -> logits (N, C)``
+    theta : array, shape (D,)
+    X : numpy.ndarray, shape (N, ...)
+        On the host; each batch is copied to ``xp`` explicitly.
+    y : numpy.ndarray of int, shape (N,)
+    batch_size : int
+    xp : module
+        Array module of ``theta`` (NumPy or CuPy).
+
+    Returns
+    -------
+    loss, accuracy : float
+        ``nan`` loss if any logit is not finite.
+    """
+    n = len(y)
+    total_loss, correct = 0.0, 0
+    for start in range(0, n, batch_size):
+        xb = xp.asarray(X[start:start + batch_size])
+        yb = xp.asarray(y[start:start + batch_size])
+        logits = model.forward(theta, xb)
+        shift = logits.max(axis=1, keepdims=True)
+        lse = xp.log(xp.exp(logits - shift).sum(axis=1)) + shift[:, 0]
+        picked = xp.take_along_axis(logits, yb[:, None], axis=1)[:, 0]
+        total_loss += float(_to_host((lse - picked).sum(dtype=xp.float64)))
+        correct += int(_to_host((logits.argmax(axis=1) == yb).sum()))
+    return total_loss / n, correct / n
+
+
+# --------------------------------------------------------------------------- files
+
+
+def _write_history(out_dir: Path, history: list[dict]) -> None:
+    with open(out_dir / "history.csv", "w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=HISTORY_FIELDS)
+        writer.writeheader()
+        for record in history:
+            writer.writerow({k: record.get(k) for k in HISTORY_FIELDS})
+    (out_dir / "history.json").write_text(json.dumps(history, indent=1))
+
+
+def read_history(out_dir) -> list[dict]:
+    """The per-epoch records of the run in ``out_dir`` (from ``history.json``)."""
+    return json.loads((Path(out_dir) / "history.json").read_text())
+
+
+def _write_summary(out_dir: Path, result: RunResult) -> None:
+    summary = {"label": result.config.name, "status": result.status,
+               "message": result.message, "epochs": len(result.history),
+               "wall_time": result.wall_time, "final": result.final,
+               "num_params": int(result.theta.shape[0]), "config": result.config.to_dict()}
+    (out_dir / "summary.json").write_text(json.dumps(summary, indent=1))
+
+
+def _check_resumable(saved: dict, config: RunConfig, path: Path) -> None:
+    """Refuse to resume a checkpoint written by a run with other settings."""
+    mine = config.to_dict()
+    diff = [k for k in mine if k not in _RESUME_FREE_KEYS and
+            json.loads(json.dumps(saved.get(k))) != json.loads(json.dumps(mine[k]))]
+    if diff:
+        details = ", ".join(f"{k}: checkpoint {saved.get(k)!r} vs now {mine[k]!r}"
+                            for k in diff)
+        raise CheckpointError(f"{path}: written by a run with different settings ({details}); "
+                              "use another --out folder or the original settings")
+
+
+# --------------------------------------------------------------------------- the loop
+
+
+def _progress(iterable, quiet, **kw):
+    """A tqdm progress bar, disabled when ``quiet`` or stderr is not a terminal."""
+    from tqdm.auto import tqdm
+
+    return tqdm(iterable, disable=quiet or not sys.stderr.isatty(), dynamic_ncols=True, **kw)
+
+
+def train(config: RunConfig, out_dir=None, *, resume: bool = False, quiet: bool = False,
+          data=None, log: Callable[[str], Any] | None = None) -> RunResult:
+    """Train one model with one optimizer; write history, checkpoints and summary.
+
+    Parameters
+    ----------
+    config : RunConfig
+    out_dir : path-like, optional
+        Folder of the run's files (created). ``None`` writes nothing (no checkpoints).
+    resume : bool
+        Continue from ``out_dir/checkpoint.npz`` if it exists (its settings must match
+        ``config`` except ``epochs``); otherwise start from scratch.
+    quiet : bool
+        No progress bars and no log lines.
+    data : fomoh.data.Dataset, optional
+        Already loaded data (must match ``config``); loaded from ``config`` otherwise.
+    log : callable, optional
+        Receives one line of text per event (default: print to stderr unless ``quiet``).
+
+    Returns
+    -------
+    RunResult
+
+    Raises
+    ------
+    NonFiniteLossError
+        The loss became NaN/inf; the last good checkpoint is kept and the history up to
+        the last completed epoch has been written.
+    ConfigError, CheckpointError, fomoh.data.DataError, hyperdual.BackendUnavailableError
+    """
+    import hyperdual
+
+    config.validate()
+    if log is None:
+        log = (lambda msg: None) if quiet else (lambda msg: print(msg, file=sys.stderr))
+    xp = hyperdual.set_backend(config.backend)
+    dtype = np.dtype(config.dtype)
+    if data is None:
+        data = prepare_data(config)
+    model = build_model(config, data)
+    optimizer = build_optimizer(config)
+    schedule = build_schedule(config, optimizer)
+
+    out = Path(out_dir) if out_dir is not None else None
+    ckpt_path = out / "checkpoint.npz" if out is not None else None
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+
+    # Fixed subset of the training set used to report the training loss and accuracy.
+    X_eval, y_eval = data.X_train, data.y_train
+    if config.eval_max is not None and len(y_eval) > config.eval_max:
+        pick = np.sort(np.random.default_rng(_derived_seed(config.seed, "eval"))
+                       .choice(len(y_eval), config.eval_max, replace=False))
+        X_eval, y_eval = X_eval[pick], y_eval[pick]
+
+    history: list[dict] = []
+    start_epoch, wall_before = 0, 0.0
+    if resume and ckpt_path is not None and ckpt_path.exists():
+        state = load_checkpoint(ckpt_path)
+        _check_resumable(state["config"], config, ckpt_path)
+        theta = state["theta"]
+        if theta.dtype != dtype or theta.shape != (model.num_params,):
+            raise CheckpointError(f"{ckpt_path}: theta has dtype {theta.dtype} and shape "
+                                  f"{theta.shape}; the model needs {dtype} ({model.num_params},)")
+        try:
+            optimizer.load_state_dict(state["optimizer"])
+            if schedule is not None:
+                schedule.load_state_dict(state["schedule"])
+        except (ValueError, TypeError, KeyError) as exc:
+            raise CheckpointError(f"{ckpt_path}: invalid optimizer or schedule state: {exc}"
+                                  ) from exc
+        history = state["history"]
+        start_epoch = state["epoch"]
+        wall_before = float(state["extra"].get("wall_time", 0.0))
+        log(f"[{config.name}] resumed from {ckpt_path} after epoch {start_epoch}")
+    else:
+        theta = np.asarray(model.init_params(seed=_derived_seed(config.seed, "model"),
+                                             dtype=dtype))
+    theta = xp.asarray(theta)
+
+    def checkpoint(epoch):
+        if ckpt_path is None:
+            return
+        save_checkpoint(ckpt_path, theta=theta, optimizer=optimizer.state_dict(),
+                        schedule=schedule.state_dict() if schedule is not None else None,
+                        epoch=epoch, history=history, config=config.to_dict(),
+                        extra={"wall_time": wall_before + (time.perf_counter() - t0)})
+
+    t0 = time.perf_counter()
+    if out is not None:
+        (out / "config.json").write_text(json.dumps(config.to_dict(), indent=1))
+        if start_epoch == 0:
+            checkpoint(0)            # the initial parameters: a good state to fall back on
+
+    def finish(status, message=""):
+        result = RunResult(config=config, theta=_to_host(theta), history=history,
+                           status=status, wall_time=wall_before + time.perf_counter() - t0,
+                           out_dir=out, message=message)
+        if out is not None:
+            _write_history(out, history)
+            _write_summary(out, result)
+        return result
+
+    n_steps = num_batches(len(data.y_train), config.batch_size)
+    epochs = _progress(range(start_epoch, config.epochs), quiet, desc=config.name,
+                       unit="epoch", initial=start_epoch, total=config.epochs)
+    for epoch in epochs:
+        losses, jitter = [], 0
+        batches = iterate_minibatches(data.X_train, data.y_train, config.batch_size,
+                                      epoch_rng(config.seed, epoch))
+        for step, (xb, yb) in enumerate(_progress(batches, quiet, total=n_steps, leave=False,
+                                                  desc=f"epoch {epoch + 1}"), start=1):
+            xb, yb = xp.asarray(xb), xp.asarray(yb)
+
+            def f(th, xb=xb, yb=yb):
+                return model.loss(th, xb, yb)
+
+            def g(th, xb=xb, yb=yb):
+                return model.value_and_grad(th, xb, yb)
+
+            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+                new_theta, info = optimizer.step(f, theta, grad=g)
+            loss = float(_info_value(info, "loss", math.nan))
+            if not math.isfinite(loss) or not bool(xp.isfinite(new_theta).all()):
+                what = f"loss = {loss}" if not math.isfinite(loss) else \
+                    f"the parameters became non-finite (loss before the step = {loss:.6g})"
+                message = (f"[{config.name}] {what} at epoch {epoch + 1}, step {step} of "
+                           f"{n_steps} (lr = {optimizer.lr:g}); run stopped.")
+                if ckpt_path is not None:
+                    message += (f" The last good checkpoint (after epoch {epoch}) is kept: "
+                                f"{ckpt_path}")
+                finish("diverged", message)
+                raise NonFiniteLossError(message, epoch + 1, step, ckpt_path)
+            theta = new_theta
+            losses.append(loss)
+            jitter += int(_info_value(info, "jitter", 0.0) > 0.0)
+
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            train_loss, train_acc = evaluate(model, theta, X_eval, y_eval,
+                                             config.eval_batch_size, xp)
+            val_loss, val_acc = evaluate(model, theta, data.X_val, data.y_val,
+                                         config.eval_batch_size, xp)
+        if not (math.isfinite(train_loss) and math.isfinite(val_loss)):
+            message = (f"[{config.name}] the evaluated loss is not finite after epoch "
+                       f"{epoch + 1} (train {train_loss}, validation {val_loss}; lr = "
+                       f"{optimizer.lr:g}); run stopped.")
+            if ckpt_path is not None:
+                message += f" The last good checkpoint (after epoch {epoch}) is kept: {ckpt_path}"
+            finish("diverged", message)
+            raise NonFiniteLossError(message, epoch + 1, None, ckpt_path)
+
+        history.append({
+            "epoch": epoch + 1, "lr": float(optimizer.lr),
+            "train_loss": train_loss, "train_acc": train_acc,
+            "val_loss": val_loss, "val_acc": val_acc,
+            "step_loss": float(np.mean(losses)), "steps": len(losses),
+            "jitter_steps": jitter,
+            "wall_time": wall_before + time.perf_counter() - t0,
+        })
+        if schedule is not None:
+            schedule.step(val_loss)
+        checkpoint(epoch + 1)
+        if out is not None:
+            _write_history(out, history)
+        if hasattr(epochs, "set_postfix"):
+            epochs.set_postfix(train=f"{train_loss:.4f}", val=f"{val_loss:.4f}",
+                               acc=f"{val_acc:.3f}")
+    return finish("completed")
