@@ -371,8 +371,12 @@ def _rule_function(name):
         if isinstance(x, HyperDual):
             return x.apply(RULES[name])
         if isinstance(x, MultiPartArray):
-            raise TypeError(f"hyperdual.{name} supports HyperDual and real arrays, "
-                            f"not {type(x).__name__}")
+            # Other number types (Bicomplex) register their own closed forms by name.
+            impl = getattr(type(x), "ELEMENTWISE", {}).get(name)
+            if impl is None:
+                raise TypeError(f"hyperdual.{name} supports HyperDual and real arrays, "
+                                f"not {type(x).__name__}")
+            return impl(x)
         xp = namespace(x)
         return RULES[name](xp, xp.asarray(x))[0]
     fn.__name__ = name

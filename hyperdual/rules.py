@@ -86,7 +86,8 @@ def _cosh(xp, a):
 
 def _tanh(xp, a):
     t = xp.tanh(a)
-    sech2 = 1.0 - t * t
+    e = xp.exp(-xp.abs(a))                # sech a = 2e / (1 + e²): no overflow, and
+    sech2 = (2.0 * e / (1.0 + e * e)) ** 2  # unlike 1 - t*t no cancellation for |a| > 1
     return t, sech2, -2.0 * t * sech2
 
 
@@ -96,12 +97,12 @@ def _arctan(xp, a):
 
 
 def _arcsin(xp, a):
-    r = 1.0 / xp.sqrt(1.0 - a * a)
+    r = 1.0 / xp.sqrt((1.0 - a) * (1.0 + a))
     return xp.arcsin(a), r, a * r * r * r
 
 
 def _arccos(xp, a):
-    r = 1.0 / xp.sqrt(1.0 - a * a)
+    r = 1.0 / xp.sqrt((1.0 - a) * (1.0 + a))
     return xp.arccos(a), -r, -a * r * r * r
 
 
@@ -111,7 +112,7 @@ def _arcsinh(xp, a):
 
 
 def _arctanh(xp, a):
-    r = 1.0 / (1.0 - a * a)
+    r = 1.0 / ((1.0 - a) * (1.0 + a))
     return xp.arctanh(a), r, 2.0 * a * r * r
 
 
