@@ -21,3 +21,16 @@ __all__ = [
     "get_backend", "set_backend", "backend_name", "cupy_available", "namespace", "to_numpy",
     "BackendUnavailableError", "DeviceMismatchError",
 ]
+
+# The bicomplex number type and the independent oracles (finite differences, complex step,
+# bicomplex step, comparison report).
+from .bicomplex import Bicomplex  # noqa: E402
+from .oracles import (BICOMPLEX_STEP, CS_STEP, ComparisonReport, bicomplex_directional,  # noqa: E402
+                      bicomplex_gradient, bicomplex_hessian, compare, cs_directional,
+                      cs_gradient, fd_directional, fd_gradient, fd_hessian)
+
+__all__ += [
+    "Bicomplex", "bicomplex_directional", "bicomplex_gradient", "bicomplex_hessian",
+    "cs_directional", "cs_gradient", "fd_directional", "fd_gradient", "fd_hessian",
+    "compare", "ComparisonReport", "BICOMPLEX_STEP", "CS_STEP",
+]

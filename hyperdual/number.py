@@ -378,10 +378,16 @@ def _rule_function(name):
                                 f"not {type(x).__name__}")
             return impl(x)
         xp = namespace(x)
-        return RULES[name](xp, xp.asarray(x))[0]
+        x = xp.asarray(x)
+        if x.dtype.kind == "c":
+            # Complex input (the complex step): a complex number is a bicomplex one with
+            # z2 = 0, and bicomplex.py has analytic, cancellation-free forms of these.
+            from .bicomplex import Bicomplex
+            return Bicomplex.ELEMENTWISE[name](Bicomplex(x)).z1
+        return RULES[name](xp, x)[0]
     fn.__name__ = name
-    fn.__doc__ = (f"``{name}`` on a HyperDual (by the rule table) or on a plain real array "
-                  "(its value only).")
+    fn.__doc__ = (f"``{name}`` on a HyperDual (by the rule table), a Bicomplex, or a plain real "
+                  "or complex array (its value only).")
     return fn
 
 
