@@ -7,9 +7,12 @@ back-propagation. The functions are compositions of primitives every number type
 * ``relu(x) = x · [x.real > 0]``: the mask is a plain array computed from the real value, so
   the derivative at exactly 0 is **0** (the PyTorch/JAX convention) and the second
   derivative is 0 everywhere.
-* ``sigmoid(x) = ½ + ½ tanh(x / 2)``: an exact identity that, unlike ``1 / (1 + exp(−x))``,
-  never overflows (``exp(−x)`` is ``inf`` for ``x < −709`` in float64 and ``x < −88`` in
-  float32, and ``inf · 0`` would turn the derivative parts into NaN).
+* ``sigmoid(x) = 1 / (1 + e)`` for ``x ≥ 0`` and ``e / (1 + e)`` for ``x < 0``, with
+  ``e = exp(−|x|)`` (branch chosen by the sign of the real part). The textbook
+  ``1 / (1 + exp(−x))`` overflows for ``x < −709`` in float64 (``x < −88`` in float32), and
+  ``inf · 0`` then turns the derivative parts into NaN; ``½ + ½ tanh(x/2)`` does not
+  overflow but loses the relative accuracy of small values (``sigmoid(−50) = 1.9e−22``
+  would come out as 0). Here ``e`` lies in (0, 1]: no overflow, no cancellation.
 * ``log_softmax(x) = z − log Σ exp(z)`` with ``z = x − max(x.real)``: the shift is a plain
   array (no derivative parts). That is exact, not an approximation — a constant shift of all
   logits cancels in ``z − log Σ exp(z)`` — and keeps ``exp`` from overflowing.
@@ -29,8 +32,11 @@ def relu(x):
 
 
 def sigmoid(x):
-    """The logistic function ``1 / (1 + exp(−x))``, computed as ``½ + ½ tanh(x/2)``. Any shape."""
-    return 0.5 + 0.5 * np.tanh(0.5 * x)
+    """The logistic function ``1 / (1 + exp(−x))`` without overflow. Any shape."""
+    positive = x.real >= 0
+    e = np.exp(np.where(positive, -x, x))       # exp(−|x|), in (0, 1]
+    r = 1.0 / (1.0 + e)
+    return np.where(positive, r, e * r)
 
 
 def tanh(x):
