@@ -1,0 +1,224 @@
+"""``fomoh oracle ...``: make a case, compute reference results, validate, compare.
+
+Subcommands::
+
+    fomoh oracle make-case DIR --model NAME [--model-arg KEY=VALUE ...] [--batch N]
+                               [--pairs P] [--kd K] [--hvp M] [--hessian] [--seed S]
+    fomoh oracle reference CASE [-o OUT]        # default OUT: CASE/reference
+    fomoh oracle validate CASE [RESULTS]
+    fomoh oracle compare CASE RESULTS [--reference REF] [--skip NAME ...] [--rtol X]
+
+Exit status: 0 when everything agrees, 1 on disagreement (a quantity above tolerance, missing,
+of the wrong shape or dtype), 2 when a file is unreadable or invalid.
+
+The same commands run as ``python -m fomoh.oracle ...``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from .compare import compare_results
+from .format import CASE_JSON, RESULTS_JSON, OracleFormatError, read_case, read_results
+from .reference import CrossCheckError, compute_reference
+
+__all__ = ["add_parser", "run", "main", "make_case"]
+
+
+def make_case(case_dir, model, *, batch=4, pairs=2, kd=3, hvp=2, hessian=False, seed=0,
+              dtype="float64", name=""):
+    """A random case for ``model`` (a ``layers.Sequential`` or a ``models.build`` name).
+
+    θ is the model's seeded initialisation plus ``0.1·N(0, 1)`` (so that biases are not zero),
+    inputs are standard normal, labels uniform, directions standard normal; all from ``seed``.
+
+    Returns
+    -------
+    format.Case
+    """
+    from layers import models
+
+    from .format import write_case
+
+    if isinstance(model, str):
+        name = name or model
+        model = models.build(model)
+    rng = np.random.default_rng(seed)
+    D = model.num_params
+    dtype = np.dtype(dtype)
+    theta = (np.asarray(model.init_params(seed=seed)) + 0.1 * rng.standard_normal(D))
+    x = rng.standard_normal((batch, *model.input_shape))
+    y = rng.integers(0, model.output_shape[0], size=batch)
+
+    def directions(n):
+        return rng.standard_normal((n, D)).astype(dtype) if n else None
+
+    v1, v2 = directions(pairs), directions(pairs)
+    return write_case(case_dir, model, theta.astype(dtype), x.astype(dtype), y,
+                      v1=v1, v2=v2, V=directions(kd), hvp_v=directions(hvp), hessian=hessian,
+                      name=name or model.name)
+
+
+def _model_arg(text):
+    key, sep, value = text.partition("=")
+    if not sep or not key.isidentifier():
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
+    try:
+        return key, json.loads(value)
+    except ValueError:
+        return key, value
+
+
+def add_parser(subparsers):
+    """Add the ``oracle`` command (and its subcommands) to an argparse ``subparsers``."""
+    parser = subparsers.add_parser(
+        "oracle", help="correctness oracle for other AD backends (exchange format, reference "
+                       "results, comparison)",
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    build_parser(parser)
+    return parser
+
+
+def build_parser(parser):
+    """Fill ``parser`` with the oracle subcommands; ``run(args)`` executes the parsed result."""
+    sub = parser.add_subparsers(dest="oracle_command", metavar="COMMAND", required=True)
+
+    p = sub.add_parser("make-case", help="write a random case for a model of layers.models")
+    p.add_argument("case_dir", type=Path, help="directory to write case.json and case.npz to")
+    p.add_argument("--model", required=True, help="a layers.models name, e.g. mlp, lenet5")
+    p.add_argument("--model-arg", type=_model_arg, action="append", default=[],
+                   metavar="KEY=VALUE", help="keyword argument of the model builder "
+                   "(e.g. hidden=8, n_features=64, input_shape=[1,8,8]); repeatable")
+    p.add_argument("--batch", type=int, default=4, help="inputs in the batch (default 4)")
+    p.add_argument("--pairs", type=int, default=2, help="direction pairs (v1, v2) (default 2)")
+    p.add_argument("--kd", type=int, default=3, help="FoMoH-KD directions K (default 3)")
+    p.add_argument("--hvp", type=int, default=2, help="Hessian-vector products (default 2)")
+    p.add_argument("--hessian", action="store_true", help="also ask for the full Hessian")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--dtype", choices=("float64", "float32"), default="float64",
+                   help="dtype of the stored arrays (default float64)")
+
+    p = sub.add_parser("reference", help="compute reference results for a case")
+    p.add_argument("case_dir", type=Path)
+    p.add_argument("-o", "--out", type=Path, default=None,
+                   help="results directory (default: CASE/reference)")
+    p.add_argument("--method", choices=("auto", "forward", "reverse"), default="auto",
+                   help="gradient and HVPs by pure forward mode or forward-over-reverse")
+    p.add_argument("--probes", type=int, default=3,
+                   help="random projections per large array checked by the bicomplex step")
+    p.add_argument("--chunk-size", type=int, default=128,
+                   help="hyper-dual direction pairs per model evaluation")
+
+    p = sub.add_parser("validate", help="check a case (and optionally results) for validity")
+    p.add_argument("case_dir", type=Path)
+    p.add_argument("results_dir", type=Path, nargs="?")
+
+    p = sub.add_parser("compare", help="compare a backend's results with the reference")
+    p.add_argument("case_dir", type=Path)
+    p.add_argument("results_dir", type=Path, help="the other backend's results directory")
+    p.add_argument("--reference", type=Path, default=None,
+                   help="reference results (default: CASE/reference if present, else "
+                        "computed now)")
+    p.add_argument("--skip", action="append", default=[], metavar="NAME",
+                   help="result array not to compare (repeatable)")
+    p.add_argument("--rtol", type=float, default=None,
+                   help="override the tolerance chosen by the candidate's dtype")
+    parser.set_defaults(handler=run)
+    return parser
+
+
+def _print_checks(results):
+    cc = results.meta["cross_check"]
+    print(f"{'quantity':<9} {'against':<22} {'rel err':>10} {'tolerance':>9}  agree  checked")
+    for c in cc["checks"]:
+        print(f"{c['quantity']:<9} {c['against']:<22} {c['rel_error']:10.2e} "
+              f"{c['tolerance']:9.0e}  {'yes' if c['agree'] else 'NO':<5}  {c['checked']}")
+
+
+def run(args):
+    """Execute parsed ``oracle`` arguments; returns the exit status."""
+    try:
+        return _COMMANDS[args.oracle_command](args)
+    except (OracleFormatError, FileNotFoundError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+def _make_case(args):
+    case = make_case(args.case_dir, args.model if not args.model_arg else _build(args),
+                     batch=args.batch, pairs=args.pairs, kd=args.kd, hvp=args.hvp,
+                     hessian=args.hessian, seed=args.seed, dtype=args.dtype,
+                     name=args.model)
+    print(f"wrote {args.case_dir / CASE_JSON} and case.npz: D = {case.num_parameters}, "
+          f"batch {case.meta['batch_size']}, quantities {', '.join(case.quantities)}")
+    return 0
+
+
+def _build(args):
+    from layers import models
+    return models.build(args.model, **dict(args.model_arg))
+
+
+def _reference(args):
+    case = read_case(args.case_dir)
+    out = args.out if args.out is not None else args.case_dir / "reference"
+    try:
+        results = compute_reference(case, out, method=args.method, probes=args.probes,
+                                    chunk_size=args.chunk_size, log=print)
+        status = 0
+    except CrossCheckError as exc:
+        results = read_results(out, case)
+        print(f"error: {exc}", file=sys.stderr)
+        status = 1
+    _print_checks(results)
+    print(f"wrote {out / RESULTS_JSON} and results.npz")
+    return status
+
+
+def _validate(args):
+    case = read_case(args.case_dir)
+    print(f"case {args.case_dir}: valid (format version {case.meta['version']}, "
+          f"D = {case.num_parameters}, quantities {', '.join(case.quantities)})")
+    if args.results_dir is not None:
+        results = read_results(args.results_dir, case, strict=True)
+        print(f"results {args.results_dir}: valid ({results.backend}, {results.meta['dtype']}, "
+              f"{len(results.arrays)} arrays)")
+    return 0
+
+
+def _compare(args):
+    case = read_case(args.case_dir)
+    candidate = read_results(args.results_dir, case)
+    ref_dir = args.reference
+    if ref_dir is None and (args.case_dir / "reference" / RESULTS_JSON).is_file():
+        ref_dir = args.case_dir / "reference"
+    if ref_dir is not None:
+        reference = read_results(ref_dir, case, strict=True)
+    else:
+        print("no reference results given: computing them now (fomoh oracle reference)")
+        reference = compute_reference(case)
+    cc = reference.meta.get("cross_check")
+    if cc is not None and not cc.get("all_agree", False):
+        print("warning: the reference results did not pass their own cross-checks",
+              file=sys.stderr)
+    comparison = compare_results(case, candidate, reference, skip=args.skip, rtol=args.rtol)
+    print(comparison.table())
+    return 0 if comparison.ok else 1
+
+
+_COMMANDS = {"make-case": _make_case, "reference": _reference, "validate": _validate,
+             "compare": _compare}
+
+
+def main(argv=None):
+    """``python -m fomoh.oracle``: the ``oracle`` command on its own."""
+    parser = argparse.ArgumentParser(prog="fomoh oracle", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    build_parser(parser)
+    args = parser.parse_args(argv)
+    return run(args)
