@@ -181,7 +181,7 @@ def value_and_gradient(f, theta, grad=None, chunk_size=None):
     if grad is None:
         value, g, _, _ = directional(f, theta, xp.eye(theta.shape[0], dtype=theta.dtype),
                                      chunk_size=chunk_size)
-        return float(to_numpy(value)), g
+        return float(to_numpy(value)), g.astype(theta.dtype, copy=False)
     value, g = grad(theta)
     namespace(theta, g)                          # a gradient on another device is an error
     g = xp.asarray(g)

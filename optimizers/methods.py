@@ -42,7 +42,7 @@ class FGD(Optimizer):
         theta = as_parameters(theta)
         v = self._directions(self.sampler, 1, theta)[0]
         value, dv, _, vHv = directional(f, theta, v)      # f(θ), ∇f·v, ∇f·v, vᵀHv
-        step = -self.lr * dv * v
+        step = -self.lr * dv.astype(theta.dtype) * v
         return self._finish(theta, step, value, curvature=np.array([float(vHv)]))
 
 
