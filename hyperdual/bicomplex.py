@@ -78,8 +78,10 @@ class Bicomplex(MultiPartArray):
 
     def __init__(self, z1, z2=0.0):
         xp = namespace(z1, z2)
-        z1, z2 = xp.asarray(z1), xp.asarray(z2)
+        # Python scalars keep their weak dtype: Bicomplex(float32 array) is complex64.
+        z1, z2 = (z if isinstance(z, (int, float, complex)) else xp.asarray(z) for z in (z1, z2))
         dtype = _complex_dtype(xp.result_type(z1, z2))
+        z1, z2 = xp.asarray(z1), xp.asarray(z2)
         shape = np.broadcast_shapes(z1.shape, z2.shape)
         z1, z2 = z1.astype(dtype, copy=False), z2.astype(dtype, copy=False)
         self.z1 = z1 if z1.shape == shape else xp.broadcast_to(z1, shape)
@@ -363,7 +365,7 @@ def tanh(x):
     """
     xp, z1, z2 = _split(x)
     t, v = xp.tanh(z1), xp.tan(z2)
-    e = xp.exp(-z1 * xp.where(z1.real < 0, -1.0, 1.0))
+    e = xp.exp(-z1 * xp.where(z1.real < 0, -1.0, 1.0).astype(z1.real.dtype))
     sech2, sec2 = (2.0 * e / (1.0 + e * e)) ** 2, 1.0 / xp.cos(z2) ** 2
     den = 1.0 + (t * v) ** 2
     return _new(t * sec2 / den, v * sech2 / den)
@@ -569,7 +571,7 @@ def power(x, n):
     if isinstance(n, MultiPartArray):
         if not isinstance(n, Bicomplex):
             raise TypeError(f"cannot raise to a {type(n).__name__} power")
-        base = multipart.as_multipart(Bicomplex, x, _common_xp((x, n)))
+        base = multipart.as_multipart(Bicomplex, x, _common_xp((x, n)), n.dtype)
         return exp(n * log(base))
     xp = x.xp
     n_arr = xp.asarray(n)
@@ -627,7 +629,8 @@ def minimum(x, y):
 
 def _select_extreme(x, y, wins):
     xp = _common_xp((x, y))
-    x, y = multipart.as_multipart(Bicomplex, x, xp), multipart.as_multipart(Bicomplex, y, xp)
+    dtype = multipart._dtype_of((x, y))        # Python scalars take the operands' dtype
+    x, y = (multipart.as_multipart(Bicomplex, v, xp, dtype) for v in (x, y))
     a, p = x.real, y.real
     mean = (x + y) * 0.5
     return multipart.where(wins(a, p), x, multipart.where(a == p, mean, y))
