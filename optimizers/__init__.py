@@ -20,10 +20,17 @@ from .hyperplane import COND_MAX, HyperplaneResult, Solve, hyperplane_step, solv
 from .methods import FGD, FoMoH, FoMoHBP, FoMoHKD, Newton
 from .registry import FORWARD_ONLY, OPTIMIZERS, build, names
 from .schedules import ReduceOnRise, StepDecay
+from .hessian_free import DampedNewton, HessianFreeGaussNewton, HessianFreeNewton
+from .newton_krylov import ComplexStepNewtonKrylov
+from .newton_methods import ModelObjective
+from .partition import PartitionNewton
 
 __all__ = [
     "FGD", "FoMoH", "FoMoHBP", "FoMoHKD", "Newton", "SGD", "Adam",
     "Optimizer", "StepInfo", "hyperplane_step", "solve_kappa", "Solve", "HyperplaneResult",
     "COND_MAX", "directions", "StepDecay", "ReduceOnRise", "build", "names", "OPTIMIZERS",
     "FORWARD_ONLY",
+    # companion papers (issue 5)
+    "DampedNewton", "HessianFreeNewton", "HessianFreeGaussNewton", "ComplexStepNewtonKrylov",
+    "PartitionNewton", "ModelObjective",
 ]

@@ -10,6 +10,11 @@
 | ``newton``            | ``Newton``                   |
 | ``sgd``               | ``SGD``                      |
 | ``adam``              | ``Adam``                     |
+| ``damped-newton``     | ``DampedNewton``  (companion papers, issue 5)  |
+| ``hf-newton``         | ``HessianFreeNewton``        |
+| ``hf-gauss-newton``   | ``HessianFreeGaussNewton``   |
+| ``cs-newton-krylov``  | ``ComplexStepNewtonKrylov``  |
+| ``partition-newton``  | ``PartitionNewton``          |
 """
 
 from __future__ import annotations
@@ -18,6 +23,10 @@ import re
 
 from .baselines import SGD, Adam
 from .methods import FGD, FoMoH, FoMoHBP, FoMoHKD, Newton
+# Companion papers (issue 5): Hessian-free / Gauss-Newton, complex-step Newton-Krylov, partition.
+from .hessian_free import DampedNewton, HessianFreeGaussNewton, HessianFreeNewton
+from .newton_krylov import ComplexStepNewtonKrylov
+from .partition import PartitionNewton
 
 OPTIMIZERS = {
     "fgd": FGD,
@@ -27,6 +36,12 @@ OPTIMIZERS = {
     "newton": Newton,
     "sgd": SGD,
     "adam": Adam,
+    # companion papers (optimizers.hessian_free, .newton_krylov, .partition)
+    "damped-newton": DampedNewton,
+    "hf-newton": HessianFreeNewton,
+    "hf-gauss-newton": HessianFreeGaussNewton,
+    "cs-newton-krylov": ComplexStepNewtonKrylov,
+    "partition-newton": PartitionNewton,
 }
 
 FORWARD_ONLY = ("fgd", "fomoh", "fomoh-kd", "newton")
