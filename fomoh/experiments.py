@@ -115,11 +115,15 @@ class Spec:
         items.update(self.optimizer_kwargs)
         return ", ".join(f"{k}={v}" for k, v in items.items())
 
-    def config(self, base: RunConfig, seed: int) -> RunConfig:
-        """The run of this specification with ``seed``, on top of the common ``base``."""
+    def config(self, base: RunConfig, seed: int, lr: float | None = None) -> RunConfig:
+        """The run of this specification with ``seed``, on top of the common ``base``.
+
+        The learning rate is the specification's ``lr``, else ``lr``, else the optimizer's
+        default (:data:`DEFAULT_LR`); ``base.lr`` is not used.
+        """
         values = base.to_dict()
         values.update(optimizer=self.optimizer, seed=int(seed), label=self.label)
-        values["lr"] = self.settings.get("lr", base.lr if base.lr is not None
+        values["lr"] = self.settings.get("lr", lr if lr is not None
                                          else default_lr(self.optimizer))
         values["optimizer_kwargs"] = {**base.optimizer_kwargs, **self.optimizer_kwargs}
         values.update({k: v for k, v in self.settings.items() if k != "lr"})
@@ -221,19 +225,19 @@ _CNN_SPECS = (
 
 # The default `fomoh compare`: small enough for a 2-core CPU in a few minutes.
 _DIGITS_SPECS = (
-    "fgd:lr=0.01",
-    "fomoh:lr=0.5",
-    "fomoh-2d:lr=0.5",
-    "fomoh-3d:lr=0.5",
-    "fomoh-bp:lr=0.5",
-    "sgd:lr=0.1,label=Backprop (SGD)",
+    "fgd:lr=0.03",
+    "fomoh:lr=0.3",
+    "fomoh-2d:lr=0.3",
+    "fomoh-3d:lr=0.1",
+    "fomoh-bp:lr=0.3",
+    "sgd:lr=0.3,label=Backprop (SGD)",
 )
 
 PRESETS: dict[str, Preset] = {
     "digits": Preset(
-        description="MLP 64-32-10 on the embedded 8x8 digits (offline, a few minutes)",
-        dataset="digits", model="mlp", model_kwargs={"hidden": 32}, epochs=30,
-        seeds=(0,), specs=_DIGITS_SPECS, batch_size=64),
+        description="logistic regression on the embedded 8x8 digits (offline, 1-2 minutes)",
+        dataset="digits", model="logistic_regression", epochs=100, seeds=(0, 1, 2),
+        specs=_DIGITS_SPECS, batch_size=64),
     "mnist-logreg": Preset(
         description="paper Table 1: logistic regression on MNIST, appendix Table 3 "
                     "hyper-parameters (2,000 epochs, 5 seeds in the paper)",
@@ -276,8 +280,8 @@ class CompareResult:
     files: dict = field(default_factory=dict)
 
 
-def compare(base: RunConfig, specs: list[Spec], seeds, out_dir=None, *, resume=False,
-            quiet=False, log=None, title=None, command=None) -> CompareResult:
+def compare(base: RunConfig, specs: list[Spec], seeds, out_dir=None, *, lr=None,
+            resume=False, quiet=False, log=None, title=None, command=None) -> CompareResult:
     """Train every specification with every seed on the same data; tabulate and plot.
 
     Parameters
@@ -290,6 +294,9 @@ def compare(base: RunConfig, specs: list[Spec], seeds, out_dir=None, *, resume=F
     out_dir : path-like, optional
         Each run goes to ``out_dir/<label>/seed<k>/``; the table (``results.md``,
         ``results.csv``), the curves (``curves.png``) and ``results.json`` go to ``out_dir``.
+    lr : float, optional
+        Learning rate of the specifications that do not set one (default: each
+        optimizer's :data:`DEFAULT_LR`).
     resume : bool
         Resume every run from its checkpoint (finished runs are read back, not redone).
     quiet : bool
@@ -314,7 +321,7 @@ def compare(base: RunConfig, specs: list[Spec], seeds, out_dir=None, *, resume=F
         raise ConfigError(f"duplicate labels {dupes}; add label=... to the specifications")
     if len({slug(x) for x in labels}) != len(labels):
         raise ConfigError(f"labels {labels} map to the same folder names; rename them")
-    configs = {s.label: [s.config(base, seed) for seed in seeds] for s in specs}
+    configs = {s.label: [s.config(base, seed, lr) for seed in seeds] for s in specs}
     if log is None:
         log = (lambda m: None) if quiet else print
     out = Path(out_dir) if out_dir is not None else None

@@ -1,0 +1,566 @@
+"""The ``fomoh`` command-line tool.
+
+::
+
+    fomoh compare                         # the default experiment: digits, six optimizers
+    fomoh train --optimizer fomoh-2d      # one optimizer
+    fomoh rosenbrock 2d                   # the paper's Rosenbrock figures
+    fomoh check --model logreg            # derivatives of a model against the oracles
+
+Run ``fomoh <command> --help`` for the options. Exit status: 0 success; 1 the derivative
+check found a disagreement; 2 bad arguments, missing or corrupt files, unusable backend;
+3 a training run diverged (NaN or infinite loss).
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+import textwrap
+from pathlib import Path
+
+__all__ = ["main", "build_parser"]
+
+EXIT_OK, EXIT_DISAGREE, EXIT_USAGE, EXIT_DIVERGED = 0, 1, 2, 3
+
+
+class _Formatter(argparse.RawDescriptionHelpFormatter,
+                 argparse.ArgumentDefaultsHelpFormatter):
+    """Keep the descriptions' line breaks and show defaults."""
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
+    return value
+
+
+def _nonneg_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {text!r}"
+                                         ) from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a non-negative integer, got {value}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a positive finite number, got {text}")
+    return value
+
+
+def _key_value(text: str) -> tuple[str, object]:
+    from .experiments import _parse_value
+
+    key, eq, value = text.partition("=")
+    if not eq or not key.strip():
+        raise argparse.ArgumentTypeError(f"expected key=value, got {text!r}")
+    return key.strip(), _parse_value(value.strip())
+
+
+# --------------------------------------------------------------------------- options
+
+
+def _add_data_options(p, defaults_from_preset: bool):
+    """--dataset, --data-dir, --download, --model (defaults None when a preset may set them)."""
+    from .data import DATASET_NAMES
+
+    g = p.add_argument_group("data and model")
+    g.add_argument("--dataset", choices=DATASET_NAMES,
+                   default=None if defaults_from_preset else "digits",
+                   help="data set; 'digits' is embedded in scikit-learn (no files, no network)"
+                        + ("; default: from the preset (digits)" if defaults_from_preset
+                           else ""))
+    g.add_argument("--data-dir", default=None,
+                   help="folder with the MNIST / Fashion-MNIST gzip IDX files (or a parent "
+                        "folder with mnist/ and fashion-mnist/ sub-folders); default "
+                        "$FOMOH_DATA_DIR/<name> or the user cache")
+    g.add_argument("--download", action="store_true",
+                   help="download missing MNIST / Fashion-MNIST files into --data-dir "
+                        "(checksums verified)")
+    g.add_argument("--model", default=None if defaults_from_preset else "logistic_regression",
+                   help="logistic_regression (logreg), mlp, mnist_cnn (cnn), lenet5, deep_mlp"
+                        + ("; default: from the preset" if defaults_from_preset else ""))
+    g.add_argument("--model-arg", action="append", type=_key_value, default=[],
+                   metavar="KEY=VALUE",
+                   help="extra model argument, repeatable (e.g. hidden=32, width=64, depth=4)")
+    g.add_argument("--max-train", type=_positive_int, default=None,
+                   help="train on a seeded subset of at most this many training examples")
+    g.add_argument("--eval-max", type=_positive_int, default=None,
+                   help="report training loss/accuracy on a fixed subset of at most this many "
+                        "training examples (saves time on MNIST)")
+    g.add_argument("--standardize", action="store_true",
+                   help="standardise pixels with the training mean and std")
+    g.add_argument("--split-seed", type=_nonneg_int, default=0,
+                   help="seed of the train/validation split (the same for all --seeds)")
+
+
+def _add_training_options(p, defaults_from_preset: bool):
+    g = p.add_argument_group("training")
+    g.add_argument("--epochs", type=_positive_int, default=None if defaults_from_preset else 10,
+                   help="total number of epochs" + ("; default: from the preset"
+                                                    if defaults_from_preset else ""))
+    g.add_argument("--batch-size", type=_positive_int,
+                   default=None if defaults_from_preset else 64,
+                   help="minibatch size" + ("; default: from the preset (a run "
+                                            "specification's batch=... wins)"
+                                            if defaults_from_preset else ""))
+    g.add_argument("--lr", type=_positive_float, default=None,
+                   help="learning rate; default: the optimizer's default (a run "
+                        "specification's lr=... wins)")
+    g.add_argument("--schedule", choices=("none", "step", "plateau"), default="none",
+                   help="learning-rate schedule: 'step' multiplies the rate by --gamma every "
+                        "--every epochs; 'plateau' by --factor whenever the validation loss "
+                        "rises (after --patience more such epochs)")
+    g.add_argument("--gamma", type=_positive_float, default=0.1)
+    g.add_argument("--every", type=_positive_int, default=1000)
+    g.add_argument("--factor", type=_positive_float, default=0.1)
+    g.add_argument("--patience", type=_nonneg_int, default=0)
+    g.add_argument("--dtype", choices=("float32", "float64"), default="float32")
+    g.add_argument("--backend", choices=("numpy", "cupy"), default="numpy",
+                   help="array backend; 'cupy' needs CuPy and a GPU")
+    g.add_argument("--eval-batch-size", type=_positive_int, default=2048,
+                   help="examples per forward pass when evaluating")
+    o = p.add_argument_group("output")
+    o.add_argument("--out", default=None,
+                   help="output folder (default: results/train/<optimizer>-seed<seed> for "
+                        "train, results/compare or results/<preset> for compare)")
+    o.add_argument("--resume", action="store_true",
+                   help="continue from the checkpoints in --out (settings must match, "
+                        "--epochs may grow); finished runs are not redone")
+    o.add_argument("--quiet", action="store_true", help="no progress bars or log lines")
+
+
+# --------------------------------------------------------------------------- parser
+
+_COMPARE_HELP = """\
+Train several optimizers on the same model and data, side by side: prints a results
+table (mean ± std over seeds of the final training/validation loss and accuracy), and
+writes results.md, results.csv, results.json and curves.png to --out.
+
+Without arguments (the default preset 'digits') it runs, offline, on the 1,797 embedded
+8×8 scikit-learn digits (split 1,293 train / 144 validation / 360 test, pixels scaled to
+[0, 1]): multinomial logistic regression (64 → 10, 650 parameters), 3 seeds, 100 epochs,
+minibatches of 64, float32, comparing
+
+    FGD       lr 0.03        FoMoH-3D  lr 0.1
+    FoMoH     lr 0.3         FoMoH-BP  lr 0.3
+    FoMoH-2D  lr 0.3         Backprop (SGD) lr 0.3
+
+The learning rates are the best of a small grid (×≈3 steps) by final validation loss on
+this split. It takes one to two minutes on a 2-core CPU; results go to results/compare/.
+
+Run specifications (--optimizers) are an optimizer name with optional settings:
+    NAME[:key=value,...]   keys: lr, batch, schedule, gamma, every, factor, patience,
+                           label; other keys go to the optimizer (K, momentum, ...)
+  optimizers: fgd, fomoh, fomoh-2d, fomoh-3d, fomoh-<K>d, fomoh-bp, newton, sgd, adam
+  (backprop = sgd). Example:
+    fomoh compare --optimizers fgd:lr=0.03 "fomoh-2d:lr=0.3,label=FoMoH-2D" adam:lr=0.003
+
+Presets (--preset) fix the data, model, epochs, seeds and specifications:
+  digits        the default above
+  mnist-logreg  paper Table 1: logistic regression on MNIST with the appendix Table 3
+                hyper-parameters, 2,000 epochs, 5 seeds (shorten with --epochs)
+  mnist-cnn     paper Table 2: the 431,080-parameter CNN, appendix Table 4, 3,000
+                epochs, 3 seeds
+  e.g.  fomoh compare --preset mnist-logreg --data-dir /path/to/mnist --epochs 2000
+"""
+
+_TRAIN_HELP = """\
+Train one model with one optimizer. Writes history.csv / history.json (per epoch: lr,
+train/validation loss and accuracy, mean minibatch loss, steps, jitter, wall time),
+checkpoint.npz (after every epoch, atomically), config.json and summary.json to --out.
+A NaN/inf loss stops the run with exit status 3, keeping the last good checkpoint;
+--resume continues exactly where an interrupted run stopped.
+"""
+
+_CHECK_HELP = """\
+Check a model's loss derivatives on a small batch: hyper-dual forward mode against the
+bicomplex step, the complex step, central finite differences and back-propagation, with
+the tolerances of hyperdual.testing (by dtype and kind of reference). Quantities:
+f(θ), ∇f·v1 and v1ᵀ∇²f v2 for random directions v1, v2, the full gradient ∇f when
+D ≤ --max-dim, and the full Hessian when D ≤ 50. Exits with status 1 on disagreement.
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of ``fomoh`` and its sub-commands."""
+    from .experiments import PRESETS
+
+    parser = argparse.ArgumentParser(
+        prog="fomoh", formatter_class=_Formatter,
+        description="Second-order forward-mode optimization (FoMoH) with hyper-dual numbers: "
+                    "training, comparisons, Rosenbrock experiments and derivative checks.",
+        epilog="Run 'fomoh <command> --help' for each command's options.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+
+    p = sub.add_parser("train", help="train one model with one optimizer",
+                       description=_TRAIN_HELP, formatter_class=_Formatter)
+    p.add_argument("--optimizer", default="fomoh",
+                   help="fgd, fomoh, fomoh-2d, fomoh-3d, fomoh-<K>d, fomoh-bp, newton, sgd, "
+                        "adam (backprop = sgd)")
+    p.add_argument("--opt-arg", action="append", type=_key_value, default=[],
+                   metavar="KEY=VALUE",
+                   help="extra optimizer argument, repeatable (e.g. momentum=0.9, "
+                        "curvature=abs)")
+    p.add_argument("--seed", type=_nonneg_int, default=0,
+                   help="seed of the initial parameters, directions and batch order")
+    _add_data_options(p, defaults_from_preset=False)
+    _add_training_options(p, defaults_from_preset=False)
+    p.set_defaults(func=_cmd_train)
+
+    p = sub.add_parser("compare", help="several optimizers side by side (default: digits)",
+                       description=_COMPARE_HELP, formatter_class=_Formatter)
+    p.add_argument("--preset", choices=sorted(PRESETS), default=None,
+                   help="experiment preset (default: digits)")
+    p.add_argument("--optimizers", nargs="+", default=None, metavar="SPEC",
+                   help="run specifications (default: the preset's)")
+    p.add_argument("--seeds", nargs="+", type=_nonneg_int, default=None, metavar="SEED",
+                   help="seeds (default: the preset's)")
+    _add_data_options(p, defaults_from_preset=True)
+    _add_training_options(p, defaults_from_preset=True)
+    p.set_defaults(func=_cmd_compare)
+
+    p = sub.add_parser("rosenbrock", help="the paper's Rosenbrock experiments",
+                       description="Rosenbrock experiments of the FoMoH paper (Figures 1, 2 "
+                                   "and 5): plots and CSV files in --out.",
+                       formatter_class=_Formatter)
+    p.add_argument("experiment", nargs="?", default="all",
+                   help="which experiment: 2d, 10d or all")
+    p.add_argument("--out", default="results/rosenbrock", help="output folder")
+    p.add_argument("--seed", type=_nonneg_int, default=0, help="random seed")
+    p.add_argument("--quick", action="store_true",
+                   help="fewer samples and iterations (a smoke test)")
+    p.add_argument("--quiet", action="store_true", help="no progress output")
+    p.set_defaults(func=_cmd_rosenbrock)
+
+    p = sub.add_parser("check", help="oracle agreement report for a model's derivatives",
+                       description=_CHECK_HELP, formatter_class=_Formatter)
+    _add_data_options(p, defaults_from_preset=False)
+    p.add_argument("--batch-size", type=_positive_int, default=8,
+                   help="examples in the batch the loss is computed on")
+    p.add_argument("--dtype", choices=("float32", "float64"), default="float64",
+                   help="dtype of the hyper-dual computation (oracles are float64)")
+    p.add_argument("--seed", type=_nonneg_int, default=0,
+                   help="seed of θ, the directions and the batch")
+    p.add_argument("--max-dim", type=_positive_int, default=2000,
+                   help="compare full gradients only up to this many parameters")
+    p.set_defaults(func=_cmd_check)
+    return parser
+
+
+# --------------------------------------------------------------------------- commands
+
+
+def _model_kwargs(args) -> dict:
+    return dict(args.model_arg)
+
+
+def _base_config(args, **overrides):
+    from .train import RunConfig
+
+    values = dict(
+        dataset=args.dataset, data_dir=args.data_dir, download=args.download,
+        model=args.model, model_kwargs=_model_kwargs(args), epochs=args.epochs,
+        batch_size=args.batch_size, lr=args.lr, dtype=args.dtype, backend=args.backend,
+        schedule=args.schedule, gamma=args.gamma, every=args.every, factor=args.factor,
+        patience=args.patience, max_train=args.max_train, eval_max=args.eval_max,
+        eval_batch_size=args.eval_batch_size, standardize=args.standardize,
+        split_seed=args.split_seed)
+    values.update(overrides)
+    return RunConfig(**values)
+
+
+def _cmd_train(args) -> int:
+    from .experiments import _ALIASES, default_lr
+    from .train import train
+
+    optimizer = _ALIASES.get(args.optimizer.lower(), args.optimizer.lower())
+    config = _base_config(args, optimizer=optimizer, seed=args.seed,
+                          lr=args.lr if args.lr is not None else default_lr(optimizer),
+                          optimizer_kwargs=dict(args.opt_arg)).validate()
+    out = Path(args.out or f"results/train/{optimizer}-seed{args.seed}")
+    result = train(config, out, resume=args.resume, quiet=args.quiet)
+    final = result.final
+    print(f"{config.name}: {len(result.history)} epochs in {result.wall_time:.1f} s "
+          f"({result.theta.shape[0]} parameters, {config.dataset}, {config.model})")
+    if final:
+        print(f"  train loss {final['train_loss']:.4f}  acc {final['train_acc']:.4f}   "
+              f"val loss {final['val_loss']:.4f}  acc {final['val_acc']:.4f}")
+    print(f"  files: {out}/history.csv, history.json, checkpoint.npz, summary.json")
+    return EXIT_OK
+
+
+def _cmd_compare(args) -> int:
+    from .experiments import PRESETS, compare, markdown_table, parse_spec
+
+    preset = PRESETS[args.preset or "digits"]
+    model = args.model or preset.model
+    model_kwargs = _model_kwargs(args)
+    if args.model is None or model == preset.model:
+        model_kwargs = {**preset.model_kwargs, **model_kwargs}
+    base = _base_config(
+        args, dataset=args.dataset or preset.dataset, model=model, model_kwargs=model_kwargs,
+        epochs=args.epochs or preset.epochs, batch_size=args.batch_size or preset.batch_size,
+        eval_max=args.eval_max if args.eval_max is not None else preset.eval_max,
+        lr=args.lr or 1.0).validate()
+    specs = [parse_spec(s) for s in (args.optimizers or preset.specs)]
+    seeds = args.seeds if args.seeds is not None else list(preset.seeds)
+    out = Path(args.out or ("results/compare" if args.preset in (None, "digits")
+                            else f"results/{args.preset}"))
+    command = "fomoh " + " ".join(shlex.quote(a) for a in args.argv)
+    if not args.quiet:
+        print(f"fomoh compare: {preset.description if args.preset or not args.optimizers else ''}"
+              .rstrip(": "))
+        print(f"  {base.dataset}, {base.model} {base.model_kwargs or ''}, {base.epochs} epochs, "
+              f"seeds {seeds}, {len(specs)} optimizers -> {out}/")
+    result = compare(base, specs, seeds, out, lr=args.lr, resume=args.resume,
+                     quiet=args.quiet, command=command.strip())
+    print()
+    print(markdown_table(result.rows))
+    print()
+    print(f"{len(specs)} optimizers x {len(seeds)} seed(s), {base.epochs} epochs, "
+          f"total wall time {result.wall_time:.1f} s")
+    print(f"table: {result.files['markdown']} and {result.files['csv']}; "
+          f"curves: {result.files['plot']}")
+    diverged = [r for rs in result.runs.values() for r in rs if r.status == "diverged"]
+    if diverged:
+        print(f"note: {len(diverged)} run(s) diverged (NaN/inf loss); their rows use the "
+              "last good epoch - see results.md")
+    return EXIT_OK
+
+
+def _cmd_rosenbrock(args) -> int:
+    try:
+        from . import rosenbrock
+    except ImportError as exc:
+        raise _UsageError(f"the Rosenbrock experiments are not available ({exc})") from exc
+    return rosenbrock_command(rosenbrock, args)
+
+
+def rosenbrock_command(module, args) -> int:
+    """Dispatch ``fomoh rosenbrock <experiment>`` to :mod:`fomoh.rosenbrock`."""
+    runner = getattr(module, "run", None)
+    if runner is None:
+        raise _UsageError("fomoh.rosenbrock has no run() entry point")
+    files = runner(args.experiment, out_dir=args.out, seed=args.seed, quick=args.quick,
+                   quiet=args.quiet)
+    for f in files or ():
+        print(f)
+    return EXIT_OK
+
+
+def _cmd_check(args) -> int:
+    import numpy as np
+
+    from .train import RunConfig, build_model, prepare_data
+
+    config = RunConfig(dataset=args.dataset, data_dir=args.data_dir, download=args.download,
+                       model=args.model, model_kwargs=_model_kwargs(args), dtype=args.dtype,
+                       split_seed=args.split_seed, max_train=args.max_train,
+                       standardize=args.standardize)
+    data = prepare_data(config)
+    model = build_model(config, data)
+    rng = np.random.default_rng(args.seed)
+    pick = rng.choice(len(data.y_train), size=min(args.batch_size, len(data.y_train)),
+                      replace=False)
+    X, y = data.X_train[pick], data.y_train[pick]
+    theta = model.init_params(seed=args.seed, dtype=np.dtype(args.dtype))
+    report = check_model(model, theta, X, y, seed=args.seed, max_dim=args.max_dim)
+    kinks = sorted({layer.kind for _, layer in getattr(model, "layers", ())
+                    if layer.kind in _KINKED_LAYERS})
+    print(f"model {config.model} ({model.num_params} parameters) on {len(y)} "
+          f"{config.dataset} examples, seed {args.seed}")
+    print(report)
+    advisory = set()
+    if kinks:
+        advisory = {r.method for r in report.rows if r.method.startswith("finite")}
+        print(f"note: the model has kinks ({', '.join(kinks)}); central differences step "
+              "across them, so their rows are shown for information and do not decide the "
+              "result. The exact references (bicomplex, complex step, back-prop) do.")
+    bad = [r for r in report.rows if not r.ok and r.method not in advisory]
+    if not bad:
+        print("all derivatives agree within tolerance" if not advisory else
+              "all exact references agree within tolerance")
+        return EXIT_OK
+    print(f"DISAGREEMENT in {len(bad)} comparison(s): "
+          + ", ".join(f"{r.quantity} vs {r.method}" for r in bad))
+    return EXIT_DISAGREE
+
+
+_KINKED_LAYERS = ("relu", "maxpool")
+"""Layer kinds whose derivatives jump (ReLU at 0, ties in max-pooling)."""
+
+
+def check_model(model, theta, X, y, seed=0, max_dim=2000):
+    """Hyper-dual derivatives of ``model.loss`` against the oracles and back-propagation.
+
+    Parameters
+    ----------
+    model : a ``layers.Sequential``-like model (``loss``, ``value_and_grad``, ``hvp``)
+    theta : array, shape (D,)
+    X, y : the batch
+    seed : int
+        Seed of the directions ``v1``, ``v2``.
+    max_dim : int
+        Up to this D the report (``hyperdual.oracles.compare``) includes full gradients
+        (O(D) oracle evaluations); above it only ``f``, ``∇f·v1`` and ``v1ᵀ∇²f v2``.
+
+    Returns
+    -------
+    hyperdual.oracles.ComparisonReport
+        With extra rows for back-propagation (``method="back-prop"``, computed in float64).
+    """
+    import numpy as np
+
+    from hyperdual import oracles, to_numpy
+    from hyperdual.testing import relative_error, tolerance
+
+    def f(th):
+        return model.loss(th, X, y)
+
+    D, dtype = int(theta.shape[0]), np.dtype(theta.dtype)
+    rng = np.random.default_rng(seed)
+    v1, v2 = rng.standard_normal(D), rng.standard_normal(D)
+    xp_v1, xp_v2 = v1.astype(dtype), v2.astype(dtype)
+    if D <= max_dim:
+        report = oracles.compare(f, theta, xp_v1, xp_v2, hessian=D <= 50)
+    else:
+        report = _directional_report(f, theta, xp_v1, xp_v2)
+
+    # Back-propagation, in float64, as one more reference.
+    theta64 = np.asarray(to_numpy(theta), dtype=np.float64)
+    value_bp, grad_bp = model.value_and_grad(theta64, X, y)
+    hv_bp = model.hvp(theta64, X, y, np.asarray(xp_v2, np.float64))
+    refs = {"value": float(value_bp),
+            "d1": float(np.dot(to_numpy(grad_bp), np.asarray(xp_v1, np.float64))),
+            "d12": float(np.dot(to_numpy(hv_bp), np.asarray(xp_v1, np.float64)))}
+    if "gradient" in report.values:
+        refs["gradient"] = to_numpy(grad_bp)
+    for quantity, desired in refs.items():
+        actual = report.values[quantity]["hyper-dual"]
+        desired = np.asarray(desired, dtype=np.float64)
+        report.values[quantity]["back-prop"] = desired
+        report.rows.append(oracles.Comparison(
+            quantity, "back-prop",
+            max_abs=float(np.max(np.abs(np.asarray(actual, np.float64) - desired),
+                                 initial=0.0)),
+            max_rel=relative_error(actual, desired), rtol=tolerance(dtype, "exact")))
+    return report
+
+
+def _directional_report(f, theta, v1, v2):
+    """Like ``hyperdual.oracles.compare`` without the O(D) full-gradient rows."""
+    import numpy as np
+
+    from hyperdual import directional, oracles, to_numpy
+    from hyperdual.testing import relative_error, tolerance
+
+    dtype = np.dtype(theta.dtype)
+    value, d1, _, d12 = directional(f, theta, v1, v2)
+    subject = {"value": value, "d1": d1, "d12": d12}
+    theta64 = np.asarray(to_numpy(theta), np.float64)
+    v1_64, v2_64 = np.asarray(v1, np.float64), np.asarray(v2, np.float64)
+
+    def bicomplex():
+        val, b1, b12 = oracles.bicomplex_directional(f, theta64, v1_64, v2_64)
+        return {"value": val, "d1": b1, "d12": b12}
+
+    def complex_step():
+        return {"d1": oracles.cs_directional(f, theta64, v1_64)}
+
+    def finite_differences():
+        fd1, fd12 = oracles.fd_directional(f, theta64, v1_64, v2_64)
+        return {"d1": fd1, "d12": fd12}
+
+    kinds = {("value", "bicomplex"): "exact", ("d1", "bicomplex"): "exact",
+             ("d12", "bicomplex"): "exact", ("d1", "complex step"): "complex_step",
+             ("d1", "finite diff"): "fd_first", ("d12", "finite diff"): "fd_second"}
+    report = oracles.ComparisonReport(dtype=dtype, D=int(theta.shape[0]))
+    report.values = {q: {"hyper-dual": to_numpy(a)} for q, a in subject.items()}
+    for method, oracle in (("bicomplex", bicomplex), ("complex step", complex_step),
+                           ("finite diff", finite_differences)):
+        try:
+            results, error = oracle(), None
+        except Exception as exc:  # noqa: BLE001 - reported in the table
+            results, error = {}, f"{type(exc).__name__}: {exc}"
+        for quantity, actual in subject.items():
+            kind = kinds.get((quantity, method))
+            if kind is None:
+                continue
+            row = oracles.Comparison(quantity, method, rtol=tolerance(dtype, kind), error=error)
+            if error is None:
+                desired = np.asarray(to_numpy(results[quantity]), np.float64)
+                report.values[quantity][method] = desired
+                row.max_abs = float(np.max(np.abs(np.asarray(to_numpy(actual), np.float64)
+                                                  - desired), initial=0.0))
+                row.max_rel = relative_error(actual, desired)
+            report.rows.append(row)
+    return report
+
+
+# --------------------------------------------------------------------------- main
+
+
+class _UsageError(Exception):
+    """A problem with the command line or the environment, reported in one line."""
+
+
+def main(argv=None) -> int:
+    """Entry point of the ``fomoh`` console script; returns the exit status.
+
+    Parameters
+    ----------
+    argv : list of str, optional
+        Arguments without the program name (default ``sys.argv[1:]``).
+    """
+    from hyperdual import BackendUnavailableError
+
+    from .checkpoint import CheckpointError
+    from .data import DataError
+    from .train import ConfigError, NonFiniteLossError
+
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:           # --help (0) or a usage error (2, already printed)
+        return int(exc.code or 0)
+    args.argv = argv
+    try:
+        return args.func(args)
+    except NonFiniteLossError as exc:
+        print(f"fomoh {args.command}: error: {exc}", file=sys.stderr)
+        return EXIT_DIVERGED
+    except BackendUnavailableError as exc:
+        print(f"fomoh {args.command}: error: --backend {getattr(args, 'backend', 'cupy')} "
+              f"is not usable here: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except (ConfigError, CheckpointError, DataError, _UsageError) as exc:
+        print(f"fomoh {args.command}: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print(f"fomoh {args.command}: interrupted; rerun with --resume to continue from the "
+              "last checkpoint", file=sys.stderr)
+        return 130
+
+
+def _wrap(text: str) -> str:
+    return textwrap.fill(text, width=88)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
