@@ -159,7 +159,9 @@ def truncated_cg(matvec, b, maxiter=None, tol=None, x0=None):
     * **negative curvature** ``pᵀAp < 0`` — stop; if it happens on the first direction
       (``x = 0``), return ``x = (bᵀb / |bᵀAb|) b``, a steepest-descent step sized by the
       absolute curvature (SciPy's fallback);
-    * **flat direction** ``0 ≤ pᵀAp ≤ 3·eps`` — stop with the current x;
+    * **flat direction** ``0 ≤ pᵀAp ≤ 3·eps·‖p‖²`` — stop with the current x (SciPy
+      tests ``pᵀAp ≤ 3·eps`` without the ``‖p‖²``, which also stops CG whenever the residual,
+      and with it p, becomes small; the relative test is scale-invariant);
     * **truncation** — at most ``maxiter`` products (default ``len(b)``, where exact CG has
       converged on a positive-definite A).
 
@@ -214,7 +216,7 @@ def truncated_cg(matvec, b, maxiter=None, tol=None, x0=None):
             x = x + math.nan
             stop = "negative_curvature"
             break
-        if 0.0 <= curv <= 3 * FLOAT64_EPS:
+        if 0.0 <= curv <= 3 * FLOAT64_EPS * _dot(p, p):
             stop = "flat"
             break
         if curv < 0.0:
