@@ -164,5 +164,5 @@ class Newton(_HyperplaneOptimizer):
 
     def step(self, f, theta, grad=None):
         theta = as_parameters(theta)
-        V = self._directions(dirs.basis, theta.shape[0], theta)   # the identity, (D, D)
+        V = namespace(theta).eye(theta.shape[0], dtype=theta.dtype)   # basis directions e_i
         return self._hyperplane(f, theta, V)
