@@ -6,6 +6,7 @@
     fomoh train --optimizer fomoh-2d      # one optimizer
     fomoh rosenbrock 2d                   # the paper's Rosenbrock figures
     fomoh check --model logreg            # derivatives of a model against the oracles
+    fomoh oracle compare CASE RESULTS     # another AD backend's results against the reference
 
 Run ``fomoh <command> --help`` for the options. Exit status: 0 success; 1 the derivative
 check found a disagreement; 2 bad arguments, missing or corrupt files, unusable backend;
@@ -276,6 +277,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-dim", type=_positive_int, default=2000,
                    help="compare full gradients only up to this many parameters")
     p.set_defaults(func=_cmd_check)
+
+    from .oracle.cli import add_parser as add_oracle_parser  # fomoh oracle ... (issue 7)
+    add_oracle_parser(sub)
     return parser
 
 

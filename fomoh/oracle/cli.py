@@ -1,4 +1,4 @@
-"""``fomoh oracle ...``: make a case, compute reference results, validate, compare.
+"""fomoh oracle: make a case, compute reference results, validate, compare.
 
 Subcommands::
 
@@ -79,7 +79,7 @@ def add_parser(subparsers):
     parser = subparsers.add_parser(
         "oracle", help="correctness oracle for other AD backends (exchange format, reference "
                        "results, comparison)",
-        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+        description=__doc__.split("\nThe same commands")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
     build_parser(parser)
     return parser
 
@@ -128,7 +128,7 @@ def build_parser(parser):
                    help="result array not to compare (repeatable)")
     p.add_argument("--rtol", type=float, default=None,
                    help="override the tolerance chosen by the candidate's dtype")
-    parser.set_defaults(handler=run)
+    parser.set_defaults(func=run)
     return parser
 
 
