@@ -5,10 +5,10 @@ For images ``x`` (N, C, H, W), a kernel ``W`` (C_out, C, kh, kw) and a bias ``b`
     y[n, o, i, j] = b[o] + Σ_{c, a, b'} W[o, c, a, b'] · x_padded[n, c, i·s + a, j·s + b']
 
 (cross-correlation, as in PyTorch and the papers). Gathering every window into one row,
-``cols`` (N·OH·OW, C·kh·kw), turns the whole layer into ``cols @ W_matᵀ + b`` with
-``W_mat = W.reshape(C_out, C·kh·kw)``. The matrix product is bilinear, so its derivatives
-follow from the product rule for every number type; back-propagation is two more matrix
-products and ``col2im``.
+``rows`` (N·OH·OW, kh·kw·C) (channels last, see ``im2col``), turns the whole layer into
+``rows @ W_matᵀ + b`` with ``W_mat`` the kernel as a (C_out, kh·kw·C) matrix. The matrix
+product is bilinear, so its derivatives follow from the product rule for every number type;
+back-propagation is two more matrix products and ``col2im``.
 """
 
 from __future__ import annotations
@@ -70,31 +70,34 @@ class Conv2d(Layer):
         return [weight, np.zeros(self.out_channels)]
 
     # ------------------------------------------------------------------ the two passes
+    def _weight_matrix(self, weight):
+        """The kernel as a matrix (C_out, kh·kw·C), columns in the order of ``im2col`` rows."""
+        return weight.transpose(0, 2, 3, 1).reshape(self.out_channels, -1)
+
     def _window_matrix(self, x):
-        """The windows of ``x`` as rows: shape (N·OH·OW, C·kh·kw), and (N, OH, OW)."""
-        cols = im2col(x, self.kernel_size, self.stride, self.padding)  # (N, C, OH, OW, kh, kw)
-        N, C, OH, OW, kh, kw = cols.shape
-        rows = cols.transpose(0, 2, 3, 1, 4, 5).reshape(N * OH * OW, C * kh * kw)
-        return rows, (N, OH, OW)
+        """The windows of ``x`` as rows: shape (N·OH·OW, kh·kw·C), and (N, OH, OW)."""
+        cols = im2col(x, self.kernel_size, self.stride, self.padding)  # (N, OH, OW, kh, kw, C)
+        N, OH, OW = cols.shape[:3]
+        return cols.reshape(N * OH * OW, -1), (N, OH, OW)
 
     def forward(self, params, x):
         weight, bias = params
         rows, (N, OH, OW) = self._window_matrix(x)
-        out = rows @ weight.reshape(self.out_channels, -1).T + bias  # (N·OH·OW, C_out)
+        out = rows @ self._weight_matrix(weight).T + bias           # (N·OH·OW, C_out)
         return out.reshape(N, OH, OW, self.out_channels).transpose(0, 3, 1, 2)
 
     def backward(self, params, x, y, grad_y, need_input_grad=True):
         weight, _ = params
         rows, (N, OH, OW) = self._window_matrix(x)
         grad_out = grad_y.transpose(0, 2, 3, 1).reshape(N * OH * OW, self.out_channels)
-        grad_weight = (grad_out.T @ rows).reshape(weight.shape)
+        grad_weight = (grad_out.T @ rows).reshape(
+            (self.out_channels,) + self.kernel_size + (self.in_channels,)).transpose(0, 3, 1, 2)
         grad_bias = grad_out.sum(axis=0)
         if not need_input_grad:
             return None, (grad_weight, grad_bias)
-        grad_rows = grad_out @ weight.reshape(self.out_channels, -1)  # (N·OH·OW, C·kh·kw)
-        kh, kw = self.kernel_size
-        grad_cols = grad_rows.reshape(N, OH, OW, self.in_channels, kh, kw)
-        grad_x = col2im(grad_cols.transpose(0, 3, 1, 2, 4, 5), x.shape, self.stride, self.padding)
+        grad_rows = grad_out @ self._weight_matrix(weight)           # (N·OH·OW, kh·kw·C)
+        grad_cols = grad_rows.reshape((N, OH, OW) + self.kernel_size + (self.in_channels,))
+        grad_x = col2im(grad_cols, x.shape, self.stride, self.padding)
         return grad_x, (grad_weight, grad_bias)
 
     def __repr__(self):

@@ -1,23 +1,30 @@
 """Sliding windows over images ("im2col") and their adjoint ("col2im").
 
-Convolution and pooling both look at every ``kh × kw`` window of a (padded) image. ``im2col``
-collects those windows as a strided *view* (no copy when there is no padding):
+Convolution and pooling both look at every ``kh × kw`` window of a (zero-padded) image.
+``im2col`` collects those windows as a strided *view* (no copy when there is no padding):
 
-    x (N, C, H, W)  →  cols (N, C, OH, OW, kh, kw),
-    cols[n, c, i, j, a, b] = x_padded[n, c, i·s + a, j·s + b]
+    x (N, C, H, W)  →  cols (N, OH, OW, kh, kw, C),
+    cols[n, i, j, a, b, c] = x_padded[n, c, i·s + a, j·s + b]
 
 with ``OH = (H + 2p − kh) // s + 1`` (likewise ``OW``). A convolution is then one matrix
-product and a pooling a reduction over the last two axes.
+product over the last three axes, and a pooling a reduction over ``(kh, kw)``.
+
+The channel axis is put *last* on purpose: gathering the windows into a matrix, and adding
+them back in ``col2im``, then moves runs of ``C`` consecutive numbers instead of single
+numbers scattered in memory (2-3 times faster for the MNIST CNN). The layers return NCHW
+*views*, so the interface stays NCHW.
 
 ``im2col`` is linear, so back-propagation needs its transpose ``col2im``: every window entry
 is *added* back to the pixel it was read from (pixels covered by several windows receive
-several contributions). It is written without in-place updates, as a sum over the
-``kh · kw`` kernel offsets of shifted copies, so that it runs on every number type.
+several contributions).
 """
 
 from __future__ import annotations
 
 import numpy as np
+
+from hyperdual.backend import namespace
+from hyperdual.multipart import MultiPartArray
 
 from .base import check_positive_int
 
@@ -41,51 +48,31 @@ def pair(value, what):
     return (k, k)
 
 
-def pad_images(x, padding):
-    """Zero-pad the two spatial axes of ``x`` (N, C, H, W) by ``padding`` on every side."""
-    if padding == 0:
-        return x
-    return np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)))
-
-
-def im2col(x, kernel_size, stride=1, padding=0):
-    """All ``kh × kw`` windows of the images ``x``.
+def im2col(x, kernel_size, stride=1, padding=0, fill=0.0):
+    """All ``kh × kw`` windows of the images ``x``, channels last.
 
     Parameters
     ----------
     x : array, shape (N, C, H, W)
+        Any number type.
     kernel_size : (int, int)
         ``(kh, kw)``.
     stride, padding : int
+    fill : float
+        Value of the padding (0 for convolution, ``-inf`` for max pooling).
 
     Returns
     -------
-    cols : array, shape (N, C, OH, OW, kh, kw)
+    cols : array, shape (N, OH, OW, kh, kw, C)
         A strided view of ``x`` (of its padded copy when ``padding > 0``).
     """
     kh, kw = kernel_size
-    padded = pad_images(x, padding)
-    windows = np.lib.stride_tricks.sliding_window_view(padded, (kh, kw), axis=(2, 3))
-    return windows[:, :, ::stride, ::stride]
-
-
-def dilate(x, stride):
-    """Insert ``stride − 1`` zeros between neighbouring entries of the last two axes.
-
-    (…, h, w) → (…, (h − 1)·stride + 1, (w − 1)·stride + 1). Spreads the output grid of a
-    strided window back onto the input grid.
-    """
-    if stride == 1:
-        return x
-    h, w = x.shape[-2:]
-    lead = [(0, 0)] * (x.ndim - 2)
-    # Along w: append stride-1 zeros after each entry, then merge and drop the trailing zeros.
-    x = np.pad(np.expand_dims(x, -1), lead + [(0, 0), (0, 0), (0, stride - 1)])
-    x = x.reshape(x.shape[:-3] + (h, w * stride))[..., : (w - 1) * stride + 1]
-    # Along h: the same on the second-to-last axis.
-    x = np.pad(np.expand_dims(x, -2), lead + [(0, 0), (0, stride - 1), (0, 0)])
-    x = x.reshape(x.shape[:-3] + (h * stride, x.shape[-1]))
-    return x[..., : (h - 1) * stride + 1, :]
+    if padding:
+        x = np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)),
+                   constant_values=fill)
+    windows = np.lib.stride_tricks.sliding_window_view(x, (kh, kw), axis=(2, 3))
+    # windows: (N, C, H', W', kh, kw); keep every stride-th window, move C last.
+    return windows[:, :, ::stride, ::stride].transpose(0, 2, 3, 4, 5, 1)
 
 
 def col2im(cols, input_shape, stride=1, padding=0):
@@ -93,7 +80,8 @@ def col2im(cols, input_shape, stride=1, padding=0):
 
     Parameters
     ----------
-    cols : array, shape (N, C, OH, OW, kh, kw)
+    cols : array, shape (N, OH, OW, kh, kw, C)
+        Any number type.
     input_shape : tuple
         ``(N, C, H, W)``, the shape of the images ``im2col`` was applied to.
     stride, padding : int
@@ -101,19 +89,32 @@ def col2im(cols, input_shape, stride=1, padding=0):
     Returns
     -------
     x : array, shape (N, C, H, W)
-        ``x[n, c, y, z] = Σ cols[n, c, i, j, a, b]`` over all windows ``(i, j)`` and offsets
-        ``(a, b)`` with ``(i·s + a − p, j·s + b − p) = (y, z)``.
+        ``x[n, c, y, z] = Σ cols[n, i, j, a, b, c]`` over all windows ``(i, j)`` and offsets
+        ``(a, b)`` with ``(i·s + a − p, j·s + b − p) = (y, z)``. A transposed view of
+        channels-last memory.
+
+    Notes
+    -----
+    ``col2im`` is linear, so on a multi-part number (hyper-dual, bicomplex) it acts on every
+    component array alike (``map_parts``); on one array it accumulates the windows into a
+    zero image.
     """
-    N, C, OH, OW, kh, kw = cols.shape
+    if isinstance(cols, MultiPartArray):
+        return cols.map_parts(lambda part, lead: _col2im_array(part, input_shape, stride, padding))
+    return _col2im_array(cols, input_shape, stride, padding)
+
+
+def _col2im_array(cols, input_shape, stride, padding):
+    """``col2im`` of one plain array of shape (..., OH, OW, kh, kw, C) → (..., C, H, W)."""
+    OH, OW, kh, kw, C = cols.shape[-5:]
     H, W = input_shape[-2:]
-    Hp, Wp = H + 2 * padding, W + 2 * padding
-    total = None
+    lead = cols.shape[:-5]
+    image = namespace(cols).zeros(lead + (H + 2 * padding, W + 2 * padding, C), dtype=cols.dtype)
     for a in range(kh):
         for b in range(kw):
-            # The entries at offset (a, b) of all windows sit on a grid with spacing `stride`
-            # that starts at pixel (a, b): dilate onto that grid, then shift it there.
-            grid = dilate(cols[:, :, :, :, a, b], stride)
-            gh, gw = grid.shape[-2:]
-            shifted = np.pad(grid, ((0, 0), (0, 0), (a, Hp - a - gh), (b, Wp - b - gw)))
-            total = shifted if total is None else total + shifted
-    return total[:, :, padding: padding + H, padding: padding + W]
+            # Offset (a, b) of window (i, j) sits at pixel (i·s + a, j·s + b).
+            rows = slice(a, a + stride * (OH - 1) + 1, stride)
+            columns = slice(b, b + stride * (OW - 1) + 1, stride)
+            image[..., rows, columns, :] += cols[..., a, b, :]
+    image = image[..., padding: padding + H, padding: padding + W, :]
+    return np.moveaxis(image, -1, -3)

@@ -45,18 +45,26 @@ class _Pool2d(Layer):
         return (C, output_size(H, k, s, p), output_size(W, k, s, p))
 
     def _windows(self, x, fill=0.0):
-        """The windows as (N, C, OH, OW, k·k), padding filled with ``fill``."""
-        k, p = self.kernel_size, self.padding
-        if p:
-            x = np.pad(x, ((0, 0), (0, 0), (p, p), (p, p)), constant_values=fill)
-        cols = im2col(x, (k, k), self.stride, 0)
-        return cols.reshape(cols.shape[:4] + (k * k,))
+        """The windows as (N, OH, OW, k·k, C), padding filled with ``fill``."""
+        k = self.kernel_size
+        cols = im2col(x, (k, k), self.stride, self.padding, fill=fill)  # (N, OH, OW, k, k, C)
+        return cols.reshape(cols.shape[:3] + (k * k, cols.shape[-1]))
 
     def _spread(self, grad_windows, x_shape):
-        """col2im of window gradients (N, C, OH, OW, k·k) back to the image (N, C, H, W)."""
+        """col2im of window gradients (N, OH, OW, k·k, C) back to the image (N, C, H, W)."""
         k = self.kernel_size
-        cols = grad_windows.reshape(grad_windows.shape[:4] + (k, k))
+        cols = grad_windows.reshape(grad_windows.shape[:3] + (k, k, grad_windows.shape[-1]))
         return col2im(cols, x_shape, self.stride, self.padding)
+
+    @staticmethod
+    def _channels_last(a):
+        """(N, C, OH, OW) → (N, OH, OW, C), a view."""
+        return a.transpose(0, 2, 3, 1)
+
+    @staticmethod
+    def _channels_first(a):
+        """(N, OH, OW, C) → (N, C, OH, OW), a view."""
+        return a.transpose(0, 3, 1, 2)
 
     def __repr__(self):
         return (f"{type(self).__name__}({self.kernel_size}, stride={self.stride}, "
@@ -72,21 +80,22 @@ class MaxPool2d(_Pool2d):
     kind = "maxpool"
 
     def _argmax(self, windows):
-        """Index (N, C, OH, OW, 1) of the first maximal entry of each window, by real value."""
-        return np.argmax(windows.real, axis=-1, keepdims=True)
+        """Index (N, OH, OW, 1, C) of the first maximal entry of each window, by real value."""
+        return np.argmax(windows.real, axis=3, keepdims=True)
 
     def forward(self, params, x):
         windows = self._windows(x, fill=-np.inf)
-        chosen = np.take_along_axis(windows, self._argmax(windows), axis=-1)
-        return chosen[..., 0]
+        chosen = np.take_along_axis(windows, self._argmax(windows), axis=3)   # (N, OH, OW, 1, C)
+        return self._channels_first(chosen[:, :, :, 0, :])
 
     def backward(self, params, x, y, grad_y, need_input_grad=True):
         if not need_input_grad:
             return None, ()
         windows = self._windows(x, fill=-np.inf)
         xp = array_module(windows)
-        one_hot = self._argmax(windows) == xp.arange(windows.shape[-1])  # (N, C, OH, OW, k·k)
-        grad_windows = np.expand_dims(grad_y, -1) * one_hot
+        k2 = windows.shape[3]
+        one_hot = self._argmax(windows) == xp.arange(k2).reshape(k2, 1)   # (N, OH, OW, k·k, C)
+        grad_windows = np.expand_dims(self._channels_last(grad_y), 3) * one_hot
         return self._spread(grad_windows, x.shape), ()
 
 
@@ -99,11 +108,12 @@ class AvgPool2d(_Pool2d):
     kind = "avgpool"
 
     def forward(self, params, x):
-        return self._windows(x).mean(axis=-1)
+        return self._channels_first(self._windows(x).mean(axis=3))
 
     def backward(self, params, x, y, grad_y, need_input_grad=True):
         if not need_input_grad:
             return None, ()
         k2 = self.kernel_size * self.kernel_size
-        grad_windows = np.broadcast_to(np.expand_dims(grad_y, -1) / k2, grad_y.shape + (k2,))
+        share = np.expand_dims(self._channels_last(grad_y), 3) / k2      # (N, OH, OW, 1, C)
+        grad_windows = np.broadcast_to(share, share.shape[:3] + (k2, share.shape[-1]))
         return self._spread(grad_windows, x.shape), ()

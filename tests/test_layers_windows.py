@@ -11,7 +11,7 @@ import pytest
 from hyperdual import HyperDual
 from hyperdual.testing import assert_close
 from layers import AvgPool2d, Conv2d, MaxPool2d, reference
-from layers.im2col import col2im, dilate, im2col
+from layers.im2col import col2im, im2col
 
 RNG = np.random.default_rng(3)
 
@@ -136,11 +136,12 @@ def test_im2col_is_a_view_without_padding():
     assert np.shares_memory(im2col(x, (3, 3), 2, 0), x)
 
 
-def test_dilate_inserts_zeros():
-    x = np.arange(1.0, 7.0).reshape(1, 2, 3)
-    np.testing.assert_array_equal(dilate(x, 2)[0], [[1, 0, 2, 0, 3], [0, 0, 0, 0, 0],
-                                                    [4, 0, 5, 0, 6]])
-    assert dilate(x, 1) is x
+def test_im2col_layout_is_windows_with_channels_last():
+    x = RNG.normal(size=(2, 3, 7, 6))
+    cols = im2col(x, (3, 2), stride=2, padding=1)
+    padded = np.pad(x, ((0, 0), (0, 0), (1, 1), (1, 1)))
+    assert cols.shape == (2, 4, 4, 3, 2, 3)
+    np.testing.assert_array_equal(cols[1, 2, 1, 0, 1, :], padded[1, :, 4, 3])
 
 
 @pytest.mark.parametrize("bad", [dict(kernel_size=0), dict(kernel_size=2, stride=0),
