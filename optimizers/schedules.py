@@ -2,8 +2,8 @@
 
 * ``StepDecay``: ``lr ← γ·lr`` every ``every`` calls (the paper's CNN runs: ÷10 every 1000
   epochs).
-* ``ReduceOnRise``: ``lr ← factor·lr`` when the validation loss rises above the best seen
-  (the paper's logistic regression: "reduced the learning rate at the epoch where the NLL
+* ``ReduceOnRise``: ``lr ← factor·lr`` when the validation loss rises from one epoch to the
+  next (the paper's logistic regression: "reduced the learning rate at the epoch where the NLL
   starts to increase", ×0.1, or ×0.8 for FoMoH-3D).
 
 Both have ``state_dict()`` / ``load_state_dict()`` for exact resumption.
@@ -50,10 +50,11 @@ class StepDecay:
 class ReduceOnRise:
     """Multiply the learning rate by ``factor`` when the validation loss rises.
 
-    A call is *bad* when ``val_loss > best + threshold·|best|`` (``best`` = lowest loss
-    seen, a NaN loss counts as bad). After ``patience + 1`` bad calls in a row the rate is
-    reduced and the count restarts; ``cooldown`` calls after a reduction are not counted.
-    ``patience=0`` reduces at the first epoch where the loss goes up, as in the paper.
+    A call is *bad* when the loss went up: ``val_loss > last + threshold·|last|`` with
+    ``last`` the previous call's loss (a NaN loss is bad). After ``patience + 1`` bad calls
+    in a row the rate is reduced and the count restarts; for ``cooldown`` calls after a
+    reduction nothing is counted. The default ``patience=0`` reduces at the epoch where the
+    loss starts to increase, as in the paper (appendix A.3).
     """
 
     def __init__(self, optimizer, factor: float = 0.1, patience: int = 0,
@@ -64,7 +65,7 @@ class ReduceOnRise:
             raise ValueError("patience, cooldown and threshold must be >= 0")
         self.optimizer, self.factor, self.patience = optimizer, float(factor), int(patience)
         self.threshold, self.cooldown, self.min_lr = float(threshold), int(cooldown), float(min_lr)
-        self.best = math.inf
+        self.last = None            # the previous loss (None: none yet, or it was NaN)
         self.bad = 0
         self.cooling = 0
 
@@ -73,12 +74,10 @@ class ReduceOnRise:
         val_loss = float(val_loss)
         if math.isnan(val_loss):
             rose = True
-        elif math.isinf(self.best):              # the first loss: nothing to rise above
-            rose = False
         else:
-            rose = val_loss > self.best + self.threshold * abs(self.best)
-        if val_loss < self.best:
-            self.best = val_loss
+            rose = self.last is not None and \
+                val_loss > self.last + self.threshold * abs(self.last)
+        self.last = None if math.isnan(val_loss) else val_loss
         if self.cooling > 0:
             self.cooling -= 1
             return False
@@ -89,15 +88,16 @@ class ReduceOnRise:
         return _reduce(self.optimizer, self.factor, self.min_lr)
 
     def state_dict(self) -> dict:
-        return {"schedule": "ReduceOnRise", "best": self.best, "bad": self.bad,
+        return {"schedule": "ReduceOnRise", "last": self.last, "bad": self.bad,
                 "cooling": self.cooling}
 
     def load_state_dict(self, state: dict) -> None:
-        _check_state(state, "ReduceOnRise", {"best", "bad", "cooling"})
-        best, bad, cooling = float(state["best"]), int(state["bad"]), int(state["cooling"])
-        if math.isnan(best) or bad < 0 or cooling < 0:
+        _check_state(state, "ReduceOnRise", {"last", "bad", "cooling"})
+        last = None if state["last"] is None else float(state["last"])
+        bad, cooling = int(state["bad"]), int(state["cooling"])
+        if bad < 0 or cooling < 0 or (last is not None and math.isnan(last)):
             raise ValueError(f"ReduceOnRise state is invalid: {state}")
-        self.best, self.bad, self.cooling = best, bad, cooling
+        self.last, self.bad, self.cooling = last, bad, cooling
 
 
 def _reduce(optimizer, factor, min_lr) -> bool:

@@ -277,7 +277,8 @@ def test_same_seed_same_run_and_state_dict_resumes_exactly(quad, name, kw):
     mid, _ = run_steps(opt, f, grad, theta0(), 2)
     state = opt.state_dict()
     # what a checkpoint does: arrays to .npz-able arrays, the rest through JSON
-    plain = json.loads(json.dumps({k: v for k, v in state.items() if k != "arrays"}))
+    plain = json.loads(json.dumps({k: v for k, v in state.items() if k != "arrays"},
+                                  allow_nan=False))
     plain["arrays"] = {k: None if v is None else np.array(v) for k, v in state["arrays"].items()}
     _, rest_a = run_steps(opt, f, grad, mid, 2)
     resumed = build(name, seed=999, **kw)
@@ -400,6 +401,11 @@ def test_reduce_on_rise():
     reduced = [sched.step(v) for v in (1.0, 0.9, 0.95, 0.8, 0.85, 0.7)]
     assert reduced == [False, False, True, False, True, False]
     assert opt.lr == pytest.approx(0.01)
+    # a loss that falls again after a reduction, though still above the best, is no rise
+    assert [ReduceOnRise(opt).step(v) for v in (1.0,)] == [False]
+    falling = ReduceOnRise(opt, factor=0.5)
+    assert [falling.step(v) for v in (1.0, 0.8, 0.9, 0.85, 0.84)] == [False, False, True,
+                                                                      False, False]
 
     opt.lr = 1.0
     patient = ReduceOnRise(opt, factor=0.5, patience=1)
@@ -412,7 +418,8 @@ def test_reduce_on_rise():
     for v in (1.0, 1.1):
         a.step(v)
     b = ReduceOnRise(opt, factor=0.5, patience=1)
-    b.load_state_dict(json.loads(json.dumps(a.state_dict())))
+    b.load_state_dict(json.loads(json.dumps(a.state_dict(), allow_nan=False)))
+    json.dumps(ReduceOnRise(opt).state_dict(), allow_nan=False)      # fresh state: strict JSON
     assert a.step(1.2) is True
     opt.lr = 1.0
     assert b.step(1.2) is True
