@@ -805,12 +805,13 @@ def _validate_results_meta(meta):
     if meta["dtype"] not in ("float32", "float64"):
         raise ValueError(f"'dtype' must be 'float32' or 'float64' (the precision the backend "
                          f"computed in), got {meta['dtype']!r}")
-    names = [n for q in QUANTITIES for n in RESULT_ARRAYS[q]]
     quantities = meta["quantities"]
-    if (not isinstance(quantities, list) or any(q not in names for q in quantities)
+    if (not isinstance(quantities, list) or len(quantities) > 64
+            or any(not isinstance(q, str) or not 1 <= len(q) <= 64
+                   or not q.replace("_", "a").isalnum() or not q.isascii() for q in quantities)
             or len(set(quantities)) != len(quantities)):
-        raise ValueError(f"'quantities' must list distinct result arrays from {names}, "
-                         f"got {quantities!r}")
+        raise ValueError(f"'quantities' must list the distinct names (letters, digits, '_') "
+                         f"of the arrays in the archive, got {quantities!r}")
     for key in ("arrays_sha256", "case_sha256"):
         if meta.get(key) is not None:
             _check_sha(meta[key], f"'{key}'")
