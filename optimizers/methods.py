@@ -123,8 +123,7 @@ class FoMoH(FoMoHKD):
                  damping=0.0, cond_max=None, chunk_size=None):
         super().__init__(1, lr, seed, directions, curvature, damping, cond_max, chunk_size)
 
-    def __repr__(self):
-        return _HyperplaneOptimizer.__repr__(self)
+    __repr__ = Optimizer.__repr__                       # no K to show: it is always 1
 
 
 class FoMoHBP(_HyperplaneOptimizer):
