@@ -35,7 +35,8 @@ import optimizers
 
 __all__ = ["rosenbrock", "rosenbrock_value_and_grad", "rosenbrock_hessian", "newton_step",
            "METHODS_2D", "single_step", "convergence", "hyperplane_dimensions",
-           "plot_single_step", "plot_step_histograms", "plot_convergence", "run"]
+           "summarise", "plot_single_step", "plot_step_histograms", "plot_convergence",
+           "write_losses_csv", "write_single_step_csv", "json_safe", "run"]
 
 LOSS_FLOOR = 1e-30
 """Losses are drawn as max(f, LOSS_FLOOR) on log axes (Newton reaches f = 0 exactly)."""
@@ -359,6 +360,13 @@ def _json_safe(obj):
     if isinstance(obj, float) and not np.isfinite(obj):
         return str(obj)
     return obj
+
+
+# Public names for the file writers (the command-line tool uses them; the underscored
+# names stay as aliases).
+write_losses_csv = _write_losses_csv
+write_single_step_csv = _write_single_step_csv
+json_safe = _json_safe
 
 
 def _progress(total, enabled, desc):
