@@ -91,9 +91,9 @@ class Bicomplex(MultiPartArray):
     def from_components(cls, a, b=0.0, c=0.0, d=0.0):
         """``a + b i1 + c i2 + d i1i2`` from four real arrays (broadcast together)."""
         xp = namespace(a, b, c, d)
-        a, b, c, d = (xp.asarray(p) for p in (a, b, c, d))
+        a, b, c, d = (p if isinstance(p, (int, float)) else xp.asarray(p) for p in (a, b, c, d))
         dtype = _complex_dtype(xp.result_type(a, b, c, d))
-        return cls(a.astype(dtype) + 1j * b, c.astype(dtype) + 1j * d)
+        return cls(xp.asarray(a).astype(dtype) + 1j * b, xp.asarray(c).astype(dtype) + 1j * d)
 
     @classmethod
     def constant(cls, value, xp=None):

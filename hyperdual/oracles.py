@@ -5,15 +5,11 @@ rule table of ``rules.py`` or the ``HyperDual`` type: finite differences only ev
 on real arrays, the complex step on complex arrays, and the bicomplex step on ``Bicomplex``
 numbers, whose elementary functions are separate closed forms (``bicomplex.py``).
 
-=====================  =============================================  =====================
-oracle                 formula                                        accuracy (float64)
-=====================  =============================================  =====================
-central differences    ``(f(θ+hv) - f(θ-hv)) / 2h``; 4-point mixed     ~1e-10 first, ~1e-8
-                       second difference                              second (cancellation)
-complex step           ``Im f(θ + i h v) / h``                        exact to rounding
-bicomplex step         ``f(θ + h i1 v1 + h i2 v2)``: ``Im_{i1} / h``,  exact to rounding
-                       ``Im_{i1 i2} / h²``
-=====================  =============================================  =====================
+* central differences: ``(f(θ+hv) - f(θ-hv)) / 2h`` and a 4-point mixed second difference;
+  limited by cancellation (~1e-10 relative for first, ~1e-8 for second derivatives);
+* complex step: ``Im f(θ + i h v) / h``; first derivatives exact to rounding;
+* bicomplex step: ``f(θ + h i1 v1 + h i2 v2)``, ``∇f·v1 = Im_{i1} / h`` and
+  ``v1ᵀ∇²f v2 = Im_{i1 i2} / h²``; exact to rounding.
 
 **Precision.** Every oracle works in float64 (complex128) on a float64 copy of ``theta`` and
 of the directions, whatever their dtype: a float32 ``theta`` gets float64 reference values
@@ -21,11 +17,13 @@ of the directions, whatever their dtype: a float32 ``theta`` gets float64 refere
 
 **What f must accept.** Finite differences call ``f`` on real float64 arrays of shape (D,);
 the complex step on complex128 arrays; the bicomplex step on ``Bicomplex`` arrays. ``f``
-must stay analytic on those: write ``relu`` as ``x * (x.real > 0)`` or ``np.maximum``, never
-``np.abs`` of a complex number (the modulus destroys the imaginary parts).
+must stay analytic on those: write ``relu`` as ``hyperdual.relu``, ``x * (x.real > 0)`` or
+``np.maximum``; ``np.abs`` of a plain complex array is the modulus, which destroys the
+complex step's imaginary part (``compare`` reports that as a disagreement).
 
 **Batched evaluation.** With ``batched=True``, ``f`` maps an array of shape (P, D) to shape
-(P,) (rows independent) and every oracle needs a single call of ``f`` for all its directions
+(P,) (rows independent) and the complex-step and bicomplex oracles need a single call of
+``f`` for all their directions
 (e.g. all ``D(D+1)/2`` Hessian pairs). By default ``f`` is called once per direction.
 """
 
@@ -370,9 +368,9 @@ def bicomplex_hessian(f, theta, h=BICOMPLEX_STEP, batched=False):
     """
     xp, theta = _float64_vector(theta)
     D = theta.shape[0]
-    i, j = np.triu_indices(D)
+    i, j = (xp.asarray(k) for k in np.triu_indices(D))
     basis = xp.eye(D)
-    d12 = _bicomplex_rows(f, theta, basis[xp.asarray(i)], basis[xp.asarray(j)], h, batched)[2]
+    d12 = _bicomplex_rows(f, theta, basis[i], basis[j], h, batched)[2]
     H = xp.zeros((D, D))
     H[i, j] = d12
     H[j, i] = d12
