@@ -11,6 +11,7 @@ The source uses the "percent" format (the same as jupytext's ``py:percent``):
 Usage::
 
     python tutorials/build_notebooks.py            # (re)write every notebook from its source
+    python tutorials/build_notebooks.py 02 04      # only the notebooks whose names start so
     python tutorials/build_notebooks.py --check    # exit 1 if a notebook is out of date
 
 A source is also a plain Python script: ``python tutorials/source/NAME.py`` runs it.
@@ -75,8 +76,11 @@ def render(nb: nbformat.NotebookNode) -> str:
 
 def main(argv: list[str]) -> int:
     check = "--check" in argv
+    prefixes = [a for a in argv if not a.startswith("--")]
     stale = []
     for source_path in sorted(SOURCES.glob("*.py")):
+        if prefixes and not any(source_path.stem.startswith(p) for p in prefixes):
+            continue
         target = HERE / f"{source_path.stem}.ipynb"
         text = render(build(source_path))
         if check:
