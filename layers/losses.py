@@ -20,8 +20,7 @@ from .base import array_module, real_dtype
 
 def check_labels(labels, logits):
     """Integer class labels (N,) valid for ``logits`` (N, K); raises ``ValueError`` otherwise."""
-    xp = array_module(logits)
-    labels = xp.asarray(labels)
+    labels = array_module(logits, labels).asarray(labels)   # raises if on another device
     N, K = logits.shape
     if labels.shape != (N,):
         raise ValueError(f"labels must have shape ({N},) to match the outputs {logits.shape}; "

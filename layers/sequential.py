@@ -162,7 +162,7 @@ class Sequential:
         """``X`` on θ's device, of θ's real dtype, with per-sample shape ``input_shape``."""
         if isinstance(X, MultiPartArray):
             raise TypeError("X must be a plain array (differentiate with respect to theta)")
-        X = array_module(theta).asarray(X)
+        X = array_module(theta, X).asarray(X)        # never copied to another device
         size = int(np.prod(self.input_shape, dtype=np.int64))
         if X.ndim < 1 or int(np.prod(X.shape[1:], dtype=np.int64)) != size:
             raise ValueError(f"{self.name}: X must have shape (N, *{self.input_shape}) "
@@ -194,8 +194,7 @@ class Sequential:
         return self.loss_fn.value(self.forward(theta, X), self._prepare_target(theta, y))
 
     def _prepare_target(self, theta, y):
-        xp = array_module(theta)
-        y = xp.asarray(y)
+        y = array_module(theta, y).asarray(y)
         return y.astype(real_dtype(theta), copy=False) if y.dtype.kind == "f" else y
 
     # ------------------------------------------------------------------ back-propagation
@@ -264,28 +263,30 @@ class Sequential:
         ----------
         theta : real array, shape (D,)
         X : array, shape (N, *input_shape)
-        v : real array, shape (D,)
+        v : real array, shape (D,) or (K, D)
 
         Returns
         -------
-        outputs, tangent : real arrays, shape (N, *output_shape)
+        outputs : real array, shape (N, *output_shape)
+        tangent : real array, shape (N, *output_shape), or (K, N, *output_shape) for (K, D) v
         """
         out = self.forward(self._dual(theta, v, "jvp"), X)
-        return out.real, out.eps1[0]
+        return out.real, (out.eps1 if np.ndim(v) == 2 else out.eps1[0])
 
     def hvp(self, theta, X, y, v):
         """Hessian-vector product ``∇²L(θ) v`` by back-propagation on ``theta + v e1``.
 
         Parameters
         ----------
-        theta, v : real arrays, shape (D,)
+        theta : real array, shape (D,)
+        v : real array, shape (D,), or (K, D) for K products in one pass (on the pair axis)
 
         Returns
         -------
-        real array, shape (D,)
+        real array, shape (D,) or (K, D)
         """
         _, grad = self.value_and_grad(self._dual(theta, v, "hvp"), X, y)
-        return grad.eps1[0]
+        return grad.eps1 if np.ndim(v) == 2 else grad.eps1[0]
 
     def gnvp(self, theta, X, y, v):
         """Gauss-Newton-vector product ``Jᵀ H_out J v``.
@@ -295,25 +296,34 @@ class Sequential:
 
         Parameters
         ----------
-        theta, v : real arrays, shape (D,)
+        theta : real array, shape (D,)
+        v : real array, shape (D,), or (K, D) (one back-propagation per row)
 
         Returns
         -------
-        real array, shape (D,)
+        real array, shape (D,) or (K, D)
         """
         outputs, Jv = self.jvp(theta, X, v)
         target = self._prepare_target(theta, y)
-        return self.vjp(theta, X, self.loss_fn.hessian_vector(outputs, target, Jv))
+        params, activations = self._forward_storing(theta, X)
+        products = [self._backward(params, activations,
+                                   self.loss_fn.hessian_vector(outputs, target, tangent))
+                    for tangent in (Jv if np.ndim(v) == 2 else [Jv])]
+        return np.stack(products) if np.ndim(v) == 2 else products[0]
 
     def _dual(self, theta, v, what):
-        """``theta + v e1`` (e2 = e12 = 0) as a HyperDual of θ's dtype, after checks."""
+        """``theta + v e1`` (e2 = e12 = 0) as a HyperDual of θ's dtype, after checks.
+
+        ``v`` of shape (D,) or (K, D): K directions ride on the pair axis of one pass.
+        """
         if isinstance(theta, MultiPartArray) or theta.dtype.kind != "f":
             raise TypeError(f"{what} expects a real theta (float32/float64), got "
                             f"{type(theta).__name__} of dtype {theta.dtype}")
         self._check_theta(theta)
-        v = array_module(theta).asarray(v)
-        if v.shape != theta.shape:
-            raise ValueError(f"{what}: v must have theta's shape {theta.shape}, got {v.shape}")
+        v = array_module(theta, v).asarray(v)
+        if v.shape[-1:] != theta.shape or v.ndim > 2:
+            raise ValueError(f"{what}: v must have shape (D,) or (K, D) with D = "
+                             f"{theta.shape[0]}, got {v.shape}")
         return HyperDual(theta, v.astype(theta.dtype, copy=False))
 
     # ------------------------------------------------------------------ conveniences
@@ -323,7 +333,7 @@ class Sequential:
 
     def accuracy(self, theta, X, y):
         """Fraction of samples whose predicted class equals the label."""
-        return float(np.mean(self.predict(theta, X) == array_module(theta).asarray(y)))
+        return float(np.mean(self.predict(theta, X) == array_module(theta, y).asarray(y)))
 
     def summary(self):
         """A text table: layer, output shape, parameter count."""

@@ -318,3 +318,17 @@ def test_forward_mode_memory_does_not_grow_with_depth_but_backprop_does():
     (fwd4, bp4), (fwd32, bp32) = peaks[4], peaks[32]
     assert fwd32 <= 1.2 * fwd4, peaks                 # hyper-dual forward: flat in depth
     assert bp32 >= 4 * bp4, peaks                     # back-propagation stores activations
+
+
+def test_hvp_and_gnvp_take_several_directions_at_once():
+    model = tiny_cnn()
+    theta, X, y = problem(model, seed=16)
+    V = np.random.default_rng(17).normal(size=(3, model.num_params))
+    HV = model.hvp(theta, X, y, V)                   # the 3 directions ride on the pair axis
+    GV = model.gnvp(theta, X, y, V)
+    assert HV.shape == GV.shape == V.shape
+    for k in range(3):
+        assert_close(HV[k], model.hvp(theta, X, y, V[k]), np.float64, "exact", "HV row")
+        assert_close(GV[k], model.gnvp(theta, X, y, V[k]), np.float64, "exact", "GV row")
+    with pytest.raises(ValueError, match=r"v must have shape \(D,\) or \(K, D\)"):
+        model.hvp(theta, X, y, V[:, :-1])
