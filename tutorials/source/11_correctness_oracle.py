@@ -1,0 +1,353 @@
+# %% [markdown]
+# # 11. Using the library as a correctness oracle for another AD backend
+#
+# You maintain derivative code somewhere else — a PyTorch extension, a JAX custom rule, a fused
+# GPU kernel, or a hand-derived formula in a paper. How do you *know* its gradients and
+# Hessian-vector products are right?
+#
+# This library computes them in a completely different way — forward mode with hyper-dual
+# numbers, exact to rounding, written with plain NumPy — and can cross-check itself with the
+# bicomplex step, which shares none of its code. That makes it a **reference** you can
+# test another implementation against, with tolerances tight enough to catch real bugs.
+#
+# The recipe, used throughout this notebook:
+#
+# 1. write the function once with NumPy operations (the *specification*);
+# 2. get reference derivatives from hyper-dual numbers, and confirm them with the bicomplex
+#    step (two independent methods agreeing to rounding);
+# 3. compare the foreign implementation at many random points and directions, in every dtype
+#    it supports, with `hyperdual.testing.assert_close` and the tolerance table;
+# 4. include the hard inputs: large values, mixed signs, tiny batches.
+#
+# Here the "foreign backends" are small NumPy re-implementations, some of them deliberately
+# broken, so that the notebook runs anywhere.
+
+# %%
+import numpy as np
+
+import hyperdual as hd
+from hyperdual import Bicomplex, HyperDual
+from hyperdual.testing import TOLERANCES, assert_close, relative_error, tolerance
+from layers import CrossEntropy
+
+rng = np.random.default_rng(0)   # the seed for every random number in this notebook
+
+
+def caught(check, *args, **kwargs):
+    """Run a check that is expected to fail; return the first line of its AssertionError."""
+    try:
+        check(*args, **kwargs)
+    except AssertionError as error:
+        return str(error).splitlines()[0]
+    raise RuntimeError("the check passed, but it should have caught a bug")
+
+# %% [markdown]
+# ## 1. A hand-written second derivative
+#
+# The swish activation $f(x) = x\,\sigma(x)$, $\sigma(x) = 1/(1 + e^{-x})$. With
+# $\sigma' = \sigma(1-\sigma)$ and $\sigma'' = \sigma(1-\sigma)(1-2\sigma)$, the product rule gives
+#
+# $$f'(x) = \sigma + x\,\sigma(1-\sigma), \qquad
+#   f''(x) = \sigma(1-\sigma)\,\big(2 + x(1 - 2\sigma)\big).$$
+#
+# A foreign backend would ship these formulas as its derivative rule:
+
+# %%
+def foreign_swish(x):
+    """A 'foreign' swish with hand-written (f, f', f'')."""
+    s = 1.0 / (1.0 + np.exp(-x))
+    return x * s, s + x * s * (1.0 - s), s * (1.0 - s) * (2.0 + x * (1.0 - 2.0 * s))
+
+
+def swish(x):
+    """The specification: plain NumPy operations, runs on every number type."""
+    return x / (1.0 + np.exp(-x))
+
+# %% [markdown]
+# The references. Seeding $x + e_1 + e_2$ over a whole grid gives $f, f', f''$ at every point
+# in one pass; the bicomplex step $x + h i_1 + h i_2$ gives them again, independently. First
+# the two references must agree with each other:
+
+# %%
+xs = np.linspace(-20.0, 20.0, 2001)
+y = swish(HyperDual(xs, 1.0, 1.0))
+ref = (y.real, y.eps1[0], y.eps12[0])
+
+h = 1e-20
+z = swish(Bicomplex(xs + 1j * h, h + 0j))
+ref_bicomplex = (z.real, z.imag1 / h, z.imag12 / h**2)
+for what, a, b in zip(["f", "f'", "f''"], ref, ref_bicomplex):
+    assert_close(a, b, np.float64, "exact", f"hyper-dual vs bicomplex, {what}")
+print("references agree; largest difference relative to scale:",
+      max(relative_error(a, b) for a, b in zip(ref, ref_bicomplex)))
+
+# %% [markdown]
+# Then the foreign implementation is checked against them with the **exact** tolerance of
+# the dtype it computes in:
+
+# %%
+def check_swish(foreign, dtype=np.float64):
+    values = foreign(xs.astype(dtype))
+    for what, actual, desired in zip(["f", "f'", "f''"], values, ref):
+        assert_close(actual, desired, dtype, "exact", f"swish {what} ({np.dtype(dtype)})")
+
+
+check_swish(foreign_swish, np.float64)
+check_swish(foreign_swish, np.float32)
+print("foreign swish passes in float64 and float32")
+
+# %% [markdown]
+# A typical slip: forgetting that the product rule applies twice, so the $2$ becomes $1$.
+# The first derivative is still right; the check names the quantity that is wrong:
+
+# %%
+def foreign_swish_broken(x):
+    s = 1.0 / (1.0 + np.exp(-x))
+    return x * s, s + x * s * (1.0 - s), s * (1.0 - s) * (1.0 + x * (1.0 - 2.0 * s))
+
+
+print(caught(check_swish, foreign_swish_broken))
+
+# %% [markdown]
+# ## 2. Softmax + cross-entropy: gradient and Hessian-vector product
+#
+# The workhorse of classification. For logits $z \in \mathbb{R}^{N\times K}$ and labels $y$,
+#
+# $$L(z) = -\frac1N\sum_n \log \operatorname{softmax}(z_n)_{y_n}, \qquad
+#   \nabla L = \frac{p - \operatorname{onehot}(y)}{N}, \qquad
+#   \nabla^2L\,u = \frac{p\odot u - p\,(p^\top u)}{N}\ \text{(row by row)},$$
+#
+# with $p_n = \operatorname{softmax}(z_n)$. A fused kernel would implement the last two
+# directly. Our foreign backend:
+
+# %%
+def foreign_softmax(z):
+    e = np.exp(z - z.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def foreign_grad(z, labels):
+    N, K = z.shape
+    return (foreign_softmax(z) - np.eye(K, dtype=z.dtype)[labels]) / N
+
+
+def foreign_hvp(z, labels, u):
+    p = foreign_softmax(z)
+    return (p * u - p * np.sum(p * u, axis=1, keepdims=True)) / z.shape[0]
+
+# %% [markdown]
+# **The reference.** The specification is the library's `CrossEntropy` (a composition of
+# `log_softmax`, `take_along_axis` and `mean`), seen as a function of the flattened logits.
+# One hyper-dual pass with the $NK$ pairs $(u, e_i)$ gives *both* quantities at once: the
+# $e_2$ parts are $\nabla L\cdot e_i$ — the gradient — and the $e_1e_2$ parts are
+# $u^\top\nabla^2L\,e_i$ — the Hessian-vector product. The bicomplex step confirms both.
+
+# %%
+ce = CrossEntropy()
+
+
+def compare(actual, desired, dtype, kind, what, floor=0.0):
+    """``assert_close``; with a ``floor``, errors are measured relative to
+    ``max(max|desired|, floor)`` instead of ``max|desired|`` (section 5 explains when)."""
+    if floor == 0.0:
+        return assert_close(actual, desired, dtype, kind, what)
+    actual, desired = np.asarray(actual, np.float64), np.asarray(desired, np.float64)
+    if np.any(np.isfinite(desired) & ~np.isfinite(actual)):
+        raise AssertionError(f"{what}: non-finite values where the reference is finite")
+    error = np.max(np.abs(actual - desired)) / max(np.max(np.abs(desired)), floor)
+    if not error <= tolerance(dtype, kind):
+        raise AssertionError(f"{what}: error {error:.3e} relative to the scale "
+                             f"{max(np.max(np.abs(desired)), floor):.2g} exceeds "
+                             f"{tolerance(dtype, kind):.1e} ({np.dtype(dtype)}, {kind})")
+
+
+def reference(z, labels, u, floor=False):
+    """(∇L, ∇²L u) at the logits z (N, K), in float64, confirmed by the bicomplex step."""
+    N, K = z.shape
+    z, u = z.astype(np.float64), u.astype(np.float64)
+
+    def loss(flat):
+        return ce.value(flat.reshape(N, K), labels)
+
+    basis = np.eye(N * K)
+    _, _, grad, hv = hd.directional(loss, z.ravel(), u.ravel(), basis)
+    _, _, hv_bicomplex = hd.bicomplex_directional(loss, z.ravel(), u.ravel(), basis)
+    grad_floor, hv_floor = (1 / N, np.max(np.abs(u)) / N) if floor else (0.0, 0.0)
+    compare(hv, hv_bicomplex, np.float64, "exact", "reference Hv: hyper-dual vs bicomplex",
+            hv_floor)
+    compare(grad, hd.bicomplex_gradient(loss, z.ravel()), np.float64, "exact",
+            "reference gradient: hyper-dual vs bicomplex", grad_floor)
+    return grad.reshape(N, K), hv.reshape(N, K)
+
+# %% [markdown]
+# **The harness**: random batch sizes (including $N = 1$), random numbers of classes, logits
+# of a chosen scale, random directions — the foreign code in the dtype under test, the
+# reference always in float64.
+
+# %%
+def check_softmax_ce(grad_fn, hvp_fn, dtype=np.float64, trials=25, scale=3.0, seed=1,
+                     kinds=("exact", "exact"), floor=False):
+    """Compare a foreign gradient and Hv with the reference at random points.
+
+    kinds: the tolerance kinds for the gradient and Hv; floor: see section 5.
+    """
+    rng = np.random.default_rng(seed)
+    for trial in range(trials):
+        N, K = int(rng.integers(1, 6)), int(rng.integers(2, 8))
+        z = scale * rng.normal(size=(N, K))
+        labels = rng.integers(0, K, size=N)
+        u = rng.normal(size=(N, K))
+        grad_ref, hv_ref = reference(z, labels, u, floor)
+        grad_floor, hv_floor = (1 / N, np.max(np.abs(u)) / N) if floor else (0.0, 0.0)
+        zd, ud = z.astype(dtype), u.astype(dtype)
+        compare(grad_fn(zd, labels), grad_ref, dtype, kinds[0],
+                f"gradient, trial {trial} (N={N}, K={K}, {np.dtype(dtype)})", grad_floor)
+        compare(hvp_fn(zd, labels, ud), hv_ref, dtype, kinds[1],
+                f"Hessian-vector product, trial {trial} (N={N}, K={K}, {np.dtype(dtype)})",
+                hv_floor)
+
+
+for dtype in (np.float64, np.float32):
+    check_softmax_ce(foreign_grad, foreign_hvp, dtype)
+    print(f"foreign softmax-CE passes in {np.dtype(dtype)} "
+          f"(rtol {tolerance(dtype, 'exact'):.0e})")
+
+# %% [markdown]
+# ## 3. A broken backend: the wrong softmax second derivative
+#
+# The Jacobian of softmax is $\operatorname{diag}(p) - pp^\top$. Keeping only its diagonal,
+# $p\odot(1-p)$, is a classic mistake (it is what you get by differentiating each
+# $p_k$ "with respect to its own logit" only). The gradient is untouched — every gradient
+# check passes — but the Hessian-vector product is wrong:
+
+# %%
+def broken_hvp(z, labels, u):
+    p = foreign_softmax(z)
+    return p * (1.0 - p) * u / z.shape[0]          # BUG: drops the -p pᵀ coupling
+
+
+print(caught(check_softmax_ce, foreign_grad, broken_hvp))
+
+# %% [markdown]
+# Gradient-only testing would never have found it. Any second-order method built on it — a
+# Newton-CG step, a Gauss-Newton preconditioner — would silently use the wrong curvature.
+#
+# ## 4. Why tight tolerances: a bug of size $10^{-8}$
+#
+# Another common "fix": an epsilon in a denominator "for stability", here in the softmax of a
+# fused Hessian-vector kernel. It biases every probability by a relative $10^{-8}$ or less:
+
+# %%
+def epsilon_hvp(z, labels, u):
+    e = np.exp(z - z.max(axis=1, keepdims=True))
+    p = e / (e.sum(axis=1, keepdims=True) + 1e-8)       # BUG: biased probabilities
+    return (p * u - p * np.sum(p * u, axis=1, keepdims=True)) / z.shape[0]
+
+# %% [markdown]
+# Judged with the tolerance one would allow a **finite-difference** reference it passes, and
+# in float32 it hides below rounding. Against the exact float64 reference it is caught:
+
+# %%
+print("float64 tolerances (rtol):", {k: v for k, v in TOLERANCES[np.dtype(np.float64)].items()})
+
+check_softmax_ce(foreign_grad, epsilon_hvp, np.float64, kinds=("fd_first", "fd_second"))
+check_softmax_ce(foreign_grad, epsilon_hvp, np.float32)         # below float32 rounding
+print("finite-difference tolerance: passes; float32: passes.   Exact float64 reference:")
+print(caught(check_softmax_ce, foreign_grad, epsilon_hvp, np.float64))
+
+# %% [markdown]
+# This is the point of an *exact* reference: finite differences cannot tell a $10^{-8}$ bug
+# from their own truncation and cancellation error (notebook 2); against hyper-dual and
+# bicomplex results, anything above about $10^{-11}$ shows.
+#
+# ## 5. Hard inputs: large logits
+#
+# The textbook softmax $e^{z}/\sum e^{z}$ without the max-shift passes every ordinary test:
+
+# %%
+def naive_softmax(z):
+    e = np.exp(z)
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def naive_grad(z, labels):
+    N, K = z.shape
+    return (naive_softmax(z) - np.eye(K, dtype=z.dtype)[labels]) / N
+
+
+def naive_hvp(z, labels, u):
+    p = naive_softmax(z)
+    return (p * u - p * np.sum(p * u, axis=1, keepdims=True)) / z.shape[0]
+
+
+check_softmax_ce(naive_grad, naive_hvp, np.float64, scale=3.0)
+print("naive softmax, ordinary logits: passes")
+
+# %% [markdown]
+# Large logits occur in real training, so they belong in the test domain. But first a
+# surprise: there, the **references themselves** stop agreeing to 16 digits. Take one sample,
+# two classes, logits $(g, 0)$ with a gap $g$. With $\delta = \sigma(-g)$ the exact answer is
+# $\nabla^2L\,u = \delta(1-\delta)(u_1 - u_2)\,(1, -1)$, which we can evaluate accurately:
+
+# %%
+u_pair, label = np.array([[0.3, -1.1]]), np.array([0])
+print(f"{'gap':>4} {'Hv (exact)':>12} {'hyper-dual rel. err':>20} {'bicomplex rel. err':>19}"
+      f" {'abs. err':>9}")
+for gap in [5.0, 20.0, 30.0]:
+    z_pair = np.array([[gap, 0.0]])
+    delta = 1.0 / (1.0 + np.exp(gap))
+    exact = delta * (1 - delta) * (u_pair[0, 0] - u_pair[0, 1]) * np.array([1.0, -1.0])
+    loss = lambda flat: ce.value(flat.reshape(1, 2), label)
+    hv = hd.directional(loss, z_pair.ravel(), u_pair.ravel(), np.eye(2))[3]
+    hv_bc = hd.bicomplex_directional(loss, z_pair.ravel(), u_pair.ravel(), np.eye(2))[2]
+    print(f"{gap:4.0f} {exact[0]:12.3e} {relative_error(hv, exact):20.1e} "
+          f"{relative_error(hv_bc, exact):19.1e} {np.max(np.abs(hv - exact)):9.1e}")
+    assert np.max(np.abs(hv - exact)) < 1e-15 and np.max(np.abs(hv_bc - exact)) < 1e-15
+
+# %% [markdown]
+# The *relative* error grows with the gap, the *absolute* error stays at rounding level
+# ($\approx 10^{-17}$). The specification computes $\log\sum e^{z}$ and differentiates it;
+# its second derivative comes out as $p_1 - p_1^2$ with $p_1 \approx 1$ — a tiny number obtained
+# by cancelling numbers of size 1. Both references evaluate the same specification, so both
+# inherit that cancellation (so does the foreign kernel's $p\odot u - p\,(p^\top u)$). Two
+# independent *methods* do not protect you from the conditioning of the *formula*.
+#
+# The fix is to measure errors against the right scale: the gradient is built from numbers of
+# size $1/N$ and the Hessian-vector product from numbers of size $\max|u|/N$. With that
+# `floor` (the `compare` helper of section 2) the references agree again, the stable foreign
+# backend passes at any scale of logits, and the naive one is still caught: its $e^{z}$
+# overflows for $z > 709$ in float64 and $z > 88$ in float32, and a non-finite value where
+# the reference is finite is always an error.
+
+# %%
+with np.errstate(over="ignore", invalid="ignore"):
+    print("naive, float32, logits of scale 100: ",
+          caught(check_softmax_ce, naive_grad, naive_hvp, np.float32, scale=100.0, floor=True))
+    print("naive, float64, logits of scale 1000:",
+          caught(check_softmax_ce, naive_grad, naive_hvp, np.float64, scale=1000.0, floor=True))
+
+check_softmax_ce(foreign_grad, foreign_hvp, np.float64, scale=1000.0, floor=True)
+check_softmax_ce(foreign_grad, foreign_hvp, np.float32, scale=100.0, floor=True)
+print("stable foreign backend, logits of scale 100 (float32) and 1000 (float64): passes")
+
+# %% [markdown]
+# ## Summary: a checklist for testing a derivative backend
+#
+# | step | tool |
+# |---|---|
+# | write the function once with NumPy operations | the specification |
+# | reference gradient, $Hv$, $v_1^\top H v_2$, $K\times K$ or full Hessian | `hd.directional`, `hd.gradient`, `hd.hvp`, `hd.projected_hessian`, `hd.hessian` |
+# | confirm the reference independently | `hd.bicomplex_directional`, `hd.bicomplex_gradient`, `hd.bicomplex_hessian`, or all at once `hd.compare` |
+# | compare with the right tolerance | `hyperdual.testing.assert_close(actual, desired, dtype, kind)` |
+# | …relative to the right scale | a floor where results cancel (saturated softmax) |
+# | random points, random directions, small and odd shapes, every dtype | a seeded loop |
+# | hard inputs: large magnitudes, kinks, ties | a test domain per function |
+#
+# The results here: a correct backend passes in float64 and float32; a wrong second
+# derivative is caught although every gradient is right; a $10^{-8}$ bias is caught by the
+# exact tolerance and hidden by a finite-difference one; an overflow is caught as soon as the
+# test domain includes large logits — where errors must be measured against the scale of the
+# numbers a result is computed from, not against the (tiny) result itself.
+#
+# **Try it:** write `foreign_hvp` for the mean squared error $L(z) = \operatorname{mean}
+# ((z - t)^2)$ and check it with `layers.MeanSquaredError` as the specification.
