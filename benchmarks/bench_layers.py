@@ -19,8 +19,9 @@ Usage::
     python benchmarks/bench_layers.py --quick    # smaller batches, fewer repeats
     python benchmarks/bench_layers.py --dtype float32
 
-Timings are the minimum over repeats of wall-clock time (``time.perf_counter``); they are
-noisy on a shared machine, ratios less so.
+Timings are the minimum over interleaved repeats of wall-clock time (``--clock wall``,
+the default) or of the process's CPU time (``--clock cpu``: all threads together; steadier
+on a machine shared with other jobs, e.g. with ``OPENBLAS_NUM_THREADS=1``).
 """
 
 from __future__ import annotations
@@ -35,7 +36,10 @@ from hyperdual import HyperDual
 from layers import models
 
 
-def best_times(variants, repeats):
+CLOCKS = {"wall": time.perf_counter, "cpu": time.process_time}
+
+
+def best_times(variants, repeats, clock=time.perf_counter):
     """Minimum wall-clock seconds of each ``fn`` in ``variants`` (name -> fn).
 
     Every variant runs once to warm up, then the variants take turns, ``repeats`` rounds:
@@ -46,9 +50,9 @@ def best_times(variants, repeats):
     best = {name: float("inf") for name in variants}
     for _ in range(repeats):
         for name, fn in variants.items():
-            start = time.perf_counter()
+            start = clock()
             fn()
-            best[name] = min(best[name], time.perf_counter() - start)
+            best[name] = min(best[name], clock() - start)
     return best
 
 
@@ -60,7 +64,7 @@ def hyperdual_theta(theta, P, rng):
     return HyperDual(theta, V1, V2)
 
 
-def time_model(name, model, N, dtype, repeats, rng):
+def time_model(name, model, N, dtype, repeats, rng, clock):
     """One row of the timing table: plain forward time and the ratios."""
     theta = model.init_params(0, dtype=dtype)
     X = rng.random((N,) + model.input_shape).astype(dtype)
@@ -73,7 +77,7 @@ def time_model(name, model, N, dtype, repeats, rng):
     variants["fwd+bwd"] = lambda: model.value_and_grad(theta, X, y)
     variants["hvp"] = lambda: model.hvp(theta, X, y, v)
     variants["gnvp"] = lambda: model.gnvp(theta, X, y, v)
-    times = best_times(variants, repeats)
+    times = best_times(variants, repeats, clock)
     row = {"model": name, "D": model.num_params, "N": N, "plain_ms": times["plain"] * 1e3}
     row.update({k: t / times["plain"] for k, t in times.items() if k != "plain"})
     return row
@@ -114,6 +118,8 @@ def main(argv=None):
     parser.add_argument("--dtype", default="float64", choices=["float64", "float32"])
     parser.add_argument("--repeats", type=int, default=None)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--clock", default="wall", choices=sorted(CLOCKS),
+                        help="wall-clock time or process CPU time")
     args = parser.parse_args(argv)
     dtype = np.dtype(args.dtype)
     repeats = args.repeats or (3 if args.quick else 5)
@@ -126,13 +132,13 @@ def main(argv=None):
         ("deep_mlp 256x8", models.deep_mlp(width=256, depth=8), int(256 * scale)),
     ]
     print(f"Time relative to one plain forward pass (loss at real θ), {dtype}, "
-          f"min of {repeats} repeats")
+          f"{args.clock} clock, min of {repeats} interleaved repeats")
     header = (f"{'model':<20} {'D':>9} {'N':>5} {'plain ms':>9} {'HD P=1':>7} {'HD P=3':>7} "
               f"{'HD P=6':>7} {'fwd+bwd':>8} {'hvp':>6} {'gnvp':>6}")
     print(header)
     print("-" * len(header))
     for name, model, N in cases:
-        r = time_model(name, model, N, dtype, repeats, rng)
+        r = time_model(name, model, N, dtype, repeats, rng, CLOCKS[args.clock])
         print(f"{r['model']:<20} {r['D']:>9,} {r['N']:>5} {r['plain_ms']:>9.2f} {r['hd1']:>7.1f} "
               f"{r['hd3']:>7.1f} {r['hd6']:>7.1f} {r['fwd+bwd']:>8.1f} {r['hvp']:>6.1f} "
               f"{r['gnvp']:>6.1f}", flush=True)

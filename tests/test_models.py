@@ -332,3 +332,16 @@ def test_hvp_and_gnvp_take_several_directions_at_once():
         assert_close(GV[k], model.gnvp(theta, X, y, V[k]), np.float64, "exact", "GV row")
     with pytest.raises(ValueError, match=r"v must have shape \(D,\) or \(K, D\)"):
         model.hvp(theta, X, y, V[:, :-1])
+
+
+def test_models_run_on_every_backend(xp):
+    """The same code on NumPy and, where a GPU is usable, CuPy (θ and data on the device)."""
+    model = tiny_cnn()
+    theta, X, y = problem(model, seed=18)
+    v = np.random.default_rng(19).normal(size=theta.shape)
+    loss, grad = model.value_and_grad(xp.asarray(theta), xp.asarray(X), xp.asarray(y))
+    Hv = model.hvp(xp.asarray(theta), xp.asarray(X), xp.asarray(y), xp.asarray(v))
+    assert hd.namespace(grad) is xp and hd.namespace(Hv) is xp
+    ref_loss, ref_grad = model.value_and_grad(theta, X, y)
+    assert_close(hd.to_numpy(grad), ref_grad, np.float64, "exact", "gradient")
+    assert_close(hd.to_numpy(Hv), model.hvp(theta, X, y, v), np.float64, "exact", "Hv")
