@@ -115,22 +115,31 @@ def compute_results(meta, arrays, dtype="float64", view=param_view):
         """v1ᵀ ∇²f v2: the jvp along v2 of the jvp along v1."""
         return jax.jvp(lambda t: jax.jvp(f, (t,), (v1,))[1], (theta,), (v2,))[1]
 
-    quantities, out = meta["quantities"], {}
-    out["loss"], out["grad"] = jax.value_and_grad(f)(theta)
-    if "directional" in quantities:
-        v1s, v2s = array("v1"), array("v2")
-        out["dir_d1"], out["dir_d2"] = jax.vmap(d1)(v1s), jax.vmap(d1)(v2s)
-        out["dir_d12"] = jax.vmap(d12)(v1s, v2s)
-    if "projected_hessian" in quantities:
-        V = array("V")
-        i, j = np.triu_indices(V.shape[0])
-        upper = jax.vmap(d12)(V[i], V[j])
-        H = jnp.zeros((V.shape[0],) * 2, dtype=V.dtype).at[i, j].set(upper).at[j, i].set(upper)
-        out["kd_g"], out["kd_H"] = jax.vmap(d1)(V), H
-    if "hvp" in quantities:
-        out["hvp"] = jax.vmap(lambda v: jax.jvp(jax.grad(f), (theta,), (v,))[1])(array("hvp_v"))
-    if "hessian" in quantities:
-        out["hessian"] = jax.hessian(f)(theta)
+    quantities = meta["quantities"]
+    i, j = np.triu_indices(arrays["V"].shape[0] if "projected_hessian" in quantities else 0)
+
+    @jax.jit          # one compilation for everything the case asks for
+    def everything(directions):
+        out = {}
+        out["loss"], out["grad"] = jax.value_and_grad(f)(theta)
+        if "directional" in quantities:
+            v1s, v2s = directions["v1"], directions["v2"]
+            out["dir_d1"], out["dir_d2"] = jax.vmap(d1)(v1s), jax.vmap(d1)(v2s)
+            out["dir_d12"] = jax.vmap(d12)(v1s, v2s)
+        if "projected_hessian" in quantities:
+            V = directions["V"]
+            upper = jax.vmap(d12)(V[i], V[j])          # the K(K+1)/2 pairs i ≤ j
+            out["kd_g"] = jax.vmap(d1)(V)
+            out["kd_H"] = jnp.zeros((V.shape[0],) * 2, V.dtype).at[i, j].set(upper) \
+                .at[j, i].set(upper)
+        if "hvp" in quantities:
+            out["hvp"] = jax.vmap(lambda v: jax.jvp(jax.grad(f), (theta,), (v,))[1])(
+                directions["hvp_v"])
+        if "hessian" in quantities:
+            out["hessian"] = jax.hessian(f)(theta)
+        return out
+
+    out = everything({k: array(k) for k in ("v1", "v2", "V", "hvp_v") if k in arrays})
     return {k: np.asarray(v).astype(dtype) for k, v in out.items()}
 
 
