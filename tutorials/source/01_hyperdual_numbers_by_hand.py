@@ -20,7 +20,6 @@ import math
 import matplotlib.pyplot as plt
 import numpy as np
 
-import hyperdual as hd
 from hyperdual import HyperDual
 from hyperdual.rules import RULES
 from hyperdual.testing import relative_error

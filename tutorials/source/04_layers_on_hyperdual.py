@@ -29,14 +29,14 @@ import numpy as np
 import hyperdual as hd
 from fomoh.data import load_dataset
 from hyperdual import HyperDual
-from hyperdual.testing import assert_close, relative_error
+from hyperdual.testing import assert_close
 from layers import (Conv2d, CrossEntropy, Dense, Flatten, MaxPool2d, Sequential, Tanh, im2col,
-                    log_softmax, models, reference, softmax)
+                    models, reference, softmax)
 
 rng = np.random.default_rng(0)   # the seed for every random number in this notebook
 
 data = load_dataset("digits", dtype=np.float64, seed=0)
-X, y = data.X_train[:128], data.y_train[:128]          # (128, 1, 8, 8) images, (128,) labels
+X, y = data.X_train[:64], data.y_train[:64]            # (64, 1, 8, 8) images, (64,) labels
 print("images", X.shape, "labels", y.shape, "pixel range", X.min(), X.max())
 
 # %% [markdown]
@@ -56,7 +56,7 @@ W0, b0 = dense.init_params(rng)
 V1, u1, V2, u2 = (rng.normal(size=s) for s in [W0.shape, b0.shape, W0.shape, b0.shape])
 W, b = HyperDual(W0, V1, V2), HyperDual(b0, u1, u2)
 
-x = X.reshape(len(X), -1)                               # (128, 64)
+x = X.reshape(len(X), -1)                               # (64, 64): 64 pixels each
 out = dense.forward((W, b), x)
 print("real", out.real.shape, " eps1", out.eps1.shape)
 assert_close(out.real, x @ W0.T + b0, np.float64, "exact", "value")
