@@ -456,8 +456,25 @@ def _atomic_write(path, write):
         raise
 
 
+def _dumps(obj, indent=0, used=0, width=92):
+    """JSON, indented by two, with every container that fits on its line kept on one line."""
+    flat = json.dumps(obj, allow_nan=False, ensure_ascii=False)
+    if not isinstance(obj, (dict, list)) or not obj or indent + used + len(flat) <= width:
+        return flat
+    pad = " " * (indent + 2)
+    if isinstance(obj, dict):
+        items = []
+        for key, value in obj.items():
+            head = json.dumps(key, ensure_ascii=False) + ": "
+            items.append(pad + head + _dumps(value, indent + 2, len(head), width))
+    else:
+        items = [pad + _dumps(value, indent + 2, 0, width) for value in obj]
+    brackets = "{}" if isinstance(obj, dict) else "[]"
+    return brackets[0] + "\n" + ",\n".join(items) + "\n" + " " * indent + brackets[1]
+
+
 def _write_json(path, data):
-    text = json.dumps(data, indent=1, allow_nan=False) + "\n"
+    text = _dumps(data) + "\n"
     _atomic_write(path, lambda fh: fh.write(text.encode("utf-8")))
 
 
