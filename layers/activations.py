@@ -31,12 +31,23 @@ def relu(x):
     return x * (x.real > 0)
 
 
-def sigmoid(x):
-    """The logistic function ``1 / (1 + exp(−x))`` without overflow. Any shape."""
+def sigmoid_pair(x):
+    """``(σ(x), σ(−x))`` from one exponential, without overflow or cancellation. Any shape.
+
+    With ``e = exp(−|x|)`` and ``r = 1 / (1 + e)``: ``σ(|x|) = r`` and ``σ(−|x|) = e·r``.
+    ``σ(−x) = 1 − σ(x)`` is needed by the derivative ``σ' = σ(x) σ(−x)``; computing it as
+    ``1 − σ(x)`` would lose its relative accuracy where σ saturates.
+    """
     positive = x.real >= 0
     e = np.exp(np.where(positive, -x, x))       # exp(−|x|), in (0, 1]
     r = 1.0 / (1.0 + e)
-    return np.where(positive, r, e * r)
+    er = e * r
+    return np.where(positive, r, er), np.where(positive, er, r)
+
+
+def sigmoid(x):
+    """The logistic function ``1 / (1 + exp(−x))`` without overflow. Any shape."""
+    return sigmoid_pair(x)[0]
 
 
 def tanh(x):
@@ -80,7 +91,8 @@ class ReLU(Layer):
 
 
 class Sigmoid(Layer):
-    """``y = σ(x)``; back-propagation ``grad_x = grad_y · y (1 − y)``."""
+    """``y = σ(x)``; back-propagation ``grad_x = grad_y · σ(x) σ(−x)`` (= ``y (1 − y)``, but
+    accurate also where σ saturates)."""
 
     kind = "sigmoid"
 
@@ -88,7 +100,10 @@ class Sigmoid(Layer):
         return sigmoid(x)
 
     def backward(self, params, x, y, grad_y, need_input_grad=True):
-        return (grad_y * (y * (1.0 - y)) if need_input_grad else None), ()
+        if not need_input_grad:
+            return None, ()
+        s, s_neg = sigmoid_pair(x)
+        return grad_y * (s * s_neg), ()
 
 
 class Tanh(Layer):

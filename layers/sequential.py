@@ -214,7 +214,10 @@ class Sequential:
             _, layer = self.layers[k]
             grad, grads[k] = layer.backward(params[k], activations[k], activations[k + 1], grad,
                                             need_input_grad=k > self._first_trainable)
-        return np.concatenate([g.reshape(-1) for layer_grads in grads for g in layer_grads])
+        flat = [g.reshape(-1) for layer_grads in grads for g in layer_grads]
+        if not flat:                                   # a model without parameters
+            return array_module(grad_output).zeros(0, dtype=real_dtype(grad_output))
+        return np.concatenate(flat)
 
     def value_and_grad(self, theta, X, y):
         """The loss and its gradient by back-propagation.

@@ -241,3 +241,11 @@ def test_losses_validate_their_targets():
         CrossEntropy().value(logits, np.array([0, 3]))
     with pytest.raises(ValueError, match="target shape"):
         MeanSquaredError().value(logits, np.zeros((2, 2)))
+
+
+def test_sigmoid_backward_keeps_relative_accuracy_where_it_saturates():
+    x = np.array([-30.0, -5.0, 0.0, 5.0, 30.0])
+    y = Sigmoid().forward((), x)
+    grad_x, _ = Sigmoid().backward((), x, y, np.ones(5))
+    exact = np.exp(-np.abs(x)) / (1.0 + np.exp(-np.abs(x))) ** 2      # σ'(x), symmetric
+    np.testing.assert_allclose(grad_x, exact, rtol=1e-15)
