@@ -11,8 +11,8 @@ product over the last three axes, and a pooling a reduction over ``(kh, kw)``.
 
 The channel axis is put *last* on purpose: gathering the windows into a matrix, and adding
 them back in ``col2im``, then moves runs of ``C`` consecutive numbers instead of single
-numbers scattered in memory (2-3 times faster for the MNIST CNN). The layers return NCHW
-*views*, so the interface stays NCHW.
+numbers scattered in memory (``col2im`` of the MNIST CNN's second convolution: about twice
+as fast). The layers return NCHW *views*, so the interface stays NCHW.
 
 ``im2col`` is linear, so back-propagation needs its transpose ``col2im``: every window entry
 is *added* back to the pixel it was read from (pixels covered by several windows receive
