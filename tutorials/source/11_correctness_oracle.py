@@ -331,6 +331,106 @@ check_softmax_ce(foreign_grad, foreign_hvp, np.float32, scale=100.0, floor=True)
 print("stable foreign backend, logits of scale 100 (float32) and 1000 (float64): passes")
 
 # %% [markdown]
+# ## 6. Whole models across frameworks: the exchange format
+#
+# So far the foreign code was a function we could call from Python. A PyTorch or JAX model, or
+# a GPU kernel, lives elsewhere: it needs the problem handed over as files, and its answers
+# handed back the same way. That is the exchange format of `fomoh.oracle`
+# (`docs/oracle-format.md`):
+#
+# * a **case** — `case.json` (model description, parameter layout, sizes, what to compute)
+#   and `case.npz` (θ, a batch with integer labels, the directions);
+# * **results** — `results.json` (who computed them, in which dtype) and `results.npz`
+#   (`loss`, `grad`, `dir_d1/d2/d12`, the FoMoH-KD `kd_g` and `kd_H`, `hvp`, `hessian`).
+#
+# `compute_reference` answers a case with hyper-dual numbers and cross-checks every quantity
+# with the bicomplex step on the spot; `compare_results` (`fomoh oracle compare CASE RESULTS`
+# on the command line) prints one row per quantity. The round trip, on a small logistic
+# regression:
+
+# %%
+import shutil
+import tempfile
+from pathlib import Path
+
+from fomoh import oracle
+from layers import models
+
+workdir = Path(tempfile.mkdtemp())
+model = models.logistic_regression(n_features=6, n_classes=4)
+case = oracle.make_case(workdir / "case", model, batch=5, pairs=2, kd=3, hvp=2,
+                        hessian=True, seed=0)
+print("case files:", sorted(p.name for p in case.path.iterdir()))
+print("asks for:", case.quantities)
+reference = oracle.compute_reference(case, case.path / "reference")
+checks = reference.meta["cross_check"]["checks"]
+print(f"reference: {len(checks)} cross-checks, all agree: "
+      f"{reference.meta['cross_check']['all_agree']}, worst relative error "
+      f"{max(c['rel_error'] for c in checks):.1e}")
+
+# %% [markdown]
+# The "other backend": logistic regression in closed form with NumPy, reading the case's
+# arrays and its parameter layout (θ = the weight `(out, in)` in C order, then the bias), and
+# optionally carrying the bug of section 3 — the diagonal-only softmax Jacobian.
+
+# %%
+def numpy_backend(case, diagonal_softmax_jacobian=False):
+    """Every quantity of a one-Dense-layer case, in closed form."""
+    a = case.arrays
+    (layer,) = case.meta["model"]["layers"]
+    n_out, n_in = layer["out_features"], layer["in_features"]
+    x, labels, N = a["x"], a["y"], len(a["y"])
+
+    def unpack(t):
+        return t[:n_out * n_in].reshape(n_out, n_in), t[n_out * n_in:]
+
+    W, b = unpack(a["theta"])
+    p = foreign_softmax(x @ W.T + b)
+
+    def hv(v):                                    # H v through the softmax Jacobian
+        dW, db = unpack(v)
+        dz = x @ dW.T + db
+        if diagonal_softmax_jacobian:
+            dp = p * (1 - p) * dz                 # BUG of section 3
+        else:
+            dp = p * dz - p * np.sum(p * dz, axis=1, keepdims=True)
+        return np.concatenate([(dp.T @ x).ravel(), dp.sum(axis=0)]) / N
+
+    r = p - np.eye(n_out)[labels]
+    g = np.concatenate([(r.T @ x).ravel(), r.sum(axis=0)]) / N
+    H = np.stack([hv(e) for e in np.eye(g.size)])
+    return {"loss": -np.mean(np.log(p[np.arange(N), labels])), "grad": g,
+            "dir_d1": a["v1"] @ g, "dir_d2": a["v2"] @ g,
+            "dir_d12": np.einsum("pd,de,pe->p", a["v1"], H, a["v2"]),
+            "kd_g": a["V"] @ g, "kd_H": a["V"] @ H @ a["V"].T,
+            "hvp": a["hvp_v"] @ H, "hessian": H}
+
+# %% [markdown]
+# Both versions write their results in the format; the comparison is done from the files,
+# with the tolerance of the dtype the backend declares:
+
+# %%
+for bug in (False, True):
+    path = oracle.write_results(workdir / f"numpy-bug-{bug}", case,
+                                numpy_backend(case, diagonal_softmax_jacobian=bug),
+                                backend=f"numpy closed form (bug: {bug})", dtype="float64")
+    comparison = oracle.compare_results(case, oracle.read_results(path, case), reference)
+    print(comparison.table(), end="\n\n")
+assert [row.quantity for row in comparison.failures] == ["dir_d12", "kd_H", "hvp", "hessian"]
+shutil.rmtree(workdir)
+
+# %% [markdown]
+# The correct backend agrees to rounding; the broken one passes every first-order row and
+# fails exactly the four second-order ones. From the shell the same round trip is
+#
+# ```bash
+# fomoh oracle make-case case --model mlp --model-arg hidden=8 --hessian
+# fomoh oracle reference case
+# python examples/oracle_torch.py case          # or examples/oracle_jax.py: torch.func / nested jax.jvp
+# fomoh oracle compare case case/torch-float64  # exit status 1 on any disagreement
+# ```
+
+# %% [markdown]
 # ## Summary: a checklist for testing a derivative backend
 #
 # | step | tool |
@@ -341,6 +441,7 @@ print("stable foreign backend, logits of scale 100 (float32) and 1000 (float64):
 # | compare with the right tolerance | `hyperdual.testing.assert_close(actual, desired, dtype, kind)` |
 # | …relative to the right scale | a floor where results cancel (saturated softmax) |
 # | random points, random directions, small and odd shapes, every dtype | a seeded loop |
+# | a whole model in another framework | `fomoh oracle` cases and results (section 6) |
 # | hard inputs: large magnitudes, kinks, ties | a test domain per function |
 #
 # The results here: a correct backend passes in float64 and float32; a wrong second
