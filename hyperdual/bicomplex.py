@@ -43,7 +43,8 @@ import numpy as np
 
 from . import multipart
 from .backend import namespace
-from .multipart import MultiPartArray, _common_xp, _unsupported
+from .multipart import MultiPartArray, _common_xp
+from .rules import UFUNC_TO_RULE
 
 
 def _complex_dtype(dtype):
@@ -131,55 +132,6 @@ class Bicomplex(MultiPartArray):
         """Cast the parts; a real ``dtype`` means its complex counterpart (float32 -> complex64)."""
         dtype = _complex_dtype(dtype)
         return self.map_parts(lambda p, lead: p.astype(dtype))
-
-    # ------------------------------------------------------------------ bilinear and derived
-    def __mul__(self, other):
-        return multiply(self, other)
-
-    def __rmul__(self, other):
-        return multiply(other, self)
-
-    def __matmul__(self, other):
-        return matmul(self, other)
-
-    def __rmatmul__(self, other):
-        return matmul(other, self)
-
-    def __truediv__(self, other):
-        return divide(self, other)
-
-    def __rtruediv__(self, other):
-        return divide(other, self)
-
-    def __pow__(self, other):
-        return power(self, other)
-
-    def __rpow__(self, other):
-        return power(other, self)
-
-    def __abs__(self):
-        return absolute(self)
-
-    # ------------------------------------------------------------------ NumPy ufuncs
-    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
-        name = f"numpy.{ufunc.__name__}"
-        if method != "__call__":
-            raise TypeError(_unsupported(self, f"{name}.{method}"))
-        if kwargs.get("out") is not None:
-            raise TypeError(f"{name}(out=...) is not supported: Bicomplex arrays are immutable")
-        extra = {k for k, v in kwargs.items() if k not in ("out", "where", "casting", "order")
-                 or (k == "where" and v is not True)}
-        if extra:
-            raise TypeError(f"{name}: arguments {sorted(extra)} are not supported for Bicomplex")
-        if any(isinstance(v, MultiPartArray) and not isinstance(v, Bicomplex) for v in inputs):
-            return NotImplemented
-        if ufunc.__name__ in _UFUNC_TO_FUNCTION:
-            x = multipart.as_multipart(Bicomplex, inputs[0], _common_xp(inputs))
-            return FUNCTIONS[_UFUNC_TO_FUNCTION[ufunc.__name__]](x)
-        impl = _UFUNCS.get(ufunc)
-        if impl is None:
-            raise TypeError(_unsupported(self, name))
-        return impl(*inputs)
 
 
 # ---------------------------------------------------------------------- small helpers
@@ -616,62 +568,13 @@ def _integer_power_array(x, n):
     return multipart.where(n < 0, inverse, result)
 
 
-# ---------------------------------------------------------------------- piecewise selection
-def maximum(x, y):
-    """Elementwise maximum by the real parts; ties average the two (½, ½), as ``HyperDual``."""
-    return _select_extreme(x, y, lambda a, p: a > p)
-
-
-def minimum(x, y):
-    """Elementwise minimum; ties averaged like ``maximum``."""
-    return _select_extreme(x, y, lambda a, p: a < p)
-
-
-def _select_extreme(x, y, wins):
-    xp = _common_xp((x, y))
-    dtype = multipart._dtype_of((x, y))        # Python scalars take the operands' dtype
-    x, y = (multipart.as_multipart(Bicomplex, v, xp, dtype) for v in (x, y))
-    a, p = x.real, y.real
-    mean = (x + y) * 0.5
-    return multipart.where(wins(a, p), x, multipart.where(a == p, mean, y))
-
-
-def _zero_derivative(fn):
-    def impl(*inputs):
-        return fn(*(v.real if isinstance(v, MultiPartArray) else v for v in inputs))
-    return impl
-
-
-_UFUNC_TO_FUNCTION = {
-    "exp": "exp", "expm1": "expm1", "log": "log", "log1p": "log1p", "sqrt": "sqrt",
-    "square": "square", "reciprocal": "reciprocal", "sin": "sin", "cos": "cos", "tan": "tan",
-    "sinh": "sinh", "cosh": "cosh", "tanh": "tanh", "arctan": "arctan", "arctanh": "arctanh",
-    "arcsin": "arcsin", "arccos": "arccos", "arcsinh": "arcsinh", "absolute": "abs",
-}
-
-_UFUNCS = {
-    np.add: multipart._add,
-    np.subtract: lambda x, y: multipart._add(x, -y),
-    np.negative: lambda x: -x,
-    np.positive: lambda x: x,
+Bicomplex.UFUNCS = {
+    **multipart.COMMON_UFUNCS,
     np.multiply: multiply,
     np.matmul: matmul,
     np.divide: divide,
     np.power: power,
-    np.maximum: maximum,
-    np.minimum: minimum,
-    np.fmax: maximum,
-    np.fmin: minimum,
-    np.greater: _zero_derivative(np.greater),
-    np.greater_equal: _zero_derivative(np.greater_equal),
-    np.less: _zero_derivative(np.less),
-    np.less_equal: _zero_derivative(np.less_equal),
-    np.equal: _zero_derivative(np.equal),
-    np.not_equal: _zero_derivative(np.not_equal),
-    np.sign: _zero_derivative(np.sign),
-    np.floor: _zero_derivative(np.floor),
-    np.ceil: _zero_derivative(np.ceil),
-    np.rint: _zero_derivative(np.rint),
+    **{getattr(np, ufunc): FUNCTIONS[name] for ufunc, name in UFUNC_TO_RULE.items()},
 }
 
 Bicomplex.ARRAY_FUNCTIONS = {
@@ -679,14 +582,10 @@ Bicomplex.ARRAY_FUNCTIONS = {
     np.einsum: einsum,
     np.dot: dot,
     np.matmul: matmul,
-    np.maximum: maximum,
-    np.minimum: minimum,
 }
 
 
 def supported_functions():
     """Names of the NumPy functions and ufuncs that accept Bicomplex inputs."""
-    names = {f"numpy.{u}" for u in _UFUNC_TO_FUNCTION}
-    names |= {f"numpy.{u.__name__}" for u in _UFUNCS}
-    names |= {f"numpy.{f.__name__}" for f in Bicomplex.ARRAY_FUNCTIONS}
-    return sorted(names | {"hyperdual.sigmoid", "hyperdual.softplus", "hyperdual.relu"})
+    return sorted(set(Bicomplex.supported_functions())
+                  | {"hyperdual.sigmoid", "hyperdual.softplus", "hyperdual.relu"})

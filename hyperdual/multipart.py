@@ -33,7 +33,8 @@ class MultiPartArray:
 
     PART_NAMES: tuple[str, ...] = ()
     LEAD: tuple[int, ...] = ()
-    ARRAY_FUNCTIONS: dict = {}  # numpy function -> implementation, filled below
+    ARRAY_FUNCTIONS: dict = {}  # numpy function -> implementation (linear ones filled below)
+    UFUNCS: dict = {}           # numpy ufunc -> implementation (each number type fills it)
     __array_priority__ = 100
 
     # ----------------------------------------------------------------- construction
@@ -258,6 +259,36 @@ class MultiPartArray:
     def __rsub__(self, other):
         return _add(other, -self)
 
+    # ----------------------------------------------------------------- algebra-specific
+    # The operators below look up the number type's own implementation in its UFUNCS table
+    # (the product rule of its algebra, its elementwise closed forms).
+    def __mul__(self, other):
+        return self.UFUNCS[np.multiply](self, other)
+
+    def __rmul__(self, other):
+        return self.UFUNCS[np.multiply](other, self)
+
+    def __matmul__(self, other):
+        return self.UFUNCS[np.matmul](self, other)
+
+    def __rmatmul__(self, other):
+        return self.UFUNCS[np.matmul](other, self)
+
+    def __truediv__(self, other):
+        return self.UFUNCS[np.divide](self, other)
+
+    def __rtruediv__(self, other):
+        return self.UFUNCS[np.divide](other, self)
+
+    def __pow__(self, other):
+        return self.UFUNCS[np.power](self, other)
+
+    def __rpow__(self, other):
+        return self.UFUNCS[np.power](other, self)
+
+    def __abs__(self):
+        return self.UFUNCS[np.absolute](self)
+
     # ----------------------------------------------------------------- zero-derivative
     def _compare(self, other, op):
         other = other.real if isinstance(other, MultiPartArray) else other
@@ -314,6 +345,32 @@ class MultiPartArray:
         return self.map_parts(lambda p, lead: p.copy())
 
     # ----------------------------------------------------------------- NumPy protocol
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        cls = type(self)
+        name = f"numpy.{ufunc.__name__}"
+        if method != "__call__":
+            raise TypeError(_unsupported(self, f"{name}.{method}"))
+        if kwargs.get("out") is not None:
+            raise TypeError(f"{name}(out=...) is not supported: {cls.__name__} arrays are "
+                            "immutable")
+        extra = {k for k, v in kwargs.items() if k not in ("out", "where", "casting", "order")
+                 or (k == "where" and v is not True)}
+        if extra:
+            raise TypeError(f"{name}: arguments {sorted(extra)} are not supported for "
+                            f"{cls.__name__}")
+        if any(isinstance(v, MultiPartArray) and not isinstance(v, cls) for v in inputs):
+            return NotImplemented
+        impl = cls.UFUNCS.get(ufunc)
+        if impl is None:
+            raise TypeError(_unsupported(self, name))
+        return impl(*inputs)
+
+    @classmethod
+    def supported_functions(cls):
+        """Names of the NumPy ufuncs and functions that accept this type."""
+        return sorted({f"numpy.{u.__name__}" for u in cls.UFUNCS}
+                      | {f"numpy.{f.__name__}" for f in cls.ARRAY_FUNCTIONS})
+
     def __array_function__(self, func, types, args, kwargs):
         if not all(issubclass(t, (type(self), np.ndarray)) or _is_cupy_type(t) for t in types):
             return NotImplemented
@@ -381,6 +438,51 @@ def _add(x, y):
     rest = [xp.broadcast_to(p, p.shape[:lead] + shape)
             for p, lead in zip(lifted.parts[1:], number.LEAD[1:])]
     return number.from_parts([first] + rest)
+
+
+# --------------------------------------------------------------------- piecewise selection
+def maximum(x, y):
+    """Elementwise maximum by the real parts. At ties (x == y) the other parts are averaged
+    (½, ½), the symmetric convention (JAX's); ``relu`` has derivative 0 at 0 instead."""
+    return _select_extreme(x, y, lambda a, p: a > p)
+
+
+def minimum(x, y):
+    """Elementwise minimum by the real parts; ties averaged like ``maximum``."""
+    return _select_extreme(x, y, lambda a, p: a < p)
+
+
+def _select_extreme(x, y, wins):
+    cls = _like((x, y))
+    xp = _common_xp((x, y))
+    dtype = _dtype_of((x, y))               # Python scalars take the operands' dtype
+    x, y = as_multipart(cls, x, xp, dtype), as_multipart(cls, y, xp, dtype)
+    a, p = x.real, y.real
+    mean = (x + y) * 0.5
+    return where(wins(a, p), x, where(a == p, mean, y))
+
+
+def _zero_derivative(fn):
+    """A ufunc whose derivative is zero (comparisons, sign, rounding): a plain array."""
+    def impl(*inputs):
+        return fn(*(v.real if isinstance(v, MultiPartArray) else v for v in inputs))
+    return impl
+
+
+COMMON_UFUNCS = {
+    np.add: lambda x, y: _add(x, y),
+    np.subtract: lambda x, y: _add(x, -y),
+    np.negative: lambda x: -x,
+    np.positive: lambda x: x,
+    np.maximum: maximum,
+    np.minimum: minimum,
+    np.fmax: maximum,
+    np.fmin: minimum,
+    **{u: _zero_derivative(u) for u in (np.greater, np.greater_equal, np.less, np.less_equal,
+                                        np.equal, np.not_equal, np.sign, np.floor, np.ceil,
+                                        np.rint)},
+}
+"""The ufuncs every number type shares: affine (+, -) and zero-derivative ones."""
 
 
 # --------------------------------------------------------------------- functions of sequences
@@ -559,6 +661,8 @@ MultiPartArray.ARRAY_FUNCTIONS = {
     np.amin: _min,
     np.argmax: _argmax,
     np.argmin: _argmin,
+    np.maximum: maximum,
+    np.minimum: minimum,
     np.shape: _shape,
     np.ndim: _ndim,
     np.size: _size,

@@ -28,8 +28,8 @@ import numpy as np
 
 from . import multipart
 from .backend import namespace
-from .multipart import MultiPartArray, as_multipart, _common_xp, _unsupported
-from .rules import RULES, power_rule
+from .multipart import MultiPartArray, as_multipart, _common_xp
+from .rules import RULES, UFUNC_TO_RULE, power_rule
 
 
 class HyperDual(MultiPartArray):
@@ -97,55 +97,6 @@ class HyperDual(MultiPartArray):
         a, b, c, d = self.parts
         f, df, d2f = rule(self.xp, a)
         return HyperDual.from_parts((f, df * b, df * c, df * d + d2f * b * c))
-
-    # ------------------------------------------------------------------ bilinear
-    def __mul__(self, other):
-        return _bilinear(_multiply, self, other)
-
-    def __rmul__(self, other):
-        return _bilinear(_multiply, other, self)
-
-    def __matmul__(self, other):
-        return matmul(self, other)
-
-    def __rmatmul__(self, other):
-        return matmul(other, self)
-
-    def __truediv__(self, other):
-        return divide(self, other)
-
-    def __rtruediv__(self, other):
-        return divide(other, self)
-
-    def __pow__(self, other):
-        return power(self, other)
-
-    def __rpow__(self, other):
-        return power(other, self)
-
-    def __abs__(self):
-        return self.apply(RULES["abs"])
-
-    # ------------------------------------------------------------------ NumPy ufuncs
-    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
-        name = f"numpy.{ufunc.__name__}"
-        if method != "__call__":
-            raise TypeError(_unsupported(self, f"{name}.{method}"))
-        if kwargs.get("out") is not None:
-            raise TypeError(f"{name}(out=...) is not supported: HyperDual arrays are immutable")
-        extra = {k for k, v in kwargs.items() if k not in ("out", "where", "casting", "order")
-                 or (k == "where" and v is not True)}
-        if extra:
-            raise TypeError(f"{name}: arguments {sorted(extra)} are not supported for HyperDual")
-        if any(isinstance(v, MultiPartArray) and not isinstance(v, HyperDual) for v in inputs):
-            return NotImplemented
-        if ufunc.__name__ in _UFUNC_TO_RULE:
-            return as_multipart(HyperDual, inputs[0], _common_xp(inputs)).apply(
-                RULES[_UFUNC_TO_RULE[ufunc.__name__]])
-        impl = _UFUNCS.get(ufunc)
-        if impl is None:
-            raise TypeError(_unsupported(self, name))
-        return impl(*inputs)
 
 
 # ---------------------------------------------------------------------- bilinear helper
@@ -309,63 +260,20 @@ def power(x, n):
         return x.apply(lambda xp_, a: power_rule(xp_, a, n))
 
 
-def maximum(x, y):
-    """Elementwise maximum. At ties (x == y) the derivative parts are averaged (½, ½),
-    the symmetric convention (JAX's); use ``relu`` for the derivative-0-at-0 convention."""
-    return _select_extreme(x, y, lambda a, b: a > b)
-
-
-def minimum(x, y):
-    """Elementwise minimum; ties averaged like ``maximum``."""
-    return _select_extreme(x, y, lambda a, b: a < b)
-
-
-def _select_extreme(x, y, wins):
-    xp = _common_xp((x, y))
-    dtype = multipart._dtype_of((x, y))
-    x, y = as_multipart(HyperDual, x, xp, dtype), as_multipart(HyperDual, y, xp, dtype)
-    a, p = x.real, y.real
-    tie = a == p
-    mean = (x + y) * 0.5
-    return multipart.where(wins(a, p), x, multipart.where(tie, mean, y))
-
-
-def _zero_derivative(fn):
-    def impl(*inputs):
-        return fn(*(v.real if isinstance(v, MultiPartArray) else v for v in inputs))
+def _table_ufunc(name):
+    """The ufunc of one rule-table entry: the generic chain rule with that rule."""
+    def impl(x):
+        return x.apply(RULES[name])
     return impl
 
 
-_UFUNC_TO_RULE = {
-    "exp": "exp", "log": "log", "log1p": "log1p", "expm1": "expm1", "sqrt": "sqrt",
-    "square": "square", "reciprocal": "reciprocal", "sin": "sin", "cos": "cos", "tan": "tan",
-    "sinh": "sinh", "cosh": "cosh", "tanh": "tanh", "arctan": "arctan", "arcsin": "arcsin",
-    "arccos": "arccos", "arcsinh": "arcsinh", "arctanh": "arctanh", "absolute": "abs",
-}
-
-_UFUNCS = {
-    np.add: multipart._add,
-    np.subtract: lambda x, y: multipart._add(x, -y),
-    np.negative: lambda x: -x,
-    np.positive: lambda x: x,
+HyperDual.UFUNCS = {
+    **multipart.COMMON_UFUNCS,
     np.multiply: lambda x, y: _bilinear(_multiply, x, y),
     np.matmul: matmul,
     np.divide: divide,
     np.power: power,
-    np.maximum: maximum,
-    np.minimum: minimum,
-    np.fmax: maximum,
-    np.fmin: minimum,
-    np.greater: _zero_derivative(np.greater),
-    np.greater_equal: _zero_derivative(np.greater_equal),
-    np.less: _zero_derivative(np.less),
-    np.less_equal: _zero_derivative(np.less_equal),
-    np.equal: _zero_derivative(np.equal),
-    np.not_equal: _zero_derivative(np.not_equal),
-    np.sign: _zero_derivative(np.sign),
-    np.floor: _zero_derivative(np.floor),
-    np.ceil: _zero_derivative(np.ceil),
-    np.rint: _zero_derivative(np.rint),
+    **{getattr(np, ufunc): _table_ufunc(rule) for ufunc, rule in UFUNC_TO_RULE.items()},
 }
 
 HyperDual.ARRAY_FUNCTIONS = {
@@ -373,8 +281,6 @@ HyperDual.ARRAY_FUNCTIONS = {
     np.einsum: einsum,
     np.dot: dot,
     np.matmul: matmul,
-    np.maximum: maximum,
-    np.minimum: minimum,
 }
 
 
@@ -411,7 +317,5 @@ relu = _rule_function("relu")
 
 def supported_functions():
     """Names of the NumPy functions and ufuncs that accept HyperDual inputs."""
-    names = {f"numpy.{u}" for u in _UFUNC_TO_RULE}
-    names |= {f"numpy.{u.__name__}" for u in _UFUNCS}
-    names |= {f"numpy.{f.__name__}" for f in HyperDual.ARRAY_FUNCTIONS}
-    return sorted(names | {"hyperdual.sigmoid", "hyperdual.softplus", "hyperdual.relu"})
+    return sorted(set(HyperDual.supported_functions())
+                  | {"hyperdual.sigmoid", "hyperdual.softplus", "hyperdual.relu"})

@@ -168,6 +168,15 @@ RULES = {
 """name -> rule(xp, a) returning (f(a), f'(a), f''(a))."""
 
 
+UFUNC_TO_RULE = {
+    "exp": "exp", "log": "log", "log1p": "log1p", "expm1": "expm1", "sqrt": "sqrt",
+    "square": "square", "reciprocal": "reciprocal", "sin": "sin", "cos": "cos", "tan": "tan",
+    "sinh": "sinh", "cosh": "cosh", "tanh": "tanh", "arctan": "arctan", "arcsin": "arcsin",
+    "arccos": "arccos", "arcsinh": "arcsinh", "arctanh": "arctanh", "absolute": "abs",
+}
+"""NumPy ufunc name -> table entry (``sigmoid``, ``softplus``, ``relu`` are not ufuncs)."""
+
+
 def power_rule(xp, a, n):
     """``a**n`` for a real exponent ``n`` (scalar or array): (a^n, n a^(n-1), n(n-1) a^(n-2)).
 
