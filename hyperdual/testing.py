@@ -40,18 +40,24 @@ def tolerance(dtype, kind: str) -> float:
                        f"{list(TOLERANCES[np.dtype(np.float64)])}") from None
 
 
-def relative_error(actual, desired) -> float:
-    """``max|actual - desired| / max(max|desired|, tiny)``: error relative to the scale."""
+def relative_error(actual, desired, scale=None) -> float:
+    """``max|actual - desired| / max(max|desired|, scale, tiny)``: error relative to the scale.
+
+    ``scale`` is a floor for quantities that cancel to nearly zero (e.g. the size of the
+    terms they were summed from); by default the scale is ``max|desired|`` alone.
+    """
     actual = np.asarray(to_numpy(actual), dtype=np.float64)
     desired = np.asarray(to_numpy(desired), dtype=np.float64)
-    scale = max(float(np.max(np.abs(desired), initial=0.0)), np.finfo(np.float64).tiny)
+    scale = max(float(np.max(np.abs(desired), initial=0.0)), float(scale or 0.0),
+                np.finfo(np.float64).tiny)
     return float(np.max(np.abs(actual - desired), initial=0.0)) / scale
 
 
-def assert_close(actual, desired, dtype, kind: str, what: str = "") -> None:
+def assert_close(actual, desired, dtype, kind: str, what: str = "", scale=None) -> None:
     """Assert ``actual`` matches ``desired`` within ``tolerance(dtype, kind)`` (scale-relative).
 
     Also checks the shapes agree and that nothing is NaN where the reference is finite.
+    ``scale`` optionally floors the scale errors are measured against (see ``relative_error``).
     """
     actual_np = np.asarray(to_numpy(actual))
     desired_np = np.asarray(to_numpy(desired))
@@ -60,7 +66,7 @@ def assert_close(actual, desired, dtype, kind: str, what: str = "") -> None:
     if np.any(np.isfinite(desired_np) & ~np.isfinite(actual_np)):
         raise AssertionError(f"{what}: non-finite values where the reference is finite")
     rtol = tolerance(dtype, kind)
-    err = relative_error(actual_np, desired_np)
+    err = relative_error(actual_np, desired_np, scale)
     if not err <= rtol:
         raise AssertionError(f"{what}: relative error {err:.3e} exceeds {rtol:.1e} "
                              f"({np.dtype(dtype)}, {kind})\nactual={actual_np}\n"

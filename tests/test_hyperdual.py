@@ -331,3 +331,14 @@ def test_derivative_api_errors_say_what_was_expected():
 def test_constant_function_has_zero_derivatives():
     g = hd.gradient(lambda t: 3.0, np.ones(3))
     np.testing.assert_array_equal(g, 0.0)
+
+
+def test_assert_close_measures_error_against_the_reference_scale():
+    from hyperdual.testing import relative_error, tolerance
+    assert relative_error([1.0, 2e-12], [1.0, 0.0]) == pytest.approx(2e-12)
+    assert relative_error([1e-15], [0.0], scale=1.0) == pytest.approx(1e-15)
+    assert tolerance(np.float32, "exact") > tolerance(np.float64, "exact")
+    with pytest.raises(AssertionError, match="relative error"):
+        assert_close([1.0 + 1e-9], [1.0], np.float64, "exact", "tight")
+    with pytest.raises(AssertionError, match="shape"):
+        assert_close([1.0, 2.0], [1.0], np.float64, "exact", "shapes")
