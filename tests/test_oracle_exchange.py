@@ -478,6 +478,11 @@ def test_command_line_round_trip(tmp_path, capsys):
     assert fomoh_main(["oracle", "validate", str(case_dir), str(case_dir / "reference")]) == 0
     assert fomoh_main(["oracle", "compare", str(case_dir), str(case_dir / "reference")]) == 0
     assert "AGREE: 9 of 9" in capsys.readouterr().out
+    assert fomoh_main(["oracle", "compare", str(case_dir), str(case_dir / "reference"),
+                       "--skip", "third_derivative"]) == 2
+    assert fomoh_main(["oracle", "make-case", str(tmp_path / "x"), "--model", "mlp",
+                       "--model-arg", "hiden=3"]) == 2
+    assert "unexpected keyword argument 'hiden'" in capsys.readouterr().err
     (case_dir / "case.json").write_text("{}")
     assert fomoh_main(["oracle", "validate", str(case_dir)]) == 2
     assert f"{case_dir / 'case.json'}: 'format' must be" in capsys.readouterr().err

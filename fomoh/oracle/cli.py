@@ -147,6 +147,9 @@ def run(args):
     except (OracleFormatError, FileNotFoundError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except (ValueError, TypeError) as exc:      # bad arguments (e.g. --skip, --model-arg)
+        print(f"error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 2
 
 
 def _make_case(args):
