@@ -460,6 +460,7 @@ def train(config: RunConfig, out_dir=None, *, resume: bool = False, quiet: bool 
     ConfigError, CheckpointError, fomoh.data.DataError, hyperdual.BackendUnavailableError
     """
     import hyperdual
+    from optimizers import ModelObjective
 
     config.validate()
     if log is None:
@@ -543,11 +544,11 @@ def train(config: RunConfig, out_dir=None, *, resume: bool = False, quiet: bool 
                                                   desc=f"epoch {epoch + 1}"), start=1):
             xb, yb = xp.asarray(xb), xp.asarray(yb)
 
-            def f(th, xb=xb, yb=yb):
-                return model.loss(th, xb, yb)
-
-            def g(th, xb=xb, yb=yb):
-                return model.value_and_grad(th, xb, yb)
+            # f(th) = model.loss(th, xb, yb); the objective also carries the model's hvp,
+            # gnvp and param_groups for the companion-paper optimizers (Gauss-Newton,
+            # partition Newton; see optimizers.newton_methods).
+            f = ModelObjective(model, xb, yb)
+            g = f.value_and_grad
 
             with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
                 new_theta, info = optimizer.step(f, theta, grad=g)

@@ -258,3 +258,21 @@ def test_registry_and_training_loop_style_closures():
         assert losses[-1] < losses[0], name
         state = opt.state_dict()
         opt.load_state_dict(state)
+
+
+@pytest.mark.parametrize("name,kw", [("hf-gauss-newton", {}), ("hf-newton", {}),
+                                     ("partition-newton", {}),
+                                     ("cs-newton-krylov", {"max_krylov": 3})])
+def test_training_loop_runs_the_companion_optimizers(name, kw):
+    """fomoh.train passes ModelObjective(model, X, y): the model-based methods get their
+    products (Gauss-Newton's G v, the partition's parameter groups) through it."""
+    from fomoh.train import RunConfig, train
+
+    config = RunConfig(dataset="digits", model="mlp", model_kwargs={"hidden": 8},
+                       optimizer=name, lr=1.0 if name == "cs-newton-krylov" else 0.5,
+                       epochs=1, batch_size=256, dtype="float64", max_train=768,
+                       optimizer_kwargs=kw)
+    result = train(config, None, quiet=True)
+    assert result.status == "completed"
+    history = result.history[0]
+    assert np.isfinite(history["train_loss"]) and history["steps"] == 3
