@@ -102,8 +102,15 @@ def _add_data_options(p, defaults_from_preset: bool):
     g.add_argument("--eval-max", type=_positive_int, default=None,
                    help="report training loss/accuracy on a fixed subset of at most this many "
                         "training examples (saves time on MNIST)")
-    g.add_argument("--standardize", action="store_true",
-                   help="standardise pixels with the training mean and std")
+    g.add_argument("--standardize", action=argparse.BooleanOptionalAction,
+                   default=None if defaults_from_preset else False,
+                   help="standardise pixels with the training mean and std"
+                        + (" (default: from the preset)" if defaults_from_preset else ""))
+    g.add_argument("--val-set", choices=("split", "test"),
+                   default=None if defaults_from_preset else "split",
+                   help="validate on 10%% held out of the training set ('split') or on the "
+                        "test set, training on all training examples ('test')"
+                        + ("; default: from the preset" if defaults_from_preset else ""))
     g.add_argument("--split-seed", type=_nonneg_int, default=0,
                    help="seed of the train/validation split (the same for all --seeds)")
 
@@ -302,7 +309,7 @@ def _base_config(args, **overrides):
         schedule=args.schedule, gamma=args.gamma, every=args.every, factor=args.factor,
         patience=args.patience, max_train=args.max_train, eval_max=args.eval_max,
         eval_batch_size=args.eval_batch_size, standardize=args.standardize,
-        split_seed=args.split_seed)
+        val_set=args.val_set, split_seed=args.split_seed)
     values.update(overrides)
     return RunConfig(**values)
 
@@ -339,7 +346,8 @@ def _cmd_compare(args) -> int:
         args, dataset=args.dataset or preset.dataset, model=model, model_kwargs=model_kwargs,
         epochs=args.epochs or preset.epochs, batch_size=args.batch_size or preset.batch_size,
         eval_max=args.eval_max if args.eval_max is not None else preset.eval_max,
-        lr=args.lr or 1.0).validate()
+        standardize=preset.standardize if args.standardize is None else args.standardize,
+        val_set=args.val_set or preset.val_set, lr=args.lr or 1.0).validate()
     specs = [parse_spec(s) for s in (args.optimizers or preset.specs)]
     seeds = args.seeds if args.seeds is not None else list(preset.seeds)
     out = Path(args.out or ("results/compare" if args.preset in (None, "digits")
@@ -437,7 +445,7 @@ def _cmd_check(args) -> int:
     config = RunConfig(dataset=args.dataset, data_dir=args.data_dir, download=args.download,
                        model=args.model, model_kwargs=_model_kwargs(args), dtype=args.dtype,
                        split_seed=args.split_seed, max_train=args.max_train,
-                       standardize=args.standardize)
+                       standardize=args.standardize, val_set=args.val_set)
     data = prepare_data(config)
     model = build_model(config, data)
     rng = np.random.default_rng(args.seed)

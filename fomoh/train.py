@@ -137,6 +137,10 @@ class RunConfig:
         Download missing data files.
     split_seed : int
         Seed of the train/validation split (default 0, the same for every ``seed``).
+    val_set : {"split", "test"}
+        ``"split"``: validate on 10 % of the training examples held out (stratified,
+        seeded); ``"test"``: train on all training examples and validate on the official
+        test set (as the FoMoH paper's scripts do for MNIST).
     max_train : int, optional
         Train on a seeded subset of at most this many examples.
     eval_max : int, optional
@@ -169,6 +173,7 @@ class RunConfig:
     data_dir: str | None = None
     download: bool = False
     split_seed: int = 0
+    val_set: str = "split"
     max_train: int | None = None
     eval_max: int | None = None
     eval_batch_size: int = 2048
@@ -195,6 +200,8 @@ class RunConfig:
             raise ConfigError(f"dtype must be 'float32' or 'float64', got {self.dtype!r}")
         if self.backend not in ("numpy", "cupy"):
             raise ConfigError(f"backend must be 'numpy' or 'cupy', got {self.backend!r}")
+        if self.val_set not in ("split", "test"):
+            raise ConfigError(f"val_set must be 'split' or 'test', got {self.val_set!r}")
         if self.schedule not in SCHEDULES:
             raise ConfigError(f"schedule must be one of {SCHEDULES}, got {self.schedule!r}")
         if self.patience < 0:
@@ -276,12 +283,19 @@ def is_image_model(name: str) -> bool:
 
 
 def prepare_data(config: RunConfig):
-    """Load the data set of ``config`` (flattened unless the model is convolutional)."""
-    return load_dataset(
+    """Load the data set of ``config`` (flattened unless the model is convolutional).
+
+    With ``val_set="test"`` nothing is held out of the training set and the test set
+    serves as the validation set.
+    """
+    data = load_dataset(
         config.dataset, data_dir=config.data_dir, download=config.download,
         seed=config.split_seed, flatten=not is_image_model(config.model),
         dtype=np.dtype(config.dtype), standardize=config.standardize,
-        max_train=config.max_train)
+        max_train=config.max_train, val_fraction=0.0 if config.val_set == "test" else 0.1)
+    if config.val_set == "test":
+        data = dataclasses.replace(data, X_val=data.X_test, y_val=data.y_test)
+    return data
 
 
 def build_model(config: RunConfig, data):
