@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import shlex
 import sys
-import textwrap
 from pathlib import Path
 
 __all__ = ["main", "build_parser"]
@@ -589,10 +588,6 @@ def _directional_report(f, theta, v1, v2):
 # --------------------------------------------------------------------------- main
 
 
-class _UsageError(Exception):
-    """A problem with the command line or the environment, reported in one line."""
-
-
 def main(argv=None) -> int:
     """Entry point of the ``fomoh`` console script; returns the exit status.
 
@@ -623,17 +618,13 @@ def main(argv=None) -> int:
         print(f"fomoh {args.command}: error: --backend {getattr(args, 'backend', 'cupy')} "
               f"is not usable here: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    except (ConfigError, CheckpointError, DataError, _UsageError) as exc:
+    except (ConfigError, CheckpointError, DataError) as exc:
         print(f"fomoh {args.command}: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         print(f"fomoh {args.command}: interrupted; rerun with --resume to continue from the "
               "last checkpoint", file=sys.stderr)
         return 130
-
-
-def _wrap(text: str) -> str:
-    return textwrap.fill(text, width=88)
 
 
 if __name__ == "__main__":

@@ -31,7 +31,6 @@ Table 1 / appendix Table 3) and ``mnist-cnn`` (Table 2 / appendix Table 4).
 from __future__ import annotations
 
 import csv
-import dataclasses
 import json
 import re
 import time
