@@ -11,11 +11,11 @@ from .backend import (BackendUnavailableError, DeviceMismatchError, backend_name
 from .derivatives import (DEFAULT_CHUNK_SIZE, directional, gradient, hessian, hvp,
                           projected_hessian)
 from .multipart import MultiPartArray
-from .number import HyperDual, relu, sigmoid, softplus, supported_functions
+from .number import Dual, ForwardNumber, HyperDual, relu, sigmoid, softplus, supported_functions
 from .rules import RULES
 
 __all__ = [
-    "HyperDual", "MultiPartArray", "RULES",
+    "HyperDual", "Dual", "ForwardNumber", "MultiPartArray", "RULES",
     "directional", "gradient", "hessian", "hvp", "projected_hessian", "DEFAULT_CHUNK_SIZE",
     "sigmoid", "softplus", "relu", "supported_functions",
     "get_backend", "set_backend", "backend_name", "cupy_available", "namespace", "to_numpy",

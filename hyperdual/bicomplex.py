@@ -41,7 +41,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import multipart
+from . import bilinear, multipart
 from .backend import namespace
 from .multipart import MultiPartArray, _common_xp
 from .rules import UFUNC_TO_RULE
@@ -106,6 +106,19 @@ class Bicomplex(MultiPartArray):
     @staticmethod
     def _part_dtype(dtype):
         return _complex_dtype(dtype)
+
+    @staticmethod
+    def product(op, x, y):
+        """The bicomplex multiplication table for a bilinear ``op`` on complex arrays.
+
+        ``op(x1 + x2 i2, y1 + y2 i2) = (op(x1, y1) - op(x2, y2)) + (op(x1, y2) + op(x2, y1)) i2``
+        (from ``i2² = -1``). In the step regime ``op(x2, y2) = O(h²)`` only shifts the ``O(1)``
+        first term. (``op`` takes ``(p, lead_p, q, lead_q)``; Bicomplex parts have no
+        leading axes.)
+        """
+        x1, x2 = x
+        y1, y2 = y
+        return (op(x1, 0, y1, 0) - op(x2, 0, y2, 0), op(x1, 0, y2, 0) + op(x2, 0, y1, 0))
 
     # ------------------------------------------------------------------ the four components
     @property
@@ -443,68 +456,6 @@ FUNCTIONS = {
 Bicomplex.ELEMENTWISE = FUNCTIONS
 
 
-# ---------------------------------------------------------------------- bilinear operations
-def _product(op, x, y):
-    """The bicomplex product rule for a bilinear ``op`` on complex arrays.
-
-    ``op(x1 + x2 i2, y1 + y2 i2) = (op(x1, y1) - op(x2, y2)) + (op(x1, y2) + op(x2, y1)) i2``
-    (from ``i2² = -1``). A plain (real or complex) operand only scales: a linear operation.
-    In the step regime ``op(x2, y2) = O(h²)`` only shifts the ``O(1)`` first term.
-    """
-    xp = _common_xp((x, y))
-    x_is, y_is = isinstance(x, Bicomplex), isinstance(y, Bicomplex)
-    if (isinstance(x, MultiPartArray) and not x_is) or (isinstance(y, MultiPartArray) and not y_is):
-        raise TypeError("cannot mix Bicomplex with another multi-part type")
-    if x_is and y_is:
-        x1, x2 = x.parts
-        y1, y2 = y.parts
-        return _new(op(x1, y1) - op(x2, y2), op(x1, y2) + op(x2, y1))
-    if x_is:
-        y = _plain(y, xp)
-        return x.map_parts(lambda p, lead: op(p, y))
-    x = _plain(x, xp)
-    return y.map_parts(lambda p, lead: op(x, p))
-
-
-def multiply(x, y):
-    """Elementwise ``x * y`` (NumPy broadcasting)."""
-    return _product(lambda p, q: p * q, x, y)
-
-
-def matmul(x, y):
-    """``x @ y`` with NumPy's rules (1-D operands included: the parts have no extra axes)."""
-    return _product(lambda p, q: namespace(p, q).matmul(p, q), x, y)
-
-
-def dot(a, b, out=None):
-    """``np.dot`` on the parts."""
-    if out is not None:
-        raise TypeError("numpy.dot(out=...) is not supported for Bicomplex")
-    return _product(lambda p, q: namespace(p, q).dot(p, q), a, b)
-
-
-def einsum(subscripts, *operands, **kwargs):
-    """``np.einsum`` for one operand (linear) or two operands (bilinear)."""
-    if kwargs.get("out") is not None:
-        raise TypeError("numpy.einsum(out=...) is not supported for Bicomplex")
-    if not isinstance(subscripts, str):
-        raise TypeError("numpy.einsum: only the string-subscripts form is supported for Bicomplex")
-    if len(operands) not in (1, 2):
-        raise TypeError("numpy.einsum with Bicomplex supports one or two operands")
-    extra = {k: v for k, v in kwargs.items() if k != "out"}
-    if len(operands) == 1:
-        return operands[0].map_parts(
-            lambda p, lead: namespace(p).einsum(subscripts, p, **extra))
-    return _product(lambda p, q: namespace(p, q).einsum(subscripts, p, q, **extra), *operands)
-
-
-def divide(x, y):
-    """``x / y``: by a plain array it scales; by a Bicomplex, ``x * reciprocal(y)``."""
-    if isinstance(y, Bicomplex):
-        return multiply(x, reciprocal(y))
-    return x.map_parts(lambda p, lead: p / _plain(y, x.xp))
-
-
 # ---------------------------------------------------------------------- powers
 _MAX_INTEGER_POWER = 1 << 16
 
@@ -570,19 +521,12 @@ def _integer_power_array(x, n):
 
 Bicomplex.UFUNCS = {
     **multipart.COMMON_UFUNCS,
-    np.multiply: multiply,
-    np.matmul: matmul,
-    np.divide: divide,
+    **bilinear.UFUNCS,
     np.power: power,
     **{getattr(np, ufunc): FUNCTIONS[name] for ufunc, name in UFUNC_TO_RULE.items()},
 }
 
-Bicomplex.ARRAY_FUNCTIONS = {
-    **MultiPartArray.ARRAY_FUNCTIONS,
-    np.einsum: einsum,
-    np.dot: dot,
-    np.matmul: matmul,
-}
+Bicomplex.ARRAY_FUNCTIONS = {**MultiPartArray.ARRAY_FUNCTIONS, **bilinear.ARRAY_FUNCTIONS}
 
 
 def supported_functions():

@@ -1,6 +1,6 @@
-"""The hyper-dual number type: ``real + eps1 e1 + eps2 e2 + eps12 e1e2`` on arrays.
+"""The forward-mode number types: ``Dual`` (first order) and ``HyperDual`` (second order).
 
-Algebra: ``e1² = e2² = 0`` and ``e1 e2 = e2 e1 ≠ 0``. Hence the product rule
+Hyper-dual algebra: ``e1² = e2² = 0`` and ``e1 e2 = e2 e1 ≠ 0``. Hence the product rule
 
     (a + b e1 + c e2 + d e1e2)(p + q e1 + r e2 + s e1e2)
         = ap + (aq + bp) e1 + (ar + cp) e2 + (as + br + cq + dp) e1e2
@@ -9,30 +9,124 @@ and, for any smooth elementwise f, the chain rule
 
     f(a + b e1 + c e2 + d e1e2) = f(a) + f'(a) b e1 + f'(a) c e2 + (f'(a) d + f''(a) b c) e1e2.
 
+A dual number ``a + b e`` (``e² = 0``) is the first-order special case: ``(ap, aq + bp)`` and
+``f(a) + f'(a) b e``. It costs 3 array products per multiplication where a hyper-dual number
+costs 9, so first-order quantities (``J v``, and ``H v`` by back-propagation on dual inputs)
+use it.
+
 Operations come in four kinds, one helper each:
 
 * linear (add, reshape, transpose, indexing, sum, pad, im2col windows, ...): act on every
   component alike (``multipart.MultiPartArray``);
-* bilinear (``*``, ``@``, ``einsum``, ``dot``): the product rule above (``_bilinear``);
+* bilinear (``*``, ``@``, ``einsum``, ``dot``): the product rule (``product`` below, applied
+  by ``bilinear.bilinear``);
 * zero-derivative (comparisons, argmax, sign, floor): plain arrays computed from ``real``;
-* nonlinear elementwise: the ``(f, f', f'')`` table in ``rules.py`` (``HyperDual.apply``).
+* nonlinear elementwise: the ``(f, f', f'')`` table in ``rules.py`` (``apply`` below).
 
-Shapes: ``real`` has the number's shape S. The ε-parts ``eps1, eps2, eps12`` always carry one
-leading *pair axis*: shape ``(P, *S)``. P direction pairs are evaluated at once while the real
-part (the primal computation) is shared; a single pair has P = 1.
+Shapes: ``real`` has the number's shape S. The ε-parts always carry one leading *pair axis*:
+shape ``(P, *S)``. P direction pairs are evaluated at once while the real part (the primal
+computation) is shared; a single pair has P = 1.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from . import multipart
+from . import bilinear, multipart
 from .backend import namespace
-from .multipart import MultiPartArray, as_multipart, _common_xp
+from .multipart import MultiPartArray, _common_xp
 from .rules import RULES, UFUNC_TO_RULE, power_rule
 
 
-class HyperDual(MultiPartArray):
+class ForwardNumber(MultiPartArray):
+    """Common ground of ``Dual`` and ``HyperDual``: a real part and ε-parts with a pair axis.
+
+    Subclasses state their algebra in two static methods: ``product`` (the product rule, for
+    every bilinear operation) and ``chain`` (the chain rule, for every table function).
+    """
+
+    def __init__(self, real, *eps):
+        xp = namespace(real, *eps)
+        name = type(self).__name__
+        # Python scalars are "weak" (NEP 50): HyperDual(float32_array, 1.0) stays float32.
+        dtype = xp.result_type(*(v if isinstance(v, (int, float)) else xp.asarray(v)
+                                 for v in (real, *eps)))
+        if dtype.kind in "biu":
+            dtype = np.dtype(np.float64)
+        if dtype.kind != "f":
+            raise TypeError(f"{name} components must be real floating arrays, got {dtype}")
+        real = xp.asarray(real)
+        shape = real.shape
+        parts, pairs = [real.astype(dtype, copy=False)], set()
+        for part_name, e in zip(self.PART_NAMES[1:], eps):
+            e = xp.asarray(e)
+            if e.ndim == 0:
+                e = xp.broadcast_to(e, (1,) + shape)
+            elif e.shape == shape:
+                e = e[None]
+            elif not (e.ndim == len(shape) + 1 and e.shape[1:] == shape):
+                raise ValueError(
+                    f"{name} {part_name} must have the real part's shape {shape} or "
+                    f"(P, *{shape}) with a leading pair axis; got {e.shape}")
+            if e.shape[0] != 1:
+                pairs.add(e.shape[0])
+            parts.append(e.astype(dtype, copy=False))
+        if len(pairs) > 1:
+            raise ValueError(f"{name} ε-parts have different numbers of pairs: {sorted(pairs)}")
+        for part_name, part in zip(self.PART_NAMES, parts):
+            setattr(self, part_name, part)
+
+    @property
+    def npairs(self) -> int:
+        """P, the length of the ε-parts' leading pair axis."""
+        return max(e.shape[0] for e in self.parts[1:])
+
+    @staticmethod
+    def _part_dtype(dtype):
+        return dtype if dtype.kind == "f" else np.dtype(np.float64)
+
+    def apply(self, rule):
+        """An elementwise function given by ``rule(xp, a) -> (f(a), f'(a), f''(a))``."""
+        return self.from_parts(self.chain(self.parts, rule(self.xp, self.real)))
+
+
+class Dual(ForwardNumber):
+    """An array of dual numbers ``real + eps e`` with ``e² = 0`` (first-order forward mode).
+
+    Parameters
+    ----------
+    real : array_like, shape S
+    eps : array_like, shape S or (P, *S), or scalar
+        The tangent; a leading axis of length P holds P directions.
+
+    Examples
+    --------
+    >>> x = Dual(2.0, 1.0)
+    >>> y = x * x * x           # 8 + 12 e: the value and the derivative of x³
+    """
+
+    PART_NAMES = ("real", "eps")
+    LEAD = (0, 1)
+
+    def __init__(self, real, eps=0.0):
+        super().__init__(real, eps)
+
+    @staticmethod
+    def product(op, x, y):
+        """``op(a + b e, p + q e) = op(a, p) + (op(a, q) + op(b, p)) e`` for bilinear ``op``."""
+        a, b = x
+        p, q = y
+        return op(a, 0, p, 0), op(a, 0, q, 1) + op(b, 1, p, 0)
+
+    @staticmethod
+    def chain(parts, rule_values):
+        """``f(a + b e) = f(a) + f'(a) b e``."""
+        _, b = parts
+        f, df, _ = rule_values
+        return f, df * b
+
+
+class HyperDual(ForwardNumber):
     """An array of hyper-dual numbers ``real + eps1 e1 + eps2 e2 + eps12 e1e2``.
 
     Parameters
@@ -53,203 +147,31 @@ class HyperDual(MultiPartArray):
     LEAD = (0, 1, 1, 1)
 
     def __init__(self, real, eps1=0.0, eps2=0.0, eps12=0.0):
-        xp = namespace(real, eps1, eps2, eps12)
-        # Python scalars are "weak" (NEP 50): HyperDual(float32_array, 1.0) stays float32.
-        dtype = xp.result_type(*(v if isinstance(v, (int, float)) else xp.asarray(v)
-                                 for v in (real, eps1, eps2, eps12)))
-        real = xp.asarray(real)
-        eps = [xp.asarray(e) for e in (eps1, eps2, eps12)]
-        if dtype.kind in "biu":
-            dtype = np.dtype(np.float64)
-        if dtype.kind != "f":
-            raise TypeError(f"HyperDual components must be real floating arrays, got {dtype}")
-        shape = real.shape
-        pairs = set()
-        for k, e in enumerate(eps):
-            if e.ndim == 0:
-                e = xp.broadcast_to(e, (1,) + shape)
-            elif e.shape == shape:
-                e = e[None]
-            elif not (e.ndim == len(shape) + 1 and e.shape[1:] == shape):
-                raise ValueError(
-                    f"HyperDual {self.PART_NAMES[k + 1]} must have the real part's shape "
-                    f"{shape} or (P, *{shape}) with a leading pair axis; got {e.shape}")
-            if e.shape[0] != 1:
-                pairs.add(e.shape[0])
-            eps[k] = e
-        if len(pairs) > 1:
-            raise ValueError(f"HyperDual ε-parts have different numbers of pairs: {sorted(pairs)}")
-        self.real = real.astype(dtype, copy=False)
-        self.eps1, self.eps2, self.eps12 = (e.astype(dtype, copy=False) for e in eps)
-
-    @property
-    def npairs(self) -> int:
-        """P, the length of the ε-parts' leading pair axis."""
-        return max(e.shape[0] for e in (self.eps1, self.eps2, self.eps12))
+        super().__init__(real, eps1, eps2, eps12)
 
     @staticmethod
-    def _part_dtype(dtype):
-        return dtype if dtype.kind == "f" else np.dtype(np.float64)
+    def product(op, x, y):
+        """The product rule for a bilinear ``op`` (``*``, ``@``, einsum) on the parts."""
+        a, b, c, d = x
+        p, q, r, s = y
+        return (op(a, 0, p, 0),
+                op(a, 0, q, 1) + op(b, 1, p, 0),
+                op(a, 0, r, 1) + op(c, 1, p, 0),
+                op(a, 0, s, 1) + op(b, 1, r, 1) + op(c, 1, q, 1) + op(d, 1, p, 0))
 
-    # ------------------------------------------------------------------ nonlinear: the table
-    def apply(self, rule):
-        """The generic chain rule: ``rule(xp, a) -> (f(a), f'(a), f''(a))``."""
-        a, b, c, d = self.parts
-        f, df, d2f = rule(self.xp, a)
-        return HyperDual.from_parts((f, df * b, df * c, df * d + d2f * b * c))
-
-
-# ---------------------------------------------------------------------- bilinear helper
-def _bilinear(op, x, y):
-    """The product rule for a bilinear ``op(p, lead_p, q, lead_q)``.
-
-    ``op`` receives each operand part with its number of leading pair axes (0 or 1), so that
-    e.g. einsum can name the pair axis. Plain-array operands only scale (a linear op).
-    """
-    xp = _common_xp((x, y))
-    x_is, y_is = isinstance(x, HyperDual), isinstance(y, HyperDual)
-    if (isinstance(x, MultiPartArray) and not x_is) or (isinstance(y, MultiPartArray) and not y_is):
-        raise TypeError("cannot mix HyperDual with another multi-part type")
-    # Python scalars stay Python scalars ("weak": a float32 HyperDual times 2.0 stays float32).
-    if not x_is and not isinstance(x, (int, float)):
-        x = xp.asarray(x)
-    if not y_is and not isinstance(y, (int, float)):
-        y = xp.asarray(y)
-    nd = max(np.ndim(x) if not x_is else x.ndim, np.ndim(y) if not y_is else y.ndim)
-    if x_is and y_is:
-        x, y = x.lift(nd), y.lift(nd)
-        a, b, c, d = x.parts
-        p, q, r, s = y.parts
-        return HyperDual.from_parts((
-            op(a, 0, p, 0),
-            op(a, 0, q, 1) + op(b, 1, p, 0),
-            op(a, 0, r, 1) + op(c, 1, p, 0),
-            op(a, 0, s, 1) + op(b, 1, r, 1) + op(c, 1, q, 1) + op(d, 1, p, 0),
-        ))
-    if x_is:
-        return x.lift(nd).map_parts(lambda part, lead: op(part, lead, y, 0))
-    return y.lift(nd).map_parts(lambda part, lead: op(x, 0, part, lead))
-
-
-def _multiply(p, lead_p, q, lead_q):
-    return p * q
-
-
-def _matmul_parts(p, lead_p, q, lead_q):
-    """``p @ q`` for one term of the product rule.
-
-    When one side is a plain matrix and the other a stack of P pairs, NumPy's batched
-    matmul would run P small products; folding the stack into one matrix runs one large
-    product instead (same numbers, several times faster).
-    """
-    xp = namespace(p, q)
-    if q.ndim == 2 and p.ndim > 2:               # (..., N, D) @ (D, K): fold the batch into rows
-        return (p.reshape(-1, p.shape[-1]) @ q).reshape(p.shape[:-1] + (q.shape[-1],))
-    if p.ndim == 2 and q.ndim > 2:               # (N, D) @ (..., D, K): fold the batch into columns
-        folded = xp.moveaxis(q, -2, 0).reshape(q.shape[-2], -1)     # (D, ...*K)
-        out = (p @ folded).reshape((p.shape[0],) + q.shape[:-2] + (q.shape[-1],))
-        return xp.moveaxis(out, 0, -2)
-    return p @ q
-
-
-def matmul(x, y):
-    """``x @ y`` with NumPy's rules for 1-D operands (a vector is promoted, then squeezed)."""
-    x_nd, y_nd = np.ndim(x) if not isinstance(x, MultiPartArray) else x.ndim, \
-        np.ndim(y) if not isinstance(y, MultiPartArray) else y.ndim
-    if x_nd == 0 or y_nd == 0:
-        raise ValueError("matmul: input operand does not have enough dimensions (use *)")
-    if x_nd == 1:
-        return matmul(x[None, :], y)[..., 0, :] if y_nd > 1 else (x * y).sum()
-    if y_nd == 1:
-        return matmul(x, y[:, None])[..., 0]
-    return _bilinear(_matmul_parts, x, y)
-
-
-def einsum(subscripts, *operands, **kwargs):
-    """``np.einsum`` for one or two operands (chain longer contractions yourself).
-
-    The pair axis of an ε-part is given its own subscript letter, kept in the output.
-    """
-    if kwargs.get("out") is not None:
-        raise TypeError("numpy.einsum(out=...) is not supported for HyperDual")
-    if not isinstance(subscripts, str):
-        raise TypeError("numpy.einsum: only the string-subscripts form is supported for HyperDual")
-    subscripts = subscripts.replace(" ", "")
-    inputs, arrow, output = subscripts.partition("->")
-    terms = inputs.split(",")
-    if len(terms) != len(operands) or len(operands) not in (1, 2):
-        raise TypeError("numpy.einsum with HyperDual supports one or two operands")
-    if not arrow:  # implicit output: the letters used once, in alphabetical order
-        letters = inputs.replace(",", "").replace("...", "")
-        output = ("..." if "..." in inputs else "") + "".join(
-            sorted(ch for ch in set(letters) if letters.count(ch) == 1))
-    pair = next(ch for ch in "ZYXWVUTSRQPONMLKJIHGFEDCBAzyxwvutsrqponmlkjihgfedcba"
-                if ch not in subscripts)
-    extra = {k: v for k, v in kwargs.items() if k != "out"}
-
-    def spec(term, lead):
-        return pair + term if lead else term
-
-    def contract(p, lead_p, q=None, lead_q=0):
-        xp = namespace(p, q)
-        if q is None:
-            return xp.einsum(f"{spec(terms[0], lead_p)}->{spec(output, lead_p)}", p, **extra)
-        out = spec(output, lead_p or lead_q)
-        return xp.einsum(f"{spec(terms[0], lead_p)},{spec(terms[1], lead_q)}->{out}", p, q,
-                         **extra)
-
-    if len(operands) == 1:
-        return operands[0].map_parts(lambda p, lead: contract(p, lead))
-    x, y = operands
-    if isinstance(x, HyperDual) and isinstance(y, HyperDual):
-        # Different number of dims are not lifted for einsum: its subscripts say it all.
-        a, b, c, d = x.parts
-        p, q, r, s = y.parts
-        return HyperDual.from_parts((
-            contract(a, 0, p, 0),
-            contract(a, 0, q, 1) + contract(b, 1, p, 0),
-            contract(a, 0, r, 1) + contract(c, 1, p, 0),
-            contract(a, 0, s, 1) + contract(b, 1, r, 1) + contract(c, 1, q, 1)
-            + contract(d, 1, p, 0),
-        ))
-    if isinstance(x, HyperDual):
-        return x.map_parts(lambda part, lead: contract(part, lead, y, 0))
-    return y.map_parts(lambda part, lead: contract(x, 0, part, lead))
-
-
-def dot(a, b, out=None):
-    """``np.dot``: a scalar product, a matrix product or ``sum(a[i] * b[i])`` for vectors."""
-    if out is not None:
-        raise TypeError("numpy.dot(out=...) is not supported for HyperDual")
-    if np.ndim(a) == 0 or np.ndim(b) == 0 or _is_scalar_hd(a) or _is_scalar_hd(b):
-        return a * b
-    if max(_ndim(a), _ndim(b)) > 2:
-        raise TypeError("numpy.dot on arrays with more than 2 dimensions is not supported for "
-                        "HyperDual; use np.einsum or @")
-    return matmul(a, b)
-
-
-def _ndim(v):
-    return v.ndim if isinstance(v, MultiPartArray) else np.ndim(v)
-
-
-def _is_scalar_hd(v):
-    return isinstance(v, MultiPartArray) and v.ndim == 0
-
-
-# ---------------------------------------------------------------------- derived operations
-def divide(x, y):
-    """``x / y``: by a plain array it is linear; by a hyper-dual, ``x * reciprocal(y)``."""
-    if isinstance(y, HyperDual):
-        return _bilinear(_multiply, x, y.apply(RULES["reciprocal"]))
-    return x.lift(np.ndim(y)).map_parts(lambda p, lead: p / y)
+    @staticmethod
+    def chain(parts, rule_values):
+        """``f(a + b e1 + c e2 + d e1e2) = f(a) + f'(a)b e1 + f'(a)c e2 + (f'(a)d + f''(a)bc) e1e2``."""
+        _, b, c, d = parts
+        f, df, d2f = rule_values
+        return f, df * b, df * c, df * d + d2f * b * c
 
 
 def power(x, n):
-    """``x ** n``: real exponent by the power rule; hyper-dual exponent as ``exp(n log x)``."""
-    if isinstance(n, HyperDual):
+    """``x ** n``: real exponent by the power rule; a number as exponent via ``exp(n log x)``."""
+    if isinstance(n, MultiPartArray):
         xp = _common_xp((x, n))
-        log_x = as_multipart(HyperDual, x, xp).apply(RULES["log"]) if isinstance(x, HyperDual) \
+        log_x = x.apply(RULES["log"]) if isinstance(x, MultiPartArray) \
             else xp.log(xp.asarray(x, dtype=n.dtype))
         return (n * log_x).apply(RULES["exp"])
     if not isinstance(n, (int, float)):
@@ -267,33 +189,26 @@ def _table_ufunc(name):
     return impl
 
 
-HyperDual.UFUNCS = {
-    **multipart.COMMON_UFUNCS,
-    np.multiply: lambda x, y: _bilinear(_multiply, x, y),
-    np.matmul: matmul,
-    np.divide: divide,
-    np.power: power,
-    **{getattr(np, ufunc): _table_ufunc(rule) for ufunc, rule in UFUNC_TO_RULE.items()},
-}
-
-HyperDual.ARRAY_FUNCTIONS = {
-    **MultiPartArray.ARRAY_FUNCTIONS,
-    np.einsum: einsum,
-    np.dot: dot,
-    np.matmul: matmul,
-}
+for _cls in (Dual, HyperDual):
+    _cls.UFUNCS = {
+        **multipart.COMMON_UFUNCS,
+        **bilinear.UFUNCS,
+        np.power: power,
+        **{getattr(np, ufunc): _table_ufunc(rule) for ufunc, rule in UFUNC_TO_RULE.items()},
+    }
+    _cls.ARRAY_FUNCTIONS = {**MultiPartArray.ARRAY_FUNCTIONS, **bilinear.ARRAY_FUNCTIONS}
 
 
 # ---------------------------------------------------------------------- public elementwise
 def _rule_function(name):
     def fn(x):
-        if isinstance(x, HyperDual):
+        if isinstance(x, ForwardNumber):
             return x.apply(RULES[name])
         if isinstance(x, MultiPartArray):
             # Other number types (Bicomplex) register their own closed forms by name.
             impl = getattr(type(x), "ELEMENTWISE", {}).get(name)
             if impl is None:
-                raise TypeError(f"hyperdual.{name} supports HyperDual and real arrays, "
+                raise TypeError(f"hyperdual.{name} supports Dual, HyperDual and real arrays, "
                                 f"not {type(x).__name__}")
             return impl(x)
         xp = namespace(x)

@@ -27,7 +27,7 @@ import numpy as np
 
 from hyperdual.backend import get_backend
 from hyperdual.multipart import MultiPartArray
-from hyperdual.number import HyperDual
+from hyperdual.number import Dual
 
 from .base import Layer, array_module, real_dtype
 from .losses import LOSSES
@@ -274,7 +274,7 @@ class Sequential:
         tangent : real array, shape (N, *output_shape), or (K, N, *output_shape) for (K, D) v
         """
         out = self.forward(self._dual(theta, v, "jvp"), X)
-        return out.real, (out.eps1 if np.ndim(v) == 2 else out.eps1[0])
+        return out.real, (out.eps if np.ndim(v) == 2 else out.eps[0])
 
     def hvp(self, theta, X, y, v):
         """Hessian-vector product ``∇²L(θ) v`` by back-propagation on ``theta + v e1``.
@@ -289,7 +289,7 @@ class Sequential:
         real array, shape (D,) or (K, D)
         """
         _, grad = self.value_and_grad(self._dual(theta, v, "hvp"), X, y)
-        return grad.eps1 if np.ndim(v) == 2 else grad.eps1[0]
+        return grad.eps if np.ndim(v) == 2 else grad.eps[0]
 
     def gnvp(self, theta, X, y, v):
         """Gauss-Newton-vector product ``Jᵀ H_out J v``.
@@ -315,7 +315,8 @@ class Sequential:
         return np.stack(products) if np.ndim(v) == 2 else products[0]
 
     def _dual(self, theta, v, what):
-        """``theta + v e1`` (e2 = e12 = 0) as a HyperDual of θ's dtype, after checks.
+        """``theta + v e`` as a ``Dual`` of θ's dtype, after checks (first order suffices:
+        J v, and H v by back-propagating the dual loss, need no e2 parts).
 
         ``v`` of shape (D,) or (K, D): K directions ride on the pair axis of one pass.
         """
@@ -327,7 +328,7 @@ class Sequential:
         if v.shape[-1:] != theta.shape or v.ndim > 2:
             raise ValueError(f"{what}: v must have shape (D,) or (K, D) with D = "
                              f"{theta.shape[0]}, got {v.shape}")
-        return HyperDual(theta, v.astype(theta.dtype, copy=False))
+        return Dual(theta, v.astype(theta.dtype, copy=False))
 
     # ------------------------------------------------------------------ conveniences
     def predict(self, theta, X):

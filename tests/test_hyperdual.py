@@ -342,3 +342,32 @@ def test_assert_close_measures_error_against_the_reference_scale():
         assert_close([1.0 + 1e-9], [1.0], np.float64, "exact", "tight")
     with pytest.raises(AssertionError, match="shape"):
         assert_close([1.0, 2.0], [1.0], np.float64, "exact", "shapes")
+
+
+# ---------------------------------------------------------------- the first-order Dual type
+def test_dual_is_the_first_order_part_of_hyperdual():
+    """Every operation on Dual(a, b) gives the eps1 part of HyperDual(a, b, c, d)."""
+    theta = RNG.normal(size=5)
+    v = RNG.normal(size=(3, 5))
+    W = RNG.normal(size=(5, 4))
+
+    def f(t):
+        h = np.tanh(t @ W) * t[:4] + np.exp(-t[1:] ** 2).sum() / (1.0 + t[0] ** 2)
+        return np.einsum("i,i->", h, np.sqrt(1.5 + np.sin(t[:4]))) + hd.sigmoid(t).max()
+
+    dual = f(hd.Dual(theta, v))
+    hyper = f(HyperDual(theta, v, RNG.normal(size=(3, 5)), RNG.normal(size=(3, 5))))
+    assert dual.PART_NAMES == ("real", "eps") and dual.eps.shape == (3,)
+    np.testing.assert_array_equal(dual.real, hyper.real)
+    np.testing.assert_allclose(dual.eps, hyper.eps1, rtol=1e-14, atol=1e-14)
+
+
+def test_dual_product_and_chain_rule_written_out():
+    x = hd.Dual(np.array([0.5, -1.2]), np.array([[2.0, 0.3]]))
+    y = hd.Dual(np.array([1.1, 0.7]), np.array([[-0.4, 1.9]]))
+    z = x * y
+    np.testing.assert_allclose(z.eps, x.real * y.eps + x.eps * y.real)
+    s = np.sin(x)
+    np.testing.assert_allclose(s.eps, np.cos(x.real) * x.eps)
+    with pytest.raises(TypeError, match="cannot mix"):
+        x * HyperDual(np.ones(2))

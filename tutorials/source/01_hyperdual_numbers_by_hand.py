@@ -366,7 +366,7 @@ assert np.allclose(d2[300], GOLDEN[2])      # the grid point xs[300] is x = 1.5
 # | idea | where in the library |
 # |---|---|
 # | four parts `real, eps1, eps2, eps12` | `hyperdual.HyperDual` |
-# | product rule for `*`, `@`, `einsum` | `hyperdual.number._bilinear` |
+# | product rule for `*`, `@`, `einsum` | `hyperdual.bilinear.bilinear` (with `HyperDual.product`) |
 # | one triple $(f, f', f'')$ per function | `hyperdual.rules.RULES` |
 # | one generic chain rule | `HyperDual.apply` |
 #
