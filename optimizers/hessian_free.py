@@ -17,11 +17,11 @@ Where the curvature comes from (see ``optimizers.newton_methods``):
 
 * ``DampedNewton`` assembles H either by forward mode — ``Newton``'s hyperplane step on the D
   basis directions, D(D+1)/2 hyper-dual pairs (``hessian="forward"``) — or column by column
-  by back-propagation on dual numbers, ``grad(θ + E e1)`` with E a block of basis vectors on
+  by back-propagation on dual numbers, ``grad(θ + E e)`` with E a block of basis vectors on
   the pair axis, D products in all (``hessian="backprop"``; the only affordable way for a
   network). ``"auto"`` picks back-propagation when ``grad`` is given;
 * ``HessianFreeNewton`` needs only products ``H v``: ``hvp=`` / ``f.hvp`` if given, else
-  back-propagation of ``grad`` on ``θ + v e1``, else ``hyperdual.hvp`` (forward mode);
+  back-propagation of ``grad`` on dual numbers ``θ + v e``, else ``hyperdual.hvp`` (forward mode);
 * ``HessianFreeGaussNewton`` needs ``G v``: ``gnvp=`` or ``f.gnvp``
   (``ModelObjective(model, X, y)`` provides it; for a plain ``f = ℓ ∘ z`` use
   ``newton_methods.gauss_newton_vp(z, ℓ)``).
@@ -44,7 +44,7 @@ import warnings
 import numpy as np
 import scipy.linalg
 
-from hyperdual import HyperDual, namespace, to_numpy
+from hyperdual import Dual, namespace, to_numpy
 
 from .base import Optimizer, as_parameters, value_and_gradient
 from .hyperplane import JITTER_GROWTH, JITTER_START, MAX_TRIES, solve_kappa
@@ -64,14 +64,14 @@ EIGH_MAX = 2000
 def hessian_by_backprop(grad, theta, chunk_size=64):
     """The full Hessian (D, D) from D Hessian-vector products by back-propagation.
 
-    ``grad(θ + E e1)`` with the rows of E = ``chunk_size`` basis vectors on the hyper-dual
+    ``grad(θ + E e)`` (dual numbers) with the rows of E = ``chunk_size`` basis vectors on the
     pair axis gives ``chunk_size`` rows of H in one forward and one backward pass (the
     primal work is shared). The result is symmetrised ``(H + Hᵀ)/2`` (exact H is symmetric;
     this removes rounding asymmetry).
 
     Parameters
     ----------
-    grad : callable, theta -> (value, gradient), runs on hyper-dual θ
+    grad : callable, theta -> (value, gradient), runs on dual-number θ
     theta : real array, shape (D,)
 
     Returns
@@ -85,11 +85,11 @@ def hessian_by_backprop(grad, theta, chunk_size=64):
         stop = min(start + int(chunk_size), D)
         E = xp.zeros((stop - start, D), dtype=theta.dtype)
         E[xp.arange(stop - start), xp.arange(start, stop)] = 1
-        _, g = grad(HyperDual(theta, E))
-        if not isinstance(g, HyperDual):
-            raise TypeError("grad(theta + E e1) did not return a hyper-dual gradient; "
-                            "hessian='backprop' needs a gradient that runs on hyper-duals")
-        H[start:stop] = to_numpy(g.eps1)
+        _, g = grad(Dual(theta, E))
+        if not isinstance(g, Dual):
+            raise TypeError("grad(theta + E e) did not return a dual-number gradient; "
+                            "hessian='backprop' needs a gradient that runs on dual numbers")
+        H[start:stop] = to_numpy(g.eps)
     H += H.T
     H *= 0.5
     return H
@@ -116,7 +116,8 @@ def dense_newton_solve(H, g, damping=0.0, dtype=np.float64, cond_max=None):
     eigenvalues and condition number). Larger D: Cholesky if ``H + λI`` is positive definite,
     else a symmetric indefinite solve; if LAPACK fails or warns (singular / ill-conditioned),
     jitter ``λ_j = JITTER_START·s``, ×``JITTER_GROWTH`` per retry (``s`` = mean |diagonal|),
-    as in ``optimizers.hyperplane``. The condition number is not computed there (nan).
+    as in ``optimizers.hyperplane``, each retry one indefinite factorisation. The condition
+    number is not computed there (nan).
     """
     H = np.asarray(to_numpy(H), dtype=np.float64)
     g = np.asarray(to_numpy(g), dtype=np.float64)
@@ -131,13 +132,15 @@ def dense_newton_solve(H, g, damping=0.0, dtype=np.float64, cond_max=None):
     M = H.copy()
     diagonal = np.diag(M) + damping
     scale = float(np.mean(np.abs(diagonal))) or 1.0
-    jitter = 0.0
+    jitter, kinds = 0.0, ["pos", "sym"]
     for _ in range(MAX_TRIES + 1):
         M[np.diag_indices(D)] = diagonal + jitter
-        for assume_a in ("pos", "sym"):
+        for assume_a in list(kinds):
             x = _solve_or_none(M, g, assume_a)
             if x is not None:
                 return x, jitter, math.nan
+            if assume_a == "pos" and jitter == 0.0:
+                kinds.remove("pos")     # not positive definite: a tiny jitter will not fix it
         jitter = JITTER_START * scale if jitter == 0.0 else jitter * JITTER_GROWTH
     raise np.linalg.LinAlgError(f"the {D}x{D} Newton system stayed singular after {MAX_TRIES} "
                                 f"jitter retries (last λ = {jitter:.3e})")

@@ -9,8 +9,8 @@ directional derivatives ("CSDD") supply all the curvature:
   bicomplex θ (``hyperdual.oracles.bicomplex_directional``), eq. (11).
 
 Both are exact to rounding (nothing is subtracted). ``derivatives="hyperdual"`` computes the
-same two quantities with hyper-dual numbers (back-propagation on ``w + p e1`` and one
-``(p, p)`` pair) and ``derivatives="fd"`` by forward differences with step ``fd_step``
+same two quantities exactly with dual and hyper-dual numbers (back-propagation on
+``w + p e`` and one hyper-dual ``(p, p)`` pair) and ``derivatives="fd"`` by forward differences with step ``fd_step``
 (``(∇f(w + h p) − ∇f(w)) / h`` and ``p·`` of it) — the supplementary comparison.
 
 One ``step`` is one pass of the loop of Algorithm 1 over a minibatch ``B_j``:
@@ -98,8 +98,8 @@ def curvature_oracles(f, grad, derivatives="complex", fd_step=1e-6, cs_step=CS_S
                       bc_step=BICOMPLEX_STEP):
     """The pair ``(Hp, pᵀHp)`` of callables ``(theta, p) ->`` for one kind of derivative.
 
-    ``"complex"``: :func:`csdd`, :func:`csdd2`; ``"hyperdual"``: back-propagation on
-    ``θ + p e1`` and the hyper-dual pair ``(p, p)``; ``"fd"``: forward differences of the
+    ``"complex"``: :func:`csdd`, :func:`csdd2`; ``"hyperdual"``: back-propagation on the
+    dual number ``θ + p e`` and the hyper-dual pair ``(p, p)``; ``"fd"``: forward differences of the
     gradient with step ``fd_step`` (unscaled, as in the paper's supplement), ``pᵀHp = p·Hp``.
     """
     if derivatives == "complex":

@@ -35,7 +35,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from hyperdual import HyperDual, MultiPartArray, hvp as forward_hvp, namespace, to_numpy
+from hyperdual import Dual, MultiPartArray, hvp as forward_hvp, namespace, to_numpy
 
 from .base import StepInfo
 
@@ -78,7 +78,7 @@ class ModelObjective:
         return self.model.value_and_grad(theta, self.X, self.y)
 
     def hvp(self, theta, v):
-        """``∇²L(θ) v`` (D,) by back-propagation on ``θ + v e1`` (real θ and v)."""
+        """``∇²L(θ) v`` (D,) by back-propagation on dual numbers ``θ + v e`` (real θ, v)."""
         return self.model.hvp(theta, self.X, self.y, v)
 
     def gnvp(self, theta, v):
@@ -242,17 +242,18 @@ def truncated_cg(matvec, b, maxiter=None, tol=None, x0=None):
 
 
 def dual_backprop_hvp(grad, theta, v):
-    """``H v`` by forward-over-reverse: ``grad`` evaluated on ``theta + v e1``.
+    """``H v`` by forward-over-reverse: ``grad`` evaluated on the dual number ``theta + v e``.
 
-    ``grad`` is ``theta -> (value, gradient)`` written with operations the hyper-dual type
-    supports (back-propagation in ``layers``, or any NumPy gradient formula); the ``e1`` part
-    of the gradient is ``H v``.
+    ``grad`` is ``theta -> (value, gradient)`` written with operations the number types
+    support (back-propagation in ``layers``, or any NumPy gradient formula); the ``e`` part
+    of the gradient is ``H v``. First-order ``Dual`` numbers suffice (cheaper than
+    hyper-duals: two parts instead of four).
     """
-    _, g = grad(HyperDual(theta, v))
-    if not isinstance(g, HyperDual):
-        raise TypeError("grad(theta + v e1) did not return a hyper-dual gradient; it cannot "
+    _, g = grad(Dual(theta, v))
+    if not isinstance(g, Dual):
+        raise TypeError("grad(theta + v e) did not return a dual-number gradient; it cannot "
                         "give Hessian-vector products. Pass hvp=(theta, v) -> H v instead.")
-    return g.eps1[0]
+    return g.eps[0]
 
 
 def hvp_operator(f, theta, grad=None, hvp=None, mode="auto"):
@@ -262,7 +263,7 @@ def hvp_operator(f, theta, grad=None, hvp=None, mode="auto"):
 
     * ``hvp`` — an explicit callable ``(theta, v) -> H v``, or ``f.hvp`` (``"given"``);
     * ``grad`` on dual numbers (``"dual-backprop"``): back-propagation run on
-      ``theta + v e1`` — one forward and one backward pass per product;
+      ``theta + v e`` — one forward and one backward pass per product;
     * ``hyperdual.hvp(f, theta, v)`` (``"forward"``): D hyper-dual pairs per product, fine for
       small D.
 
@@ -304,7 +305,7 @@ def gauss_newton_vp(outputs, out_loss, chunk_size=None):
 
     For plain functions (no ``layers`` model): everything by forward mode.
 
-    * ``J v``: the ε1 part of ``outputs(theta + v e1)`` (one hyper-dual pass);
+    * ``J v``: the ε part of ``outputs(theta + v e)`` (one dual-number pass);
     * ``u = H_out (J v)``: ``hyperdual.hvp(out_loss, z, J v)`` at the outputs ``z``;
     * ``Jᵀ u``: the gradient of ``θ -> u · outputs(θ)`` (D forward pairs).
 
@@ -317,8 +318,8 @@ def gauss_newton_vp(outputs, out_loss, chunk_size=None):
 
     def product(theta, v):
         xp = namespace(theta)
-        out = outputs(HyperDual(theta, v))
-        z, Jv = xp.reshape(out.real, (-1,)), xp.reshape(out.eps1[0], (-1,))
+        out = outputs(Dual(theta, v))
+        z, Jv = xp.reshape(out.real, (-1,)), xp.reshape(out.eps[0], (-1,))
         u = forward_hvp(out_loss, z, Jv, chunk_size=chunk_size)
         return gradient(lambda th: (outputs(th).reshape(-1) * u).sum(), theta,
                         chunk_size=chunk_size)
