@@ -2,11 +2,12 @@
 
 ::
 
-    python -m fomoh.companion_experiments mlp        # (a) Newton family + (c) partition vs SGD
+    python -m fomoh.companion_experiments mlp        # (a) Newton family vs SGD
+    python -m fomoh.companion_experiments partition  # (c) partition Newton vs SGD, same benchmark
     python -m fomoh.companion_experiments lenet      # (b) complex-step Newton-Krylov vs Adam
     python -m fomoh.companion_experiments fd         # (b) supplement: finite differences vs CS
     python -m fomoh.companion_experiments heatmaps   # (c) H̄ and H̄⁻¹ of LeNet-5 (Figure 1)
-    python -m fomoh.companion_experiments all        # all four
+    python -m fomoh.companion_experiments all        # all five
 
 Options: ``--data-dir`` (MNIST files; default the library's data directory), ``--out``
 (default ``results/companion``), ``--budget`` (wall-clock seconds per method, overriding the
@@ -20,7 +21,8 @@ figures into ``<out>/<experiment>/``.
     images. Methods with the paper's settings: SGD (lr 0.1), Newton (λ = 0) and damped Newton
     (λ = 32) with the full Hessian (lr 0.5), Hessian-free Newton-CG (λ = 32, lr 0.5) and
     Hessian-free Gauss-Newton-CG (λ = 4, lr 0.5), at most 10 CG products per step. Each method
-    stops after 7 epochs or its wall-clock budget, whichever comes first; the table says which.
+    stops after 7 epochs or its wall-clock budget (180 s; Newton and damped Newton: one step,
+    which alone takes minutes), whichever comes first; the table says which.
 (b) **LeNet-5 (sigmoid) on MNIST** (``complex-step...``): complex-step Newton-Krylov
     (η̃ = 0.05, at most 20 Krylov iterations, batch 128) against Adam (batch 128, learning
     rate the best of 1e-2, 1e-3, 1e-4 in a one-minute sweep),
@@ -33,9 +35,10 @@ figures into ``<out>/<experiment>/``.
     initial and at an Adam-trained point; then a short Newton-Krylov run per h (the
     paper's supplementary Figure 1, with LeNet-5 in place of VGG-11).
 (c) **Partition Newton** (``partition-pseudo-hessian...``) on benchmark (a): the canonical
-    partition (S = 4: two weight tensors, two biases) and the trivial one (S = 1, Cauchy);
+    partition (S = 4: two weight tensors, two biases) with the paper's step (lr 1) and with
+    lr 0.2, and the trivial one (S = 1, Cauchy) (``partition``);
     and the heat maps of H̄ and H̄⁻¹ (weight-weight, bias-bias, weight-bias blocks) of
-    LeNet-5 trained by SGD, after 1 and 3 epochs, like the paper's Figure 1.
+    LeNet-5 trained by SGD, after 1 and 2 epochs, like the paper's Figure 1.
 """
 
 from __future__ import annotations
@@ -256,34 +259,37 @@ def mlp_specs(budget=None):
     """The methods of experiment (a) with the paper's settings, and partition Newton (c)."""
     b = budget
     return [
-        MethodSpec("SGD", "sgd", {"lr": 0.1}, b or 240),
-        MethodSpec("Newton", "damped-newton", {"lr": 0.5, "damping": 0.0}, b or 300,
+        MethodSpec("SGD", "sgd", {"lr": 0.1}, b or 180),
+        MethodSpec("Newton", "damped-newton", {"lr": 0.5, "damping": 0.0}, b or 1,
                    "full Hessian by 12,730 back-propagations on dual numbers, dense solve"),
-        MethodSpec("Damped Newton", "damped-newton", {"lr": 0.5, "damping": 32.0}, b or 300,
+        MethodSpec("Damped Newton", "damped-newton", {"lr": 0.5, "damping": 32.0}, b or 1,
                    "as Newton, Cholesky of H + λI"),
         MethodSpec("Hessian-free Newton", "hf-newton",
-                   {"lr": 0.5, "damping": 32.0, "cg_maxiter": 10}, b or 240),
+                   {"lr": 0.5, "damping": 32.0, "cg_maxiter": 10}, b or 180),
         MethodSpec("Hessian-free Gauss-Newton", "hf-gauss-newton",
-                   {"lr": 0.5, "damping": 4.0, "cg_maxiter": 10}, b or 240),
+                   {"lr": 0.5, "damping": 4.0, "cg_maxiter": 10}, b or 180),
         MethodSpec("Partition Newton (canonical, S=4)", "partition-newton",
-                   {"lr": 1.0, "partition": "canonical"}, b or 240),
+                   {"lr": 1.0, "partition": "canonical"}, b or 150),
         MethodSpec("Partition Newton (canonical, S=4, lr 0.2)", "partition-newton",
-                   {"lr": 0.2, "partition": "canonical"}, b or 240),
+                   {"lr": 0.2, "partition": "canonical"}, b or 150),
         MethodSpec("Partition Newton (trivial, S=1 = Cauchy)", "partition-newton",
-                   {"lr": 1.0, "partition": "trivial"}, b or 240),
+                   {"lr": 1.0, "partition": "trivial"}, b or 150),
     ]
 
 
 def experiment_mlp(data_dir=None, out="results/companion", budget=None, epochs=7, seed=0,
-                   quick=False, only=None, log=None):
-    """(a) and (c): the two-layer ReLU network on MNIST, batch 64, every method of
-    :func:`mlp_specs` for ``epochs`` epochs or its budget. Writes ``<out>/mlp/``."""
+                   quick=False, only=None, family="newton", log=None):
+    """(a) (``family="newton"``: SGD and the Newton family) or (c) (``family="partition"``:
+    SGD and partition Newton): the two-layer ReLU network on MNIST, batch 64, the methods of
+    :func:`mlp_specs` for ``epochs`` epochs or their budget. Writes ``<out>/mlp/`` or
+    ``<out>/partition/``."""
     from layers import models
 
     log = _log_to(log)
     data = _load_mnist(data_dir, flatten=True, quick=quick)
     model = models.mlp(hidden=16)
-    specs = mlp_specs(budget)
+    specs = [s for s in mlp_specs(budget) if s.optimizer == "sgd" or
+             (s.optimizer == "partition-newton") == (family == "partition")]
     if only:
         specs = [s for s in specs if any(o.lower() in s.label.lower() for o in only)]
     records = []
@@ -292,7 +298,7 @@ def experiment_mlp(data_dir=None, out="results/companion", budget=None, epochs=7
         slow = spec.optimizer == "damped-newton"
         records.append(run_method(spec, model, data, batch_size=64, epochs=epochs, seed=seed,
                                   eval_every=1 if slow else per_epoch // 4, log=log))
-    out = Path(out) / "mlp"
+    out = Path(out) / ("mlp" if family == "newton" else "partition")
     table = markdown_table(records, extra_columns=[
         ("jitter / CG products", lambda r: ", ".join(f"{k}={v}" for k, v in
                                                      r["counters"].items() if v) or "-")])
@@ -302,7 +308,7 @@ def experiment_mlp(data_dir=None, out="results/companion", budget=None, epochs=7
               f"{min(EVAL_SUBSET, len(data.y_train)):,} training images, accuracy on the "
               f"{len(data.y_test):,} test images. Wall time counts the optimizer steps only "
               "(2 shared CPU cores).")
-    _write(out, "mlp", records, table, header)
+    _write(out, out.name, records, table, header)
     _plot_losses(records, out / "losses.png", "MNIST, 784-16-10 ReLU network, batch 64")
     log(table)
     return records
@@ -525,11 +531,22 @@ def _blocks(names, M):
     return layers, {"WW": M[np.ix_(w, w)], "BB": M[np.ix_(b, b)], "WB": M[np.ix_(w, b)]}
 
 
-def plot_pseudo_hessian(snapshots, path):
+def _normalise(M):
+    """``M_st / sqrt(|M_ss M_tt|)``: the matrix after rescaling each group to unit diagonal
+    (the partition step is invariant under such per-group rescalings)."""
+    d = np.sqrt(np.abs(np.diag(M)))
+    d[d == 0] = 1.0
+    return M / np.outer(d, d)
+
+
+def plot_pseudo_hessian(snapshots, path, normalise=False):
     """Figure 1 of the partition paper: rows H̄ and H̄⁻¹, columns WW, BB, WB per snapshot.
 
     ``snapshots``: list of ``(title, names, H_bar)``. Colours: white ≈ 0, red positive, blue
-    negative, on a symmetric-log scale per panel (entries span many orders of magnitude).
+    negative; on a symmetric-log scale per panel (raw entries span many orders of
+    magnitude, because ``u_s`` carries the size of each tensor's gradient), or, with
+    ``normalise=True``, on a linear scale after :func:`_normalise` (scale-free: shows the
+    interactions between tensors whatever their gradients' sizes).
     """
     import matplotlib
     matplotlib.use("Agg")
@@ -541,13 +558,18 @@ def plot_pseudo_hessian(snapshots, path):
     for k, (title, names, H_bar) in enumerate(snapshots):
         inverse = np.linalg.pinv(H_bar, hermitian=True)
         for row, (what, M) in enumerate((("H̄", H_bar), ("H̄⁻¹", inverse))):
+            if normalise:
+                M, what = _normalise(M), f"normalised {what}"
             layers, blocks = _blocks(names, M)
             for c, key in enumerate(("WW", "BB", "WB")):
                 ax = axes[row, 3 * k + c]
                 B = blocks[key]
                 vmax = float(np.max(np.abs(B))) or 1.0
-                norm = SymLogNorm(linthresh=vmax * 1e-3, vmin=-vmax, vmax=vmax)
-                im = ax.imshow(B, cmap="RdBu_r", norm=norm)
+                if normalise:
+                    im = ax.imshow(B, cmap="RdBu_r", vmin=-vmax, vmax=vmax)
+                else:
+                    norm = SymLogNorm(linthresh=vmax * 1e-3, vmin=-vmax, vmax=vmax)
+                    im = ax.imshow(B, cmap="RdBu_r", norm=norm)
                 ax.set_xticks(range(len(layers)), layers, rotation=60, fontsize=7)
                 ax.set_yticks(range(len(layers)), layers, fontsize=7)
                 ax.set_title(f"{title}: {what}_{key}", fontsize=9)
@@ -558,10 +580,11 @@ def plot_pseudo_hessian(snapshots, path):
     return path
 
 
-def experiment_heatmaps(data_dir=None, out="results/companion", epochs=(1, 3), seed=0,
+def experiment_heatmaps(data_dir=None, out="results/companion", epochs=(1, 2), seed=0,
                         quick=False, batch=256, log=None):
-    """(c): H̄ and H̄⁻¹ of LeNet-5 trained by SGD (momentum 0.9, lr 0.05, batch 64) after the
-    given epochs, on a fixed batch of ``batch`` training images. Writes ``<out>/heatmaps/``."""
+    """(c): H̄ and H̄⁻¹ of LeNet-5 trained by SGD (momentum 0.9, lr 0.05, batch 128) after
+    the given epochs, on a fixed batch of ``batch`` training images. Writes
+    ``<out>/heatmaps/``."""
     import optimizers
     from layers import models
 
@@ -577,7 +600,8 @@ def experiment_heatmaps(data_dir=None, out="results/companion", epochs=(1, 3), s
     out.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
     for epoch in range(max(epochs)):
-        for xb, yb in iterate_minibatches(data.X_train, data.y_train, 64, epoch_rng(seed, epoch)):
+        for xb, yb in iterate_minibatches(data.X_train, data.y_train, 128,
+                                          epoch_rng(seed, epoch)):
             theta, info = sgd.step(None, theta,
                                    grad=lambda t, xb=xb, yb=yb: model.value_and_grad(t, xb, yb))
         log(f"[heatmaps] SGD epoch {epoch + 1}: last batch loss {info.loss:.4f} "
@@ -591,6 +615,7 @@ def experiment_heatmaps(data_dir=None, out="results/companion", epochs=(1, 3), s
             log(f"[heatmaps] epoch {epoch + 1}: S = {len(names)}, eigenvalues of H̄ from "
                 f"{ev[0]:.3e} to {ev[-1]:.3e}")
     plot_pseudo_hessian(snapshots, out / "pseudo_hessian.png")
+    plot_pseudo_hessian(snapshots, out / "pseudo_hessian_normalised.png", normalise=True)
     summary = []
     for title, names, H_bar in snapshots:
         ev = np.linalg.eigvalsh(H_bar)
@@ -627,7 +652,8 @@ def main(argv=None):
         prog="python -m fomoh.companion_experiments",
         description="Experiments of the companion papers (Hessian-free Newton / Gauss-Newton, "
                     "complex-step Newton-Krylov, partition Newton) on MNIST, CPU budgets.")
-    parser.add_argument("experiment", choices=("mlp", "lenet", "fd", "heatmaps", "all"))
+    parser.add_argument("experiment", choices=("mlp", "partition", "lenet", "fd", "heatmaps",
+                                               "all"))
     parser.add_argument("--data-dir", default=None, help="MNIST directory (default: library's)")
     parser.add_argument("--out", default="results/companion", help="output folder")
     parser.add_argument("--budget", type=float, default=None,
@@ -643,12 +669,15 @@ def main(argv=None):
     common = dict(data_dir=args.data_dir, out=args.out, seed=args.seed, quick=args.quick)
     if args.experiment in ("mlp", "all"):
         experiment_mlp(budget=budget, epochs=args.epochs or 7, only=args.only, **common)
+    if args.experiment in ("partition", "all"):
+        experiment_mlp(budget=budget, epochs=args.epochs or 7, only=args.only,
+                       family="partition", **common)
     if args.experiment in ("lenet", "all"):
         experiment_lenet(budget=budget, epochs=args.epochs or 3, **common)
     if args.experiment in ("fd", "all"):
         experiment_fd(budget=budget, steps=4 if args.quick else 10, **common)
     if args.experiment in ("heatmaps", "all"):
-        experiment_heatmaps(epochs=(1,) if args.quick else (1, 3), **common)
+        experiment_heatmaps(epochs=(1,) if args.quick else (1, 2), **common)
     return 0
 
 

@@ -48,7 +48,10 @@ __all__ = ["Spec", "parse_spec", "Preset", "PRESETS", "DEFAULT_LR", "CompareResu
 #: Default learning rate of each optimizer when neither the specification nor ``--lr`` sets
 #: one (chosen on the digits data; second-order methods are normalised by curvature).
 DEFAULT_LR = {"fgd": 0.01, "fomoh": 0.5, "fomoh-bp": 0.5, "fomoh-kd": 0.5, "newton": 1.0,
-              "sgd": 0.1, "adam": 0.01}
+              "sgd": 0.1, "adam": 0.01,
+              # companion papers (issue 5): the papers' step factors
+              "damped-newton": 0.5, "hf-newton": 0.5, "hf-gauss-newton": 0.5,
+              "cs-newton-krylov": 1.0, "partition-newton": 1.0}
 
 _ALIASES = {"backprop": "sgd", "bp": "sgd", "backpropagation": "sgd"}
 

@@ -35,7 +35,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from hyperdual import Dual, MultiPartArray, hvp as forward_hvp, namespace, to_numpy
+from hyperdual import Dual, hvp as forward_hvp, namespace, to_numpy
 
 from .base import StepInfo
 
@@ -204,7 +204,7 @@ def truncated_cg(matvec, b, maxiter=None, tol=None, x0=None):
         r = b - matvec(x)
     p = r.copy()
     rr = _dot(r, r)
-    curvatures, stop, it = [], "maxiter", 0
+    curvatures, stop = [], "maxiter"
     for it in range(maxiter):
         if small(r):
             stop = "converged"
@@ -231,7 +231,6 @@ def truncated_cg(matvec, b, maxiter=None, tol=None, x0=None):
         p = r + (rr_new / rr) * p
         rr = rr_new
     else:
-        it = maxiter
         if small(r):
             stop = "converged"
     iterations = len(curvatures)
@@ -326,7 +325,3 @@ def gauss_newton_vp(outputs, out_loss, chunk_size=None):
 
     return product
 
-
-def is_multipart(x) -> bool:
-    """True for the library's multi-part number arrays (hyper-dual, bicomplex)."""
-    return isinstance(x, MultiPartArray)
