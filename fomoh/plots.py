@@ -58,18 +58,19 @@ def plot_curves(curves: dict[str, list[list[dict]]], path, title: str | None = N
     path = Path(path)
     fig, axes = plt.subplots(2, 2, figsize=(11, 7.5), sharex=True)
     colours = plt.get_cmap("tab10")
-    for i, (label, histories) in enumerate(curves.items()):
+    styles = _line_styles(list(curves))
+    for label, histories in curves.items():
         histories = [h for h in histories if h]
         if not histories:
             continue
+        colour, style = styles[label]
+        colour = colours(colour % 10)
         for ax, (key, _) in zip(axes.flat, _PANELS):
             values = stack_histories(histories, key)
             epochs = np.arange(1, values.shape[1] + 1)
             with np.errstate(invalid="ignore"), _quiet_nan_warnings():
                 mean = np.nanmean(values, axis=0)
                 std = np.nanstd(values, axis=0)
-            colour = colours(i % 10)
-            style = "--" if i >= 10 else "-"
             ax.plot(epochs, mean, style, color=colour, lw=1.6,
                     label=f"{label} (n={len(histories)})" if len(histories) > 1 else label,
                     marker="o" if len(epochs) == 1 else None)
@@ -90,6 +91,25 @@ def plot_curves(curves: dict[str, list[list[dict]]], path, title: str | None = N
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path
+
+
+def _line_styles(labels: list[str]) -> dict[str, tuple[int, str]]:
+    """Colour index and line style per label.
+
+    Variants of one method share its colour: the part of the label before `` (`` is the
+    method ("FoMoH-2D (LR-sch.)" is a variant of "FoMoH-2D"); the first label of a method is
+    drawn solid, further variants dashed, then dotted.
+    """
+    bases: dict[str, int] = {}
+    seen: dict[str, int] = {}
+    out = {}
+    for label in labels:
+        base = label.split(" (")[0]
+        bases.setdefault(base, len(bases))
+        n = seen.get(base, 0)
+        seen[base] = n + 1
+        out[label] = (bases[base], ("-", "--", ":", "-.")[n % 4])
+    return out
 
 
 class _quiet_nan_warnings:
