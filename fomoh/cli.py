@@ -355,7 +355,8 @@ def _cmd_compare(args) -> int:
     if not args.quiet:
         print(f"fomoh compare: {preset.description if args.preset or not args.optimizers else ''}"
               .rstrip(": "))
-        print(f"  {base.dataset}, {base.model} {base.model_kwargs or ''}, {base.epochs} epochs, "
+        model_text = f"{base.model} {base.model_kwargs}" if base.model_kwargs else base.model
+        print(f"  {base.dataset}, {model_text}, {base.epochs} epochs, "
               f"seeds {seeds}, {len(specs)} optimizers -> {out}/")
     result = compare(base, specs, seeds, out, lr=args.lr, resume=args.resume,
                      quiet=args.quiet, command=command.strip())

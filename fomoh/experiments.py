@@ -441,7 +441,8 @@ def write_results(result: CompareResult, base: RunConfig, seeds, title=None,
     if command:
         lines += ["Command:", "", f"    {command}", ""]
     lines += [
-        f"* data set: `{base.dataset}`; model: `{base.model}` {base.model_kwargs or ''} "
+        f"* data set: `{base.dataset}`; model: `{base.model}`"
+        f"{' ' + str(base.model_kwargs) if base.model_kwargs else ''} "
         f"({num_params} parameters); dtype {base.dtype}; backend {base.backend}",
         f"* epochs: {base.epochs}; seeds: {list(seeds)}; final metrics are mean ± standard "
         "deviation over seeds (ddof=0); losses are mean cross-entropy (NLL)",
