@@ -451,7 +451,9 @@ def write_results(result: CompareResult, base: RunConfig, seeds, title=None,
            if base.val_set == "test" else
            f"validation on 10% held out of the training set (split_seed {base.split_seed})")
         + ("; pixels standardised with the training mean and std" if base.standardize
-           else "; pixels scaled to [0, 1]"),
+           else "; pixels scaled to [0, 1]")
+        + (f"; training on a seeded subset of {base.max_train} examples"
+           if base.max_train else ""),
         f"* total wall time: {result.wall_time:.1f} s", "",
         markdown_table(result.rows), "", "Settings per approach:", ""]
     for spec in result.specs:
