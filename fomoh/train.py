@@ -520,9 +520,9 @@ def train(config: RunConfig, out_dir=None, *, resume: bool = False, quiet: bool 
         wall_before = float(state["extra"].get("wall_time", 0.0))
         log(f"[{config.name}] resumed from {ckpt_path} after epoch {start_epoch}")
     else:
-        theta = np.asarray(model.init_params(seed=_derived_seed(config.seed, "model"),
-                                             dtype=dtype))
-    theta = xp.asarray(theta)
+        # init_params creates θ with the selected backend (NumPy or CuPy)
+        theta = model.init_params(seed=_derived_seed(config.seed, "model"), dtype=dtype)
+    theta = xp.asarray(theta)        # a resumed θ is copied to the device explicitly
 
     def checkpoint(epoch):
         if ckpt_path is None:
