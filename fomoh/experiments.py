@@ -39,8 +39,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .train import (ConfigError, NonFiniteLossError, RunConfig, RunResult, prepare_data,
-                    read_history, train)
+from .train import (ConfigError, NonFiniteLossError, RunConfig, RunResult, build_model,
+                    build_optimizer, prepare_data, read_history, train)
 
 __all__ = ["Spec", "parse_spec", "Preset", "PRESETS", "DEFAULT_LR", "CompareResult",
            "compare", "summarize", "markdown_table", "write_results", "slug"]
@@ -338,6 +338,10 @@ def compare(base: RunConfig, specs: list[Spec], seeds, out_dir=None, *, lr=None,
     out = Path(out_dir) if out_dir is not None else None
     t0 = time.perf_counter()
     data = prepare_data(base.validate())
+    # Fail before training anything if a model or optimizer name or argument is wrong.
+    build_model(base, data)
+    for spec in specs:
+        build_optimizer(configs[spec.label][0])
     runs: dict[str, list[RunResult]] = {}
     for spec in specs:
         runs[spec.label] = []

@@ -123,6 +123,8 @@ def test_rosenbrock_quick(tmp_path, capsys):
     (["compare", "--optimizers", "fgd:lr", "--epochs", "1"], "key=value"),
     (["compare", "--optimizers", "fgd:lr=abc", "--epochs", "1"], "expected a float"),
     (["compare", "--optimizers", "fgd", "fgd", "--epochs", "1"], "duplicate labels"),
+    (["compare", "--optimizers", "fgd", "nope", "--epochs", "1"], "unknown optimizer"),
+    (["compare", "--optimizers", "sgd:momentum=2", "--epochs", "1"], "momentum"),
     (["compare", "--preset", "nope"], "invalid choice"),
     (["rosenbrock", "5d"], "invalid choice"),
     (["frobnicate"], "invalid choice"),
