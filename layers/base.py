@@ -119,15 +119,24 @@ def he_uniform(rng, shape, fan_in):
     return rng.uniform(-bound, bound, size=shape)
 
 
-INIT_SCHEMES = ("glorot", "he")
+def pytorch_uniform(rng, shape, fan_in):
+    """PyTorch's default for ``Linear`` and ``Conv2d`` weights: ``U(-a, a)``, ``a = 1/sqrt(fan_in)``
+    (its ``kaiming_uniform_(a=√5)``); the FoMoH paper's models were initialised this way."""
+    bound = 1.0 / math.sqrt(fan_in)
+    return rng.uniform(-bound, bound, size=shape)
+
+
+INIT_SCHEMES = ("glorot", "he", "pytorch")
 
 
 def init_weight(rng, scheme, shape, fan_in, fan_out):
-    """A weight tensor of ``shape`` drawn with ``scheme`` (``"glorot"`` or ``"he"``)."""
+    """A weight tensor of ``shape`` drawn with ``scheme`` (one of ``INIT_SCHEMES``)."""
     if scheme == "glorot":
         return glorot_uniform(rng, shape, fan_in, fan_out)
     if scheme == "he":
         return he_uniform(rng, shape, fan_in)
+    if scheme == "pytorch":
+        return pytorch_uniform(rng, shape, fan_in)
     raise ValueError(f"unknown init scheme {scheme!r}; expected one of {INIT_SCHEMES}")
 
 

@@ -53,7 +53,9 @@ def mnist_cnn(input_shape=(1, 28, 28), n_classes=10):
     """The CNN of the FoMoH paper (431,080 parameters for 28×28 MNIST images).
 
     Conv 1→20 5×5, ReLU, MaxPool 2; Conv 20→50 5×5, ReLU, MaxPool 2; Flatten (50·4·4 = 800);
-    Dense 800→500, ReLU; Dense 500→10. Inputs (N, 1, 28, 28).
+    Dense 800→500, ReLU; Dense 500→10. Inputs (N, 1, 28, 28). Weights are drawn like
+    PyTorch's defaults (``init="pytorch"``, as in the paper's code), so the initial loss is
+    near log(10); He initialisation made it start near 6.
     """
     C, H, W = input_shape
     h, w = H, W
@@ -61,11 +63,11 @@ def mnist_cnn(input_shape=(1, 28, 28), n_classes=10):
         h, w = output_size(h, 5, 1, 0) // 2, output_size(w, 5, 1, 0) // 2
     flat = 50 * h * w
     return Sequential([
-        Conv2d(C, 20, 5, init="he"), ReLU(), MaxPool2d(2),
-        Conv2d(20, 50, 5, init="he"), ReLU(), MaxPool2d(2),
+        Conv2d(C, 20, 5, init="pytorch"), ReLU(), MaxPool2d(2),
+        Conv2d(20, 50, 5, init="pytorch"), ReLU(), MaxPool2d(2),
         Flatten(),
-        Dense(flat, 500, init="he"), ReLU(),
-        Dense(500, n_classes),
+        Dense(flat, 500, init="pytorch"), ReLU(),
+        Dense(500, n_classes, init="pytorch"),
     ], input_shape=(C, H, W), name="mnist_cnn")
 
 

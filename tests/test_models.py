@@ -345,3 +345,12 @@ def test_models_run_on_every_backend(xp):
     ref_loss, ref_grad = model.value_and_grad(theta, X, y)
     assert_close(hd.to_numpy(grad), ref_grad, np.float64, "exact", "gradient")
     assert_close(hd.to_numpy(Hv), model.hvp(theta, X, y, v), np.float64, "exact", "Hv")
+
+
+def test_mnist_cnn_starts_near_chance_with_pytorch_style_init():
+    """The paper's CNN is initialised like PyTorch's defaults: loss near log(10) at the start."""
+    model = models.mnist_cnn()
+    theta = model.init_params(seed=0)
+    X = np.random.default_rng(0).normal(size=(16, 1, 28, 28))
+    y = np.arange(16) % 10
+    assert abs(float(model.loss(theta, X, y)) - np.log(10)) < 0.5
