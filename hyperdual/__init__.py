@@ -10,6 +10,7 @@ from .backend import (BackendUnavailableError, DeviceMismatchError, backend_name
                       cupy_available, get_backend, namespace, set_backend, to_numpy)
 from .derivatives import (DEFAULT_CHUNK_SIZE, directional, gradient, hessian, hvp,
                           projected_hessian)
+from . import testing
 from .multipart import MultiPartArray
 from .number import Dual, ForwardNumber, HyperDual, relu, sigmoid, softplus, supported_functions
 from .rules import RULES
