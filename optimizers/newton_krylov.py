@@ -30,7 +30,8 @@ One ``step`` is one pass of the loop of Algorithm 1 over a minibatch ``B_j``:
    ``E_Q(γ) = γ g_j·Δw + ½γ² ΔwᵀH_jΔw`` (eq. 13); γ = 1 is kept when η ≤ η̃; otherwise γ
    starts at ``|η̃/η|`` and is halved while η > η̃ and stretched ×1.5 while η < η̃/2, until
    ``η ∈ [η̃/2, η̃]``; after ``max_adjust`` tries γ = 1e-6 (the paper's fallback);
-6. ``w ← w + lr·γ·Δw`` (lr = 1 is the paper's), ``Δw̃ ← warm_start·Δw`` for the next batch.
+6. ``w ← w + lr·γ·Δw`` (lr = 1 is the paper's); ``Δw̃ ← warm_start·lr·γ·Δw`` for the next
+   batch.
 
 Deviations from the printed algorithm (each a reading of an evident misprint, or a choice the
 paper leaves open):
@@ -50,8 +51,11 @@ paper leaves open):
   when there is none (``fallbacks`` counts both). The Taylor ratio uses the minibatch loss f_j, its gradient g_j and H_j, so that
   ``E_Q`` is the quadratic model of the function being evaluated; the paper does not say
   which loss line 44 evaluates (the global loss would cost a pass over the data per trial);
-* ``Δw̃`` (line 10) is not defined in the paper; we warm-start with the previous batch's Δw
-  times ``warm_start`` (0.95, as in Martens' Hessian-free optimisation; 0 = cold start);
+* ``Δw̃`` (line 10) is not defined in the paper; we warm-start with the step actually taken
+  on the previous batch, ``lr·γ·Δw``, times ``warm_start`` (0.95, as in Martens' Hessian-free
+  optimisation; 0 = cold start). Carrying the unscaled Δw instead lets a direction that the
+  step sizing shrank to γ = 1e-6 grow without bound from batch to batch (we saw ‖Δw‖ reach
+  1e7 within 20 steps on a small MLP);
 * the Krylov loop stops at ``‖r‖ ≤ rtol·‖g‖`` ("not small enough" is not quantified) or
   after ``max_krylov`` = 20 iterations ("seldom iterates more than 20 loops");
 * **global gradient**: the paper computes the full training-set gradient after every update
@@ -297,8 +301,8 @@ class ComplexStepNewtonKrylov(Optimizer):
         slope = _dot(g_j, delta)
         curv = php(theta, delta)
         gamma, _ = self._step_size(f, theta, delta, f0, slope, curv)
-        self.delta = delta
         step = (self.lr * gamma) * delta                                  # line 47
+        self.delta = step                     # the step taken is the next warm start
         return self._finish(theta, step, f0, iterations=i, stop=stop,
                             residual=math.sqrt(rr) / (g_norm or 1.0), step_size=gamma,
                             curvature=np.asarray(kappas[:1]) if kappas else None)

@@ -110,8 +110,9 @@ def test_taylor_ratio_step_size_lies_in_the_target_interval():
     for _ in range(6):
         delta_before = theta
         theta, info = opt.step(rosen, theta, grad=rosen_grad, global_grad=rosen_grad)
-        delta = opt.delta
         gamma = info.step_size
+        delta = (theta - delta_before) / gamma                  # Δw, the unsized direction
+        assert np.allclose(opt.delta, theta - delta_before)     # next warm start: the step
         f0, g = rosen_grad(delta_before)
         f1 = float(rosen(delta_before + gamma * delta))
         curv = float(hd.directional(rosen, delta_before, delta)[3])
