@@ -221,9 +221,10 @@ assert delta @ g_global < 0
 
 # %% [markdown]
 # Now the Taylor ratio along $\Delta w$, and the step the library takes from the same point and
-# batch: `ComplexStepNewtonKrylov(warm_start=0.0)` (each Krylov loop starts from $\Delta w = 0$,
-# as in our function — the paper leaves the start $\Delta\tilde w$ undefined) with
-# `global_grad` attached to the objective.
+# batch: `ComplexStepNewtonKrylov()` with `global_grad` attached to the objective. Its first
+# Krylov loop starts from $\Delta w = 0$, as ours does; later ones start from $0.95\times$ the
+# previous step (the paper leaves the start $\Delta\tilde w$ undefined; this is Martens'
+# warm start for Hessian-free optimisation).
 
 # %%
 slope, curv = g_j @ delta, csdd2(obj, theta, delta)
@@ -234,7 +235,7 @@ def taylor_ratio(gamma):
     return abs((change - gamma * slope - 0.5 * gamma ** 2 * curv) / change)
 
 
-opt = optimizers.ComplexStepNewtonKrylov(warm_start=0.0, eta=0.05)
+opt = optimizers.ComplexStepNewtonKrylov(eta=0.05)
 obj_global = optimizers.ModelObjective(model, X, y, global_grad=global_grad)
 theta_new, info = opt.step(obj_global, theta, grad=obj_global.value_and_grad)
 library_delta = (theta_new - theta) / info.step_size
@@ -284,7 +285,7 @@ def run(opt, epochs, batch_size=128):
     return np.array(losses), np.array(times)
 
 
-nk = optimizers.ComplexStepNewtonKrylov(warm_start=0.0)
+nk = optimizers.ComplexStepNewtonKrylov()
 curves = {"Newton-Krylov (complex step)": run(nk, epochs=5),
           "Adam (lr 0.1)": run(optimizers.Adam(lr=0.1), epochs=100)}
 print({k: getattr(nk, k) for k in ("skipped", "early_terminations", "small_curvature_fixes",
@@ -332,17 +333,19 @@ variants = {"hyper-dual": {"derivatives": "hyperdual"},
             "finite differences, h = 1e-8": {"derivatives": "fd", "fd_step": 1e-8},
             "finite differences, h = 1e-16": {"derivatives": "fd", "fd_step": 1e-16}}
 for label, kwargs in variants.items():
-    short[label] = run(optimizers.ComplexStepNewtonKrylov(warm_start=0.0, **kwargs), epochs=2)[0]
+    short[label] = run(optimizers.ComplexStepNewtonKrylov(**kwargs), epochs=2)[0]
 for label, losses in short.items():
     print(f"{label:30s} training loss after 1, 2 epochs: {losses[1]:.4f}  {losses[2]:.4f}")
 
 # %%
-assert np.allclose(short["hyper-dual"], short["complex step"], rtol=0.05)
+assert np.isclose(short["hyper-dual"][1], short["complex step"][1], rtol=1e-2)
+assert np.isclose(short["hyper-dual"][2], short["complex step"][2], rtol=0.25)
 assert short["finite differences, h = 1e-16"][2] > 5 * short["complex step"][2]
 
 # %% [markdown]
-# Complex step and hyper-dual numbers train alike (both are exact; their last-digit differences
-# only nudge the step-size trials). Finite differences work for a reasonable $h$ on this small
+# Complex step and hyper-dual numbers train alike: both are exact, and they agree to three
+# digits after one epoch; after that their last-digit differences, amplified by the step-size
+# trials and the warm start, begin to show. Finite differences work for a reasonable $h$ on this small
 # problem — the Taylor-ratio step sizing forgives a lot — but at $h = 10^{-16}$ the curvature is
 # rounding noise and training falls far behind (exactly how far depends on that noise, so it
 # changes with the machine and the BLAS library). With the exact methods there is no $h$ to
@@ -356,9 +359,9 @@ assert short["finite differences, h = 1e-16"][2] > 5 * short["complex step"][2]
 # * Algorithm 1: CG on the minibatch Hessian, stopped at the first negative curvature, the
 #   direction cleaned against the global gradient, the step sized by the Taylor ratio.
 #
-# **Try it:** train with the library's default `ComplexStepNewtonKrylov()` (it warm-starts each
-# Krylov loop from $0.95\,\Delta w$ of the previous batch) and print `info.step_size` and
-# `info.iterations` for each step. What happens to $\gamma$, and why might carrying $\Delta w$
-# over be a problem when the previous step used only a small $\gamma\,\Delta w$?
+# **Try it:** the paper's supplement finds that with ReLU activations — zero curvature almost
+# everywhere — Newton-Krylov gains little over Adam. Build the network with
+# `activation="relu"` and compare; then try $\tilde\eta$ = 0.01 and 0.2 (`eta=`), the ends of the
+# range the paper recommends.
 #
 # Next: [10. Partition Newton and the inter-layer heat maps](10_partition_newton_heatmaps.ipynb).
