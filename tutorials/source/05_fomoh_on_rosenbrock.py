@@ -249,9 +249,9 @@ plt.show()
 # (`default_rng(0).standard_normal((n_starts, 2))`), seeding the optimizer of start $i$ with
 # `[0, i]`, and records $f$ after every iteration (`inf` once a run diverges). The learning
 # rates are those of `fomoh.rosenbrock.METHODS_2D`: $\eta = 1$ for every FoMoH variant and
-# Newton (the paper's choice), $\eta = 10^{-3}$ for FGD (the paper's script) and, because
-# FGD diverges from some starts at that rate, also $\eta = 2\cdot 10^{-4}$; SGD with momentum
-# and Adam use the closed-form gradient.
+# Newton (the paper's choice), $\eta = 10^{-3}$ for FGD (the paper's script), $2\cdot 10^{-4}$
+# for SGD with momentum 0.9 and $0.2$ for Adam; SGD, Adam and FoMoH-BP get the closed-form
+# gradient, exactly what back-propagation would return.
 #
 # The paper runs 10 starts for 1,000 iterations. To keep this notebook quick we run 5 starts,
 # 400 iterations for the first-order methods and the line searches, and only 40 for FoMoH-2D
