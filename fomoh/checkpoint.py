@@ -34,12 +34,13 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 import zipfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from fomoh.atomic import atomic_write
 
 __all__ = ["CheckpointError", "FORMAT", "save_checkpoint", "load_checkpoint",
            "pack", "unpack"]
@@ -190,20 +191,7 @@ def save_checkpoint(path: str | os.PathLike, *, theta, optimizer: dict | None,
     meta = json.dumps(state, sort_keys=True).encode("utf-8")
     arrays[_META] = np.frombuffer(meta, dtype=np.uint8)
 
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            np.savez(fh, **arrays)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
-    return path
+    return atomic_write(path, lambda fh: np.savez(fh, **arrays))
 
 
 # --------------------------------------------------------------------------- loading

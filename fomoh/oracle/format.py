@@ -28,13 +28,13 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import os
-import tempfile
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+
+from fomoh.atomic import atomic_write
 
 __all__ = [
     "OracleFormatError", "VERSION", "CASE_FORMAT", "RESULTS_FORMAT", "QUANTITIES",
@@ -438,24 +438,6 @@ def sha256_file(path):
     return digest.hexdigest()
 
 
-def _atomic_write(path, write):
-    """Call ``write(fh)`` on a temporary file beside ``path``, then move it into place."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            write(fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
-
-
 def _dumps(obj, indent=0, used=0, width=92):
     """JSON, indented by two, with every container that fits on its line kept on one line."""
     flat = json.dumps(obj, allow_nan=False, ensure_ascii=False)
@@ -475,11 +457,11 @@ def _dumps(obj, indent=0, used=0, width=92):
 
 def _write_json(path, data):
     text = _dumps(data) + "\n"
-    _atomic_write(path, lambda fh: fh.write(text.encode("utf-8")))
+    atomic_write(path, lambda fh: fh.write(text.encode("utf-8")))
 
 
 def _write_npz(path, arrays):
-    _atomic_write(path, lambda fh: np.savez(fh, **arrays))
+    atomic_write(path, lambda fh: np.savez(fh, **arrays))
 
 
 def _read_npy_member(zf, name, path, shape, dtypes):
