@@ -174,3 +174,21 @@ def test_group_validation():
     groups = resolve_groups([("w", slice(0, 2)), np.array([2])], 3)
     V = partition_directions(np.array([1.0, 2.0, 3.0]), groups)
     assert_close(V, np.array([[1.0, 2.0, 0.0], [0.0, 0.0, 3.0]]), F64, "exact", "masks")
+
+
+def test_pseudo_hessian_heat_map_function(tmp_path):
+    """fomoh.companion_experiments: H̄ of the canonical partition (as the optimizer builds it)
+    and the Figure-1 style plot of its weight-weight, bias-bias and weight-bias blocks."""
+    from fomoh.companion_experiments import plot_pseudo_hessian, pseudo_hessian
+
+    model, obj, theta = tiny_network()
+    names, g_bar, H_bar = pseudo_hessian(model, theta, obj.X, obj.y)
+    opt = PartitionNewton()
+    opt.step(obj, theta, grad=obj.value_and_grad)
+    assert names == opt.last.names
+    assert_close(H_bar, opt.last.H_bar, F64, "exact", "pseudo-Hessian of the experiment")
+    assert_close(g_bar, opt.last.g_bar, F64, "exact", "pseudo-gradient of the experiment")
+    for normalise in (False, True):
+        path = plot_pseudo_hessian([("tiny", names, H_bar)], tmp_path / f"h{normalise}.png",
+                                   normalise=normalise)
+        assert path.exists() and path.stat().st_size > 1000
