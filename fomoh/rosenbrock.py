@@ -53,14 +53,17 @@ def rosenbrock(theta):
 
 
 def rosenbrock_value_and_grad(theta):
-    """``(f(θ), ∇f(θ))`` in closed form: the gradient back-propagation would return."""
-    theta = np.asarray(theta, dtype=float)
+    """``(f(θ), ∇f(θ))`` in closed form: the gradient back-propagation would return.
+
+    Written with operations every number type supports (no casts, no in-place writes), so it
+    also runs on complex θ (the complex step on the gradient gives ``H p``) and on ``Dual`` θ.
+    """
     x, y = theta[:-1], theta[1:]
     r = y - x ** 2
-    grad = np.zeros_like(theta)
-    grad[:-1] += -400.0 * x * r - 2.0 * (1.0 - x)
-    grad[1:] += 200.0 * r
-    return float(np.sum(100.0 * r ** 2 + (1.0 - x) ** 2)), grad
+    d_x = -400.0 * x * r - 2.0 * (1.0 - x)       # ∂f/∂θ_i from the terms where θ_i is x
+    d_y = 200.0 * r                               # ∂f/∂θ_i from the terms where θ_i is y
+    grad = np.concatenate([d_x, theta[-1:] * 0]) + np.concatenate([theta[:1] * 0, d_y])
+    return rosenbrock(theta), grad
 
 
 def rosenbrock_hessian(theta):

@@ -23,18 +23,10 @@ from optimizers.hessian_free import (DampedNewton, HessianFreeGaussNewton, Hessi
 from optimizers.newton_methods import (ModelObjective, gauss_newton_vp, hvp_operator,
                                        truncated_cg)
 
+from fomoh.rosenbrock import rosenbrock as rosen, rosenbrock_value_and_grad as rosen_grad
+
 F64 = np.float64
 
-
-def rosen(x):
-    return np.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1 - x[:-1]) ** 2)
-
-
-def rosen_grad(x):
-    """(value, gradient) in closed form, written so it runs on hyper-dual and complex x."""
-    a = 200 * (x[1:] - x[:-1] ** 2)
-    b = -400 * x[:-1] * (x[1:] - x[:-1] ** 2) - 2 * (1 - x[:-1])
-    return rosen(x), np.concatenate([b, x[-1:] * 0]) + np.concatenate([x[:1] * 0, a])
 
 
 def tiny_problem(seed=0, N=7, hidden=3, features=5, classes=3):

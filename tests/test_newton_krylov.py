@@ -21,17 +21,10 @@ from layers import models
 from optimizers.newton_krylov import ComplexStepNewtonKrylov, csdd, csdd2, curvature_oracles
 from optimizers.newton_methods import ModelObjective
 
+from fomoh.rosenbrock import rosenbrock as rosen, rosenbrock_value_and_grad as rosen_grad
+
 F64 = np.float64
 
-
-def rosen(x):
-    return np.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1 - x[:-1]) ** 2)
-
-
-def rosen_grad(x):
-    a = 200 * (x[1:] - x[:-1] ** 2)
-    b = -400 * x[:-1] * (x[1:] - x[:-1] ** 2) - 2 * (1 - x[:-1])
-    return rosen(x), np.concatenate([b, x[-1:] * 0]) + np.concatenate([x[:1] * 0, a])
 
 
 @pytest.fixture(scope="module")

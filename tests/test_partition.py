@@ -18,17 +18,10 @@ from layers import models
 from optimizers.newton_methods import ModelObjective
 from optimizers.partition import PartitionNewton, partition_directions, resolve_groups
 
+from fomoh.rosenbrock import rosenbrock as rosen, rosenbrock_value_and_grad as rosen_grad
+
 F64 = np.float64
 
-
-def rosen(x):
-    return np.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1 - x[:-1]) ** 2)
-
-
-def rosen_grad(x):
-    a = 200 * (x[1:] - x[:-1] ** 2)
-    b = -400 * x[:-1] * (x[1:] - x[:-1] ** 2) - 2 * (1 - x[:-1])
-    return rosen(x), np.concatenate([b, x[-1:] * 0]) + np.concatenate([x[:1] * 0, a])
 
 
 def tiny_network(seed=0, N=9, hidden=3, features=4, classes=3, activation="tanh"):
