@@ -13,10 +13,11 @@ from .derivatives import (DEFAULT_CHUNK_SIZE, directional, gradient, hessian, hv
 from . import testing
 from .multipart import MultiPartArray
 from .number import Dual, ForwardNumber, HyperDual, relu, sigmoid, softplus, supported_functions
+from .jet import Jet
 from .rules import RULES
 
 __all__ = [
-    "HyperDual", "Dual", "ForwardNumber", "MultiPartArray", "RULES",
+    "HyperDual", "Dual", "Jet", "ForwardNumber", "MultiPartArray", "RULES",
     "directional", "gradient", "hessian", "hvp", "projected_hessian", "DEFAULT_CHUNK_SIZE",
     "sigmoid", "softplus", "relu", "supported_functions",
     "get_backend", "set_backend", "backend_name", "cupy_available", "namespace", "to_numpy",

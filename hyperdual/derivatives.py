@@ -13,8 +13,14 @@ axis, so the primal work is shared within a chunk and memory stays bounded.
 | ``directional``     | the given (v1, v2)            | P               |
 | ``gradient``        | e_i (first order, ``Dual``)   | D               |
 | ``hvp``             | (v, e_i)                      | D               |
-| ``projected_hessian`` | (V_i, V_j), i ≤ j           | K(K+1)/2        |
-| ``hessian``         | (e_i, e_j), i ≤ j             | D(D+1)/2        |
+| ``projected_hessian`` | K-jet on V (``Jet``)        | K(K+1)/2        |
+| ``hessian``         | K-jets on blocks of e_i       | D(D+1)/2        |
+
+``projected_hessian`` and ``hessian`` use the second-order K-jet (``hyperdual.jet``) rather
+than independent pairs: one evaluation on ``θ + Σ_k v_k ε_k`` gives all K first and
+K(K+1)/2 second directional derivatives, each first-order tangent computed once. When
+K(K+1)/2 exceeds ``chunk_size`` the directions are cut into blocks and each pair of blocks
+is one jet evaluation, so memory stays bounded by ``chunk_size`` second-order parts.
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ import numpy as np
 
 from .backend import namespace
 from .multipart import MultiPartArray
+from .jet import Jet, npairs
 from .number import Dual, HyperDual
 
 DEFAULT_CHUNK_SIZE = 256
@@ -174,9 +181,61 @@ def hvp(f, theta, v, chunk_size=None):
     return directional(f, theta, v[0], basis, chunk_size=chunk_size)[3]
 
 
-def _upper_pairs(K):
-    """Indices (i, j) with i ≤ j, the K(K+1)/2 pairs of a symmetric K×K matrix."""
-    return np.triu_indices(K)
+def _jet_evaluate(f, theta, V):
+    """One call of ``f`` on the jet ``θ + Σ_k V[k] ε_k``: ``(value, g (K,), H (K, K))``."""
+    xp = namespace(theta)
+    K = V.shape[0]
+    y = f(Jet.from_parts((theta, V, None)))
+    if not isinstance(y, MultiPartArray):
+        y_arr = xp.asarray(y)
+        if y_arr.size != 1:
+            raise ValueError(f"f must return a scalar; it returned shape {y_arr.shape}")
+        return y_arr.reshape(()), xp.zeros(K, dtype=theta.dtype), \
+            xp.zeros((K, K), dtype=theta.dtype)
+    if not isinstance(y, Jet):
+        raise TypeError(f"f returned a {type(y).__name__}, expected a Jet scalar")
+    if y.size != 1:
+        raise ValueError(f"f must return a scalar (shape () or (1,)); it returned shape {y.shape}")
+    y = y.reshape(())
+    g = xp.zeros(K, dtype=theta.dtype) if y.first is None else y.first
+    return y.real, g, y.hessian()
+
+
+def _block_size(K, chunk_size):
+    """Directions per block: the largest B with 2B directions within ``chunk_size`` pairs."""
+    if chunk_size is None:
+        chunk_size = DEFAULT_CHUNK_SIZE
+    if int(chunk_size) < 1:
+        raise ValueError(f"chunk_size must be a positive integer, got {chunk_size}")
+    if npairs(K) <= int(chunk_size):
+        return K
+    B = 1
+    while npairs(2 * (B + 1)) <= int(chunk_size):
+        B += 1
+    return B
+
+
+def _blockwise(f, theta, K, rows, chunk_size):
+    """``(value, g, H)`` on K directions given block by block by ``rows(slice) -> (B, D)``.
+
+    One jet evaluation per pair of blocks ``s ≤ t`` on the directions of both blocks, so at
+    most 2B directions (and ``chunk_size`` second-order parts) are alive at a time.
+    """
+    xp = namespace(theta)
+    B = _block_size(K, chunk_size)
+    blocks = [slice(s, min(s + B, K)) for s in range(0, K, B)]
+    g = xp.zeros(K, dtype=theta.dtype)
+    H = xp.zeros((K, K), dtype=theta.dtype)
+    value = None
+    for s, bs in enumerate(blocks):
+        value, g_s, H_s = _jet_evaluate(f, theta, rows(bs))
+        g[bs], H[bs, bs] = g_s, H_s
+        n = bs.stop - bs.start
+        for bt in blocks[s + 1:]:
+            _, _, H_st = _jet_evaluate(f, theta, xp.concatenate([rows(bs), rows(bt)]))
+            H[bs, bt] = H_st[:n, n:]
+            H[bt, bs] = H_st[n:, :n]
+    return value, g, H
 
 
 def projected_hessian(f, theta, V, chunk_size=None):
@@ -184,32 +243,38 @@ def projected_hessian(f, theta, V, chunk_size=None):
 
     Parameters
     ----------
+    f : callable
+        Maps a 1-D parameter vector (shape (D,)) to a scalar, written with NumPy operations.
+    theta : array, shape (D,)
     V : array, shape (K, D)
+    chunk_size : int, optional
+        Second-order parts per evaluation of ``f`` (default ``DEFAULT_CHUNK_SIZE``): up to
+        K(K+1)/2 ≤ chunk_size it is one evaluation, beyond it one per pair of blocks.
 
     Returns
     -------
     value : 0-d array, f(θ)
     g : array, shape (K,), ``g[k] = ∇f·V[k]``
     H : array, shape (K, K), symmetric, ``H[i, j] = V[i]ᵀ ∇²f V[j]``
-        From the K(K+1)/2 pairs (V[i], V[j]), i ≤ j, evaluated in one pass per chunk.
+        From the K-jet ``θ + Σ_k V[k] ε_k`` (``hyperdual.Jet``).
     """
     xp, theta = _check_theta(theta)
     V, _ = _check_directions(xp, V, theta.shape[0], theta.dtype, "V")
-    K = V.shape[0]
-    i, j = _upper_pairs(K)
-    value, d1, _, d12 = directional(f, theta, V[xp.asarray(i)], V[xp.asarray(j)],
-                                    chunk_size=chunk_size)
-    on_diagonal = i == j                 # pair (k, k) carries g[k] = ∇f·V[k] in eps1
-    g = d1[xp.asarray(np.flatnonzero(on_diagonal))]
-    H = xp.zeros((K, K), dtype=theta.dtype)
-    i, j = xp.asarray(i), xp.asarray(j)
-    H[i, j] = d12
-    H[j, i] = d12
-    return value, g, H
+    return _blockwise(f, theta, V.shape[0], lambda rows: V[rows], chunk_size)
 
 
 def hessian(f, theta, chunk_size=None):
-    """The full Hessian ∇²f(θ), shape (D, D), from the D(D+1)/2 basis pairs (e_i, e_j)."""
+    """The full Hessian ∇²f(θ), shape (D, D), from jets on the basis directions ``e_i``.
+
+    The basis rows are made block by block, so besides the (D, D) result the memory is
+    bounded by ``chunk_size`` second-order parts.
+    """
     xp, theta = _check_theta(theta)
-    return projected_hessian(f, theta, xp.eye(theta.shape[0], dtype=theta.dtype),
-                             chunk_size=chunk_size)[2]
+    D = theta.shape[0]
+
+    def basis_rows(rows):
+        E = xp.zeros((rows.stop - rows.start, D), dtype=theta.dtype)
+        E[xp.arange(E.shape[0]), xp.arange(rows.start, rows.stop)] = 1
+        return E
+
+    return _blockwise(f, theta, D, basis_rows, chunk_size)[2]

@@ -13,6 +13,11 @@ the ε-parts of a ``HyperDual`` carry one "pair" axis of length P (P direction p
 at once) while the real part is shared. ``LEAD[k]`` is the number of such axes of part k, and
 every linear operation shifts its axis arguments by it. Invariant: part k has shape
 ``lead_shape + shape`` where ``lead_shape`` has ``LEAD[k]`` entries (each 1 or P).
+
+**Structural zeros.** A type with ``STRUCTURAL_ZEROS = True`` (the K-jet) stores a part that
+is known to be zero as ``None`` instead of an array of zeros: θ's second-order part, or the
+tangents of data. Linear operations keep ``None`` as ``None``; sums and selections treat it
+as zero. Nothing is computed for it.
 """
 
 from __future__ import annotations
@@ -35,6 +40,7 @@ class MultiPartArray:
     LEAD: tuple[int, ...] = ()
     ARRAY_FUNCTIONS: dict = {}  # numpy function -> implementation (linear ones filled below)
     UFUNCS: dict = {}           # numpy ufunc -> implementation (each number type fills it)
+    STRUCTURAL_ZEROS = False    # True: a zero part may be stored as None (see module docstring)
     __array_priority__ = 100
 
     # ----------------------------------------------------------------- construction
@@ -54,6 +60,8 @@ class MultiPartArray:
         """
         xp = xp or namespace(value)
         value = xp.asarray(value)
+        if cls.STRUCTURAL_ZEROS:
+            return cls.from_parts([value] + [None] * (len(cls.LEAD) - 1))
         zero = xp.zeros((), dtype=cls._part_dtype(value.dtype))
         parts = [value] + [xp.broadcast_to(zero, (1,) * lead + value.shape)
                            for lead in cls.LEAD[1:]]
@@ -94,8 +102,9 @@ class MultiPartArray:
         return len(self.parts[0])
 
     def __repr__(self):
-        body = ",\n  ".join(f"{n}={np.array2string(np.asarray(p), prefix='  ')}"
-                            for n, p in zip(self.PART_NAMES, self.parts))
+        body = ",\n  ".join(
+            f"{n}={'0 (structural)' if p is None else np.array2string(np.asarray(p), prefix='  ')}"
+            for n, p in zip(self.PART_NAMES, self.parts))
         return f"{type(self).__name__}(\n  {body})"
 
     # A multi-part number must never be turned into a plain array or float silently:
@@ -121,8 +130,35 @@ class MultiPartArray:
 
     # ----------------------------------------------------------------- helpers
     def map_parts(self, fn):
-        """Apply ``fn(part, lead)`` to every part; only valid for linear ``fn``."""
-        return self.from_parts(tuple(fn(p, lead) for p, lead in zip(self.parts, self.LEAD)))
+        """Apply ``fn(part, lead)`` to every part; only valid for linear ``fn``.
+
+        A structural zero (``None``) stays ``None``: a linear map of zero is zero.
+        """
+        return self.from_parts(tuple(None if p is None else fn(p, lead)
+                                     for p, lead in zip(self.parts, self.LEAD)))
+
+    def map_stacked(self, fn):
+        """Apply one linear ``fn`` to all parts at once, stacked on one leading axis.
+
+        ``fn`` takes an array of shape ``(T, *shape)`` and treats its first axis as a batch
+        (e.g. im2col windows over the last axes). The parts (leading axes of length 1 or P;
+        the primal part gets one of length 1) are concatenated into one such array, so ``fn``
+        runs once — one call, one contiguous result — instead of once per part. Only for types
+        whose parts have at most one leading axis.
+        """
+        if max(self.LEAD) > 1:
+            raise TypeError(f"map_stacked needs at most one leading axis per part "
+                            f"({type(self).__name__} has {self.LEAD})")
+        present = [(k, p if lead else p[None]) for k, (p, lead)
+                   in enumerate(zip(self.parts, self.LEAD)) if p is not None]
+        sizes = [p.shape[0] for _, p in present]
+        out = fn(self.xp.concatenate([p for _, p in present]))
+        parts, start = [None] * len(self.LEAD), 0
+        for (k, _), size in zip(present, sizes):
+            piece = out[start:start + size]
+            parts[k] = piece if self.LEAD[k] else piece[0]
+            start += size
+        return self.from_parts(parts)
 
     def _axis(self, axis, lead):
         """Shift a (possibly negative) axis or tuple of axes past ``lead`` leading axes."""
@@ -430,14 +466,26 @@ def _add(x, y):
     if isinstance(x, MultiPartArray) and isinstance(y, MultiPartArray):
         _like((x, y))
         nd = max(x.ndim, y.ndim)
-        return x.from_parts(tuple(p + q for p, q in zip(x.lift(nd).parts, y.lift(nd).parts)))
+        shape = np.broadcast_shapes(x.shape, y.shape)
+        return x.from_parts(tuple(_add_parts(xp, p, q, lead, shape) for p, q, lead
+                                  in zip(x.lift(nd).parts, y.lift(nd).parts, x.LEAD)))
     number = x if isinstance(x, MultiPartArray) else y
     first = x.parts[0] + y if number is x else x + y.parts[0]
     shape = first.shape
     lifted = number.lift(len(shape))
-    rest = [xp.broadcast_to(p, p.shape[:lead] + shape)
+    rest = [None if p is None else xp.broadcast_to(p, p.shape[:lead] + shape)
             for p, lead in zip(lifted.parts[1:], number.LEAD[1:])]
     return number.from_parts([first] + rest)
+
+
+def _add_parts(xp, p, q, lead, shape):
+    """``p + q`` for two parts of numbers of broadcast ``shape`` (``None`` is zero)."""
+    if p is None and q is None:
+        return None
+    if p is None or q is None:
+        part = q if p is None else p
+        return xp.broadcast_to(part, part.shape[:lead] + shape)
+    return p + q
 
 
 # --------------------------------------------------------------------- piecewise selection
@@ -494,8 +542,15 @@ def _align(values, cls, xp):
     values = [v.lift(nd) for v in values]
     aligned = []
     for k, lead in enumerate(cls.LEAD):
-        lead_shape = np.broadcast_shapes(*(v.parts[k].shape[:lead] for v in values))
-        aligned.append([xp.broadcast_to(v.parts[k], lead_shape + v.parts[k].shape[lead:])
+        present = [v.parts[k] for v in values if v.parts[k] is not None]
+        if not present:                      # a structural zero in every value stays one
+            aligned.append(None)
+            continue
+        lead_shape = np.broadcast_shapes(*(p.shape[:lead] for p in present))
+        zero = xp.zeros((), dtype=present[0].dtype)
+        aligned.append([xp.broadcast_to(zero if v.parts[k] is None else v.parts[k],
+                                        lead_shape + (v.shape if v.parts[k] is None
+                                                      else v.parts[k].shape[lead:]))
                         for v in values])
     return values, aligned
 
@@ -510,7 +565,8 @@ def concatenate(arrays, axis=0, **kwargs):
         axis = 0
     values, aligned = _align(arrays, cls, xp)
     first = values[0]
-    return cls.from_parts([xp.concatenate(parts, axis=first._axis(axis, lead))
+    return cls.from_parts([None if parts is None else
+                           xp.concatenate(parts, axis=first._axis(axis, lead))
                            for parts, lead in zip(aligned, cls.LEAD)])
 
 
@@ -521,7 +577,7 @@ def stack(arrays, axis=0, **kwargs):
     xp = _common_xp(arrays)
     values, aligned = _align(arrays, cls, xp)
     axis = axis % (values[0].ndim + 1)
-    return cls.from_parts([xp.stack(parts, axis=axis + lead)
+    return cls.from_parts([None if parts is None else xp.stack(parts, axis=axis + lead)
                            for parts, lead in zip(aligned, cls.LEAD)])
 
 
@@ -537,7 +593,16 @@ def where(condition, x, y):
     nd = max(condition.ndim, x.ndim, y.ndim)
     x, y = x.lift(nd), y.lift(nd)
     cond = condition.reshape((1,) * (nd - condition.ndim) + condition.shape)
-    return cls.from_parts([xp.where(cond, p, q) for p, q in zip(x.parts, y.parts)])
+    return cls.from_parts([_where_parts(xp, cond, p, q) for p, q in zip(x.parts, y.parts)])
+
+
+def _where_parts(xp, cond, p, q):
+    """``where(cond, p, q)`` for two parts (``None`` is zero; two zeros stay ``None``)."""
+    if p is None and q is None:
+        return None
+    dtype = (q if p is None else p).dtype
+    zero = xp.zeros((), dtype=dtype)
+    return xp.where(cond, zero if p is None else p, zero if q is None else q)
 
 
 def pad(array, pad_width, mode="constant", **kwargs):
@@ -550,6 +615,9 @@ def pad(array, pad_width, mode="constant", **kwargs):
     fill = kwargs.get("constant_values", 0)
     parts = []
     for k, (p, lead) in enumerate(zip(array.parts, array.LEAD)):
+        if p is None:
+            parts.append(None)
+            continue
         pw = [(0, 0)] * lead + widths
         parts.append(xp.pad(p, pw, mode="constant", constant_values=fill if k == 0 else 0))
     return array.from_parts(parts)

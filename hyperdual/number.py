@@ -86,8 +86,15 @@ class ForwardNumber(MultiPartArray):
         return dtype if dtype.kind == "f" else np.dtype(np.float64)
 
     def apply(self, rule):
-        """An elementwise function given by ``rule(xp, a) -> (f(a), f'(a), f''(a))``."""
-        return self.from_parts(self.chain(self.parts, rule(self.xp, self.real)))
+        """An elementwise function given by ``rule(xp, a) -> (f(a), f'(a), f''(a))``.
+
+        A rule marked ``piecewise_linear`` (relu, abs) has ``f'' = 0`` wherever it is
+        differentiable: its ``f''`` is passed on as ``None``, so no second-order work is done.
+        """
+        f, df, d2f = rule(self.xp, self.real)
+        if getattr(rule, "piecewise_linear", False):
+            d2f = None
+        return self.from_parts(self.chain(self.parts, (f, df, d2f)))
 
 
 class Dual(ForwardNumber):
@@ -164,7 +171,7 @@ class HyperDual(ForwardNumber):
         """``f(a + b e1 + c e2 + d e1e2) = f(a) + f'(a)b e1 + f'(a)c e2 + (f'(a)d + f''(a)bc) e1e2``."""
         _, b, c, d = parts
         f, df, d2f = rule_values
-        return f, df * b, df * c, df * d + d2f * b * c
+        return f, df * b, df * c, df * d if d2f is None else df * d + d2f * b * c
 
 
 def power(x, n):
@@ -189,14 +196,22 @@ def _table_ufunc(name):
     return impl
 
 
-for _cls in (Dual, HyperDual):
-    _cls.UFUNCS = {
+def register_forward_type(cls):
+    """Fill the dispatch tables of a forward-mode number type (its algebra is in ``product``
+    and ``chain``): the shared linear and zero-derivative ufuncs, the bilinear ones, powers
+    and every rule-table function."""
+    cls.UFUNCS = {
         **multipart.COMMON_UFUNCS,
         **bilinear.UFUNCS,
         np.power: power,
         **{getattr(np, ufunc): _table_ufunc(rule) for ufunc, rule in UFUNC_TO_RULE.items()},
     }
-    _cls.ARRAY_FUNCTIONS = {**MultiPartArray.ARRAY_FUNCTIONS, **bilinear.ARRAY_FUNCTIONS}
+    cls.ARRAY_FUNCTIONS = {**MultiPartArray.ARRAY_FUNCTIONS, **bilinear.ARRAY_FUNCTIONS}
+    return cls
+
+
+for _cls in (Dual, HyperDual):
+    register_forward_type(_cls)
 
 
 # ---------------------------------------------------------------------- public elementwise

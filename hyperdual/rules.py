@@ -141,6 +141,10 @@ def _abs(xp, a):
     return xp.abs(a), xp.sign(a), xp.zeros_like(a)
 
 
+# f'' = 0 wherever these are differentiable: the chain rule skips the f'' term for them.
+_relu.piecewise_linear = _abs.piecewise_linear = True
+
+
 RULES = {
     "exp": _exp,
     "log": _log,
@@ -184,6 +188,10 @@ def power_rule(xp, a, n):
     ``x**1`` and ``x**0`` have finite derivatives at ``a = 0``.
     """
     f = a ** n
+    if isinstance(n, (int, float)):                 # a Python exponent: choose the terms here
+        d1 = xp.zeros_like(f) if n == 0 else (n * a ** (n - 1)).astype(f.dtype)
+        d2 = xp.zeros_like(f) if n in (0, 1) else (n * (n - 1) * a ** (n - 2)).astype(f.dtype)
+        return f, d1, d2
     d1 = xp.where(n == 0, 0.0, n * a ** (n - 1)).astype(f.dtype)
     d2 = xp.where((n == 0) | (n == 1), 0.0, n * (n - 1) * a ** (n - 2)).astype(f.dtype)
     return f, d1, d2

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from hyperdual import directional, namespace, to_numpy
+from hyperdual import gradient, namespace, to_numpy
 
 
 @dataclass
@@ -174,14 +174,13 @@ def as_parameters(theta):
 def value_and_gradient(f, theta, grad=None, chunk_size=None):
     """``(f(θ), ∇f(θ))``: from ``grad`` (back-propagation) if given, else forward mode.
 
-    Forward mode evaluates the D basis pairs ``(e_i, e_i)``: the gradient's i-th entry is the
-    ε1 part of pair i.
+    Forward mode (``hyperdual.gradient``) evaluates f on the D first-order dual numbers
+    ``θ + e_i ε``, in chunks: the gradient's i-th entry is the ε part of number i.
     """
     xp = namespace(theta)
     if grad is None:
-        value, g, _, _ = directional(f, theta, xp.eye(theta.shape[0], dtype=theta.dtype),
-                                     chunk_size=chunk_size)
-        return float(to_numpy(value)), g.astype(theta.dtype, copy=False)
+        g = gradient(f, theta, chunk_size=chunk_size)
+        return float(to_numpy(f(theta))), g.astype(theta.dtype, copy=False)
     value, g = grad(theta)
     namespace(theta, g)                          # a gradient on another device is an error
     g = xp.asarray(g)

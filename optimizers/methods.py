@@ -4,11 +4,15 @@ All minimise f over a flat parameter vector θ (shape (D,)); η is ``lr``.
 
 | class     | step                                                    | f evaluations per step          |
 |-----------|---------------------------------------------------------|---------------------------------|
-| FGD       | θ − η (∇f·v) v,  v ~ N(0, I)                            | 1 hyper-dual pass, 1 pair       |
-| FoMoH     | θ − η (∇f·v) / abs(vᵀHv) · v                  (eq. 1)   | 1 pass, 1 pair                  |
-| FoMoHBP   | as FoMoH with v = ∇f from back-propagation    (eq. 2)   | 1 backward + 1 pass, 1 pair     |
-| FoMoHKD   | θ − η Σ κ_k v_k,  H κ = g on K directions     (Alg. 1) | 1 pass, K(K+1)/2 pairs          |
-| Newton    | θ − η (H + λI)⁻¹ ∇f,  the hyperplane step on the basis  | 1 pass, D(D+1)/2 pairs          |
+| FGD       | θ − η (∇f·v) v,  v ~ N(0, I)                            | 1 jet pass, K = 1               |
+| FoMoH     | θ − η (∇f·v) / abs(vᵀHv) · v                  (eq. 1)   | 1 jet pass, K = 1               |
+| FoMoHBP   | as FoMoH with v = ∇f from back-propagation    (eq. 2)   | 1 backward + 1 jet pass, K = 1  |
+| FoMoHKD   | θ − η Σ κ_k v_k,  H κ = g on K directions     (Alg. 1) | 1 jet pass, K directions        |
+| Newton    | θ − η (H + λI)⁻¹ ∇f,  the hyperplane step on the basis  | jets on blocks of the D basis   |
+
+Every pass evaluates f on the second-order K-jet ``θ + Σ_k v_k ε_k`` (``hyperdual.Jet``,
+through ``hyperdual.projected_hessian``): f(θ), the K numbers ∇f·v_k and the K(K+1)/2
+numbers v_iᵀ∇²f v_j in one forward evaluation.
 
 FoMoH, FoMoH-BP, FoMoH-KD and Newton all call the one ``hyperplane_step``; they differ only
 in their directions and in how negative curvature is treated (see ``optimizers.hyperplane``).
@@ -18,7 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from hyperdual import directional, namespace
+from hyperdual import namespace, projected_hessian
 
 from . import directions as dirs
 from .base import Optimizer, as_parameters, value_and_gradient
@@ -28,8 +32,8 @@ from .hyperplane import CURVATURE_MODES, hyperplane_step
 class FGD(Optimizer):
     """Forward gradient descent: ``θ ← θ − η (∇f·v) v`` with ``v ~ N(0, I)``.
 
-    ``(∇f·v) v`` is an unbiased estimate of ∇f. One hyper-dual pass with the pair ``(v, v)``
-    gives ``∇f·v``; it also gives ``vᵀHv`` for free, reported as the curvature.
+    ``(∇f·v) v`` is an unbiased estimate of ∇f. One 1-jet pass on ``θ + v ε`` gives ``∇f·v``
+    and ``vᵀHv``, reported as the curvature.
     """
 
     name = "fgd"
@@ -40,10 +44,10 @@ class FGD(Optimizer):
 
     def step(self, f, theta, grad=None):
         theta = as_parameters(theta)
-        v = self._directions(self.sampler, 1, theta)[0]
-        value, dv, _, vHv = directional(f, theta, v)      # f(θ), ∇f·v, ∇f·v, vᵀHv
-        step = -self.lr * dv.astype(theta.dtype) * v
-        return self._finish(theta, step, value, curvature=np.array([float(vHv)]))
+        V = self._directions(self.sampler, 1, theta)
+        value, dv, vHv = projected_hessian(f, theta, V)    # f(θ), (∇f·v,), ((vᵀHv,),)
+        step = -self.lr * (dv.astype(theta.dtype) @ V)
+        return self._finish(theta, step, value, curvature=np.array([float(vHv[0, 0])]))
 
 
 class _HyperplaneOptimizer(Optimizer):
