@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from .base import Layer, check_positive_int, init_weight
-from .im2col import col2im, im2col, output_size, pair
+from .im2col import col2im, im2col_rows, output_size, pair
 
 
 class Conv2d(Layer):
@@ -76,9 +76,7 @@ class Conv2d(Layer):
 
     def _window_matrix(self, x):
         """The windows of ``x`` as rows: shape (N·OH·OW, kh·kw·C), and (N, OH, OW)."""
-        cols = im2col(x, self.kernel_size, self.stride, self.padding)  # (N, OH, OW, kh, kw, C)
-        N, OH, OW = cols.shape[:3]
-        return cols.reshape(N * OH * OW, -1), (N, OH, OW)
+        return im2col_rows(x, self.kernel_size, self.stride, self.padding)
 
     def forward(self, params, x):
         weight, bias = params

@@ -48,6 +48,47 @@ def pair(value, what):
     return (k, k)
 
 
+def im2col_rows(x, kernel_size, stride=1, padding=0):
+    """The windows of ``x`` as the rows of one matrix per number part: the conv's left factor.
+
+    Parameters
+    ----------
+    x : array, shape (N, C, H, W)
+        Any number type.
+
+    Returns
+    -------
+    rows : array, shape (N·OH·OW, kh·kw·C)
+        Contiguous (the one copy im2col needs). For a multi-part number all parts are windowed
+        and copied by one call on the parts stacked along a leading axis (``map_stacked``),
+        so each part's rows are a contiguous block of one buffer.
+    (N, OH, OW) : tuple of int
+    """
+    def rows_of(images):                         # (..., N, C, H, W) -> (..., N·OH·OW, kh·kw·C)
+        cols = _windows_array(images, kernel_size, stride, padding, 0.0)
+        return cols.reshape(cols.shape[:-6] + (-1, cols.shape[-3] * cols.shape[-2] * cols.shape[-1]))
+
+    kh, kw = kernel_size
+    N, _, H, W = x.shape
+    OH, OW = output_size(H, kh, stride, padding), output_size(W, kw, stride, padding)
+    rows = x.map_stacked(rows_of) if isinstance(x, MultiPartArray) else rows_of(x)
+    return rows, (N, OH, OW)
+
+
+def _windows_array(x, kernel_size, stride, padding, fill):
+    """``im2col`` of a plain array with any leading axes: (..., N, C, H, W) → (..., N, OH, OW,
+    kh, kw, C), a strided view (of a padded copy when ``padding > 0``)."""
+    kh, kw = kernel_size
+    if padding:
+        widths = [(0, 0)] * (x.ndim - 2) + [(padding, padding)] * 2
+        x = namespace(x).pad(x, widths, constant_values=fill)
+    windows = namespace(x).lib.stride_tricks.sliding_window_view(x, (kh, kw), axis=(-2, -1))
+    windows = windows[..., ::stride, ::stride, :, :]              # (..., N, C, OH, OW, kh, kw)
+    lead = tuple(range(x.ndim - 4))
+    n, c, oh, ow, a, b = (len(lead) + i for i in range(6))
+    return windows.transpose(lead + (n, oh, ow, a, b, c))
+
+
 def im2col(x, kernel_size, stride=1, padding=0, fill=0.0):
     """All ``kh × kw`` windows of the images ``x``, channels last.
 
@@ -66,13 +107,10 @@ def im2col(x, kernel_size, stride=1, padding=0, fill=0.0):
     cols : array, shape (N, OH, OW, kh, kw, C)
         A strided view of ``x`` (of its padded copy when ``padding > 0``).
     """
-    kh, kw = kernel_size
-    if padding:
-        x = np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)),
-                   constant_values=fill)
-    windows = np.lib.stride_tricks.sliding_window_view(x, (kh, kw), axis=(2, 3))
-    # windows: (N, C, H', W', kh, kw); keep every stride-th window, move C last.
-    return windows[:, :, ::stride, ::stride].transpose(0, 2, 3, 4, 5, 1)
+    if isinstance(x, MultiPartArray):
+        return x.map_parts(lambda part, lead: _windows_array(part, kernel_size, stride, padding,
+                                                             fill if lead == 0 else 0.0))
+    return _windows_array(x, kernel_size, stride, padding, fill)
 
 
 def col2im(cols, input_shape, stride=1, padding=0):

@@ -75,26 +75,106 @@ class MaxPool2d(_Pool2d):
     """Maximum over ``k × k`` windows (default stride ``k``); ties go to the first maximal entry.
 
     Shapes: ``x`` (N, C, H, W) → ``y`` (N, C, OH, OW), ``OH = (H + 2p − k) // s + 1``.
+
+    The forward pass is a *selection*: which entry of each window is the maximum is found from
+    the real value alone (``_argmax``), then every part of the number is gathered at those
+    pixels with one ``take`` — no window of any part is copied. Both run in the memory order
+    of the input (the convolutions return channels-last memory behind an NCHW view).
     """
 
     kind = "maxpool"
 
-    def _argmax(self, windows):
-        """Index (N, OH, OW, 1, C) of the first maximal entry of each window, by real value."""
-        return np.argmax(windows.real, axis=3, keepdims=True)
+    # ------------------------------------------------------------------ which entry wins
+    @staticmethod
+    def _memory_order(x):
+        """The axis order (of N, C, H, W) in which ``x`` is laid out in memory: channels last
+        ``(0, 2, 3, 1)`` when the channel stride is the smallest, else ``(0, 1, 2, 3)``."""
+        s = x.strides
+        return (0, 2, 3, 1) if s[1] < s[3] else (0, 1, 2, 3)
+
+    def _argmax(self, real, order):
+        """Offset ``a·k + b`` of the first maximal entry of each window, in axis ``order``.
+
+        ``real`` (N, C, H, W) is the real value. The k² offsets are visited in row-major
+        window order and an entry wins only when strictly larger than the best so far, so ties
+        go to the first maximal entry; padding is ``-inf`` and never wins. A window with a NaN
+        takes its first NaN (what ``argmax`` does), so NaNs are never hidden.
+        """
+        xp = array_module(real)
+        k, s, p = self.kernel_size, self.stride, self.padding
+        r = real.transpose(order)
+        h_ax, w_ax = order.index(2), order.index(3)
+        if p:
+            widths = [(0, 0)] * 4
+            widths[h_ax] = widths[w_ax] = (p, p)
+            r = xp.pad(r, widths, constant_values=-np.inf)
+        OH = (r.shape[h_ax] - k) // s + 1
+        OW = (r.shape[w_ax] - k) // s + 1
+
+        def window_entry(a, b):
+            key = [slice(None)] * 4
+            key[h_ax] = slice(a, a + s * (OH - 1) + 1, s)
+            key[w_ax] = slice(b, b + s * (OW - 1) + 1, s)
+            return r[tuple(key)]
+
+        best = window_entry(0, 0).copy()
+        index = xp.zeros(best.shape, dtype=np.min_scalar_type(k * k - 1))
+        for offset in range(1, k * k):
+            candidate = window_entry(*divmod(offset, k))
+            larger = candidate > best
+            # offsets grow, so the last offset that beat the best so far is the maximum of them
+            xp.maximum(index, larger * index.dtype.type(offset), out=index)
+            xp.maximum(best, candidate, out=best)
+        if bool(xp.isnan(best).any()):
+            windows = xp.stack([window_entry(*divmod(o, k)) for o in range(k * k)], axis=-1)
+            index = xp.argmax(windows, axis=-1).astype(index.dtype)
+        return index
+
+    def _flat_sources(self, index, shape, order):
+        """Flat position, in the ``order`` layout of an (N, C, H, W) image, of each winner.
+
+        ``position = corner + step[index]``: the window's corner (a broadcast sum of small
+        grids) plus the offset of its winning entry, looked up in a k²-entry table.
+        """
+        xp = array_module(index)
+        k, s, p = self.kernel_size, self.stride, self.padding
+        dims = [shape[a] for a in order]
+        stride = {axis: int(np.prod(dims[i + 1:], dtype=np.int64)) for i, axis in enumerate(order)}
+        itype = np.int32 if int(np.prod(dims, dtype=np.int64)) < 2 ** 31 else np.int64
+        corner = 0
+        for axis in order:
+            n = index.shape[order.index(axis)]
+            grid = xp.arange(n, dtype=itype).reshape([n if a == axis else 1 for a in order])
+            if axis in (2, 3):
+                grid = grid * s - p                     # the window's first row / column
+            corner = corner + grid * stride[axis]
+        step = xp.asarray([a * stride[2] + b * stride[3] for a in range(k) for b in range(k)],
+                          dtype=itype)
+        return corner + xp.take(step, index)
 
     def forward(self, params, x):
-        windows = self._windows(x, fill=-np.inf)
-        chosen = np.take_along_axis(windows, self._argmax(windows), axis=3)   # (N, OH, OW, 1, C)
-        return self._channels_first(chosen[:, :, :, 0, :])
+        real = x.real
+        order = self._memory_order(real)
+        flat = self._flat_sources(self._argmax(real, order), real.shape, order)
+        back = tuple(order.index(a) for a in range(4))          # the inverse permutation
+        xp = array_module(x)
+
+        def gather(part, lead=0):
+            laid_out = xp.ascontiguousarray(part.transpose(
+                tuple(range(lead)) + tuple(lead + a for a in order)))
+            picked = xp.take(laid_out.reshape(laid_out.shape[:lead] + (-1,)), flat, axis=lead)
+            return picked.transpose(tuple(range(lead)) + tuple(lead + a for a in back))
+
+        return x.map_parts(gather) if hasattr(x, "map_parts") else gather(x)
 
     def backward(self, params, x, y, grad_y, need_input_grad=True):
         if not need_input_grad:
             return None, ()
-        windows = self._windows(x, fill=-np.inf)
-        xp = array_module(windows)
-        k2 = windows.shape[3]
-        one_hot = self._argmax(windows) == xp.arange(k2).reshape(k2, 1)   # (N, OH, OW, k·k, C)
+        xp = array_module(x)
+        k2 = self.kernel_size ** 2
+        order = (0, 2, 3, 1)
+        index = self._argmax(x.real, order)[:, :, :, None, :]           # (N, OH, OW, 1, C)
+        one_hot = index == xp.arange(k2).reshape(k2, 1)                 # (N, OH, OW, k·k, C)
         grad_windows = np.expand_dims(self._channels_last(grad_y), 3) * one_hot
         return self._spread(grad_windows, x.shape), ()
 
