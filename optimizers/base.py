@@ -82,18 +82,23 @@ class Optimizer:
         raise NotImplementedError
 
     # ------------------------------------------------------------------ helpers
-    def _finish(self, theta, step, loss, **info):
-        """``theta + step`` and its StepInfo; counts the step and any jitter."""
+    def _finish(self, theta, step, loss, scratch=False, **info):
+        """``theta + step`` and its StepInfo; counts the step and any jitter.
+
+        ``scratch=True`` says ``step`` is a fresh array nobody else holds: the new θ is then
+        written into it, so a step costs one parameter vector, not two.
+        """
         self.t += 1
         if info.get("jitter", 0.0) > 0.0:
             self.jitter_count += 1
-        step_norm = float(to_numpy(namespace(step).linalg.norm(step)))
-        return theta + step, StepInfo(loss=float(loss), step_norm=step_norm, lr=self.lr, **info)
+        xp = namespace(step)
+        step_norm = float(to_numpy(xp.linalg.norm(step)))
+        new_theta = xp.add(theta, step, out=step) if scratch else theta + step
+        return new_theta, StepInfo(loss=float(loss), step_norm=step_norm, lr=self.lr, **info)
 
     def _directions(self, sampler, K, theta):
-        """K directions from ``sampler(rng, K, D)``, moved to theta's module and dtype."""
-        V = sampler(self.rng, K, theta.shape[0])
-        return namespace(theta).asarray(V, dtype=theta.dtype)
+        """K directions (K, D) from ``sampler``, drawn in theta's array module and dtype."""
+        return sampler(self.rng, K, theta.shape[0], namespace(theta), theta.dtype)
 
     # ------------------------------------------------------------------ checkpoints
     def _arrays(self) -> dict:

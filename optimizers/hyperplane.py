@@ -208,7 +208,8 @@ def hyperplane_step(f, theta, V, lr=1.0, curvature="solve", damping=0.0, cond_ma
     g, H = to_numpy(g), to_numpy(H)                  # K and K×K numbers: solve on the host
     solved = solve_kappa(H, g, theta.dtype, curvature, damping, cond_max)
     kappa = xp.asarray(solved.kappa.astype(theta.dtype))
-    step = -lr * (kappa @ V)
+    step = kappa @ V                                 # (D,): one new vector, scaled in place
+    step *= -lr
     result = HyperplaneResult(value=float(to_numpy(value)), g=g, H=H, kappa=solved.kappa,
                               eigenvalues=solved.eigenvalues, condition=solved.condition,
                               jitter=solved.jitter)

@@ -46,8 +46,10 @@ class FGD(Optimizer):
         theta = as_parameters(theta)
         V = self._directions(self.sampler, 1, theta)
         value, dv, vHv = projected_hessian(f, theta, V)    # f(θ), (∇f·v,), ((vᵀHv,),)
-        step = -self.lr * (dv.astype(theta.dtype) @ V)
-        return self._finish(theta, step, value, curvature=np.array([float(vHv[0, 0])]))
+        step = dv.astype(theta.dtype) @ V
+        step *= -self.lr
+        return self._finish(theta, step, value, scratch=True,
+                            curvature=np.array([float(vHv[0, 0])]))
 
 
 class _HyperplaneOptimizer(Optimizer):
@@ -72,7 +74,7 @@ class _HyperplaneOptimizer(Optimizer):
     def _hyperplane(self, f, theta, V):
         step, r = hyperplane_step(f, theta, V, self.lr, self.curvature, self.damping,
                                   self.cond_max, self.chunk_size)
-        return self._finish(theta, step, r.value, curvature=r.eigenvalues,
+        return self._finish(theta, step, r.value, scratch=True, curvature=r.eigenvalues,
                             condition=r.condition, jitter=r.jitter)
 
 

@@ -161,5 +161,5 @@ class PartitionNewton(Optimizer):
         step, r = hyperplane_step(f, theta, V, self.lr, self.curvature, self.damping,
                                   self.cond_max, self.chunk_size)
         self.last = PartitionStep(names, r.g, r.H, r.kappa, r.jitter)
-        return self._finish(theta, step, value, curvature=r.eigenvalues,
+        return self._finish(theta, step, value, scratch=True, curvature=r.eigenvalues,
                             condition=r.condition, jitter=r.jitter)
