@@ -47,6 +47,9 @@ def bilinear(op, x, y, lift=True):
         return cls.from_parts(cls.product(op, x.parts, y.parts))
     if x_is:
         return x.map_parts(lambda part, lead: op(part, lead, y, 0))
+    if getattr(op, "stack_right", False) and max(y.LEAD) == 1 and y.size <= np.size(x):
+        # data @ weights: all parts of the (small) weight side side by side, one wide product
+        return y.map_stacked(lambda parts: op(x, 0, parts, 1))
     return y.map_parts(lambda part, lead: op(x, 0, part, lead))
 
 
@@ -100,6 +103,7 @@ def _matmul_cross(b, q):
 
 
 _matmul_parts.cross = _matmul_cross
+_matmul_parts.stack_right = True     # plain @ number: one product against all parts at once
 
 
 def _ndim(v):

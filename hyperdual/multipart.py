@@ -593,16 +593,20 @@ def where(condition, x, y):
     nd = max(condition.ndim, x.ndim, y.ndim)
     x, y = x.lift(nd), y.lift(nd)
     cond = condition.reshape((1,) * (nd - condition.ndim) + condition.shape)
-    return cls.from_parts([_where_parts(xp, cond, p, q) for p, q in zip(x.parts, y.parts)])
+    shape = np.broadcast_shapes(cond.shape, x.shape, y.shape)
+    return cls.from_parts([_where_parts(xp, cond, p, q, lead, shape)
+                           for p, q, lead in zip(x.parts, y.parts, cls.LEAD)])
 
 
-def _where_parts(xp, cond, p, q):
-    """``where(cond, p, q)`` for two parts (``None`` is zero; two zeros stay ``None``)."""
+def _where_parts(xp, cond, p, q, lead, shape):
+    """``where(cond, p, q)`` for two parts of numbers of the broadcast ``shape`` (``None`` is
+    zero; two zeros stay ``None``)."""
     if p is None and q is None:
         return None
-    dtype = (q if p is None else p).dtype
-    zero = xp.zeros((), dtype=dtype)
-    return xp.where(cond, zero if p is None else p, zero if q is None else q)
+    present = q if p is None else p
+    zero = xp.zeros((), dtype=present.dtype)
+    out = xp.where(cond, zero if p is None else p, zero if q is None else q)
+    return xp.broadcast_to(out, present.shape[:lead] + shape)
 
 
 def pad(array, pad_width, mode="constant", **kwargs):
