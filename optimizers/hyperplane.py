@@ -42,8 +42,10 @@ rounding). Otherwise ``λ·I`` is added with
 
 until ``M + λI`` is well posed and ``scipy.linalg.solve`` succeeds without a warning.
 The λ used is reported (``jitter``) and the optimizers count the steps that needed it.
-Two cases need no solve: ``g = 0`` gives ``kappa = 0``, and a non-finite g or H gives a
-non-finite kappa (the caller's NaN check stops the run; no jitter can repair it).
+The policy runs whatever g is, so a singular M (condition ``inf``) always gets its jitter
+and is counted — also at a stationary point, where ``g = 0`` then gives ``kappa = 0``
+without a solve. A non-finite g or H gives a non-finite kappa (the caller's NaN check stops
+the run; no jitter can repair it).
 """
 
 from __future__ import annotations
@@ -131,16 +133,13 @@ def solve_kappa(H, g, dtype=np.float64, curvature="solve", damping=0.0, cond_max
     else:
         lam = eigenvalues + damping
         M = H + damping * np.eye(K)
-    if not np.any(g):                            # at a stationary point: no step
-        return Solve(kappa=np.zeros(K), eigenvalues=eigenvalues,
-                     condition=_condition(lam), jitter=0.0)
-
     scale = float(np.mean(np.abs(lam))) or 1.0   # trace(|M|) / K
     jitter = 0.0
     for _ in range(MAX_TRIES + 1):
         condition = _condition(lam + jitter)
         if condition <= cond_max:
-            kappa = _try_solve(M + jitter * np.eye(K), g)
+            # g = 0 (a stationary point): no step, but a singular M is still reported
+            kappa = np.zeros(K) if not np.any(g) else _try_solve(M + jitter * np.eye(K), g)
             if kappa is not None:
                 return Solve(kappa=kappa, eigenvalues=eigenvalues, condition=condition,
                              jitter=jitter)

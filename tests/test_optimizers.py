@@ -194,6 +194,8 @@ def test_singular_hessian_gets_jitter_and_is_counted():
 
 
 def test_duplicate_directions_make_H_singular_every_step(quad):
+    """Jitter fires on every step, also once the line search has zeroed ∇f·v exactly (a
+    singular H must never give a silent zero step, whatever the BLAS rounds to)."""
     f = quad[0]
     v = np.random.default_rng(0).standard_normal(D)
     opt = FoMoHKD(K=2, lr=1.0, directions=np.stack([v, v]))
@@ -202,6 +204,9 @@ def test_duplicate_directions_make_H_singular_every_step(quad):
         th, info = opt.step(f, th)
         assert info.jittered
     assert opt.jitter_count == 3
+    g = np.array([0.0, 0.0])
+    singular = solve_kappa(np.ones((2, 2)), g)     # the exact-zero gradient case itself
+    assert singular.jitter > 0.0 and np.array_equal(singular.kappa, g)
 
 
 def test_ill_conditioned_H_gets_the_smallest_sufficient_jitter():
@@ -217,7 +222,10 @@ def test_ill_conditioned_H_gets_the_smallest_sufficient_jitter():
 
 def test_zero_gradient_and_non_finite_cases_need_no_jitter():
     zero = solve_kappa(np.zeros((2, 2)), np.zeros(2))
-    assert np.array_equal(zero.kappa, np.zeros(2)) and zero.jitter == 0.0
+    assert np.array_equal(zero.kappa, np.zeros(2))
+    assert zero.jitter == 1e-8                     # H = 0 is singular: reported, never silent
+    stationary = solve_kappa(np.diag([2.0, 3.0]), np.zeros(2))
+    assert np.array_equal(stationary.kappa, np.zeros(2)) and stationary.jitter == 0.0
     bad = solve_kappa(np.array([[np.nan, 0.0], [0.0, 1.0]]), np.ones(2))
     assert np.all(np.isnan(bad.kappa)) and bad.jitter == 0.0
 
