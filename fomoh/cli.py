@@ -34,7 +34,8 @@ class _Formatter(argparse.RawDescriptionHelpFormatter,
 
     def _get_help_string(self, action):
         text = action.help or ""
-        if "default" in text.lower() or action.default in (None, False):
+        if ("default" in text.lower() or action.default is None or action.default is False
+                or action.default == []):
             return text
         return super()._get_help_string(action)
 
@@ -51,6 +52,8 @@ def _os_error(exc: OSError) -> str:
     """One line naming the path: ``PATH: reason``."""
     where = exc.filename if exc.filename is not None else ""
     reason = exc.strerror or str(exc)
+    if isinstance(exc, (FileExistsError, NotADirectoryError)):
+        reason += " (a file stands where a folder is needed)"
     return f"{where}: {reason}" if where else reason
 
 
