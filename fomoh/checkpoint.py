@@ -25,14 +25,20 @@ Writing is atomic (DESIGN.md, section 6): the archive is written to a temporary 
 same directory, flushed to disk and moved over the destination with :func:`os.replace`, so a
 run killed mid-write leaves the previous checkpoint intact.
 
-Reading treats the file as untrusted: ``allow_pickle=False``, only numeric or boolean
-dtypes, a bounded metadata size, and every problem reported as a :class:`CheckpointError`
-naming the file.
+Reading treats the file as untrusted, with the guards of the oracle reader
+(:mod:`fomoh.oracle.format`): only numeric or boolean dtypes and no pickles; the metadata is
+read first (at most ``_MAX_META_BYTES``, JSON nested at most ``_MAX_DEPTH`` deep), and
+*before any array is inflated* the archive's directory must list exactly the members the
+metadata declares, each no larger than its declared dtype and shape allow, and expanding at
+most ``_MAX_EXPANSION`` times its compressed size (``save_checkpoint`` stores members
+uncompressed), so a small file cannot make the reader allocate gigabytes. Every problem is
+reported as a :class:`CheckpointError` naming the file.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import os
 import zipfile
 from pathlib import Path
@@ -50,6 +56,9 @@ FORMAT = "fomoh-checkpoint-v1"
 
 _META = "__meta__"
 _MAX_META_BYTES = 64 << 20
+_MAX_DEPTH = 64            # nesting of the metadata's JSON (a real checkpoint needs about 6)
+_MAX_EXPANSION = 32        # inflated / compressed size of a member
+_MAX_NPY_HEADER = 1 << 16
 _REQUIRED_KEYS = ("format", "epoch", "theta", "optimizer", "schedule", "history", "config")
 
 
@@ -221,17 +230,24 @@ def load_checkpoint(path: str | os.PathLike) -> dict:
     if not path.is_file():
         raise CheckpointError(f"{path}: checkpoint file not found")
     try:
-        with np.load(path, allow_pickle=False) as archive:
-            names = list(archive.files)
-            if _META not in names:
+        with zipfile.ZipFile(path) as archive:
+            members = _members(archive, path)
+            if _META not in members:
                 raise CheckpointError(f"{path}: not a fomoh checkpoint (no {_META} member)")
+            meta_arr = _read_member(archive, members[_META], path, None, _MAX_META_BYTES)
+            state = _parse_meta(meta_arr, path)
+            declared = _declared_arrays(state, path)
+            # Everything is checked against the zip directory before an array is inflated.
+            unused = sorted(set(members) - set(declared) - {_META})
+            if unused:
+                raise CheckpointError(f"{path}: archive members {unused} are not described by "
+                                      "the metadata")
             arrays = {}
-            for name in names:
-                info = archive.zip.getinfo(name + ".npy")
-                if name == _META and info.file_size > _MAX_META_BYTES:
-                    raise CheckpointError(f"{path}: metadata of {info.file_size} bytes is "
-                                          f"larger than the limit of {_MAX_META_BYTES}")
-                arrays[name] = archive[name]
+            for name, (dtype, shape) in declared.items():
+                if name not in members:
+                    raise CheckpointError(f"{path}: array {name!r} is missing from the archive")
+                arrays[name] = _read_member(archive, members[name], path, (dtype, shape),
+                                            dtype.itemsize * math.prod(shape))
     except CheckpointError:
         raise
     except (zipfile.BadZipFile, EOFError, OSError, ValueError, KeyError) as exc:
@@ -240,14 +256,6 @@ def load_checkpoint(path: str | os.PathLike) -> dict:
         raise CheckpointError(f"{path}: unreadable checkpoint ({type(exc).__name__}: {exc})"
                               ) from exc
 
-    meta_arr = arrays.pop(_META)
-    if meta_arr.dtype != np.uint8 or meta_arr.ndim != 1:
-        raise CheckpointError(f"{path}: metadata member has dtype {meta_arr.dtype} and "
-                              f"shape {meta_arr.shape}; expected a 1-D uint8 array")
-    try:
-        state = json.loads(meta_arr.tobytes().decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise CheckpointError(f"{path}: metadata is not valid JSON ({exc})") from exc
     if not isinstance(state, dict):
         raise CheckpointError(f"{path}: metadata is not a JSON object")
     missing = [k for k in _REQUIRED_KEYS if k not in state]
@@ -256,9 +264,6 @@ def load_checkpoint(path: str | os.PathLike) -> dict:
     if state["format"] != FORMAT:
         raise CheckpointError(f"{path}: unknown checkpoint format {state['format']!r}; "
                               f"expected {FORMAT!r}")
-    for name, arr in arrays.items():
-        if arr.dtype.kind not in "biufc":
-            raise CheckpointError(f"{path}: member {name!r} has unsupported dtype {arr.dtype}")
     used: set[str] = set()
     try:
         out = {key: unpack(state.get(key), arrays, used, key)
@@ -287,3 +292,112 @@ def load_checkpoint(path: str | os.PathLike) -> dict:
     if out["extra"] is None:
         out["extra"] = {}
     return out
+
+
+# --------------------------------------------------------------------------- reading guards
+
+
+def _members(archive: zipfile.ZipFile, path: Path) -> dict:
+    """``name -> ZipInfo`` of the ``.npy`` members, after checking names and sizes as the
+    zip directory states them (nothing is inflated here)."""
+    infos = archive.infolist()
+    names = [info.filename for info in infos]
+    if len(names) != len(set(names)):
+        raise CheckpointError(f"{path}: the archive holds duplicate members")
+    bad = [n for n in names if not n.endswith(".npy") or "/" in n or n.startswith(".")]
+    if bad:
+        raise CheckpointError(f"{path}: unexpected archive members {bad[:5]}")
+    compressed, on_disk = sum(info.compress_size for info in infos), path.stat().st_size
+    if compressed > on_disk:
+        raise CheckpointError(f"{path}: the zip directory claims {compressed} compressed "
+                              f"bytes in a file of {on_disk}")
+    for info in infos:
+        if info.file_size > _MAX_EXPANSION * max(info.compress_size, 1) + _MAX_NPY_HEADER:
+            raise CheckpointError(
+                f"{path}: member {info.filename!r} would inflate from {info.compress_size} to "
+                f"{info.file_size} bytes (a checkpoint is stored uncompressed)")
+    return {info.filename[:-4]: info for info in infos}
+
+
+def _read_member(archive, info, path: Path, expected, max_data: int) -> np.ndarray:
+    """One ``.npy`` member, at most ``max_data`` bytes of data, with the declared
+    ``expected = (dtype, shape)`` (``None``: the metadata, a 1-D uint8 array)."""
+    name = info.filename[:-4]
+    if info.file_size > max_data + _MAX_NPY_HEADER:
+        raise CheckpointError(f"{path}: member {name!r} is {info.file_size} bytes, more than "
+                              f"the {max_data} bytes of data its declaration allows")
+    with archive.open(info) as fh:
+        version = np.lib.format.read_magic(fh)
+        if version not in ((1, 0), (2, 0)):
+            raise CheckpointError(f"{path}: member {name!r} has .npy version {version}")
+        read_header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                       else np.lib.format.read_array_header_2_0)
+        shape, fortran, dtype = read_header(fh)
+        if dtype.hasobject or dtype.fields is not None or dtype.kind not in "biufc":
+            raise CheckpointError(f"{path}: member {name!r} has unsupported dtype {dtype}")
+        if expected is None:
+            if dtype != np.uint8 or len(shape) != 1:
+                raise CheckpointError(f"{path}: metadata member has dtype {dtype} and shape "
+                                      f"{shape}; expected a 1-D uint8 array")
+        elif dtype.str != expected[0].str or tuple(shape) != expected[1]:
+            raise CheckpointError(
+                f"{path}: array {name!r} has dtype {dtype.str} and shape {list(shape)}, but "
+                f"the metadata declares {expected[0].str} and {list(expected[1])}")
+        nbytes = dtype.itemsize * math.prod(shape)
+        if nbytes > max_data:
+            raise CheckpointError(f"{path}: member {name!r} claims {nbytes} bytes, more than "
+                                  f"the limit of {max_data}")
+        data = fh.read(nbytes)
+        if len(data) != nbytes or fh.read(1):
+            raise CheckpointError(f"{path}: member {name!r} does not hold the {nbytes} bytes "
+                                  "its header declares")
+    array = np.frombuffer(data, dtype=dtype)
+    array = array.reshape(shape[::-1]).T if fortran else array.reshape(shape)
+    return np.array(array, order="C")       # writable, native layout
+
+
+def _parse_meta(meta_arr: np.ndarray, path: Path):
+    """The metadata's JSON document, nested at most ``_MAX_DEPTH`` deep."""
+    try:
+        state = json.loads(meta_arr.tobytes().decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise CheckpointError(f"{path}: metadata is not valid JSON ({exc})") from exc
+    except RecursionError:
+        raise CheckpointError(f"{path}: metadata is nested too deeply (limit {_MAX_DEPTH})"
+                              ) from None
+    stack = [(state, 1)]
+    while stack:                          # iterative: no recursion on hostile input
+        value, depth = stack.pop()
+        if isinstance(value, (dict, list)):
+            if depth > _MAX_DEPTH:
+                raise CheckpointError(f"{path}: metadata is nested more than {_MAX_DEPTH} "
+                                      "levels deep")
+            items = value.values() if isinstance(value, dict) else value
+            stack.extend((v, depth + 1) for v in items)
+    return state
+
+
+def _declared_arrays(state, path: Path) -> dict:
+    """``name -> (dtype, shape)`` of every array placeholder in the metadata."""
+    declared, stack = {}, [state]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, dict) and "__array__" in value:
+            name, dtype, shape = value.get("__array__"), value.get("dtype"), value.get("shape")
+            try:
+                dtype = np.dtype(dtype) if isinstance(dtype, str) else None
+            except TypeError:
+                dtype = None
+            if (not isinstance(name, str) or name == _META or dtype is None
+                    or dtype.kind not in "biufc" or not isinstance(shape, list)
+                    or len(shape) > 32 or not all(isinstance(n, int) and not isinstance(n, bool)
+                                                  and n >= 0 for n in shape)):
+                raise CheckpointError(f"{path}: malformed array placeholder {value!r:.200}")
+            if name in declared and declared[name] != (dtype, tuple(shape)):
+                raise CheckpointError(f"{path}: array {name!r} is declared twice, differently")
+            declared[name] = (dtype, tuple(shape))
+        elif isinstance(value, dict):
+            stack.extend(value.values())
+        elif isinstance(value, list):
+            stack.extend(value)
+    return declared

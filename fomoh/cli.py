@@ -9,13 +9,15 @@
     fomoh oracle compare CASE RESULTS     # another AD backend's results against the reference
 
 Run ``fomoh <command> --help`` for the options. Exit status: 0 success; 1 the derivative
-check found a disagreement; 2 bad arguments, missing or corrupt files, unusable backend;
-3 a training run diverged (NaN or infinite loss).
+check found a disagreement; 2 bad arguments, missing, corrupt or unwritable files (a one-line
+error naming the path), an existing --out without --resume/--overwrite, unusable backend;
+3 a training run diverged (NaN, infinite or huge loss). ``python -m fomoh`` is the same.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import shlex
 import sys
 from pathlib import Path
@@ -27,7 +29,32 @@ EXIT_OK, EXIT_DISAGREE, EXIT_USAGE, EXIT_DIVERGED = 0, 1, 2, 3
 
 class _Formatter(argparse.RawDescriptionHelpFormatter,
                  argparse.ArgumentDefaultsHelpFormatter):
-    """Keep the descriptions' line breaks and show defaults."""
+    """Keep the descriptions' line breaks and show defaults (once: not when the help text
+    already states its default, and not for options without one)."""
+
+    def _get_help_string(self, action):
+        text = action.help or ""
+        if ("default" in text.lower() or action.default is None or action.default is False
+                or action.default == []):
+            return text
+        return super()._get_help_string(action)
+
+
+_BACKENDS = ("numpy", "cupy")
+
+
+def _backend_from_environment() -> str:
+    """``$HYPERDUAL_BACKEND`` (validated in ``main``), else ``numpy``."""
+    return os.environ.get("HYPERDUAL_BACKEND", "").strip().lower() or "numpy"
+
+
+def _os_error(exc: OSError) -> str:
+    """One line naming the path: ``PATH: reason``."""
+    where = exc.filename if exc.filename is not None else ""
+    reason = exc.strerror or str(exc)
+    if isinstance(exc, (FileExistsError, NotADirectoryError)):
+        reason += " (a file stands where a folder is needed)"
+    return f"{where}: {reason}" if where else reason
 
 
 def _positive_int(text: str) -> int:
@@ -131,13 +158,21 @@ def _add_training_options(p, defaults_from_preset: bool):
                    help="learning-rate schedule: 'step' multiplies the rate by --gamma every "
                         "--every epochs; 'plateau' by --factor whenever the validation loss "
                         "rises (after --patience more such epochs)")
-    g.add_argument("--gamma", type=_positive_float, default=0.1)
-    g.add_argument("--every", type=_positive_int, default=1000)
-    g.add_argument("--factor", type=_positive_float, default=0.1)
-    g.add_argument("--patience", type=_nonneg_int, default=0)
-    g.add_argument("--dtype", choices=("float32", "float64"), default="float32")
-    g.add_argument("--backend", choices=("numpy", "cupy"), default="numpy",
-                   help="array backend; 'cupy' needs CuPy and a GPU")
+    g.add_argument("--gamma", type=_positive_float, default=0.1,
+                   help="'step' schedule: factor applied to the rate every --every epochs")
+    g.add_argument("--every", type=_positive_int, default=1000,
+                   help="'step' schedule: epochs between two rate changes")
+    g.add_argument("--factor", type=_positive_float, default=0.1,
+                   help="'plateau' schedule: factor applied to the rate when the validation "
+                        "loss rises")
+    g.add_argument("--patience", type=_nonneg_int, default=0,
+                   help="'plateau' schedule: further rising epochs tolerated before the "
+                        "rate changes")
+    g.add_argument("--dtype", choices=("float32", "float64"), default="float32",
+                   help="floating-point precision of parameters, data and derivatives")
+    g.add_argument("--backend", choices=_BACKENDS, default=_backend_from_environment(),
+                   help="array backend; 'cupy' needs CuPy and a GPU (default: "
+                        "$HYPERDUAL_BACKEND if set, else numpy)")
     g.add_argument("--eval-batch-size", type=_positive_int, default=2048,
                    help="examples per forward pass when evaluating")
     o = p.add_argument_group("output")
@@ -147,7 +182,13 @@ def _add_training_options(p, defaults_from_preset: bool):
     o.add_argument("--resume", action="store_true",
                    help="continue from the checkpoints in --out (settings must match, "
                         "--epochs may grow); finished runs are not redone")
-    o.add_argument("--quiet", action="store_true", help="no progress bars or log lines")
+    o.add_argument("--overwrite", action="store_true",
+                   help="replace the files of an earlier run in --out (without it, or "
+                        "--resume, an --out that already holds a run is refused)")
+    o.add_argument("--quiet", action="store_true",
+                   help="no progress bars or log lines (bars show on a terminal or in a "
+                        "notebook; elsewhere, e.g. in a CI log, a plain line every "
+                        "$FOMOH_LOG_INTERVAL seconds, default 30)")
 
 
 # --------------------------------------------------------------------------- parser
@@ -158,7 +199,7 @@ table (mean ± std over seeds of the final training/validation loss and accuracy
 writes results.md, results.csv, results.json and curves.png to --out.
 
 Without arguments (the default preset 'digits') it runs, offline, on the 1,797 embedded
-8×8 scikit-learn digits (split 1,293 train / 144 validation / 360 test, pixels scaled to
+8×8 scikit-learn digits (split 1,294 train / 144 validation / 359 test, pixels scaled to
 [0, 1]): multinomial logistic regression (64 → 10, 650 parameters), 3 seeds, 100 epochs,
 minibatches of 64, float32, comparing
 
@@ -226,6 +267,10 @@ def build_parser() -> argparse.ArgumentParser:
         description="Second-order forward-mode optimization (FoMoH) with hyper-dual numbers: "
                     "training, comparisons, Rosenbrock experiments and derivative checks.",
         epilog="Run 'fomoh <command> --help' for each command's options.")
+    from . import __version__
+
+    parser.add_argument("--version", action="version", version=f"fomoh {__version__}",
+                        help="print the version and exit")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
 
@@ -322,7 +367,8 @@ def _cmd_train(args) -> int:
                           lr=args.lr if args.lr is not None else default_lr(optimizer),
                           optimizer_kwargs=dict(args.opt_arg)).validate()
     out = Path(args.out or f"results/train/{optimizer}-seed{args.seed}")
-    result = train(config, out, resume=args.resume, quiet=args.quiet)
+    result = train(config, out, resume=args.resume, quiet=args.quiet,
+                   overwrite=args.overwrite)
     final = result.final
     print(f"{config.name}: {len(result.history)} epochs in {result.wall_time:.1f} s "
           f"({result.theta.shape[0]} parameters, {config.dataset}, {config.model})")
@@ -359,7 +405,7 @@ def _cmd_compare(args) -> int:
         print(f"  {base.dataset}, {model_text}, {base.epochs} epochs, "
               f"seeds {seeds}, {len(specs)} optimizers -> {out}/")
     result = compare(base, specs, seeds, out, lr=args.lr, resume=args.resume,
-                     quiet=args.quiet, command=command.strip())
+                     quiet=args.quiet, command=command.strip(), overwrite=args.overwrite)
     print()
     print(markdown_table(result.rows))
     print()
@@ -375,14 +421,15 @@ def _cmd_compare(args) -> int:
 
 
 def _cmd_rosenbrock(args) -> int:
-    import json
-
     from . import rosenbrock as R
+    from .atomic import write_json
 
     samples, starts, iterations = args.samples, args.starts, args.iterations
     if args.quick:
         samples, starts, iterations = 200, 3, 50
-    progress = not args.quiet and sys.stderr.isatty()
+    from .progress import mode
+
+    progress = mode(args.quiet) == "bar"
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     if args.experiment == "all":
@@ -419,7 +466,7 @@ def _cmd_rosenbrock(args) -> int:
                    "starts": starts, "iterations": iterations, "summary": parts,
                    "files": {k: str(v) for k, v in files.items()}}
         path = out / f"rosenbrock_{args.experiment}_summary.json"
-        path.write_text(json.dumps(R._json_safe(summary), indent=2))
+        write_json(path, R._json_safe(summary), indent=2)
         files["summary"] = path
     for title, table in parts.items():
         print(f"{title}: {starts} starts, {iterations} iterations (median over starts)")
@@ -604,6 +651,10 @@ def main(argv=None) -> int:
     from .train import ConfigError, NonFiniteLossError
 
     argv = list(sys.argv[1:] if argv is None else argv)
+    if _backend_from_environment() not in _BACKENDS:
+        print(f"fomoh: error: HYPERDUAL_BACKEND={os.environ['HYPERDUAL_BACKEND']!r} is not "
+              f"a backend; expected one of {', '.join(_BACKENDS)} (or unset)", file=sys.stderr)
+        return EXIT_USAGE
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
@@ -616,11 +667,16 @@ def main(argv=None) -> int:
         print(f"fomoh {args.command}: error: {exc}", file=sys.stderr)
         return EXIT_DIVERGED
     except BackendUnavailableError as exc:
-        print(f"fomoh {args.command}: error: --backend {getattr(args, 'backend', 'cupy')} "
-              f"is not usable here: {exc}", file=sys.stderr)
+        what = (f"--backend {args.backend}" if getattr(args, "backend", None)
+                else f"HYPERDUAL_BACKEND={_backend_from_environment()}")
+        print(f"fomoh {args.command}: error: {what} is not usable here: {exc}",
+              file=sys.stderr)
         return EXIT_USAGE
     except (ConfigError, CheckpointError, DataError) as exc:
         print(f"fomoh {args.command}: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except OSError as exc:   # an --out that is a file or unwritable, a full disk, ...
+        print(f"fomoh {args.command}: error: {_os_error(exc)}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         print(f"fomoh {args.command}: interrupted; rerun with --resume to continue from the "

@@ -191,12 +191,35 @@ def verify_checksum(path: str | os.PathLike, expected_sha256: str) -> None:
     except OSError as exc:
         raise DataError(f"{path}: cannot read file for checksum: {exc}") from exc
     actual = digest.hexdigest()
+    other = _owner(actual)
+    if actual != expected_sha256.lower() and other is not None:
+        raise DataError(
+            f"{path}: its SHA-256 checksum is that of the {other[0]} file {other[1]}, not the "
+            f"expected {expected_sha256.lower()}; keep each data set in its own folder "
+            "(<data-dir>/mnist/, <data-dir>/fashion-mnist/)")
     if actual != expected_sha256.lower():
         raise DataError(
             f"{path}: SHA-256 checksum mismatch (got {actual}, expected "
             f"{expected_sha256.lower()}); the file is corrupt, truncated or not the "
             "original - delete it and download it again"
         )
+
+
+def _owner(sha256: str):
+    """``(data set, file name)`` whose original file has this SHA-256, or None."""
+    for kind, table in SHA256.items():
+        for name, digest in table.items():
+            if digest == sha256:
+                return kind, name
+    return None
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(_CHUNK), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 # --------------------------------------------------------------------------- IDX reader
@@ -368,7 +391,11 @@ def load_mnist(
     _check_split(split)
     directory = Path(directory)
     names = IDX_FILES[split]
-    missing = [n for n in names if not (directory / n).is_file()]
+    try:
+        missing = [n for n in names if not (directory / n).is_file()]
+    except OSError as exc:        # e.g. no permission to look into the folder
+        raise DataError(f"{directory}: cannot read the data folder "
+                        f"({exc.strerror or exc})") from exc
     if missing:
         raise MissingDataError(_missing_message(kind, directory, missing))
     img_path, lbl_path = (directory / n for n in names)
@@ -393,7 +420,9 @@ def download(
     """Download the gzip IDX files of MNIST or Fashion-MNIST with :mod:`pooch`.
 
     Files already present with the right SHA-256 are not downloaded again; a present
-    file with a wrong digest is replaced.  Every downloaded file is checked against
+    file with a wrong digest is replaced, *unless* its digest is that of another data set's
+    file (MNIST and Fashion-MNIST use the same file names): that is refused with a
+    :class:`DataError` and nothing is replaced.  Every downloaded file is checked against
     :data:`SHA256` and rejected (removed) if it does not match.
 
     Parameters
@@ -425,7 +454,20 @@ def download(
     for s in splits:
         _check_split(s)
     directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        present = {name: directory / name for split in splits for name in IDX_FILES[split]
+                   if (directory / name).is_file()}
+        foreign = {name: _owner(_sha256(p)) for name, p in present.items()}
+    except OSError as exc:
+        raise DataError(f"{exc.filename or directory}: cannot use the data folder "
+                        f"({exc.strerror or exc})") from exc
+    foreign = {n: o for n, o in foreign.items() if o is not None and o[0] != kind}
+    if foreign:
+        raise DataError(
+            f"{directory}: holds {', '.join(sorted(foreign))} of {foreign[next(iter(foreign))][0]}, "
+            f"which {kind} would overwrite (same file names); download {kind} into its own "
+            f"folder, e.g. {directory / kind}")
     base = base_url or DEFAULT_BASE_URLS[kind]
     if not base.endswith("/"):
         base += "/"
@@ -565,16 +607,31 @@ def _stratified_split(
     return np.flatnonzero(mask), held_idx
 
 
-def _resolve_dir(name: str, data_dir, splits=("train", "test")) -> Path:
+def _resolve_dir(name: str, data_dir, splits=("train", "test"), download=False) -> Path:
+    """The folder of data set ``name`` under ``data_dir``: its sub-folder ``<name>/`` or
+    ``data_dir`` itself (a flat folder) when that holds the files.
+
+    Downloads go to ``<data_dir>/<name>/`` (or to ``data_dir`` when it is named ``<name>``
+    or already holds this data set's files), so that MNIST and Fashion-MNIST, whose files
+    have the same names, never land in the same folder.
+    """
     if data_dir is None:
         return default_data_dir(name)
     data_dir = Path(data_dir)
     needed = [n for s in splits for n in IDX_FILES[s]]
-    if all((data_dir / n).is_file() for n in needed):
-        return data_dir
     sub = data_dir / name
-    if all((sub / n).is_file() for n in needed):
-        return sub
+    try:
+        if all((sub / n).is_file() for n in needed):
+            return sub
+        flat = all((data_dir / n).is_file() for n in needed)
+        if flat and (not download or all(_sha256(data_dir / n) == SHA256[name][n]
+                                         for n in needed)):
+            return data_dir
+    except OSError as exc:
+        raise DataError(f"{exc.filename or data_dir}: cannot read the data folder "
+                        f"({exc.strerror or exc})") from exc
+    if download:
+        return data_dir if data_dir.name == name else sub
     return data_dir
 
 
@@ -603,7 +660,9 @@ def load_dataset(
         them in a sub-folder named ``name`` (like the shared ``data/`` folder).
         Default :func:`default_data_dir`.  Ignored for ``"digits"``.
     download : bool, default False
-        Download missing files into ``data_dir`` first (see :func:`download`).
+        Download missing files first (see :func:`download`), into ``<data_dir>/<name>/``
+        (``data_dir`` itself when it is named ``name``), never over another data set's
+        files.
     val_fraction : float, default 0.1
         Fraction of the training examples held out for validation (stratified by
         class, seeded).  For MNIST / Fashion-MNIST the validation set is carved out
@@ -652,7 +711,7 @@ def load_dataset(
         X_test, y_test = X[test_idx], y[test_idx]
         X_all, y_all = X[rest], y[rest]
     else:
-        directory = _resolve_dir(name, data_dir)
+        directory = _resolve_dir(name, data_dir, download=download)
         if download:
             _download_files(name, directory, base_url=base_url)
         X_all, y_all = load_mnist(directory, name, "train", verify=verify)

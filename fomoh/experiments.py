@@ -31,16 +31,17 @@ Table 1 / appendix Table 3) and ``mnist-cnn`` (Table 2 / appendix Table 4).
 from __future__ import annotations
 
 import csv
-import json
 import re
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from .train import (ConfigError, NonFiniteLossError, RunConfig, RunResult, build_model,
-                    build_optimizer, prepare_data, read_history, train)
+from .train import (ConfigError, NonFiniteLossError, OutputExistsError, RunConfig, RunResult,
+                    _check_output,
+                    build_model, build_optimizer, prepare_data, read_history, train)
 
 __all__ = ["Spec", "parse_spec", "Preset", "PRESETS", "DEFAULT_LR", "CompareResult",
            "compare", "summarize", "markdown_table", "write_results", "slug"]
@@ -292,7 +293,8 @@ class CompareResult:
 
 
 def compare(base: RunConfig, specs: list[Spec], seeds, out_dir=None, *, lr=None,
-            resume=False, quiet=False, log=None, title=None, command=None) -> CompareResult:
+            resume=False, quiet=False, log=None, title=None, command=None,
+            overwrite=False) -> CompareResult:
     """Train every specification with every seed on the same data; tabulate and plot.
 
     Parameters
@@ -312,9 +314,12 @@ def compare(base: RunConfig, specs: list[Spec], seeds, out_dir=None, *, lr=None,
         Resume every run from its checkpoint (finished runs are read back, not redone).
     quiet : bool
     log : callable, optional
-        Receives progress lines.
+        Receives progress lines (default: printed to stderr, like ``train``'s).
     title, command : str, optional
         Written into ``results.md``.
+    overwrite : bool
+        Replace earlier runs in ``out_dir``; without it (or ``resume``) a run folder that
+        already holds a run is refused before anything is trained.
 
     Returns
     -------
@@ -334,8 +339,15 @@ def compare(base: RunConfig, specs: list[Spec], seeds, out_dir=None, *, lr=None,
         raise ConfigError(f"labels {labels} map to the same folder names; rename them")
     configs = {s.label: [s.config(base, seed, lr) for seed in seeds] for s in specs}
     if log is None:
-        log = (lambda m: None) if quiet else print
+        log = (lambda m: None) if quiet else (lambda m: print(m, file=sys.stderr, flush=True))
     out = Path(out_dir) if out_dir is not None else None
+    if out is not None:     # refuse before training anything, not after the first runs
+        if not (resume or overwrite) and (out / "results.json").exists():
+            raise OutputExistsError(f"{out} already holds a comparison (results.json); use "
+                                    "--resume, --overwrite or another --out folder")
+        for spec in specs:
+            for config in configs[spec.label]:
+                _check_output(out / slug(spec.label) / f"seed{config.seed}", resume, overwrite)
     t0 = time.perf_counter()
     data = prepare_data(base.validate())
     # Fail before training anything if a model or optimizer name or argument is wrong.
@@ -349,7 +361,7 @@ def compare(base: RunConfig, specs: list[Spec], seeds, out_dir=None, *, lr=None,
             run_dir = out / slug(spec.label) / f"seed{config.seed}" if out else None
             try:
                 result = train(config, run_dir, resume=resume, quiet=quiet, data=data,
-                               log=log)
+                               log=log, overwrite=overwrite)
             except NonFiniteLossError as exc:
                 log(str(exc))
                 result = _diverged_result(config, run_dir, str(exc))
@@ -421,7 +433,9 @@ def markdown_table(rows: list[dict]) -> str:
 def write_results(result: CompareResult, base: RunConfig, seeds, title=None,
                   command=None) -> dict:
     """Write ``results.md``, ``results.csv``, ``results.json`` and ``curves.png``."""
+    from .atomic import write_json, write_text
     from .plots import plot_curves
+    from .provenance import versions
 
     out = result.out_dir
     out.mkdir(parents=True, exist_ok=True)
@@ -476,16 +490,17 @@ def write_results(result: CompareResult, base: RunConfig, seeds, title=None,
         lines += [f"* {r.message}" for r in diverged]
     lines += ["", f"Curves: `{files['plot'].name}`; per-run files under `<label>/seed<k>/`.",
               ""]
-    (out / "results.md").write_text("\n".join(lines))
+    write_text(out / "results.md", "\n".join(lines))
     files["markdown"] = out / "results.md"
 
-    (out / "results.json").write_text(json.dumps({
+    write_json(out / "results.json", {     # strict JSON: a diverged row's NaN is null
         "command": command, "title": title, "wall_time": result.wall_time,
         "seeds": list(seeds), "base": base.to_dict(), "rows": result.rows,
         "runs": {label: [{"seed": r.config.seed, "status": r.status,
                           "wall_time": r.wall_time, "final": r.final,
                           "config": r.config.to_dict()} for r in rs]
                  for label, rs in result.runs.items()},
-    }, indent=1))
+        "versions": versions(),
+    })
     files["json"] = out / "results.json"
     return files

@@ -32,15 +32,20 @@ reaches bit-for-bit the same θ and history as a run that was never interrupted 
 ``wall_time`` column differs).
 
 Divergence. The loss reported by each step and the evaluated losses are checked; the first
-NaN or infinity stops the run with :class:`NonFiniteLossError`, whose message names the epoch
-and step. The checkpoint of the last completed epoch (or of the initial parameters) is left
-untouched.
+NaN, infinity or loss above :data:`DIVERGENCE_LOSS` stops the run with
+:class:`NonFiniteLossError`, whose message names the epoch and step. The checkpoint of the
+last completed epoch (or of the initial parameters) is left untouched.
+
+Files. Every file is written atomically (a killed run leaves the old version or the new one,
+never an empty file), JSON strictly (no ``NaN`` tokens), and an ``out_dir`` that already
+holds a run is refused unless ``resume`` or ``overwrite`` is given.
 """
 
 from __future__ import annotations
 
 import csv
 import dataclasses
+import io
 import json
 import math
 import sys
@@ -51,10 +56,13 @@ from typing import Any, Callable
 
 import numpy as np
 
+from .atomic import remove_orphans, write_json, write_text
 from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from .data import epoch_rng, iterate_minibatches, load_dataset, num_batches
+from .progress import Progress
 
-__all__ = ["RunConfig", "RunResult", "NonFiniteLossError", "ConfigError", "train",
+__all__ = ["RunConfig", "RunResult", "NonFiniteLossError", "ConfigError",
+           "OutputExistsError", "DIVERGENCE_LOSS", "RUN_FILES", "train",
            "evaluate", "prepare_data", "build_model", "build_optimizer", "build_schedule",
            "HISTORY_FIELDS", "SCHEDULES", "read_history"]
 
@@ -72,12 +80,24 @@ the best so far (after ``patience`` further such epochs)."""
 IMAGE_MODELS = ("mnist_cnn", "lenet5")
 """Models that take images ``(N, 1, H, W)``; all other models take flattened inputs."""
 
+DIVERGENCE_LOSS = 1e8
+"""A finite loss above this also stops a run as diverged: the cross-entropy of a C-class
+model starts near ln C (2.3 for 10 classes), so 1e8 means logits 1e8 apart — a run that has
+left every useful region and is on its way to overflow (a loss of 1e300 is still finite)."""
+
+RUN_FILES = ("config.json", "history.csv", "history.json", "checkpoint.npz", "summary.json")
+"""The files of a run in its folder."""
+
 # Keys of RunConfig that may differ between an interrupted run and its resumption.
 _RESUME_FREE_KEYS = ("epochs", "label")
 
 
 class ConfigError(ValueError):
     """Invalid settings for a run (bad optimizer name, learning rate, ...)."""
+
+
+class OutputExistsError(ConfigError):
+    """The output folder already holds a run, and neither resume nor overwrite was asked."""
 
 
 class NonFiniteLossError(FloatingPointError):
@@ -399,13 +419,17 @@ def evaluate(model, theta, X, y, batch_size: int = 2048, xp=np) -> tuple[float, 
 # --------------------------------------------------------------------------- files
 
 
-def _write_history(out_dir: Path, history: list[dict]) -> None:
-    with open(out_dir / "history.csv", "w", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=HISTORY_FIELDS)
-        writer.writeheader()
-        for record in history:
-            writer.writerow({k: record.get(k) for k in HISTORY_FIELDS})
-    (out_dir / "history.json").write_text(json.dumps(history, indent=1))
+def _write_history(out_dir: Path, history: list[dict], config: RunConfig) -> None:
+    """``history.csv`` (with ``label`` and ``seed`` columns, so that the files of several
+    runs can be concatenated) and ``history.json``, both atomically."""
+    text = io.StringIO(newline="")
+    writer = csv.DictWriter(text, fieldnames=("label", "seed") + HISTORY_FIELDS)
+    writer.writeheader()
+    for record in history:
+        writer.writerow({"label": config.name, "seed": config.seed,
+                         **{k: record.get(k) for k in HISTORY_FIELDS}})
+    write_text(out_dir / "history.csv", text.getvalue())
+    write_json(out_dir / "history.json", history)
 
 
 def read_history(out_dir) -> list[dict]:
@@ -414,11 +438,25 @@ def read_history(out_dir) -> list[dict]:
 
 
 def _write_summary(out_dir: Path, result: RunResult) -> None:
+    from .provenance import versions
+
     summary = {"label": result.config.name, "status": result.status,
                "message": result.message, "epochs": len(result.history),
                "wall_time": result.wall_time, "final": result.final,
-               "num_params": int(result.theta.shape[0]), "config": result.config.to_dict()}
-    (out_dir / "summary.json").write_text(json.dumps(summary, indent=1))
+               "num_params": int(result.theta.shape[0]), "config": result.config.to_dict(),
+               "versions": versions()}
+    write_json(out_dir / "summary.json", summary)
+
+
+def _check_output(out: Path, resume: bool, overwrite: bool) -> None:
+    """Refuse an ``out`` that already holds a run unless it is resumed or overwritten."""
+    if resume or overwrite or not out.is_dir():
+        return
+    existing = [name for name in RUN_FILES if (out / name).exists()]
+    if existing:
+        raise OutputExistsError(
+            f"{out} already holds a run ({', '.join(existing)}); use --resume to continue "
+            "it, --overwrite to replace it, or another --out folder")
 
 
 def _check_resumable(saved: dict, config: RunConfig, path: Path) -> None:
@@ -436,15 +474,14 @@ def _check_resumable(saved: dict, config: RunConfig, path: Path) -> None:
 # --------------------------------------------------------------------------- the loop
 
 
-def _progress(iterable, quiet, **kw):
-    """A tqdm progress bar, disabled when ``quiet`` or stderr is not a terminal."""
-    from tqdm.auto import tqdm
-
-    return tqdm(iterable, disable=quiet or not sys.stderr.isatty(), dynamic_ncols=True, **kw)
+def _diverged(loss: float) -> bool:
+    """NaN, infinite, or above :data:`DIVERGENCE_LOSS`."""
+    return not (math.isfinite(loss) and loss <= DIVERGENCE_LOSS)
 
 
 def train(config: RunConfig, out_dir=None, *, resume: bool = False, quiet: bool = False,
-          data=None, log: Callable[[str], Any] | None = None) -> RunResult:
+          data=None, log: Callable[[str], Any] | None = None,
+          overwrite: bool = False) -> RunResult:
     """Train one model with one optimizer; write history, checkpoints and summary.
 
     Parameters
@@ -456,11 +493,15 @@ def train(config: RunConfig, out_dir=None, *, resume: bool = False, quiet: bool 
         Continue from ``out_dir/checkpoint.npz`` if it exists (its settings must match
         ``config`` except ``epochs``); otherwise start from scratch.
     quiet : bool
-        No progress bars and no log lines.
+        No progress bars and no log lines. Otherwise bars on a terminal or in a notebook,
+        and plain periodic lines elsewhere (a CI log; see :mod:`fomoh.progress`).
     data : fomoh.data.Dataset, optional
         Already loaded data (must match ``config``); loaded from ``config`` otherwise.
     log : callable, optional
         Receives one line of text per event (default: print to stderr unless ``quiet``).
+    overwrite : bool
+        Replace the files of an earlier run in ``out_dir``; without it (or ``resume``) a
+        folder that already holds a run is refused with :class:`OutputExistsError`.
 
     Returns
     -------
@@ -472,6 +513,8 @@ def train(config: RunConfig, out_dir=None, *, resume: bool = False, quiet: bool 
         The loss became NaN/inf; the last good checkpoint is kept and the history up to
         the last completed epoch has been written.
     ConfigError, CheckpointError, fomoh.data.DataError, hyperdual.BackendUnavailableError
+    OSError
+        An unusable ``out_dir`` (a file, not writable) or a full disk.
     """
     import hyperdual
     from optimizers import ModelObjective
@@ -479,6 +522,9 @@ def train(config: RunConfig, out_dir=None, *, resume: bool = False, quiet: bool 
     config.validate()
     if log is None:
         log = (lambda msg: None) if quiet else (lambda msg: print(msg, file=sys.stderr))
+    out = Path(out_dir) if out_dir is not None else None
+    if out is not None:
+        _check_output(out, resume, overwrite)
     xp = hyperdual.set_backend(config.backend)
     dtype = np.dtype(config.dtype)
     if data is None:
@@ -487,10 +533,10 @@ def train(config: RunConfig, out_dir=None, *, resume: bool = False, quiet: bool 
     optimizer = build_optimizer(config)
     schedule = build_schedule(config, optimizer)
 
-    out = Path(out_dir) if out_dir is not None else None
     ckpt_path = out / "checkpoint.npz" if out is not None else None
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
+        remove_orphans(out, RUN_FILES)   # left by a run killed while writing
 
     # Fixed subset of the training set used to report the training loss and accuracy.
     X_eval, y_eval = data.X_train, data.y_train
@@ -534,7 +580,7 @@ def train(config: RunConfig, out_dir=None, *, resume: bool = False, quiet: bool 
 
     t0 = time.perf_counter()
     if out is not None:
-        (out / "config.json").write_text(json.dumps(config.to_dict(), indent=1))
+        write_json(out / "config.json", config.to_dict())
         if start_epoch == 0:
             checkpoint(0)            # the initial parameters: a good state to fall back on
 
@@ -543,19 +589,22 @@ def train(config: RunConfig, out_dir=None, *, resume: bool = False, quiet: bool 
                            status=status, wall_time=wall_before + time.perf_counter() - t0,
                            out_dir=out, message=message)
         if out is not None:
-            _write_history(out, history)
+            _write_history(out, history, config)
             _write_summary(out, result)
         return result
 
     n_steps = num_batches(len(data.y_train), config.batch_size)
-    epochs = _progress(range(start_epoch, config.epochs), quiet, desc=config.name,
-                       unit="epoch", initial=start_epoch, total=config.epochs)
+    progress = Progress(quiet, log)
+    progress.line(f"[{config.name}] training epochs {start_epoch + 1}-{config.epochs}, "
+                  f"{n_steps} steps each", force=True)
+    epochs = progress.bar(range(start_epoch, config.epochs), desc=config.name,
+                          unit="epoch", initial=start_epoch, total=config.epochs)
     for epoch in epochs:
         losses, jitter = [], 0
         batches = iterate_minibatches(data.X_train, data.y_train, config.batch_size,
                                       epoch_rng(config.seed, epoch))
-        for step, (xb, yb) in enumerate(_progress(batches, quiet, total=n_steps, leave=False,
-                                                  desc=f"epoch {epoch + 1}"), start=1):
+        for step, (xb, yb) in enumerate(progress.bar(batches, total=n_steps, leave=False,
+                                                     desc=f"epoch {epoch + 1}"), start=1):
             xb, yb = xp.asarray(xb), xp.asarray(yb)
 
             # f(th) = model.loss(th, xb, yb); the objective also carries the model's hvp,
@@ -567,9 +616,13 @@ def train(config: RunConfig, out_dir=None, *, resume: bool = False, quiet: bool 
             with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
                 new_theta, info = optimizer.step(f, theta, grad=g)
             loss = float(_info_value(info, "loss", math.nan))
-            if not math.isfinite(loss) or not bool(xp.isfinite(new_theta).all()):
-                what = f"loss = {loss}" if not math.isfinite(loss) else \
-                    f"the parameters became non-finite (loss before the step = {loss:.6g})"
+            if _diverged(loss) or not bool(xp.isfinite(new_theta).all()):
+                if not _diverged(loss):
+                    what = f"the parameters became non-finite (loss before the step = {loss:.6g})"
+                elif math.isfinite(loss):
+                    what = f"loss = {loss:g}, above the divergence limit {DIVERGENCE_LOSS:g},"
+                else:
+                    what = f"loss = {loss}"
                 message = (f"[{config.name}] {what} at epoch {epoch + 1}, step {step} of "
                            f"{n_steps} (lr = {optimizer.lr:g}); run stopped.")
                 if ckpt_path is not None:
@@ -580,14 +633,17 @@ def train(config: RunConfig, out_dir=None, *, resume: bool = False, quiet: bool 
             theta = new_theta
             losses.append(loss)
             jitter += int(_info_value(info, "jitter", 0.0) > 0.0)
+            progress.line(lambda: f"[{config.name}] epoch {epoch + 1}/{config.epochs}, step "
+                                  f"{step}/{n_steps}: loss {loss:.4g}")
 
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             train_loss, train_acc = evaluate(model, theta, X_eval, y_eval,
                                              config.eval_batch_size, xp)
             val_loss, val_acc = evaluate(model, theta, data.X_val, data.y_val,
                                          config.eval_batch_size, xp)
-        if not (math.isfinite(train_loss) and math.isfinite(val_loss)):
-            message = (f"[{config.name}] the evaluated loss is not finite after epoch "
+        if _diverged(train_loss) or _diverged(val_loss):
+            message = (f"[{config.name}] the evaluated loss is not finite (or above "
+                       f"{DIVERGENCE_LOSS:g}) after epoch "
                        f"{epoch + 1} (train {train_loss}, validation {val_loss}; lr = "
                        f"{optimizer.lr:g}); run stopped.")
             if ckpt_path is not None:
@@ -607,7 +663,11 @@ def train(config: RunConfig, out_dir=None, *, resume: bool = False, quiet: bool 
             schedule.step(val_loss)
         checkpoint(epoch + 1)
         if out is not None:
-            _write_history(out, history)
+            _write_history(out, history, config)
+        progress.line(lambda: f"[{config.name}] epoch {epoch + 1}/{config.epochs}: train loss "
+                              f"{train_loss:.4f}, val loss {val_loss:.4f}, val acc "
+                              f"{val_acc:.4f}, {history[-1]['wall_time']:.1f} s",
+                      force=epoch + 1 == config.epochs)
         if hasattr(epochs, "set_postfix"):
             epochs.set_postfix(train=f"{train_loss:.4f}", val=f"{val_loss:.4f}",
                                acc=f"{val_acc:.3f}")

@@ -6,6 +6,13 @@ written with NumPy operations. Evaluating ``f`` at ``theta + v1 e1 + v2 e2`` yie
 ``f(θ)``, ``∇f·v1``, ``∇f·v2`` and ``v1ᵀ ∇²f v2`` exactly (up to rounding) in one pass.
 """
 
+from importlib.metadata import PackageNotFoundError, version as _version
+
+try:
+    __version__ = _version("fomoh-hyperdual")   # the distribution this package ships in
+except PackageNotFoundError:                    # a checkout that is not installed
+    __version__ = "0+unknown"
+
 from .backend import (BackendUnavailableError, DeviceMismatchError, backend_name,
                       cupy_available, get_backend, namespace, set_backend, to_numpy)
 from .derivatives import (DEFAULT_CHUNK_SIZE, directional, gradient, hessian, hvp,

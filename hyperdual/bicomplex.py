@@ -76,6 +76,7 @@ class Bicomplex(MultiPartArray):
 
     PART_NAMES = ("z1", "z2")
     LEAD = (0, 0)
+    PART_KINDS = "c"
 
     def __init__(self, z1, z2=0.0):
         xp = namespace(z1, z2)

@@ -35,10 +35,11 @@ def bilinear(op, x, y, lift=True):
     xp = _common_xp((x, y))
     x_is, y_is = isinstance(x, cls), isinstance(y, cls)
     # Python scalars stay Python scalars ("weak": a float32 number times 2.0 stays float32).
-    if not x_is and not isinstance(x, _WEAK_SCALARS):
-        x = xp.asarray(x)
-    if not y_is and not isinstance(y, _WEAK_SCALARS):
-        y = xp.asarray(y)
+    # A plain operand the parts cannot hold (a complex constant for HyperDual) is refused.
+    if not x_is:
+        x = cls.check_operand(x if isinstance(x, _WEAK_SCALARS) else xp.asarray(x))
+    if not y_is:
+        y = cls.check_operand(y if isinstance(y, _WEAK_SCALARS) else xp.asarray(y))
     nd = max(np.ndim(x) if not x_is else x.ndim, np.ndim(y) if not y_is else y.ndim)
     if lift:
         x = x.lift(nd) if x_is else x
@@ -179,6 +180,7 @@ def divide(x, y):
         return multiply(x, y.UFUNCS[np.reciprocal](y))
     if not isinstance(y, _WEAK_SCALARS):
         y = x.xp.asarray(y)
+    x.check_operand(y)
     return x.lift(np.ndim(y)).map_parts(lambda p, lead: p / y)
 
 

@@ -73,6 +73,13 @@ def _K_from_pairs(M: int) -> int:
     return K
 
 
+def _frozen(array):
+    """``array`` made read-only (NumPy; CuPy arrays have no such flag)."""
+    if isinstance(array, np.ndarray):
+        array.flags.writeable = False
+    return array
+
+
 def _sum(terms):
     """The sum of the terms that are not structural zeros (``None`` if there are none)."""
     terms = [t for t in terms if t is not None]
@@ -117,7 +124,9 @@ class Jet(ForwardNumber):
             dtype = np.dtype(np.float64)
         if dtype.kind != "f":
             raise TypeError(f"Jet parts must be real floating arrays, got {dtype}")
-        self.real = xp.asarray(real).astype(dtype, copy=False)
+        # Copies, read-only where the backend allows it (NumPy), like every number type's
+        # constructor: the jet must not change when the arrays it was built from do.
+        self.real = _frozen(xp.array(real, dtype=dtype, copy=True))
         S = self.real.shape
         self.first = self._checked(xp, first, dtype, S, "first")
         self.second = self._checked(xp, second, dtype, S, "second")
@@ -132,11 +141,11 @@ class Jet(ForwardNumber):
     def _checked(xp, part, dtype, S, name):
         if part is None:
             return None
-        part = xp.asarray(part).astype(dtype, copy=False)
+        part = xp.array(part, dtype=dtype, copy=True)
         if part.ndim != len(S) + 1 or part.shape[1:] != S:
             raise ValueError(f"Jet {name} must have shape (n, *{S}) with a leading axis of "
                              f"parts; got {part.shape}")
-        return part
+        return _frozen(part)
 
     # ------------------------------------------------------------------ the jet's size
     @property

@@ -41,6 +41,8 @@ class MultiPartArray:
     ARRAY_FUNCTIONS: dict = {}  # numpy function -> implementation (linear ones filled below)
     UFUNCS: dict = {}           # numpy ufunc -> implementation (each number type fills it)
     STRUCTURAL_ZEROS = False    # True: a zero part may be stored as None (see module docstring)
+    PART_KINDS: str = "f"       # dtype kinds the parts may hold: "f" real (HyperDual, Dual,
+    #                             Jet), "c" complex (Bicomplex). Guarded where values enter.
     __array_priority__ = 100
 
     # ----------------------------------------------------------------- construction
@@ -59,7 +61,7 @@ class MultiPartArray:
         The zero parts are broadcast views of one scalar, so they cost no memory.
         """
         xp = xp or namespace(value)
-        value = xp.asarray(value)
+        value = xp.asarray(cls.check_operand(value))
         if cls.STRUCTURAL_ZEROS:
             return cls.from_parts([value] + [None] * (len(cls.LEAD) - 1))
         zero = xp.zeros((), dtype=cls._part_dtype(value.dtype))
@@ -69,6 +71,37 @@ class MultiPartArray:
 
     @staticmethod
     def _part_dtype(dtype):
+        return dtype
+
+    @classmethod
+    def check_operand(cls, value):
+        """Return a plain operand unchanged, or refuse one whose values the parts cannot hold.
+
+        A complex constant entering a real number type would make its parts complex, and
+        every later rule (abs, relu, maximum, comparisons by the real part) would silently
+        differentiate the wrong function. Called wherever plain values enter (lifting,
+        ``+``, bilinear operations, division, powers, padding).
+        """
+        kind = _kind(value)
+        if kind not in "biu" + ("fc" if "c" in cls.PART_KINDS else "f"):
+            raise TypeError(
+                f"a {_kind_name(kind)} operand cannot enter a {cls.__name__} (its parts are "
+                f"{_kind_name(cls.PART_KINDS)}): the result would be silently wrong. "
+                + ("Use hyperdual.Bicomplex or the complex step for complex arithmetic."
+                   if kind == "c" else "Convert it to a floating array first."))
+        return value
+
+    @classmethod
+    def check_dtype(cls, dtype, what):
+        """``dtype`` (or None) if the parts can be cast to it; refuse a cast that would
+        truncate or drop parts (``dtype=int`` in ``sum``/``mean``, ``astype(int)``)."""
+        if dtype is None:
+            return None
+        dtype = np.dtype(dtype)
+        if dtype.kind not in cls.PART_KINDS:
+            raise TypeError(f"{what} with dtype={dtype} is not supported for {cls.__name__}: "
+                            f"casting its {_kind_name(cls.PART_KINDS)} parts to {dtype} "
+                            "would silently truncate or misrepresent them")
         return dtype
 
     @property
@@ -265,12 +298,16 @@ class MultiPartArray:
 
     # ----------------------------------------------------------------- linear: reductions
     def sum(self, axis=None, keepdims=False, dtype=None):
+        dtype = self.check_dtype(dtype, "sum")
+
         def total(p, lead):
             ax = tuple(range(lead, p.ndim)) if axis is None else self._axis(axis, lead)
             return p.sum(axis=ax, keepdims=keepdims, dtype=dtype)
         return self.map_parts(total)
 
     def mean(self, axis=None, keepdims=False, dtype=None):
+        dtype = self.check_dtype(dtype, "mean")
+
         def average(p, lead):
             ax = tuple(range(lead, p.ndim)) if axis is None else self._axis(axis, lead)
             return p.mean(axis=ax, keepdims=keepdims, dtype=dtype)
@@ -358,7 +395,9 @@ class MultiPartArray:
 
     def max(self, axis=None, keepdims=False):
         """Maximum; at ties the derivative parts of the *first* maximal entry are taken
-        (the same entry ``argmax`` picks, and the one max-pooling back-propagates to)."""
+        (the same entry ``argmax`` picks, and the one max-pooling back-propagates to).
+        The elementwise ``np.maximum(x, y)`` *averages* at ties instead; JAX averages in
+        both (see "Ties, side by side" in this module)."""
         return self._select_along(self.xp.argmax, axis, keepdims)
 
     def min(self, axis=None, keepdims=False):
@@ -375,6 +414,7 @@ class MultiPartArray:
         return out if keepdims else out.squeeze(ax)
 
     def astype(self, dtype):
+        dtype = self.check_dtype(dtype, "astype")
         return self.map_parts(lambda p, lead: p.astype(dtype))
 
     def copy(self):
@@ -426,6 +466,20 @@ def _unsupported(x, what):
             "(see hyperdual.supported_functions()) or ask for it to be added.")
 
 
+def _kind(value):
+    """The NumPy dtype kind of a plain operand ("b", "i", "u", "f", "c", ...)."""
+    for kind, types in (("b", bool), ("i", int), ("f", float), ("c", complex)):
+        if isinstance(value, types):    # Python scalars (and NumPy's float64, complex128)
+            return kind
+    dtype = getattr(value, "dtype", None)
+    return np.dtype(dtype).kind if dtype is not None else np.asarray(value).dtype.kind
+
+
+def _kind_name(kinds):
+    return "complex" if "c" in kinds else {"b": "boolean", "i": "integer", "u": "integer",
+                                            "f": "real floating"}.get(kinds, f"kind {kinds!r}")
+
+
 def _like(values):
     """The MultiPartArray subclass among ``values`` (error if two different ones)."""
     classes = {type(v) for v in values if isinstance(v, MultiPartArray)}
@@ -470,6 +524,7 @@ def _add(x, y):
         return x.from_parts(tuple(_add_parts(xp, p, q, lead, shape) for p, q, lead
                                   in zip(x.lift(nd).parts, y.lift(nd).parts, x.LEAD)))
     number = x if isinstance(x, MultiPartArray) else y
+    number.check_operand(y if number is x else x)
     first = x.parts[0] + y if number is x else x + y.parts[0]
     shape = first.shape
     lifted = number.lift(len(shape))
@@ -489,25 +544,47 @@ def _add_parts(xp, p, q, lead, shape):
 
 
 # --------------------------------------------------------------------- piecewise selection
+# Ties, side by side (both kept on purpose; JAX averages in both):
+#   * ``np.maximum(x, y)`` / ``np.minimum`` (elementwise, two operands): at x == y the other
+#     parts are averaged (½, ½), the symmetric convention (JAX's);
+#   * ``np.max(x)`` / ``x.max(axis)`` / ``np.min`` (reductions): the derivative parts of the
+#     *first* extreme entry are taken, the entry ``argmax`` picks and max-pooling
+#     back-propagates to (JAX averages over the tied entries instead).
+# NaN: ``maximum``/``minimum`` propagate it (the NaN operand is selected, parts included);
+# ``fmax``/``fmin`` ignore it (the other operand is selected), as NumPy does.
 def maximum(x, y):
     """Elementwise maximum by the real parts. At ties (x == y) the other parts are averaged
-    (½, ½), the symmetric convention (JAX's); ``relu`` has derivative 0 at 0 instead."""
+    (½, ½), the symmetric convention (JAX's); ``relu`` has derivative 0 at 0 instead, and the
+    reduction ``max`` takes the first maximal entry (see the note above). NaN propagates."""
     return _select_extreme(x, y, lambda a, p: a > p)
 
 
 def minimum(x, y):
-    """Elementwise minimum by the real parts; ties averaged like ``maximum``."""
+    """Elementwise minimum by the real parts; ties averaged like ``maximum``; NaN propagates."""
     return _select_extreme(x, y, lambda a, p: a < p)
 
 
-def _select_extreme(x, y, wins):
+def fmax(x, y):
+    """``np.fmax``: like ``maximum`` but a NaN operand is ignored (the other one is taken)."""
+    return _select_extreme(x, y, lambda a, p: a > p, ignore_nan=True)
+
+
+def fmin(x, y):
+    """``np.fmin``: like ``minimum`` but a NaN operand is ignored (the other one is taken)."""
+    return _select_extreme(x, y, lambda a, p: a < p, ignore_nan=True)
+
+
+def _select_extreme(x, y, wins, ignore_nan=False):
     cls = _like((x, y))
     xp = _common_xp((x, y))
     dtype = _dtype_of((x, y))               # Python scalars take the operands' dtype
     x, y = as_multipart(cls, x, xp, dtype), as_multipart(cls, y, xp, dtype)
     a, p = x.real, y.real
+    # x where it wins, or where NaN decides for it (its own NaN propagates; fmax/fmin skip
+    # y's NaN); y where it wins or is NaN itself (or x's NaN is skipped); ties: the mean.
+    take_x = wins(a, p) | (xp.isnan(p) if ignore_nan else xp.isnan(a))
     mean = (x + y) * 0.5
-    return where(wins(a, p), x, where(a == p, mean, y))
+    return where(take_x, x, where(a == p, mean, y))
 
 
 def _zero_derivative(fn):
@@ -524,8 +601,8 @@ COMMON_UFUNCS = {
     np.positive: lambda x: x,
     np.maximum: maximum,
     np.minimum: minimum,
-    np.fmax: maximum,
-    np.fmin: minimum,
+    np.fmax: fmax,
+    np.fmin: fmin,
     **{u: _zero_derivative(u) for u in (np.greater, np.greater_equal, np.less, np.less_equal,
                                         np.equal, np.not_equal, np.sign, np.floor, np.ceil,
                                         np.rint)},
@@ -616,7 +693,7 @@ def pad(array, pad_width, mode="constant", **kwargs):
     xp = array.xp
     widths = np.broadcast_to(np.asarray(pad_width, dtype=np.intp), (array.ndim, 2))
     widths = [tuple(int(w) for w in row) for row in widths]
-    fill = kwargs.get("constant_values", 0)
+    fill = array.check_operand(kwargs.get("constant_values", 0))
     parts = []
     for k, (p, lead) in enumerate(zip(array.parts, array.LEAD)):
         if p is None:

@@ -30,6 +30,8 @@ computation) is shared; a single pair has P = 1.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from . import bilinear, multipart
@@ -55,11 +57,13 @@ class ForwardNumber(MultiPartArray):
             dtype = np.dtype(np.float64)
         if dtype.kind != "f":
             raise TypeError(f"{name} components must be real floating arrays, got {dtype}")
-        real = xp.asarray(real)
+        # Copies, made read-only below where the backend allows it (NumPy): the number is
+        # immutable, so it must not change when the arrays it was built from do.
+        real = xp.array(real, dtype=dtype, copy=True)
         shape = real.shape
-        parts, pairs = [real.astype(dtype, copy=False)], set()
+        parts, pairs = [real], set()
         for part_name, e in zip(self.PART_NAMES[1:], eps):
-            e = xp.asarray(e)
+            e = xp.array(e, dtype=dtype, copy=True)
             if e.ndim == 0:
                 e = xp.broadcast_to(e, (1,) + shape)
             elif e.shape == shape:
@@ -70,10 +74,12 @@ class ForwardNumber(MultiPartArray):
                     f"(P, *{shape}) with a leading pair axis; got {e.shape}")
             if e.shape[0] != 1:
                 pairs.add(e.shape[0])
-            parts.append(e.astype(dtype, copy=False))
+            parts.append(e)
         if len(pairs) > 1:
             raise ValueError(f"{name} ε-parts have different numbers of pairs: {sorted(pairs)}")
         for part_name, part in zip(self.PART_NAMES, parts):
+            if isinstance(part, np.ndarray):    # CuPy arrays have no read-only flag
+                part.flags.writeable = False
             setattr(self, part_name, part)
 
     @property
@@ -175,18 +181,72 @@ class HyperDual(ForwardNumber):
 
 
 def power(x, n):
-    """``x ** n``: real exponent by the power rule; a number as exponent via ``exp(n log x)``."""
+    """``x ** n``: real exponent by the power rule; a number as exponent by
+    ``_number_exponent``."""
     if isinstance(n, MultiPartArray):
-        xp = _common_xp((x, n))
-        log_x = x.apply(RULES["log"]) if isinstance(x, MultiPartArray) \
-            else xp.log(xp.asarray(x, dtype=n.dtype))
-        return (n * log_x).apply(RULES["exp"])
+        return _number_exponent(x, n)
+    x.check_operand(n)
     if not isinstance(n, (int, float)):
         n = x.xp.asarray(n)
         if n.ndim > x.ndim:
             x = x.broadcast_to(np.broadcast_shapes(x.shape, n.shape))
     with np.errstate(divide="ignore", invalid="ignore"):
         return x.apply(lambda xp_, a: power_rule(xp_, a, n))
+
+
+def _number_exponent(x, n):
+    """``x ** n`` for a number ``n``: ``x ** p · exp(δ log x)`` with ``p = n.real`` (plain)
+    and ``δ = n - p`` (the exponent's ε-parts; real part 0).
+
+    ``x ** p`` is the power rule, so a negative base with an integer exponent and
+    ``0 ** 0 = 1`` keep their values (``exp(n log x)`` would give NaN). ``exp(δ log x)`` is 1
+    plus ε-terms, each with a factor of ``δ``'s ε-parts: where those are zero (a pair along
+    which the exponent does not vary) the terms are set to 0 explicitly, whatever ``log x``
+    is; where they are not, a negative base gives NaN (the derivative with respect to the
+    exponent is not real) and a zero base IEEE infinities.
+    """
+    cls, xp = type(n), _common_xp((x, n))
+    if not isinstance(x, MultiPartArray):
+        cls.check_operand(x)
+        x = xp.asarray(x, dtype=n.dtype if isinstance(x, (int, float))
+                       else xp.result_type(xp.asarray(x).dtype, n.dtype))
+    p = n.real
+    with np.errstate(divide="ignore", invalid="ignore"):
+        log_x = np.log(x) if isinstance(x, MultiPartArray) else xp.log(x)
+        t = (n - p) * log_x
+        parts = [xp.zeros_like(t.parts[0])] + (_vanishing_jet_terms(n, t) if n.STRUCTURAL_ZEROS
+                                               else _vanishing_pair_terms(n, t))
+        growth = np.exp(t.from_parts(parts))
+        return (power(x, p) if isinstance(x, MultiPartArray) else xp.power(x, p)) * growth
+
+
+def _vanishing_pair_terms(n, t):
+    """The ε-parts of ``t = δ log x`` with 0 where all of ``n``'s ε-parts are 0 (a pair along
+    which the exponent does not vary), for the types whose ε-parts share one pair axis."""
+    xp = t.xp
+    constant = functools.reduce(xp.logical_and, (e == 0 for e in n.parts[1:]))
+    parts = []
+    for part, lead in zip(t.parts[1:], t.LEAD[1:]):
+        mask = constant.reshape(constant.shape[:lead] + (1,) * (t.ndim - n.ndim)
+                                + constant.shape[lead:])
+        parts.append(xp.where(mask, xp.zeros((), part.dtype), part))
+    return parts
+
+
+def _vanishing_jet_terms(n, t):
+    """The same for a K-jet: ``t.first_k`` is 0 where ``n.first_k`` is, ``t.second_ij`` where
+    ``n.second_ij``, ``n.first_i`` and ``n.first_j`` all are (a structural zero is zero)."""
+    from .jet import pair_index
+    xp, K = t.xp, t.K
+    shape = (1,) * (t.ndim - n.ndim) + n.shape
+    first_zero = (xp.ones((K,) + shape, dtype=bool) if n.first is None
+                  else (n.first == 0).reshape((K,) + shape))
+    I, J = pair_index(K, xp)
+    second_zero = first_zero[I] & first_zero[J]
+    if n.second is not None:
+        second_zero = second_zero & (n.second == 0).reshape(second_zero.shape[:1] + shape)
+    return [None if part is None else xp.where(mask, xp.zeros((), part.dtype), part)
+            for part, mask in ((t.first, first_zero), (t.second, second_zero))]
 
 
 def _table_ufunc(name):

@@ -14,7 +14,14 @@ Conventions at kinks (chosen on purpose, tested in ``tests/test_rules.py``):
 * ``relu(a) = max(a, 0)``: derivative 0 at ``a = 0`` (the subgradient PyTorch and JAX use);
 * ``abs(a)``: derivative ``sign(a)``, which is 0 at ``a = 0``;
 * both have second derivative 0 everywhere (the kink's delta is not represented);
-* ``sqrt`` at 0: value 0, derivatives ``inf`` (no finite derivative exists); IEEE rules apply.
+* ``sqrt`` at 0: value 0, derivatives ``inf`` (no finite derivative exists); IEEE rules apply;
+* ties, side by side: the elementwise ``np.maximum(x, y)`` / ``np.minimum`` *average* the
+  derivative parts at ``x == y`` (½, ½), while the reductions ``np.max`` / ``np.min``
+  take those of the *first* extreme entry (as ``argmax`` and max-pooling do); JAX averages
+  in both (``multipart.py``, "Ties, side by side");
+* ``x ** n`` with a hyper-dual exponent: ``x**n.real`` times ``exp((n - n.real) log x)``, so
+  a negative base with a constant exponent and ``0 ** 0 = 1`` keep their values; a
+  derivative with respect to the exponent of a negative base is NaN (it is not real).
 
 The sigmoid family is written in forms that neither overflow nor lose relative accuracy:
 ``sigmoid(a) = exp(-logaddexp(0, -a))`` and ``1 - sigmoid(a) = sigmoid(-a)``.

@@ -496,3 +496,70 @@ def test_minibatch_argument_checks():
         next(iterate_minibatches(np.zeros((4, 2)), np.zeros(3), 2, 0))
     with pytest.raises(ValueError, match="non-negative"):
         epoch_rng(-1, 0)
+
+
+# --------------------------------------------------------------------------- two data sets
+
+
+def _flat_mnist_folder(tmp_path):
+    """A flat folder holding (links to) the four MNIST files, as a user might keep them."""
+    flat = tmp_path / "data"
+    flat.mkdir()
+    for name in (*data.IDX_FILES["train"], *data.IDX_FILES["test"]):
+        (flat / name).symlink_to(MNIST_DIR / name)
+    return flat
+
+
+@needs_mnist
+@needs_fashion
+def test_fashion_download_beside_flat_mnist_goes_into_its_own_folder(tmp_path, http_server):
+    """Same file names: downloading Fashion-MNIST into a flat MNIST folder used to replace
+    MNIST. It now goes into <data-dir>/fashion-mnist/."""
+    flat = _flat_mnist_folder(tmp_path)
+    url, _ = http_server(FASHION_DIR)
+    ds = load_dataset("fashion-mnist", data_dir=flat, download=True, base_url=url,
+                      val_fraction=0.0, max_train=10)
+    assert ds.name == "fashion-mnist" and len(ds.y_test) == 10_000
+    assert sorted(p.name for p in (flat / "fashion-mnist").iterdir()) == sorted(
+        [*data.IDX_FILES["train"], *data.IDX_FILES["test"]])
+    for name in data.IDX_FILES["test"]:                  # MNIST untouched
+        assert (flat / name).is_symlink()
+        data.verify_checksum(flat / name, data.SHA256["mnist"][name])
+    # and MNIST is still read from the flat folder
+    assert load_dataset("mnist", data_dir=flat, val_fraction=0.0, max_train=10).name == "mnist"
+
+
+@needs_mnist
+def test_download_never_replaces_another_data_sets_file(tmp_path, http_server):
+    flat = _flat_mnist_folder(tmp_path)
+    url, server = http_server(tmp_path)
+    with pytest.raises(DataError, match="mnist") as info:
+        data.download("fashion-mnist", flat, base_url=url, splits=("test",))
+    assert str(flat) in str(info.value) and "fashion-mnist" in str(info.value)
+    assert server.requests_seen == []
+    for name in data.IDX_FILES["test"]:
+        assert (flat / name).is_symlink()
+
+
+@needs_mnist
+def test_reading_the_other_data_sets_file_says_so():
+    with pytest.raises(DataError, match="that of the mnist file"):
+        load_mnist(MNIST_DIR, kind="fashion-mnist", split="test")
+
+
+def test_permission_error_on_the_data_folder_is_a_data_error(tmp_path, monkeypatch):
+    folder = tmp_path / "locked"
+    real_is_file, real_mkdir = Path.is_file, Path.mkdir
+
+    def denied(self, *args, **kwargs):
+        if str(self).startswith(str(folder)):
+            raise PermissionError(13, "Permission denied", str(self))
+        return (real_is_file if not args and not kwargs else real_mkdir)(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "is_file", denied)
+    with pytest.raises(DataError, match="Permission denied") as info:
+        load_mnist(folder, split="test")
+    assert str(folder) in str(info.value)
+    monkeypatch.setattr(Path, "mkdir", denied)
+    with pytest.raises(DataError, match="Permission denied"):
+        data.download("mnist", folder, base_url="http://127.0.0.1:9/", splits=("test",))

@@ -311,3 +311,25 @@ def test_fomoh_2d_step_memory_grows_only_by_the_directions():
         tracemalloc.stop()
     per_layer = np.polyfit(depths, working, 1)[0] / ((width * width + width) * 8)
     assert per_layer <= 2.0 + 0.05, f"{per_layer:.2f} parameter slices per extra layer"
+
+
+def test_the_shared_guards_apply_to_the_jet():
+    """The checks where values enter (``check_operand``) and the constructor's copy hold for
+    the jet as for every number type: no complex constant, no integer reduction, immutable."""
+    theta = np.array([2.0, -1.0])
+    x = Jet(theta, np.eye(2))
+    for bad in (lambda: x * 1j, lambda: x + np.array([1j, 0]), lambda: x / (2 + 0j)):
+        with pytest.raises(TypeError, match="(?i)complex"):
+            bad()
+    with pytest.raises(TypeError):
+        np.sum(x, dtype=np.int64)
+    theta[0] = 5.0
+    assert x.real[0] == 2.0
+    with pytest.raises(ValueError):
+        x.real[0] = 1.0
+    f = lambda t: np.sum((3.0 + t) ** (np.array([2.0, 3.0]) + t[::-1]))   # noqa: E731
+    _, g, H = jet_of(f, np.array([2.0, -1.0]), np.eye(2))
+    _, p_g, p_H = pairs_of(f, np.array([2.0, -1.0]), np.eye(2))
+    assert relative_error(g, p_g, 1.0) <= PAIRS_RTOL and relative_error(H, p_H, 1.0) <= PAIRS_RTOL
+    negative = Jet(np.array([-2.0]), np.array([[1.0]])) ** Jet(np.array([2.0]))  # constant n
+    assert negative.real.item() == 4.0 and negative.first.item() == -4.0

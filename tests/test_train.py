@@ -157,8 +157,11 @@ def test_train_writes_history_and_is_reproducible(tmp_path):
     for name in ("history.csv", "history.json", "checkpoint.npz", "config.json",
                  "summary.json"):
         assert (tmp_path / "a" / name).is_file()
-    header = (tmp_path / "a" / "history.csv").read_text().splitlines()[0]
-    assert header.startswith("epoch,lr,train_loss,train_acc,val_loss,val_acc")
+    lines = (tmp_path / "a" / "history.csv").read_text().splitlines()
+    # label and seed columns: the files of several runs can be concatenated
+    assert lines[0].startswith("label,seed,epoch,lr,train_loss,train_acc,val_loss,val_acc")
+    assert [line.split(",")[:3] for line in lines[1:]] == [["fomoh-2d", "3", "1"],
+                                                           ["fomoh-2d", "3", "2"]]
     assert json.loads((tmp_path / "a" / "summary.json").read_text())["status"] == "completed"
     c = train(tiny(epochs=2, seed=4), None, quiet=True)
     assert not np.array_equal(a.theta, c.theta)
@@ -212,7 +215,8 @@ def test_resume_refuses_other_settings(tmp_path):
 
 
 def test_nan_loss_stops_the_run_and_keeps_the_last_good_checkpoint(tmp_path):
-    config = tiny(optimizer="fgd", model="mlp", lr=10.0, epochs=6)   # a far too large rate
+    # a far too large rate: the loss passes DIVERGENCE_LOSS in epoch 2 (NaN/inf later)
+    config = tiny(optimizer="fgd", model="mlp", lr=1.0, epochs=6)
     with pytest.raises(NonFiniteLossError) as info:
         train(config, tmp_path, quiet=True)
     err = info.value

@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from .compare import compare_results
-from .format import CASE_JSON, RESULTS_JSON, OracleFormatError, read_case, read_results
+from .format import CASE_JSON, RESULTS_JSON, OracleFormatError, printable, read_case, read_results
 from .reference import CrossCheckError, compute_reference
 
 __all__ = ["add_parser", "run", "main", "make_case"]
@@ -99,27 +99,31 @@ def build_parser(parser):
     p.add_argument("--kd", type=int, default=3, help="FoMoH-KD directions K (default 3)")
     p.add_argument("--hvp", type=int, default=2, help="Hessian-vector products (default 2)")
     p.add_argument("--hessian", action="store_true", help="also ask for the full Hessian")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0,
+                   help="seed of θ's perturbation, the inputs, labels and directions (default 0)")
     p.add_argument("--dtype", choices=("float64", "float32"), default="float64",
                    help="dtype of the stored arrays (default float64)")
 
     p = sub.add_parser("reference", help="compute reference results for a case")
-    p.add_argument("case_dir", type=Path)
+    p.add_argument("case_dir", type=Path, help="the case directory (case.json, case.npz)")
     p.add_argument("-o", "--out", type=Path, default=None,
                    help="results directory (default: CASE/reference)")
     p.add_argument("--method", choices=("auto", "forward", "reverse"), default="auto",
-                   help="gradient and HVPs by pure forward mode or forward-over-reverse")
+                   help="gradient and HVPs by pure forward mode or forward-over-reverse "
+                        "(default auto)")
     p.add_argument("--probes", type=int, default=3,
-                   help="random projections per large array checked by the bicomplex step")
+                   help="random projections per large array checked by the bicomplex step "
+                        "(default 3)")
     p.add_argument("--chunk-size", type=int, default=128,
-                   help="hyper-dual direction pairs per model evaluation")
+                   help="hyper-dual direction pairs per model evaluation (default 128)")
 
     p = sub.add_parser("validate", help="check a case (and optionally results) for validity")
-    p.add_argument("case_dir", type=Path)
-    p.add_argument("results_dir", type=Path, nargs="?")
+    p.add_argument("case_dir", type=Path, help="the case directory (case.json, case.npz)")
+    p.add_argument("results_dir", type=Path, nargs="?",
+                   help="a results directory (results.json, results.npz) answering the case")
 
     p = sub.add_parser("compare", help="compare a backend's results with the reference")
-    p.add_argument("case_dir", type=Path)
+    p.add_argument("case_dir", type=Path, help="the case directory (case.json, case.npz)")
     p.add_argument("results_dir", type=Path, help="the other backend's results directory")
     p.add_argument("--reference", type=Path, default=None,
                    help="reference results (default: CASE/reference if present, else "
@@ -135,20 +139,25 @@ def build_parser(parser):
 def _print_checks(results):
     cc = results.meta["cross_check"]
     print(f"{'quantity':<9} {'against':<22} {'rel err':>10} {'tolerance':>9}  agree  checked")
-    for c in cc["checks"]:
-        print(f"{c['quantity']:<9} {c['against']:<22} {c['rel_error']:10.2e} "
-              f"{c['tolerance']:9.0e}  {'yes' if c['agree'] else 'NO':<5}  {c['checked']}")
+    for c in cc["checks"]:       # from results.json: strings shown with escapes
+        print(f"{printable(c['quantity']):<9} {printable(c['against']):<22} "
+              f"{c['rel_error']:10.2e} {c['tolerance']:9.0e}  "
+              f"{'yes' if c['agree'] else 'NO':<5}  {printable(c['checked'])}")
 
 
 def run(args):
     """Execute parsed ``oracle`` arguments; returns the exit status."""
     try:
         return _COMMANDS[args.oracle_command](args)
-    except (OracleFormatError, FileNotFoundError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+    except OracleFormatError as exc:
+        print(f"error: {printable(exc)}", file=sys.stderr)
+        return 2
+    except OSError as exc:     # a case directory that is a file, an unwritable folder, ...
+        where = f"{exc.filename}: " if exc.filename is not None else ""
+        print(f"error: {printable(where + (exc.strerror or str(exc)))}", file=sys.stderr)
         return 2
     except (ValueError, TypeError) as exc:      # bad arguments (e.g. --skip, --model-arg)
-        print(f"error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        print(f"error: {type(exc).__name__}: {printable(exc)}", file=sys.stderr)
         return 2
 
 
@@ -189,8 +198,8 @@ def _validate(args):
           f"D = {case.num_parameters}, quantities {', '.join(case.quantities)})")
     if args.results_dir is not None:
         results = read_results(args.results_dir, case, strict=True)
-        print(f"results {args.results_dir}: valid ({results.backend}, {results.meta['dtype']}, "
-              f"{len(results.arrays)} arrays)")
+        print(f"results {args.results_dir}: valid ({printable(results.backend)}, "
+              f"{results.meta['dtype']}, {len(results.arrays)} arrays)")
     return 0
 
 

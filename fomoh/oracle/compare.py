@@ -21,7 +21,7 @@ import numpy as np
 
 from hyperdual.testing import relative_error, tolerance
 
-from .format import Case, Results
+from .format import Case, Results, printable
 
 __all__ = ["Row", "Comparison", "compare_results", "STATUS_OK"]
 
@@ -72,15 +72,16 @@ class Comparison:
         """A text table: quantity, shape, max abs error, relative error, tolerance, status."""
         head = (f"{'quantity':<10} {'shape':<12} {'max abs err':>12} {'rel err':>10} "
                 f"{'tolerance':>9}  status")
-        lines = [f"candidate: {self.candidate} ({self.candidate_dtype})",
-                 f"reference: {self.reference}", head, "-" * len(head)]
+        # names and details come from the files: shown with control characters escaped
+        lines = [f"candidate: {printable(self.candidate)} ({printable(self.candidate_dtype)})",
+                 f"reference: {printable(self.reference)}", head, "-" * len(head)]
         for r in self.rows:
             shape = "-" if r.shape is None else str(tuple(r.shape))
             nums = (f"{r.max_abs:12.3e} {r.rel:10.3e} {r.rtol:9.1e}"
                     if np.isfinite(r.rel) else f"{'':12} {'':10} "
                     + (f"{r.rtol:9.1e}" if np.isfinite(r.rtol) else f"{'':9}"))
-            lines.append(f"{r.quantity:<10} {shape:<12} {nums}  {r.status}"
-                         + (f"  ({r.detail})" if r.detail else ""))
+            lines.append(f"{printable(r.quantity):<10} {shape:<12} {nums}  {r.status}"
+                         + (f"  ({printable(r.detail)})" if r.detail else ""))
         n_bad = len(self.failures)
         lines.append("-" * len(head))
         lines.append(f"{'AGREE' if self.ok else 'DISAGREE'}: {len(self.rows) - n_bad} of "
@@ -107,7 +108,8 @@ def compare_results(case, candidate, reference, *, skip=(), rtol=None):
     candidate, reference : Results
         ``read_results`` of each (the reference normally from ``compute_reference``).
     skip : iterable of str
-        Result arrays not to compare (they are listed as skipped, not failed).
+        Result arrays not to compare (they are listed as skipped, not failed); skipping
+        every array the case asks for is refused (nothing would be compared).
     rtol : float, optional
         Override the tolerance chosen by the candidate's declared dtype.
 
@@ -123,6 +125,9 @@ def compare_results(case, candidate, reference, *, skip=(), rtol=None):
     unknown = skip - set(expected)
     if unknown:
         raise ValueError(f"cannot skip {sorted(unknown)}: the case asks for {list(expected)}")
+    if set(expected) <= skip:
+        raise ValueError(f"nothing to compare: --skip names every result the case asks for "
+                         f"({', '.join(expected)})")
     cmp = Comparison(candidate=candidate.backend, candidate_dtype=candidate.meta["dtype"],
                      reference=reference.backend)
     tol = tolerance(candidate.dtype, "exact") if rtol is None else float(rtol)

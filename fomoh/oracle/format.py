@@ -375,6 +375,13 @@ class Results:
 
 
 # --------------------------------------------------------------------------- helpers
+def printable(text) -> str:
+    """``text`` safe for a terminal: control characters (an ANSI escape sequence in a
+    hostile file's ``backend`` field, a carriage return, ...) are shown as Python escapes
+    (``\\x1b``) instead of being sent to the terminal."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(text))
+
+
 def _exact_keys(obj, keys, where, optional=()):
     missing = sorted(set(keys) - set(obj))
     extra = sorted(set(obj) - set(keys) - set(optional))
