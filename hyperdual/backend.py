@@ -92,12 +92,12 @@ def namespace(*arrays):
     """
     devices = set()
     for a in arrays:
-        if a is None or isinstance(a, (int, float, bool, complex, np.generic)):
-            continue
-        if _is_cupy_array(a):
-            devices.add(("cupy", a.device.id))
-        elif isinstance(a, np.ndarray):
+        if isinstance(a, np.ndarray):              # the common case first
             devices.add(("numpy", 0))
+        elif a is None or isinstance(a, (int, float, bool, complex, np.generic)):
+            continue
+        elif _is_cupy_array(a):
+            devices.add(("cupy", a.device.id))
     if len(devices) > 1:
         names = ", ".join("host (NumPy)" if d[0] == "numpy" else f"GPU {d[1]} (CuPy)"
                           for d in sorted(devices))

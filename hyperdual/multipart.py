@@ -111,8 +111,9 @@ class MultiPartArray:
 
     @property
     def xp(self):
-        """The array module (numpy or cupy) the parts live in."""
-        return namespace(*self.parts)
+        """The array module (numpy or cupy) the parts live in (all parts share one device:
+        every constructor and operation checks its inputs with ``namespace``)."""
+        return namespace(getattr(self, self.PART_NAMES[0]))
 
     # ----------------------------------------------------------------- array attributes
     @property
