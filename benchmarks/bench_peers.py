@@ -4,6 +4,12 @@ Usage::
 
     python benchmarks/bench_peers.py                       # all frameworks that are installed
     python benchmarks/bench_peers.py --rounds 7 --out docs/benchmarks.md
+    python benchmarks/bench_peers.py --device gpu          # CuPy vs torch/JAX/fomoh on CUDA
+
+On ``--device gpu`` the project runs on CuPy, torch and fomoh on CUDA and JAX on its GPU
+backend; steps are timed in wall-clock time with the device synchronised, and the cases are
+the primal forward pass (``K=0``) and FoMoH-KD K = 1..3 at batch 128 and 2048. Name the card
+with every figure (the report prints it).
 
 What is measured: one whole optimizer step — draw K Gaussian directions, evaluate f(θ), the K
 directional derivatives ∇f·v_k and the K×K matrix v_iᵀ∇²f v_j, solve the K×K system, update θ —
@@ -43,20 +49,37 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 PEERS = REPO.parent / "shared" / "peers" / "fomoh"
 FRAMEWORKS = ("project", "jax", "torch", "fomoh")
-CASES = [("cnn", 128, 1), ("cnn", 128, 2), ("cnn", 128, 3), ("logreg", 1024, 3),
-         ("logreg", 1024, 1)]
+CASES = {"cpu": [("cnn", 128, 1), ("cnn", 128, 2), ("cnn", 128, 3), ("logreg", 1024, 3),
+                 ("logreg", 1024, 1)],
+         "gpu": [("cnn", N, K) for N in (128, 2048) for K in (0, 1, 2, 3)]}
+"""(model, batch, K) per device; K = 0 is the primal forward pass (the loss alone)."""
+DEVICE = os.environ.get("BENCH_DEVICE", "cpu")      # set for the workers by the driver
 
 
-def _one_thread_env(name="project"):
+def _one_thread_env(name="project", device="cpu"):
     """Environment for a worker: one thread everywhere, before any numeric import. The paper's
     package is also called ``fomoh``: its worker gets the peer's sources first on the path."""
     env = dict(os.environ)
     path = [str(PEERS / "src"), str(REPO)] if name == "fomoh" else [str(REPO)]
     env.update(OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1",
                XLA_FLAGS="--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1",
-               JAX_PLATFORMS="cpu",
+               BENCH_DEVICE=device,
                PYTHONPATH=os.pathsep.join(path + [env.get("PYTHONPATH", "")]))
+    if device == "cpu":
+        env["JAX_PLATFORMS"] = "cpu"
     return env
+
+
+def _synchronize(name):
+    """Wait for the device's queued work (GPU timing); nothing on the CPU."""
+    if DEVICE != "gpu":
+        return
+    if name == "project":
+        import cupy
+        cupy.cuda.Device().synchronize()
+    elif name in ("torch", "fomoh"):
+        import torch
+        torch.cuda.synchronize()
 
 
 # =========================================================================== workers
@@ -72,11 +95,17 @@ def project_case(model, N, K):
     import numpy as np
     import layers
     import optimizers
+    import hyperdual
+    if DEVICE == "gpu":
+        hyperdual.set_backend("cupy")
+    xp = hyperdual.get_backend()
     net = layers.models.build("mnist_cnn" if model == "cnn" else "logistic_regression")
-    theta = net.init_params(0, dtype=np.float32)
-    X, y = _data(model, N)
-    opt = optimizers.FoMoH(lr=0.01, seed=0) if K == 1 else optimizers.FoMoHKD(K, lr=0.01, seed=0)
+    theta = net.init_params(0, dtype=np.float32)                      # on the backend
+    X, y = (xp.asarray(a) for a in _data(model, N))
     f = lambda t: net.loss(t, X, y)                                     # noqa: E731
+    if K == 0:
+        return lambda: f(theta)
+    opt = optimizers.FoMoH(lr=0.01, seed=0) if K == 1 else optimizers.FoMoHKD(K, lr=0.01, seed=0)
     return lambda: opt.step(f, theta)
 
 
@@ -139,6 +168,9 @@ def jax_case(model, N, K):
 
     theta = jnp.asarray(np.random.default_rng(0).normal(size=D).astype(np.float32) * 0.05)
     key = jax.random.PRNGKey(0)
+    if K == 0:
+        forward = jax.jit(loss)
+        return lambda: forward(theta).block_until_ready()
     return lambda: step(theta, key).block_until_ready()
 
 
@@ -147,7 +179,8 @@ def torch_case(model, N, K):
     import torch
     import torch.nn.functional as F
     torch.set_num_threads(1)
-    X, y = (torch.as_tensor(a) for a in _data(model, N))
+    device = "cuda" if DEVICE == "gpu" else "cpu"
+    X, y = (torch.as_tensor(a).to(device) for a in _data(model, N))
     if model == "cnn":
         shapes = [(20, 1, 5, 5), (20,), (50, 20, 5, 5), (50,), (500, 800), (500,), (10, 500), (10,)]
     else:
@@ -167,7 +200,8 @@ def torch_case(model, N, K):
 
     I, J, diag = _pairs(K)
     theta = torch.as_tensor(np.random.default_rng(0).normal(size=D).astype(np.float32) * 0.05)
-    gen = torch.Generator().manual_seed(0)
+    theta = theta.to(device)
+    gen = torch.Generator(device=device).manual_seed(0)
 
     def second(vi, vj):
         first = lambda t: torch.func.jvp(loss, (t,), (vi,))[1]            # noqa: E731
@@ -175,14 +209,16 @@ def torch_case(model, N, K):
 
     def step():
         with torch.no_grad():
-            V = torch.randn(K, D, generator=gen)
+            V = torch.randn(K, D, generator=gen, device=device)
             d1, d12 = torch.func.vmap(second)(V[I], V[J])
-            H = torch.zeros(K, K)
+            H = torch.zeros(K, K, device=device)
             H[I, J] = d12
             H[J, I] = d12
             kappa = torch.linalg.solve(H, d1[diag])
             return theta - 0.01 * kappa @ V
 
+    if K == 0:
+        return lambda: loss(theta)
     return step
 
 
@@ -192,7 +228,8 @@ def fomoh_case(model, N, K):
     from fomoh.hyperdual import HyperTensor as htorch
     from fomoh.nn import CNNModel, LogisticRegressionModel, nll_loss, optimizer_step
     from fomoh.opt import optimizer_step_plane_Nd
-    X, y = (torch.as_tensor(a) for a in _data(model, N))
+    device = "cuda" if DEVICE == "gpu" else "cpu"
+    X, y = (torch.as_tensor(a).to(device) for a in _data(model, N))
     torch.manual_seed(0)
     if model == "cnn":
         net = CNNModel(cnn_layers_channels=[1, 20, 50], cnn_filter_size=5,
@@ -201,10 +238,15 @@ def fomoh_case(model, N, K):
     else:
         net = LogisticRegressionModel(784, 10)
         loss_module = lambda x, t: nll_loss(x, t)                          # noqa: E731
+    net.to(device)
+    if K == 0:
+        return lambda: loss_module(net(htorch(X), None), htorch(y))
     if K == 1:
         sgd = torch.optim.SGD(net.params.values(), lr=0.01)
-        return lambda: optimizer_step(net, loss_module, sgd, 1, htorch(X), htorch(y), hess=True)
-    return lambda: optimizer_step_plane_Nd(net, loss_module, 1, X, y, N=K, lr=0.01)
+        return lambda: optimizer_step(net, loss_module, sgd, 1, htorch(X), htorch(y),
+                                      device=device, hess=True)
+    return lambda: optimizer_step_plane_Nd(net, loss_module, 1, X, y, N=K, device=device,
+                                           lr=0.01)
 
 
 def memory_per_layer(depths=(2, 4, 8), width=256, N=256):
@@ -255,23 +297,30 @@ def worker(name):
                 steps[case] = WORKERS[name](*case)
                 for _ in range(2):                                         # compile / warm up
                     steps[case]()
+                _synchronize(name)
+            clock = time.perf_counter if DEVICE == "gpu" else time.process_time
             times = []
             for _ in range(request["reps"]):
-                t0 = time.process_time()
+                t0 = clock()
                 steps[case]()
-                times.append(time.process_time() - t0)
+                _synchronize(name)
+                times.append(clock() - t0)
             print(json.dumps({"times": times}), flush=True)
         except Exception as exc:                                           # report, go on
             print(json.dumps({"error": f"{type(exc).__name__}: {exc}"}), flush=True)
 
 
 # =========================================================================== driver
-def available(name):
-    if name == "project":
-        return True
-    module = {"jax": "jax", "torch": "torch", "fomoh": "torch"}[name]
-    code = f"import {module}" + ("; import fomoh.nn" if name == "fomoh" else "")
-    return subprocess.run([sys.executable, "-P", "-c", code], env=_one_thread_env(name),
+def available(name, device="cpu"):
+    """Whether the framework imports here (and, on ``gpu``, sees a GPU)."""
+    code = {"project": "import hyperdual", "jax": "import jax", "torch": "import torch",
+            "fomoh": "import torch, fomoh.nn"}[name]
+    if device == "gpu":
+        code += {"project": "; hyperdual.set_backend('cupy')",
+                 "jax": "; assert jax.default_backend() == 'gpu'",
+                 "torch": "; assert torch.cuda.is_available()",
+                 "fomoh": "; assert torch.cuda.is_available()"}[name]
+    return subprocess.run([sys.executable, "-P", "-c", code], env=_one_thread_env(name, device),
                           capture_output=True).returncode == 0
 
 
@@ -281,6 +330,8 @@ def main(argv=None):
     ap.add_argument("--reps", type=int, default=3, help="steps timed per round (default 3)")
     ap.add_argument("--frameworks", default=",".join(FRAMEWORKS),
                     help="comma-separated subset of project,jax,torch,fomoh")
+    ap.add_argument("--device", choices=("cpu", "gpu"), default="cpu",
+                    help="cpu: one core, CPU time (default); gpu: CUDA/CuPy, wall-clock time")
     ap.add_argument("--no-memory", action="store_true", help="skip the memory measurement")
     ap.add_argument("--out", type=Path, help="also write the results as Markdown here")
     ap.add_argument("--worker", help=argparse.SUPPRESS)
@@ -289,9 +340,11 @@ def main(argv=None):
         return worker(args.worker)
 
     names = [n for n in args.frameworks.split(",") if n]
-    missing = [n for n in names if not available(n)]
+    cases = CASES[args.device]
+    missing = [n for n in names if not available(n, args.device)]
     names = [n for n in names if n not in missing]
-    procs = {n: subprocess.Popen([sys.executable, "-P", __file__, "--worker", n], env=_one_thread_env(n),
+    procs = {n: subprocess.Popen([sys.executable, "-P", __file__, "--worker", n],
+                                 env=_one_thread_env(n, args.device),
                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
              for n in names}
 
@@ -301,10 +354,10 @@ def main(argv=None):
         proc.stdin.flush()
         return json.loads(proc.stdout.readline())
 
-    times = {(n, c): [] for n in names for c in CASES}
+    times = {(n, c): [] for n in names for c in cases}
     errors = {}
     for r in range(args.rounds):
-        for case in CASES:
+        for case in cases:
             for name in names:
                 answer = ask(name, {"case": case, "reps": args.reps})
                 if "error" in answer:
@@ -312,7 +365,7 @@ def main(argv=None):
                 else:
                     times[(name, case)].extend(answer["times"])
         print(f"round {r + 1}/{args.rounds} done", file=sys.stderr, flush=True)
-    memory = None if args.no_memory else ask("project", {"memory": True})
+    memory = None if args.no_memory or args.device == "gpu" else ask("project", {"memory": True})
     for proc in procs.values():
         proc.stdin.close()
         proc.wait()
@@ -323,16 +376,23 @@ def main(argv=None):
     header = ("| case | " + " | ".join(f"{n} ms" for n in names) + " | "
               + " | ".join(f"project ÷ {p}" for p in peers) + " |")
     lines = [header, "|" + "---|" * (1 + len(names) + len(peers))]
-    for case in CASES:
+    for case in cases:
         model, N, K = case
         cells = [f"{median[(n, case)]:.1f}" if (n, case) in median else "error" for n in names]
         ratios = [f"{median[('project', case)] / median[(p, case)]:.2f}"
                   if ("project", case) in median and (p, case) in median else "–" for p in peers]
-        lines.append(f"| {model} b{N} K={K} | " + " | ".join(cells + ratios) + " |")
+        what = "forward" if K == 0 else f"K={K}"
+        lines.append(f"| {model} b{N} {what} | " + " | ".join(cells + ratios) + " |")
     table = "\n".join(lines)
-    info = (f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores "
-            f"(one used per framework), Python {platform.python_version()}; "
-            f"{args.rounds} rounds × {args.reps} steps, median CPU time per step, float32.")
+    if args.device == "gpu":
+        card = subprocess.run(["nvidia-smi", "--query-gpu=name", "--format=csv,noheader"],
+                              capture_output=True, text=True).stdout.strip() or "unknown GPU"
+        info = (f"Device: {card}; {args.rounds} rounds × {args.reps} steps, median wall-clock "
+                "time per step with the device synchronised, float32.")
+    else:
+        info = (f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} "
+                f"cores (one used per framework), Python {platform.python_version()}; "
+                f"{args.rounds} rounds × {args.reps} steps, median CPU time per step, float32.")
     report = [table, "", info]
     if missing:
         report.append(f"Not installed here (skipped): {', '.join(missing)}.")
