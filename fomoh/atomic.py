@@ -43,11 +43,14 @@ def write_text(path, text: str):
 
 
 def finite_or_none(obj):
-    """``obj`` with every non-finite float (NaN, ±inf) replaced by ``None``.
+    """``obj`` with every non-finite float (NaN, ±inf) replaced by ``None`` (and NumPy
+    scalars by Python numbers).
 
     Strict JSON has no NaN or infinity; Python's ``json`` would write the bare tokens
     ``NaN``/``Infinity``, which other JSON readers refuse. A missing metric is ``null``.
     """
+    if type(obj).__module__ == "numpy" and getattr(obj, "ndim", None) == 0:
+        obj = obj.item()                  # NumPy scalars as Python numbers
     if isinstance(obj, dict):
         return {k: finite_or_none(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):

@@ -48,7 +48,6 @@ figures into ``<out>/<experiment>/``.
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import sys
 import time
@@ -56,6 +55,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+
+from .atomic import write_json
 
 __all__ = ["MethodSpec", "run_method", "experiment_mlp", "experiment_lenet",
            "experiment_fd", "experiment_heatmaps", "pseudo_hessian", "plot_pseudo_hessian",
@@ -247,8 +248,7 @@ def _plot_losses(records, path, title, smooth=20):
 
 def _write(out, name, records, table, header):
     out.mkdir(parents=True, exist_ok=True)
-    (out / "results.json").write_text(json.dumps({"experiment": name, "records": records},
-                                                 indent=1, default=float))
+    write_json(out / "results.json", {"experiment": name, "records": records})
     (out / "results.md").write_text(header + "\n\n" + table + "\n")
 
 
@@ -475,8 +475,7 @@ def experiment_fd(data_dir=None, out="results/companion", budget=None, steps=60,
                       f"{r['time']:.0f} |")
     out = Path(out) / "fd"
     out.mkdir(parents=True, exist_ok=True)
-    (out / "results.json").write_text(json.dumps({"accuracy": rows, "training": train_records},
-                                                 indent=1, default=float))
+    write_json(out / "results.json", {"accuracy": rows, "training": train_records})
     text = ("Relative error of Hp (max-norm, relative to the hyper-dual value) on LeNet-5, "
             "batch of 128 MNIST training images:\n\n" + "\n".join(table1) +
             f"\n\nNewton-Krylov (η̃ = 0.05, ≤ 10 Krylov iterations, global gradient on 1,024 "
@@ -644,7 +643,7 @@ def experiment_heatmaps(data_dir=None, out="results/companion", epochs=(1, 3), s
                         "mean |off-diagonal| of normalised H̄⁻¹":
                             float(np.mean(np.abs(corr_inv[off]))),
                         "H_bar": H_bar.tolist()})
-    (out / "results.json").write_text(json.dumps(summary, indent=1))
+    write_json(out / "results.json", summary)
     lines = ["| snapshot | S | eigenvalues of H̄ (min, max) | negative eigenvalues | mean "
              "abs off-diagonal of H̄ / sqrt(diag·diag) | same for H̄⁻¹ |", "|---|---|---|---|---|---|"]
     for s in summary:

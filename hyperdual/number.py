@@ -45,6 +45,9 @@ class ForwardNumber(MultiPartArray):
 
     Subclasses state their algebra in two static methods: ``product`` (the product rule, for
     every bilinear operation) and ``chain`` (the chain rule, for every table function).
+
+    Immutable: the constructor copies its inputs (NumPy parts are also marked read-only), so
+    a number never changes when the arrays it was built from do.
     """
 
     def __init__(self, real, *eps):

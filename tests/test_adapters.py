@@ -1,10 +1,9 @@
-"""The PyTorch and JAX oracle adapters in examples/ pass the comparison, and planted layout
-errors in them are caught. Optional: each test skips cleanly without its framework
+"""The PyTorch and JAX oracle adapters shipped in fomoh.oracle.adapters pass the comparison,
+and planted layout errors in them are caught. Optional: each test skips cleanly without its framework
 (``pip install torch`` / ``pip install jax``)."""
 
+import importlib
 import importlib.util
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -12,19 +11,22 @@ import pytest
 from fomoh import oracle
 from layers import AvgPool2d, Conv2d, Dense, Flatten, MaxPool2d, ReLU, Sequential, Tanh
 
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
-
 
 def load_adapter(name, framework):
-    """Import ``examples/<name>.py`` as a module (examples/ is not a package)."""
+    """The shipped adapter ``fomoh.oracle.adapters.<name>`` (skipped without its framework)."""
     pytest.importorskip(framework)
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, EXAMPLES / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
+    return importlib.import_module(f"fomoh.oracle.adapters.{name}")
+
+
+def test_the_adapters_are_shipped_inside_the_package():
+    """`pip install fomoh-hyperdual[oracle-adapters]` installs the frameworks; the adapters
+    themselves must come with the package (they used to live in examples/ only)."""
+    import importlib.resources
+
+    files = importlib.resources.files("fomoh.oracle.adapters")
+    for name, _ in ADAPTERS:
+        assert (files / f"{name}.py").is_file(), name
+        assert importlib.util.find_spec(f"fomoh.oracle.adapters.{name}") is not None
 
 
 def adapter_model():

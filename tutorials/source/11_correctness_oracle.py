@@ -426,7 +426,7 @@ shutil.rmtree(workdir)
 # ```bash
 # fomoh oracle make-case case --model mlp --model-arg hidden=8 --hessian
 # fomoh oracle reference case
-# python examples/oracle_torch.py case          # or examples/oracle_jax.py: torch.func / nested jax.jvp
+# python -m fomoh.oracle.adapters.oracle_torch case   # or .oracle_jax: torch.func / nested jax.jvp
 # fomoh oracle compare case case/torch-float64  # exit status 1 on any disagreement
 # ```
 
