@@ -107,6 +107,12 @@ def _case_list():
     add("div_integer_truncates", "Div", ["I", "J"], lambda I, J: np.array([3, -3, -3, 3]),
         consts={"I": ints(7, -7, 7, -7), "J": ints(2, 2, -2, -2)}, out_dtype=I64,
         differentiable=False)
+    add("mod_integers", "Mod", ["I", "J"], lambda I, J: ints(1, 2, -2, -1),
+        consts={"I": ints(7, -7, 7, -7), "J": ints(3, 3, -3, -3)}, out_dtype=I64,
+        differentiable=False)
+    add("mod_fmod", "Mod", ["I", "J"], lambda I, J: ints(1, -1, 1, -1),
+        consts={"I": ints(7, -7, 7, -7), "J": ints(3, 3, -3, -3)}, attrs={"fmod": 1},
+        out_dtype=I64, differentiable=False)
     add("neg", "Neg", ["A"], lambda A: -A, params={"A": normal(2, 3)})
     add("pow_theta_exponent", "Pow", ["A", "B"], lambda A, B: A ** B,
         params={"A": positive(2, 3), "B": normal(2, 3, scale=0.5)})

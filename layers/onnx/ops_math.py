@@ -56,6 +56,16 @@ def _is_integer(value):
     return not isinstance(value, MultiPartArray) and np.asarray(value).dtype.kind in "iub"
 
 
+@op("Mod", attrs={"fmod": 0})
+def mod(ctx, attrs, a, b):
+    """Remainder of plain tensors (the shape arithmetic exporters emit): the divisor's sign
+    (``fmod=0``, integers) or the dividend's (``fmod=1``). Its derivative (1 in ``a``,
+    ``-floor(a/b)`` in ``b``, jumps at every multiple) is not offered."""
+    if isinstance(a, MultiPartArray) or isinstance(b, MultiPartArray):
+        raise UnsupportedOnnxError("Mod of differentiated tensors is not supported")
+    return np.fmod(a, b) if attrs["fmod"] else np.mod(a, b)
+
+
 @op("Neg")
 def neg(ctx, attrs, x):
     return -x
