@@ -34,6 +34,15 @@ EPS = 2.0 ** -10
 STRICT = 1e-12
 
 
+@pytest.fixture(scope="module", autouse=True)
+def one_torch_thread():
+    """Tiny tensors: PyTorch's thread pool only adds overhead on a shared 2-core machine."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
+
+
 class Attention(nn.Module):
     """Batch norm over features, 2-head self-attention, residual + LayerNorm, GELU MLP,
     residual + LayerNorm, mean pooling, classifier."""
