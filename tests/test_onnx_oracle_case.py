@@ -10,13 +10,14 @@ import json
 from pathlib import Path
 
 import numpy as np
-import onnx
 import pytest
 
-from fomoh import oracle
-from fomoh.oracle import OracleFormatError
-from fomoh.oracle.cli import main as oracle_main
-from onnx_helpers import cnn_model, helper, make_model, transformer_model
+onnx = pytest.importorskip("onnx")
+
+from fomoh import oracle  # noqa: E402
+from fomoh.oracle import OracleFormatError  # noqa: E402
+from fomoh.oracle.cli import main as oracle_main  # noqa: E402
+from onnx_helpers import cnn_model, helper, make_model, transformer_model  # noqa: E402
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
@@ -134,8 +135,19 @@ def test_external_data_is_stored_inline_in_the_case(tmp_path):
     stored = onnx.load_model(case.path / "model.onnx", load_external_data=False)
     assert all(t.data_location == onnx.TensorProto.DEFAULT for t in stored.graph.initializer)
     assert oracle.compute_reference(case).meta["cross_check"]["all_agree"]
+    # A case's model.onnx must be self-contained: side files are not read from a case.
+    onnx.save_model(transformer_model(), case.path / "model.onnx", save_as_external_data=True,
+                    location="side.data", size_threshold=0)
+    meta = json.loads((case.path / "case.json").read_text())
+    data = (case.path / "model.onnx").read_bytes()
+    import hashlib
+    meta["model"]["onnx"].update(sha256=hashlib.sha256(data).hexdigest(), bytes=len(data))
+    (case.path / "case.json").write_text(json.dumps(meta))
+    with pytest.raises(OracleFormatError, match="external file"):
+        oracle.read_case(case.path)
 
 
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")     # PyTorch's TorchScript exporter
 def test_pytorch_example_round_trip(tmp_path, capsys):
     torch = pytest.importorskip("torch")
     threads = torch.get_num_threads()

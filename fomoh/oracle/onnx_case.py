@@ -105,7 +105,7 @@ def load_onnx_model(model, case_dir):
         raise ValueError(f"{path}: SHA-256 differs from model.onnx.sha256 (the files do not "
                          "belong together, or one is corrupt)")
     try:
-        proto, _ = load_model(path)
+        proto, _ = load_model(path, external_data=False)    # a case's file is self-contained
         floating = [t.name for t in proto.graph.initializer
                     if ELEM_TYPES.get(t.data_type, np.dtype(int)).kind == "f"]
         constants = set(model.get("constants", []))
@@ -190,7 +190,7 @@ def make_onnx_case(case_dir, onnx_path, *, input_shape=None, constants=(), batch
     proto, _ = load_model(onnx_path)              # checks the file; inlines external data
     case_dir.mkdir(parents=True, exist_ok=True)
     target = case_dir / ONNX_FILE
-    if any(t.data_location == 1 for t in _external_candidates(onnx_path)):
+    if _has_external_data(onnx_path):
         from fomoh.atomic import atomic_write
         data = proto.SerializeToString()
         atomic_write(target, lambda fh: fh.write(data))
@@ -215,7 +215,10 @@ def make_onnx_case(case_dir, onnx_path, *, input_shape=None, constants=(), batch
                       name=name or onnx_path.stem)
 
 
-def _external_candidates(path):
-    """The initializers of the file at ``path`` as stored (external data not resolved)."""
+def _has_external_data(path):
+    """Whether the ONNX file at ``path`` keeps any tensor in a side file."""
     import onnx
-    return onnx.load_model(path, load_external_data=False).graph.initializer
+
+    from layers.onnx.loading import all_tensors
+    stored = onnx.load_model(path, load_external_data=False)
+    return any(t.data_location == onnx.TensorProto.EXTERNAL for t in all_tensors(stored))

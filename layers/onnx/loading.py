@@ -43,8 +43,10 @@ def require_onnx():
     return onnx
 
 
-def load_model(source, max_bytes=MAX_MODEL_BYTES):
+def load_model(source, max_bytes=MAX_MODEL_BYTES, external_data=True):
     """Parse ``source`` (a path or an ``onnx.ModelProto``) and read its external data.
+
+    ``external_data=False`` refuses a model that keeps tensors in side files.
 
     Returns
     -------
@@ -77,12 +79,12 @@ def load_model(source, max_bytes=MAX_MODEL_BYTES):
     if len(model.graph.node) > MAX_NODES:
         raise OnnxFileError(f"{what}: {len(model.graph.node)} nodes, more than the limit "
                             f"{MAX_NODES}")
-    _read_external_data(model, folder, what)
+    _read_external_data(model, folder if external_data else None, what)
     return model, folder
 
 
 # --------------------------------------------------------------------------- external data
-def _all_tensors(model):
+def all_tensors(model):
     """Initializers and the tensors inside node attributes (Constant values)."""
     yield from model.graph.initializer
     for node in model.graph.node:
@@ -95,13 +97,14 @@ def _all_tensors(model):
 def _read_external_data(model, folder, what):
     onnx = require_onnx()
     budget = MAX_EXTERNAL_BYTES
-    for tensor in _all_tensors(model):
+    for tensor in all_tensors(model):
         if tensor.data_location != onnx.TensorProto.EXTERNAL:
             continue
         where = f"{what}: tensor {tensor.name!r}"
         if folder is None:
             raise OnnxFileError(f"{where} keeps its data in an external file; load the model "
-                                "from its path so the file can be looked up in its folder")
+                                "from its path so the file can be looked up in its folder "
+                                "(where external data is allowed)")
         info = {entry.key: entry.value for entry in tensor.external_data}
         location = info.get("location", "")
         if (not location or PurePosixPath(location).is_absolute()
