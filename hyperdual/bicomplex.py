@@ -452,7 +452,7 @@ _TWO_OVER_SQRT_PI = 1.1283791670955126    # 2 / sqrt(pi)
 
 
 def _segment_form(x, f, df, d2f):
-    """``f(z1 + i2 z2)`` for a real-analytic ``f`` given ``f``, ``f'`` and ``f''`` on complex arrays.
+    """``f(z1 + i2 z2)`` for a real-analytic ``f``, given ``f``, ``f'``, ``f''`` on complex arrays.
 
     Through the idempotent basis, ``f(z) = [f(z1 - i z2) + f(z1 + i z2)]/2 + i2 · i[f(z1 - i z2)
     - f(z1 + i z2)]/2``; each bracket is rewritten as an integral along the segment

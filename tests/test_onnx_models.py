@@ -7,7 +7,8 @@ LayerNorm spelled out in primitive ops, mean pooling), both with a symbolic batc
   projected, and against the bicomplex step, ≤ 1e-12 relative in float64 (tighter than the
   tolerance table's 1e-11: the issue's bar); float32 against the float64 references;
 * the gradient (Dual numbers) against central differences and the projected gradient, HVPs
-  against the Hessian, the MSE loss, and FoMoH-KD steps on the model (batch-norm statistics held constant).
+  against the Hessian, the MSE loss, and FoMoH-KD steps on the model (batch-norm statistics
+  held constant).
 """
 
 import numpy as np

@@ -154,7 +154,8 @@ def _case_list():
         params={"A": normal(2, 3, 4), "B": normal(2, 4, 2)})
     add("matmul_vector", "MatMul", ["A", "B"], lambda A, B: A @ B,
         params={"A": normal(4), "B": normal(4, 3)})
-    add("gemm_transB_alpha_beta", "Gemm", ["A", "B", "C"], lambda A, B, C: 0.75 * A @ B.T + 1.25 * C,
+    add("gemm_transB_alpha_beta", "Gemm", ["A", "B", "C"],
+        lambda A, B, C: 0.75 * A @ B.T + 1.25 * C,
         params={"A": normal(3, 4), "B": normal(5, 4), "C": normal(5)},
         attrs={"transB": 1, "alpha": 0.75, "beta": 1.25})
     add("gemm_transA_no_bias", "Gemm", ["A", "B"], lambda A, B: A.T @ B,

@@ -12,8 +12,9 @@ With ``do_constant_folding=False`` the initializers keep PyTorch's names, so θ 
 parameters; the batch-norm buffers held constant with ``parameters=``, as PyTorch cannot
 differentiate with respect to them) maps onto the module: the loss, the gradient
 (forward-mode Dual numbers vs autograd) and the K×K projected Hessian (hyper-dual numbers vs
-double backward through PyTorch's math attention kernel) must agree to 1e-12 relative. With constant folding (weights pre-transposed under new names) the outputs and
-the loss are compared.
+double backward through PyTorch's math attention kernel) must agree to 1e-12 relative. With
+constant folding (weights pre-transposed under new names) the outputs and the loss are
+compared.
 """
 
 import io

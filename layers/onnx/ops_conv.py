@@ -53,8 +53,8 @@ def _geometry(attrs, spatial, kernel):
         for i in range(k):
             out = -(-spatial[i] // strides[i])
             total = max((out - 1) * strides[i] + (kernel[i] - 1) * dilations[i] + 1 - spatial[i], 0)
-            small = total // 2
-            begin[i], end[i] = (small, total - small) if mode == "SAME_UPPER" else (total - small, small)
+            small, large = total // 2, total - total // 2
+            begin[i], end[i] = (small, large) if mode == "SAME_UPPER" else (large, small)
     return list(strides), list(dilations), begin, end
 
 
