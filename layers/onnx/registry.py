@@ -97,11 +97,6 @@ class Context:
 
 
 # --------------------------------------------------------------------------- helpers
-def is_number(value):
-    """True for values that may carry derivatives (multi-part, or real/complex floating)."""
-    return isinstance(value, MultiPartArray) or np.asarray(value).dtype.kind in "fc"
-
-
 def ints(value):
     """A plain integer tensor (shape, axes, pads) as a list of Python ints."""
     if isinstance(value, MultiPartArray):
@@ -131,6 +126,3 @@ def one_of(value, allowed, what):
         raise UnsupportedOnnxError(f"{what}={value!r} is not supported (supported: "
                                    f"{', '.join(map(repr, allowed))})")
 
-
-def shape_of(value):
-    return tuple(value.shape)
