@@ -152,6 +152,23 @@ def _abs(xp, a):
 _relu.piecewise_linear = _abs.piecewise_linear = True
 
 
+def special_functions(xp):
+    """``scipy.special`` for NumPy arrays, ``cupyx.scipy.special`` for CuPy arrays."""
+    if xp.__name__.split(".")[0] == "cupy":
+        import cupyx.scipy.special as special
+    else:
+        import scipy.special as special
+    return special
+
+
+_TWO_OVER_SQRT_PI = 1.1283791670955126    # 2 / sqrt(pi)
+
+
+def _erf(xp, a):
+    d = _TWO_OVER_SQRT_PI * xp.exp(-a * a)   # erf' = (2/√π) exp(-a²)
+    return special_functions(xp).erf(a), d, -2.0 * a * d   # erf'' = -2a erf'
+
+
 RULES = {
     "exp": _exp,
     "log": _log,
@@ -175,6 +192,7 @@ RULES = {
     "softplus": _softplus,
     "relu": _relu,
     "abs": _abs,
+    "erf": _erf,
 }
 """name -> rule(xp, a) returning (f(a), f'(a), f''(a))."""
 

@@ -11,10 +11,12 @@ to rounding. The references here are written out by hand, independently of ``rul
 
 import numpy as np
 import pytest
+import scipy.special
 
 import hyperdual as hd
 from hyperdual import Bicomplex, HyperDual
 from hyperdual.bicomplex import FUNCTIONS
+from hyperdual.number import _rule_function
 from hyperdual.testing import assert_close, relative_error, tolerance
 
 RNG = np.random.default_rng(20261123)
@@ -63,11 +65,14 @@ ANALYTIC = {
                                        _sigmoid(a) * _sigmoid(-a))),
     "relu": ((-3, 3), lambda a: (np.maximum(a, 0), (a > 0) * 1.0, 0 * a)),
     "abs": ((-3, 3), lambda a: (np.abs(a), np.sign(a), 0 * a)),
+    "erf": ((-4, 4), lambda a: (scipy.special.erf(a), 2 / np.sqrt(np.pi) * np.exp(-a * a),
+                                -4 * a / np.sqrt(np.pi) * np.exp(-a * a))),
 }
 
 # How user code reaches each function: NumPy ufuncs, or hyperdual's own functions.
 CALL = {name: getattr(np, name) for name in ANALYTIC if hasattr(np, name) and name != "abs"}
-CALL.update(abs=np.abs, sigmoid=hd.sigmoid, softplus=hd.softplus, relu=hd.relu)
+CALL.update(abs=np.abs, sigmoid=hd.sigmoid, softplus=hd.softplus, relu=hd.relu,
+            erf=_rule_function("erf"))       # as layers.onnx reaches it
 
 
 def step_point(a, b, c, d):
@@ -133,7 +138,7 @@ def test_closed_forms_are_exact_identities_not_just_first_order(name):
     z1 = a + 0.1j * RNG.normal(size=a.size)
     z2 = 0.05 * (RNG.normal(size=a.size) + 1j * RNG.normal(size=a.size))
     complex_fn = {"sigmoid": lambda z: 1 / (1 + np.exp(-z)),
-                  "softplus": lambda z: np.log(1 + np.exp(z))}.get(name, getattr(np, name, None))
+                  "softplus": lambda z: np.log(1 + np.exp(z)), "erf": scipy.special.erf}.get(name, getattr(np, name, None))
     ref1, ref2 = _idempotent_reference(complex_fn, z1, z2)
     y = CALL[name](Bicomplex(z1, z2))
     assert_close(np.stack([y.z1.real, y.z1.imag, y.z2.real, y.z2.imag]),

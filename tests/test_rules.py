@@ -18,8 +18,11 @@ checked where it is small too, not only where it is largest.
 import numpy as np
 import pytest
 
+import scipy.special
+
 import hyperdual as hd
 from hyperdual import Bicomplex, HyperDual, RULES
+from hyperdual.number import _rule_function
 from hyperdual.testing import assert_close
 
 CS_STEP = 1e-30
@@ -54,11 +57,13 @@ TABLE = {
     "softplus": ((-30, 30), _sig, lambda z: np.log1p(np.exp(z))),
     "relu": ((-5, 5), lambda a: (a > 0) * 1.0, lambda z: z * (z.real > 0)),
     "abs": ((-5, 5), np.sign, lambda z: z * np.sign(z.real)),
+    "erf": ((-6, 6), lambda a: 2 / np.sqrt(np.pi) * np.exp(-a * a), scipy.special.erf),
 }
 
 # How user code reaches each rule on a HyperDual / Bicomplex.
 PUBLIC = {name: getattr(np, name, None) for name in TABLE}
-PUBLIC.update(abs=np.abs, sigmoid=hd.sigmoid, softplus=hd.softplus, relu=hd.relu)
+PUBLIC.update(abs=np.abs, sigmoid=hd.sigmoid, softplus=hd.softplus, relu=hd.relu,
+              erf=_rule_function("erf"))    # as layers.onnx reaches it
 
 
 def points(name, n=400):

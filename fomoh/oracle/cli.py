@@ -4,6 +4,7 @@ Subcommands::
 
     fomoh oracle make-case DIR --model NAME [--model-arg KEY=VALUE ...] [--batch N]
                                [--pairs P] [--kd K] [--hvp M] [--hessian] [--seed S]
+    fomoh oracle make-case DIR --onnx FILE [--input-shape 3,4] [--constant NAME ...] [...]
     fomoh oracle reference CASE [-o OUT]        # default OUT: CASE/reference
     fomoh oracle validate CASE [RESULTS]
     fomoh oracle compare CASE RESULTS [--reference REF] [--skip NAME ...] [--rtol X]
@@ -64,6 +65,16 @@ def make_case(case_dir, model, *, batch=4, pairs=2, kd=3, hvp=2, hessian=False, 
                       name=name or model.name)
 
 
+def _shape_arg(text):
+    try:
+        shape = [int(n) for n in text.replace("[", "").replace("]", "").split(",") if n.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected positive integers like 3,4, got {text!r}")
+    if not shape or min(shape) < 1:
+        raise argparse.ArgumentTypeError(f"expected positive integers like 3,4, got {text!r}")
+    return shape
+
+
 def _model_arg(text):
     key, sep, value = text.partition("=")
     if not sep or not key.isidentifier():
@@ -88,9 +99,19 @@ def build_parser(parser):
     """Fill ``parser`` with the oracle subcommands; ``run(args)`` executes the parsed result."""
     sub = parser.add_subparsers(dest="oracle_command", metavar="COMMAND", required=True)
 
-    p = sub.add_parser("make-case", help="write a random case for a model of layers.models")
+    p = sub.add_parser("make-case", help="write a random case for a model of layers.models "
+                                         "or an ONNX file")
     p.add_argument("case_dir", type=Path, help="directory to write case.json and case.npz to")
-    p.add_argument("--model", required=True, help="a layers.models name, e.g. mlp, lenet5")
+    which = p.add_mutually_exclusive_group(required=True)
+    which.add_argument("--model", help="a layers.models name, e.g. mlp, lenet5")
+    which.add_argument("--onnx", type=Path, metavar="FILE",
+                       help="an ONNX model (copied into the case as model.onnx; θ = its "
+                            "floating initializers)")
+    p.add_argument("--input-shape", type=_shape_arg, default=None, metavar="D1,D2,...",
+                   help="--onnx: per-sample input shape, when the graph's is symbolic")
+    p.add_argument("--constant", action="append", default=[], metavar="NAME",
+                   help="--onnx: a floating initializer held constant (not in θ), e.g. "
+                        "batch-norm running statistics; repeatable")
     p.add_argument("--model-arg", type=_model_arg, action="append", default=[],
                    metavar="KEY=VALUE", help="keyword argument of the model builder "
                    "(e.g. hidden=8, n_features=64, input_shape=[1,8,8]); repeatable")
@@ -162,10 +183,24 @@ def run(args):
 
 
 def _make_case(args):
-    case = make_case(args.case_dir, args.model if not args.model_arg else _build(args),
-                     batch=args.batch, pairs=args.pairs, kd=args.kd, hvp=args.hvp,
-                     hessian=args.hessian, seed=args.seed, dtype=args.dtype,
-                     name=args.model)
+    common = dict(batch=args.batch, pairs=args.pairs, kd=args.kd, hvp=args.hvp,
+                  hessian=args.hessian, seed=args.seed, dtype=args.dtype)
+    if args.onnx is not None:
+        if args.model_arg:
+            raise ValueError("--model-arg applies to --model, not to --onnx")
+        from layers.onnx import OnnxError
+
+        from .onnx_case import make_onnx_case
+        try:
+            case = make_onnx_case(args.case_dir, args.onnx, input_shape=args.input_shape,
+                                  constants=args.constant, **common)
+        except OnnxError as exc:
+            raise OracleFormatError(f"{args.onnx}: {exc}") from None
+    else:
+        if args.input_shape is not None or args.constant:
+            raise ValueError("--input-shape and --constant apply to --onnx models")
+        case = make_case(args.case_dir, args.model if not args.model_arg else _build(args),
+                         name=args.model, **common)
     print(f"wrote {args.case_dir / CASE_JSON} and case.npz: D = {case.num_parameters}, "
           f"batch {case.meta['batch_size']}, quantities {', '.join(case.quantities)}")
     return 0

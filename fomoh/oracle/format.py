@@ -36,6 +36,8 @@ import numpy as np
 
 from fomoh.atomic import atomic_write
 
+from .onnx_case import is_onnx_description, load_onnx_model, validate_onnx_description
+
 __all__ = [
     "OracleFormatError", "VERSION", "CASE_FORMAT", "RESULTS_FORMAT", "QUANTITIES",
     "RESULT_ARRAYS", "LAYER_TYPES", "Case", "Results",
@@ -166,14 +168,17 @@ def _layer_shapes(spec, input_shape, where):
     return input_shape, []     # elementwise activations
 
 
-def validate_model(model):
+def validate_model(model, case_dir=None):
     """Check a model description; return its per-sample output shape and parameter layout.
 
     Parameters
     ----------
     model : dict
         ``{"input_shape": [...], "layers": [...], "loss": "cross_entropy"}`` as in
-        ``docs/oracle-format.md``.
+        ``docs/oracle-format.md``, or an ONNX description ``{"onnx": {...}, "input_shape",
+        "loss"}`` (``onnx_case``), whose file is read from ``case_dir``.
+    case_dir : path-like, optional
+        The case directory (needed for ONNX descriptions only).
 
     Returns
     -------
@@ -188,6 +193,8 @@ def validate_model(model):
     """
     if not isinstance(model, dict):
         raise ValueError(f"'model' must be an object, got {type(model).__name__}")
+    if is_onnx_description(model):
+        return validate_onnx_description(model, case_dir)
     _exact_keys(model, {"input_shape", "layers", "loss"}, "'model'")
     if model["loss"] not in _LOSSES:
         raise ValueError(f"model.loss must be one of {list(_LOSSES)}, got {model['loss']!r}")
@@ -280,14 +287,17 @@ def describe_model(model):
     return description
 
 
-def build_model(description):
+def build_model(description, case_dir=None):
     """A ``layers.Sequential`` from a (validated) model description.
 
     Layers keep their names, so ``model.param_shapes()`` equals the description's layout and
-    ``model.unflatten(theta)`` cuts θ exactly as ``parameters`` says.
+    ``model.unflatten(theta)`` cuts θ exactly as ``parameters`` says. An ONNX description
+    gives a ``layers.onnx.OnnxModel`` (its file read from ``case_dir``).
     """
     import layers as L
 
+    if is_onnx_description(description):
+        return load_onnx_model(description, case_dir)
     _, layout = validate_model(description)
     built = []
     for spec in description["layers"]:
@@ -341,7 +351,7 @@ class Case:
 
     def build_model(self):
         """The case's model as a ``layers.Sequential``."""
-        return build_model(self.meta["model"])
+        return build_model(self.meta["model"], self.path)
 
 
 @dataclass
@@ -575,7 +585,7 @@ def expected_result_shapes(meta):
     return {name: shapes[name] for q in meta["quantities"] for name in RESULT_ARRAYS[q]}
 
 
-def _validate_case_meta(meta):
+def _validate_case_meta(meta, case_dir=None):
     """Check a case document (everything but the arrays); raises ``ValueError``."""
     _exact_keys(meta, {"format", "version", "model", "parameters", "num_parameters",
                        "batch_size", "num_classes", "quantities", "directions",
@@ -586,7 +596,7 @@ def _validate_case_meta(meta):
     for key in ("num_parameters", "batch_size", "num_classes"):
         if not _is_int(meta[key]):
             raise ValueError(f"'{key}' must be an integer, got {meta[key]!r}")
-    output_shape, layout = validate_model(meta["model"])
+    output_shape, layout = validate_model(meta["model"], case_dir)
     D = sum(math.prod(s) for _, s in layout)
     if meta["num_parameters"] != D:
         raise ValueError(f"'num_parameters' is {meta['num_parameters']!r} but the model "
@@ -666,7 +676,7 @@ def read_case(case_dir, verify_sha256=True):
     meta = _load_json(json_path, "case")
     _check_header(meta, CASE_FORMAT, json_path)
     try:
-        _validate_case_meta(meta)
+        _validate_case_meta(meta, case_dir)
     except ValueError as exc:
         raise OracleFormatError(f"{json_path}: {exc}") from None
     specs = _case_array_specs(meta)
@@ -736,7 +746,7 @@ def write_case(case_dir, model, theta, x, y, *, v1=None, v2=None, V=None, hvp_v=
     """
     case_dir = Path(case_dir)
     model_description = model if isinstance(model, dict) else describe_model(model)
-    output_shape, layout = validate_model(model_description)
+    output_shape, layout = validate_model(model_description, case_dir)
     arrays = {"theta": _float_array(theta, "theta"), "x": _float_array(x, "x"),
               "y": np.asarray(y)}
     if arrays["y"].dtype.kind not in "iu":
@@ -773,7 +783,7 @@ def write_case(case_dir, model, theta, x, y, *, v1=None, v2=None, V=None, hvp_v=
         "arrays_sha256": "0" * 64,
     }
     try:
-        _validate_case_meta(meta)
+        _validate_case_meta(meta, case_dir)
     except ValueError as exc:
         raise ValueError(f"cannot write case {case_dir}: {exc}") from None
     for key, (shape, _) in _case_array_specs(meta).items():

@@ -18,7 +18,9 @@ result                 hyper-dual pairs ``(v1, v2)``                 read off
 This *forward* method costs D pairs for the gradient and for each HVP, and D(D+1)/2 for the
 Hessian. Above ``FORWARD_MAX_PARAMETERS`` (or with ``method="reverse"``) the gradient and the
 HVPs come instead from back-propagation run on hyper-dual ``θ + v e1`` (``model.hvp``:
-forward-over-reverse; the real part of that gradient is ∇f, its e1 part ``H v``).
+forward-over-reverse; the real part of that gradient is ∇f, its e1 part ``H v``). ONNX models
+(``layers.onnx``) have no back-propagation: they always use the forward method, and the
+checks against back-propagation are left out (the bicomplex checks remain).
 
 Cross-checks, written into ``results.json`` under ``cross_check``:
 
@@ -157,10 +159,14 @@ def compute_reference(case, out_dir=None, *, method="auto", probes=3, chunk_size
     theta = a["theta"].astype(np.float64)
     x, y = a["x"].astype(np.float64), a["y"]
     D = theta.shape[0]
+    backprop = hasattr(model, "value_and_grad")      # ONNX models: forward mode only
     if method == "auto":
-        method = "forward" if D <= FORWARD_MAX_PARAMETERS else "reverse"
+        method = "forward" if D <= FORWARD_MAX_PARAMETERS or not backprop else "reverse"
     if method not in ("forward", "reverse"):
         raise ValueError(f"method must be 'auto', 'forward' or 'reverse', got {method!r}")
+    if method == "reverse" and not backprop:
+        raise ValueError("method 'reverse' needs back-propagation, which ONNX models do not "
+                         "have; use 'forward' or 'auto'")
 
     def f(t):
         return model.loss(t, x, y)
@@ -254,14 +260,14 @@ def compute_reference(case, out_dir=None, *, method="auto", probes=3, chunk_size
         checks.append(_check("hvp", "bicomplex step",
                              f"{len(U)} random projections uᵀ(Hv) of each of the {M} products",
                              np.einsum("pd,pd->p", Ur, np.tile(hv, (len(U), 1))), b12, len(b12)))
-        if method == "forward" and D <= FORWARD_MAX_PARAMETERS:
+        if method == "forward" and D <= FORWARD_MAX_PARAMETERS and backprop:
             hv_bp = np.stack([model.hvp(theta, x, y, v) for v in a["hvp_v"]])
             checks.append(_check("hvp", "forward-over-reverse",
                                  "back-propagation on hyper-dual θ + v e1", hv, hv_bp))
         if "hessian" in quantities:
             checks.append(_check("hvp", "consistency", "hessian @ v",
                                  a["hvp_v"] @ out["hessian"], hv))
-    if loss_and_grad and method == "forward":
+    if loss_and_grad and method == "forward" and backprop:
         _, g_bp = model.value_and_grad(theta, x, y)
         checks.append(_check("grad", "back-propagation", "layers' value_and_grad", grad, g_bp))
     if "hessian" in quantities:
