@@ -179,24 +179,25 @@ assert_close(Hv, rosen_hess_prod(theta, v), np.float64, "exact", "Hessian-vector
 #
 # Stack $K$ directions as the rows of $V \in \mathbb{R}^{K\times D}$. The projections
 #
-# $$g = V\,\nabla F \in \mathbb{R}^K, \qquad H_K = V\,\nabla^2F\,V^\top \in \mathbb{R}^{K\times K}$$
+# $$\tilde g = V\,\nabla F \in \mathbb{R}^K, \qquad \tilde H = V\,\nabla^2F\,V^\top \in \mathbb{R}^{K\times K}$$
 #
-# describe $F$ to second order on the $K$-dimensional plane through $\theta$ spanned by the
-# directions: $F(\theta + V^\top\kappa) \approx F(\theta) + g^\top\kappa + \tfrac12\kappa^\top
-# H_K\,\kappa$. $H_K$ is symmetric, so the $K(K+1)/2$ pairs with $i \le j$ suffice, and the
-# diagonal pairs $(v_k, v_k)$ carry $g_k$ in their `eps1`. This is what FoMoH-KD (notebook 6)
+# (in code `g_K` and `H_K`) describe $F$ to second order on the $K$-dimensional plane through
+# $\theta$ spanned by the directions: with coordinates $\kappa \in \mathbb R^K$ on the plane,
+# $F(\theta + V^\top\kappa) \approx F(\theta) + \tilde g^\top\kappa + \tfrac12\kappa^\top
+# \tilde H\,\kappa$. $\tilde H$ is symmetric, so the $K(K+1)/2$ pairs with $i \le j$ suffice,
+# and the diagonal pairs $(v_k, v_k)$ carry $\tilde g_k$ in their `eps1`. This is what FoMoH-KD (notebook 6)
 # evaluates at every step — **independent of $D$** in the number of pairs.
 
 # %%
 K = 3
 V = rng.normal(size=(K, D))
 counted = Counted(F)
-value, g, H_K = hd.projected_hessian(counted, theta, V)
-print("g =", g)
+value, g_K, H_K = hd.projected_hessian(counted, theta, V)
+print("g_K =", g_K)
 print("H_K =\n", H_K)
 print("pairs:", counted.pairs, "= K(K+1)/2 =", K * (K + 1) // 2)
 assert counted.pairs == K * (K + 1) // 2
-assert_close(g, V @ grad_exact, np.float64, "exact", "projected gradient")
+assert_close(g_K, V @ grad_exact, np.float64, "exact", "projected gradient")
 assert_close(H_K, V @ H_exact @ V.T, np.float64, "exact", "projected Hessian")
 
 # %% [markdown]
@@ -208,7 +209,7 @@ kappa = rng.normal(size=K)
 errors = []
 for scale in [1e-2, 5e-3, 2.5e-3, 1.25e-3]:
     step = scale * kappa
-    model = value + g @ step + 0.5 * step @ H_K @ step
+    model = value + g_K @ step + 0.5 * step @ H_K @ step
     errors.append(abs(F(theta + V.T @ step) - model))
 ratios = np.array(errors[:-1]) / np.array(errors[1:])
 print("model errors:", np.array(errors), "\nratios:      ", ratios)

@@ -189,7 +189,7 @@ assert np.allclose(steps["FoMoH-2D"], newton, rtol=1e-6, atol=1e-9)
 # %% [markdown]
 # The picture. The ellipse $s^\top H s + g\cdot s = 0$ is
 # $(s - c)^\top H (s - c) = c^\top H c$ with centre $c = -\tfrac12 H^{-1} g$: its semi-axes
-# point along $H$'s eigenvectors with lengths $\sqrt{c^\top H c / \lambda_i}$.
+# point along $H$'s eigenvectors with lengths $\sqrt{c^\top H c / \lambda_i(H)}$.
 
 # %%
 lam, Q = np.linalg.eigh(H0)

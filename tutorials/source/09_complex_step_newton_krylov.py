@@ -17,7 +17,7 @@
 #   complex numbers;
 # * **CSDD2** (eq. 11): $p^\top H p = \operatorname{Im}_{i_1 i_2} f(\theta + h i_1 p + h i_2 p)/h^2$
 #   — the loss run on **bicomplex** numbers $z_1 + z_2 i_2$ with two imaginary units
-#   ($i_1^2 = i_2^2 = -1$), the same role as $e_1, e_2$ of a hyper-dual number.
+#   ($i_1^2 = i_2^2 = -1$), the same role as $\varepsilon_1, \varepsilon_2$ of a hyper-dual number.
 #
 # With them it builds a **stochastic Newton-Krylov** method (Algorithm 1): CG on the minibatch
 # Hessian that stops at the first direction of negative curvature, and a step size chosen by
@@ -94,7 +94,7 @@ assert_close(pHp_hyperdual, p @ Hp_hyperdual, np.float64, "exact", "pᵀ(Hp)")
 # Bicomplex arithmetic needs care that complex arithmetic does not: each elementary function
 # needs a formula that never subtracts two nearly equal numbers (`hyperdual.bicomplex` has one
 # for every function in the rule table), or the $i_1 i_2$ part — of size $h^2$ — drowns in
-# rounding. Hyper-dual numbers avoid the issue altogether: $e_1^2 = 0$ truncates the series
+# rounding. Hyper-dual numbers avoid the issue altogether: $\varepsilon_1^2 = 0$ truncates the series
 # exactly, with no $h$ at all.
 #
 # ## 3. Accuracy against finite differences
