@@ -3,8 +3,9 @@
 * every committed notebook has its outputs stripped (diff-friendly) and a python3 kernel;
 * a notebook with a text source in ``tutorials/source/`` is up to date with it;
 * ``tutorials/README.md`` (the course outline) links every notebook;
-* every "Try it" exercise is followed by a worked solution (a cell tagged ``solution``), and
-  a solution that is not the reference for an ``exercise`` cell ends in an ``assert``;
+* every "Try it" exercise is followed by a worked solution (cells tagged ``solution``,
+  collapsed: an optional markdown explanation, then code), and a solution code cell that is
+  not the reference for an ``exercise`` cell ends in an ``assert``;
 * every ``exercise`` cell (notebook 1b) is skipped by nbmake, comes right after its reference
   solution, and the next code cell is its test — and that test *fails* on the skeleton as shipped,
   so the tests can catch an unfinished or wrong exercise.
@@ -97,7 +98,13 @@ def test_solutions_end_in_an_assert(path):
     for k, cell in enumerate(cells):
         if "solution" not in _tags(cell):
             continue
-        assert cell["cell_type"] == "code", f"{path.name}: cell {k} tagged solution is not code"
+        assert cell.get("metadata", {}).get("jupyter", {}).get("source_hidden"), \
+            f"{path.name}: solution cell {k} should be collapsed"
+        if cell["cell_type"] == "markdown":   # the explanation; its code cell follows
+            following = [c for c in cells[k + 1:] if c["cell_type"] == "code"]
+            assert following and "solution" in _tags(following[0]), \
+                f"{path.name}: markdown solution cell {k} is not followed by its code"
+            continue
         if k + 1 < len(cells) and "exercise" in _tags(cells[k + 1]):
             continue                 # the reference for an exercise: the test cell follows it
         body = ast.parse(_source(cell)).body

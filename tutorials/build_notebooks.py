@@ -11,9 +11,9 @@ The source uses the "percent" format (the same as jupytext's ``py:percent``):
 
 Tags used by the course (see ``tutorials/README.md``):
 
-* ``solution``: a worked solution of an exercise; it ends in an ``assert``. The builder
-  collapses its source (``metadata.jupyter.source_hidden``) so that a reader sees the answer
-  only on purpose; the test suite executes it like any other cell;
+* ``solution``: a worked solution of an exercise — a markdown explanation, or code that ends
+  in an ``assert``. The builder collapses it (``metadata.jupyter.source_hidden``) so that a
+  reader sees the answer only on purpose; the test suite executes it like any other cell;
 * ``exercise``: a cell the student fills in (notebook 1b). As shipped it holds a skeleton that
   raises ``NotImplementedError``; it is also tagged ``skip-execution`` so that the test suite
   (nbmake) runs the reference solution before it instead.

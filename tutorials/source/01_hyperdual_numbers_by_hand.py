@@ -386,7 +386,7 @@ assert np.allclose(d2[300], GOLDEN[2])      # the grid point xs[300] is x = 1.5
 # **Try it 1:** add `"arctan"` to `MY_RULES` (with $f' = 1/(1+a^2)$,
 # $f'' = -2a/(1+a^2)^2$) and check it against `np.arctan(HyperDual(...))`.
 #
-# **Solution** (collapsed; open it after trying):
+# *Worked solution below (collapsed).*
 
 # %% tags=["solution"]
 MY_RULES["arctan"] = (math.atan, lambda a: 1 / (1 + a * a), lambda a: -2 * a / (1 + a * a) ** 2)
@@ -407,7 +407,10 @@ assert np.allclose(ours, theirs, rtol=1e-13, atol=1e-15)
 # $g_{xx} = 2y^3 + y^2e^{xy}$, $g_{xy} = 6xy^2 + (1 + xy)\,e^{xy}$,
 # $g_{yy} = 6x^2y + x^2e^{xy}$.
 #
-# **Solution:** seed $x$ with $\varepsilon_1$ and $\varepsilon_2$ for $g_{xx}$; $x$ with
+# *Worked solution below (collapsed).*
+
+# %% [markdown] tags=["solution"]
+# **Solution.** seed $x$ with $\varepsilon_1$ and $\varepsilon_2$ for $g_{xx}$; $x$ with
 # $\varepsilon_1$ and $y$ with $\varepsilon_2$ for $g_{xy}$; $y$ with both for $g_{yy}$.
 
 # %% tags=["solution"]

@@ -616,7 +616,7 @@ assert mine.calls == 6 * 7 // 2 and library.calls == 1
 # $(a + b\varepsilon)^n = a^n + n a^{n-1} b\,\varepsilon$) and check `x ** 2.5` against the
 # library.
 #
-# **Solution** (collapsed; open it after trying):
+# *Worked solution below (collapsed).*
 
 # %% tags=["solution"]
 def dual_pow(x, n):
@@ -635,7 +635,10 @@ assert np.isclose(mine.a, library.real, rtol=1e-14) and np.isclose(mine.b, libra
 # $f'$ *twice* (in $\varepsilon_1$ and in $\varepsilon_2$). Seed $x_0 + \varepsilon_1 +
 # 0\,\varepsilon_2$ instead: what is left in the $\varepsilon_1\varepsilon_2$ part, and why?
 #
-# **Solution:** the $\varepsilon_1\varepsilon_2$ part is $f'(a)\,d + f''(a)\,bc$ with $c = 0$
+# *Worked solution below (collapsed).*
+
+# %% [markdown] tags=["solution"]
+# **Solution.** the $\varepsilon_1\varepsilon_2$ part is $f'(a)\,d + f''(a)\,bc$ with $c = 0$
 # and $d = 0$: nothing. A second derivative needs a perturbation in *both* units.
 
 # %% tags=["solution"]

@@ -353,7 +353,10 @@ assert all(row.ok for row in report.rows if row.method != "complex step")
 # **Try it 1:** replace `np.abs` in `G` by `np.sqrt(theta ** 2)` (analytic away from 0) and
 # run `compare` again.
 #
-# **Solution** (collapsed; open it after trying): with complex input, $\sqrt{(\theta + ih)^2}
+# *Worked solution below (collapsed).*
+
+# %% [markdown] tags=["solution"]
+# **Solution.** with complex input, $\sqrt{(\theta + ih)^2}
 # = \sqrt{\theta^2 + 2i\theta h - h^2} \approx |\theta| + i\,\operatorname{sign}(\theta)\,h$,
 # so the complex step now sees the derivative $\operatorname{sign}\theta$ and all methods
 # agree (no entry of `theta` is 0).
@@ -372,7 +375,10 @@ assert report.ok and np.all(theta != 0)
 # by the bicomplex step (section 4) with $h = 10^{-200}$ in float64. Which one survives, and
 # why?
 #
-# **Solution:** the complex step divides $\operatorname{Im} f$ (of size $h$) by $h$: fine as
+# *Worked solution below (collapsed).*
+
+# %% [markdown] tags=["solution"]
+# **Solution.** the complex step divides $\operatorname{Im} f$ (of size $h$) by $h$: fine as
 # long as $h$ itself is a normal float (down to about $10^{-308}$). The bicomplex step divides
 # by $h^2 = 10^{-400}$, which underflows to 0: the result is not a number.
 

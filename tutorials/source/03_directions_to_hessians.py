@@ -367,7 +367,10 @@ assert np.array_equal(hd.hessian(F, th32), hd.hessian(F, th32, chunk_size=1))
 # compare the slope with Rosenbrock's. Check the result against the closed form
 # $\nabla^2 F_A = A^\top(\operatorname{diag}p - pp^\top)A$, $p = \operatorname{softmax}(A\theta)$.
 #
-# **Solution** (collapsed; open it after trying): the number of pairs is the same,
+# *Worked solution below (collapsed).*
+
+# %% [markdown] tags=["solution"]
+# **Solution.** the number of pairs is the same,
 # $D(D+1)/2$, but one evaluation of $F_A$ now costs $O(D^2)$ (a $D\times D$ matrix-vector
 # product) instead of $O(D)$, so the Hessian costs $O(D^4)$ once the arithmetic dominates —
 # the printed slope approaches 4 only at sizes where Python overhead no longer matters.
@@ -396,7 +399,7 @@ assert len(seconds) == len(sizes)
 # $v_1^\top H v_2 = \tfrac14\big[(v_1 + v_2)^\top H (v_1 + v_2) - (v_1 - v_2)^\top H (v_1 - v_2)\big]$,
 # and compare with `d12` from section 1.
 #
-# **Solution:**
+# *Worked solution below (collapsed).*
 
 # %% tags=["solution"]
 _, _, _, plus = hd.directional(F, theta, v1 + v2)

@@ -367,7 +367,10 @@ assert fm[0] > bp[0] and fm[-1] < bp[-1]                   # the curves cross
 # **Try it 1:** replace `Tanh()` by `ReLU()` in the CNN. The Hessian-vector products still
 # agree — what happens to the $\varepsilon_1\varepsilon_2$ part inside a ReLU layer?
 #
-# **Solution** (collapsed; open it after trying): ReLU's second derivative is 0 (away from the
+# *Worked solution below (collapsed).*
+
+# %% [markdown] tags=["solution"]
+# **Solution.** ReLU's second derivative is 0 (away from the
 # kink), so the chain rule's $f''(a)\,bc$ term vanishes: the ε1ε2 part of the output is the
 # input's ε1ε2 part times the 0/1 mask, nothing more. Curvature still reaches the loss from
 # the products of ε-parts in the layers after it and in the cross-entropy.
@@ -394,7 +397,7 @@ assert np.array_equal(out.eps12[0], z.eps12[0] * mask) and np.array_equal(out.ep
 # the loop reference `layers.reference.conv2d`: the real part, and the ε1 and ε2 parts (the
 # convolutions with the two direction kernels).
 #
-# **Solution:**
+# *Worked solution below (collapsed).*
 
 # %% tags=["solution"]
 conv_s2 = Conv2d(1, 3, 3, stride=2, padding=1)

@@ -466,7 +466,7 @@ assert counts[f"{K}×{K} Hessian"] == (1, K * (K + 1) // 2, 1, K)
 # $(0.5, -1.2, 2.0)$ with `Tape`. How many multiply-adds does the gradient cost by forward
 # and by reverse sweeps? Check the gradient against `hd.gradient`.
 #
-# **Solution** (collapsed; open it after trying):
+# *Worked solution below (collapsed).*
 
 # %% tags=["solution"]
 def f3(x1, x2, x3):
@@ -489,7 +489,7 @@ assert np.allclose(reverse, reference, rtol=1e-13) and np.allclose(forward, refe
 # $\bar x = \bar y \odot (1 - y^2)$ — and check it with the dot-product test against a
 # forward pass on dual numbers, and against `Tanh.backward`.
 #
-# **Solution:**
+# *Worked solution below (collapsed).*
 
 # %% tags=["solution"]
 def tanh_backward(y, y_bar):
@@ -511,7 +511,10 @@ assert np.isclose(np.sum(y_bar * jvp), np.sum(x_bar * x_dot), rtol=1e-13) and np
 # `jacobian_forward` and `jacobian_reverse` for $f(x) = \tanh(Ax)$ with $n = 5$ inputs and
 # $m = 2000$ outputs, and count the passes.
 #
-# **Solution:** forward mode needs $n = 5$ passes, reverse mode $m = 2000$; both give the
+# *Worked solution below (collapsed).*
+
+# %% [markdown] tags=["solution"]
+# **Solution.** forward mode needs $n = 5$ passes, reverse mode $m = 2000$; both give the
 # same Jacobian. (The times depend on the machine; the counts do not.)
 
 # %% tags=["solution"]

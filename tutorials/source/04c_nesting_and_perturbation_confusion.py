@@ -426,7 +426,10 @@ print("gradient:", np.array(g), "\nHv (forward-over-reverse):", Hv)
 # $x = 1$ and $x = 2$ with the naive `derivative` and with `derivative_tagged`. The correct
 # answer is $\frac{d}{dx}x^2 = 2x$. At which $x$ does the naive operator happen to be right?
 #
-# **Solution** (collapsed; open it after trying): the naive inner derivative at
+# *Worked solution below (collapsed).*
+
+# %% [markdown] tags=["solution"]
+# **Solution.** the naive inner derivative at
 # $x = x_0 + \varepsilon$ is the $\varepsilon$-part of $(x_0 + \varepsilon)(1 + \varepsilon)$,
 # i.e. $x_0 + 1$; the outer result is then $x_0 + 1$ instead of $2x_0$ — right only at
 # $x_0 = 1$.
@@ -445,7 +448,7 @@ assert results == {1.0: (2.0, 2.0), 2.0: (3.0, 4.0)}      # naive = x + 1, tagge
 # $f(x) = \sin(x^2)$ at $x = 0.9$ and check it against
 # $f'''(x) = -12x\sin(x^2) - 8x^3\cos(x^2)$.
 #
-# **Solution:**
+# *Worked solution below (collapsed).*
 
 # %% tags=["solution"]
 def sin_of_square(x):
@@ -464,7 +467,10 @@ assert abs(third - exact) <= 1e-13 * abs(exact)
 # come out with `eps1` and `eps2` swapped, i.e. that the two units commute
 # ($\varepsilon_1\varepsilon_2 = \varepsilon_2\varepsilon_1$).
 #
-# **Solution:** with $\varepsilon_2$ inside, $x = (a + b\,\varepsilon_2) + (c + d\,
+# *Worked solution below (collapsed).*
+
+# %% [markdown] tags=["solution"]
+# **Solution.** with $\varepsilon_2$ inside, $x = (a + b\,\varepsilon_2) + (c + d\,
 # \varepsilon_2)\,\varepsilon_1$ is `Dual(Dual(a, b), Dual(c, d))`; the function's value at it
 # must equal the library's result with the parts read accordingly.
 

@@ -359,7 +359,10 @@ for first_order in ["FGD (η=1e-3)", "SGD (momentum 0.9)"]:
 # absolute value in $\lvert v^\top H v\rvert$ do to steps along directions of negative
 # curvature?
 #
-# **Solution** (collapsed; open it after trying): with $c = v^\top Hv$ the step is
+# *Worked solution below (collapsed).*
+
+# %% [markdown] tags=["solution"]
+# **Solution.** with $c = v^\top Hv$ the step is
 # $s = -\frac{g\cdot v}{|c|}\,v$, so $g\cdot s = -\frac{(g\cdot v)^2}{|c|} < 0$ always: every
 # step goes **downhill**. And $s^\top H s = \frac{(g\cdot v)^2}{c^2}\,c$, so the samples lie on
 # two conics — $s^\top Hs + g\cdot s = 0$ for directions of positive curvature,
@@ -388,7 +391,10 @@ assert np.allclose((quad + s_abs @ g_ind)[~negative], 0, atol=1e-10 * scale) and
 # **Try it 2:** multiply $f$ by 10. What happens to one step of FGD and of FoMoH (same seed,
 # same $\eta$)?
 #
-# **Solution:** FGD's step $-\eta\,(g\cdot v)\,v$ is ten times longer — its $\eta$ must be
+# *Worked solution below (collapsed).*
+
+# %% [markdown] tags=["solution"]
+# **Solution.** FGD's step $-\eta\,(g\cdot v)\,v$ is ten times longer — its $\eta$ must be
 # retuned whenever the scale of $f$ changes. FoMoH's step divides the slope by the curvature;
 # both scale by 10, and the step does not change.
 

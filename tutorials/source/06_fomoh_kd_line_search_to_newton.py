@@ -382,7 +382,10 @@ assert med["FoMoH-6D"] < med["FoMoH-4D"] < med["FoMoH-2D"] < med["FoMoH (K=1)"]
 # (the saddle-free $\lvert\tilde H\rvert$) or `("newton", {"lr": 1.0, "damping": 10.0})`
 # and watch what happens to the start where Newton jumped away.
 #
-# **Solution** (collapsed; open it after trying): the third start (index 2) is the one where
+# *Worked solution below (collapsed).*
+
+# %% [markdown] tags=["solution"]
+# **Solution.** the third start (index 2) is the one where
 # Newton jumped to $f \approx 10^6$. Starts are drawn in order, so three starts reproduce it.
 # Damping rescues it (it reaches the global minimum) — but the same damping leaves the second
 # start far from any minimum after 300 iterations: $\lambda = 10$ is a trust region, right
@@ -408,7 +411,10 @@ assert damped[2, -1] < 1e-10 and damped[1, -1] > 1 and abs(saddle_free[2, -1] - 
 # and that the remainder $s_\text{Newton} - s_K$ is $H$-orthogonal to every direction of the
 # plane, for $K = 4$ random directions (at the $\theta$ of section 1).
 #
-# **Solution:** $P\,s_\text{Newton} = -V^\top(VHV^\top)^{-1}VHH^{-1}g = -V^\top(VHV^\top)^{-1}Vg
+# *Worked solution below (collapsed).*
+
+# %% [markdown] tags=["solution"]
+# **Solution.** $P\,s_\text{Newton} = -V^\top(VHV^\top)^{-1}VHH^{-1}g = -V^\top(VHV^\top)^{-1}Vg
 # = s_K$; $P^2 = V^\top(VHV^\top)^{-1}(VHV^\top)(VHV^\top)^{-1}VH = P$; and
 # $VH(s_\text{Newton} - s_K) = -Vg + (VHV^\top)\kappa = 0$.
 

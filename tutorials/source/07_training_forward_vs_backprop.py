@@ -267,7 +267,10 @@ assert fomoh_curve[-1] < fomoh_curve[0] < start_loss + 0.5   # FoMoH keeps learn
 # **Try it 1:** give FGD on the MLP $\eta = 0.01$: does it learn now, and how fast compared
 # with FoMoH?
 #
-# **Solution** (collapsed; open it after trying): at a third of the learning rate FGD's step
+# *Worked solution below (collapsed).*
+
+# %% [markdown] tags=["solution"]
+# **Solution.** at a third of the learning rate FGD's step
 # noise no longer blows up; it learns steadily, but after 12 epochs it is still behind
 # FoMoH, whose step length the curvature chose.
 
@@ -283,7 +286,10 @@ assert max(fgd_curve_small) < start_loss + 0.5 and fgd_curve_small[-1] < fgd_cur
 # $\mathbb E\big[(g\cdot v)^2\, vv^\top\big] = \lVert g\rVert^2 I + 2\,gg^\top$, whose trace is
 # $(D + 2)\lVert g\rVert^2$. Check it by Monte Carlo for $D = 4$.
 #
-# **Solution:** entrywise, $\mathbb E[(g\cdot v)^2 v_iv_j] = \sum_{k,l} g_kg_l\,
+# *Worked solution below (collapsed).*
+
+# %% [markdown] tags=["solution"]
+# **Solution.** entrywise, $\mathbb E[(g\cdot v)^2 v_iv_j] = \sum_{k,l} g_kg_l\,
 # \mathbb E[v_kv_lv_iv_j]$, and Isserlis' theorem gives $\mathbb E[v_kv_lv_iv_j] =
 # \delta_{kl}\delta_{ij} + \delta_{ki}\delta_{lj} + \delta_{kj}\delta_{li}$, so the sum is
 # $\lVert g\rVert^2\delta_{ij} + 2g_ig_j$.

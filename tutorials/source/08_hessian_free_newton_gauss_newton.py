@@ -389,7 +389,10 @@ assert final["HF Gauss-Newton (λ=0.1)"] < final["HF Gauss-Newton (λ=4)"]
 # where does it switch from stopping at negative curvature to converging, and how does that
 # compare with `eig_H[0]`?
 #
-# **Solution** (collapsed; open it after trying): for $\lambda > -\lambda_{\min}(H)$ the
+# *Worked solution below (collapsed).*
+
+# %% [markdown] tags=["solution"]
+# **Solution.** for $\lambda > -\lambda_{\min}(H)$ the
 # matrix is positive definite, so CG cannot meet negative curvature and converges — that
 # part is a theorem. Below it, $H + \lambda I$ has negative eigenvalues and CG *may* run into
 # one; here it does for every λ tried, so the switch sits exactly at $-\lambda_{\min}(H)$.
@@ -410,7 +413,10 @@ assert all(stop == ("converged" if factor > 1 else "negative_curvature") for fac
 # **Try it 2:** find a direction that $G$ (and $H$) send to zero *exactly*, whatever $\theta$:
 # think of what the softmax ignores. Check with `model.gnvp` and `model.hvp`.
 #
-# **Solution:** adding the same constant to all ten logits of every image changes no
+# *Worked solution below (collapsed).*
+
+# %% [markdown] tags=["solution"]
+# **Solution.** adding the same constant to all ten logits of every image changes no
 # probability, so the loss is constant along the direction that adds 1 to each bias of the
 # output layer: $Jv$ is a common shift of the logits, $H_{\text{out}}Jv = 0$, so $Gv = 0$;
 # and since the loss is constant along that line, $Hv = 0$ as well. Damping is what makes

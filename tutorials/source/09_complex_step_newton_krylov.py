@@ -403,7 +403,10 @@ assert short["finite differences, h = 1e-16"][2] > 5 * short["complex step"][2]
 # almost everywhere — Newton-Krylov gains little over Adam. Build the network with
 # `activation="relu"` and compare two epochs of each with section 5's sigmoid results.
 #
-# **Solution** (collapsed; open it after trying): on this small problem the gain shrinks but
+# *Worked solution below (collapsed).*
+
+# %% [markdown] tags=["solution"]
+# **Solution.** on this small problem the gain shrinks but
 # does not vanish. ReLU's second derivative is 0, so $H_j$ keeps only its Gauss-Newton-like
 # part, and the ratio of Newton-Krylov's loss to Adam's after two epochs is larger (a
 # smaller gain) than with sigmoids; per step Newton-Krylov is still ahead. The supplement's
@@ -425,7 +428,10 @@ assert ratio_sigmoid < ratio_relu < 1
 # **Try it 2:** CSDD2 divides by $h^2$. Find, in float64, the smallest $h$ for which it is
 # still exact: try $h = 10^{-20}, 10^{-150}, 10^{-160}, 10^{-170}$.
 #
-# **Solution:** $h^2$ must stay a *normal* float (above $2.2\times10^{-308}$). At
+# *Worked solution below (collapsed).*
+
+# %% [markdown] tags=["solution"]
+# **Solution.** $h^2$ must stay a *normal* float (above $2.2\times10^{-308}$). At
 # $h = 10^{-150}$ it does; at $10^{-160}$, $h^2 = 10^{-320}$ is subnormal and keeps only a
 # few significant digits; at $10^{-170}$ it underflows to 0 and the result is not a number.
 # (The complex step's CSDD divides by $h$ only, so it works down to $h \approx 10^{-300}$.)

@@ -327,7 +327,10 @@ assert np.abs(normalised(H_last) - normalised(G_bar)).max() < 0.25
 # `PartitionNewton(lr=0.3)`, `PartitionNewton(partition="trivial")` and
 # `PartitionNewton(curvature="abs")`; watch `opt.jitter_count` and the training loss.
 #
-# **Solution** (collapsed; open it after trying): the undamped full step diverges — the
+# *Worked solution below (collapsed).*
+
+# %% [markdown] tags=["solution"]
+# **Solution.** the undamped full step diverges — the
 # quadratic model of a 64-image minibatch is trusted far outside where it holds, and
 # $\bar H$ becomes so ill-conditioned that the solver adds jitter. $\eta = 0.3$ trains well,
 # better than Cauchy's step (the trivial partition). `curvature="abs"` does *not* rescue the
@@ -362,7 +365,10 @@ assert trained["η = 0.3"][-1] < trained["trivial (Cauchy)"][-1] < start and tra
 # zero: on 6-D Rosenbrock, $\partial f/\partial\theta_6 = 200(\theta_6 - \theta_5^2)$, so set
 # $\theta_6 = \theta_5^2$. What does the discrete partition do now?
 #
-# **Solution:** the sixth direction $u_6 = g_6 e_6$ is zero, so the step cannot move
+# *Worked solution below (collapsed).*
+
+# %% [markdown] tags=["solution"]
+# **Solution.** the sixth direction $u_6 = g_6 e_6$ is zero, so the step cannot move
 # $\theta_6$ at all, and the other five coordinates solve a smaller problem: the step is no
 # longer Newton's.
 

@@ -455,7 +455,10 @@ shutil.rmtree(workdir)
 # **Try it 1:** write `foreign_hvp` for the mean squared error $L(z) = \operatorname{mean}
 # ((z - t)^2)$ and check it with `layers.MeanSquaredError` as the specification.
 #
-# **Solution** (collapsed; open it after trying): over the $NC$ entries,
+# *Worked solution below (collapsed).*
+
+# %% [markdown] tags=["solution"]
+# **Solution.** over the $NC$ entries,
 # $\nabla L = 2(z - t)/(NC)$ and $\nabla^2 L = 2I/(NC)$, so $\nabla^2L\,u = 2u/(NC)$. The
 # reference: one hyper-dual pass over the pairs $(u, e_i)$ on the flattened outputs, confirmed
 # by the bicomplex step, as in section 2.
@@ -493,7 +496,10 @@ assert np.allclose(foreign_mse_hvp(z, t, u), mse_spec.hessian_vector(z, t, u))
 # altogether). Write such a `foreign_mse_grad` and check that the harness of Try it 1 catches
 # it — except in the one shape where the slip is harmless.
 #
-# **Solution:** with $1/N$ instead of $1/(NC)$ the gradient is $C$ times too large: caught for
+# *Worked solution below (collapsed).*
+
+# %% [markdown] tags=["solution"]
+# **Solution.** with $1/N$ instead of $1/(NC)$ the gradient is $C$ times too large: caught for
 # every $C > 1$, invisible for $C = 1$, where the two normalisations coincide — another reason
 # to test random shapes, including odd ones.
 
