@@ -428,5 +428,6 @@ print(second)
 assert all(math.isclose(second[k], exact[k], rel_tol=1e-14) for k in exact)
 
 # %% [markdown]
-# Next: [2. Checking derivatives](02_checking_derivatives.ipynb) — how else could we have
-# computed these numbers, and how accurate would they be?
+# Next: [1b. Build it yourself](01b_build_your_own.ipynb) — write these classes yourself,
+# with tests; then [2. Checking derivatives](02_checking_derivatives.ipynb) — how else could we
+# have computed these numbers, and how accurate would they be?
