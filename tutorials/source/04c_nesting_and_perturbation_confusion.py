@@ -406,8 +406,10 @@ print("gradient:", np.array(g), "\nHv (forward-over-reverse):", Hv)
 # and `Sequential.hvp` runs it on `hyperdual.Dual(θ, v)`; the complex step of notebook 9 runs
 # it on $\theta + ihv$ instead. The other nestings: forward-over-forward is the hyper-dual
 # number (section 2); reverse-over-forward and reverse-over-reverse need a reverse mode that
-# records its own backward pass, which this project does not have — forward mode outside is
-# the cheap way to add one order of differentiation to any program.
+# can record *any* program — a forward-mode computation, or its own backward pass. The
+# project's back-propagation is written layer by layer, not recorded, so it has neither;
+# forward mode on the outside is the cheap way to add one order of differentiation to any
+# program written with NumPy operations.
 #
 # ## Summary
 #
