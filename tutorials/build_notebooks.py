@@ -6,7 +6,17 @@ The source uses the "percent" format (the same as jupytext's ``py:percent``):
 
 * a line ``# %%`` starts a code cell;
 * a line ``# %% [markdown]`` starts a markdown cell, whose lines are written as comments
-  (``# `` is stripped).
+  (``# `` is stripped);
+* either marker may end in cell tags, as jupytext writes them: ``# %% tags=["solution"]``.
+
+Tags used by the course (see ``tutorials/README.md``):
+
+* ``solution``: a worked solution of an exercise — a markdown explanation, or code that ends
+  in an ``assert``. The builder collapses it (``metadata.jupyter.source_hidden``) so that a
+  reader sees the answer only on purpose; the test suite executes it like any other cell;
+* ``exercise``: a cell the student fills in (notebook 1b). As shipped it holds a skeleton that
+  raises ``NotImplementedError``; it is also tagged ``skip-execution`` so that the test suite
+  (nbmake) runs the reference solution before it instead.
 
 Usage::
 
@@ -19,6 +29,7 @@ A source is also a plain Python script: ``python tutorials/source/NAME.py`` runs
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -29,18 +40,40 @@ SOURCES = HERE / "source"
 
 KERNELSPEC = {"name": "python3", "display_name": "Python 3", "language": "python"}
 
+COLLAPSED_TAGS = {"solution"}      # cells whose source Jupyter shows collapsed
 
-def parse_percent(text: str) -> list[tuple[str, str]]:
-    """Split a percent-format source into ``(kind, source)`` cells, kind "code" or "markdown"."""
-    cells: list[tuple[str, list[str]]] = []
+
+def parse_marker(line: str) -> tuple[str, list[str]] | None:
+    """``(kind, tags)`` if ``line`` is a cell marker (``# %%``, ``# %% [markdown]``, each
+    optionally followed by ``tags=[...]``), else ``None``."""
+    marker = line.strip()
+    if not marker.startswith("# %%"):
+        return None
+    rest = marker[len("# %%"):].strip()
+    kind = "code"
+    if rest.startswith("[markdown]"):
+        kind, rest = "markdown", rest[len("[markdown]"):].strip()
+    if not rest:
+        return kind, []
+    if not rest.startswith("tags="):
+        raise ValueError(f"unknown cell marker: {line!r}")
+    tags = json.loads(rest[len("tags="):])
+    if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
+        raise ValueError(f"tags must be a JSON list of strings: {line!r}")
+    return kind, tags
+
+
+def parse_percent(text: str) -> list[tuple[str, str, list[str]]]:
+    """Split a percent-format source into ``(kind, source, tags)`` cells, kind "code" or
+    "markdown"."""
+    cells: list[tuple[str, list[str], list[str]]] = []
     for line in text.splitlines():
-        marker = line.strip()
-        if marker == "# %%":
-            cells.append(("code", []))
-        elif marker == "# %% [markdown]":
-            cells.append(("markdown", []))
+        marker = parse_marker(line)
+        if marker is not None:
+            kind, tags = marker
+            cells.append((kind, [], tags))
         elif cells:
-            kind, lines = cells[-1]
+            kind, lines, _ = cells[-1]
             if kind == "markdown":
                 if line and not line.startswith("#"):
                     raise ValueError(f"markdown line is not a comment: {line!r}")
@@ -49,10 +82,10 @@ def parse_percent(text: str) -> list[tuple[str, str]]:
         elif line.strip() and not line.startswith("#"):
             raise ValueError(f"code before the first cell marker: {line!r}")
     out = []
-    for kind, lines in cells:
+    for kind, lines, tags in cells:
         source = "\n".join(lines).strip("\n")
         if source:
-            out.append((kind, source))
+            out.append((kind, source, tags))
     return out
 
 
@@ -61,10 +94,15 @@ def build(source_path: Path) -> nbformat.NotebookNode:
     nb = nbformat.v4.new_notebook()
     nb.metadata["kernelspec"] = dict(KERNELSPEC)
     nb.metadata["language_info"] = {"name": "python"}
-    for index, (kind, source) in enumerate(parse_percent(source_path.read_text("utf-8"))):
+    prefix = source_path.stem.split("_")[0]                  # "01", "01b", ...
+    for index, (kind, source, tags) in enumerate(parse_percent(source_path.read_text("utf-8"))):
         cell = (nbformat.v4.new_code_cell(source) if kind == "code"
                 else nbformat.v4.new_markdown_cell(source))
-        cell["id"] = f"{source_path.stem[:2]}-{index:03d}"   # stable ids keep diffs small
+        cell["id"] = f"{prefix}-{index:03d}"                   # stable ids keep diffs small
+        if tags:
+            cell.metadata["tags"] = list(tags)
+            if COLLAPSED_TAGS & set(tags):
+                cell.metadata["jupyter"] = {"source_hidden": True}
         nb.cells.append(cell)
     nbformat.validate(nb)
     return nb

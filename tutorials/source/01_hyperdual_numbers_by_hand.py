@@ -6,7 +6,7 @@
 # lines of plain Python:
 #
 # 1. **dual numbers** $a + b\,\varepsilon$ with $\varepsilon^2 = 0$ give first derivatives;
-# 2. **hyper-dual numbers** $a + b\,e_1 + c\,e_2 + d\,e_1e_2$ give second derivatives;
+# 2. **hyper-dual numbers** $a + b\,\varepsilon_1 + c\,\varepsilon_2 + d\,\varepsilon_1\varepsilon_2$ give second derivatives;
 # 3. writing each function out by hand gets repetitive, and one **generic chain rule** plus a
 #    table of $(f, f', f'')$ replaces it — that table is `hyperdual.rules.RULES`;
 # 4. the classic worked example $f(x) = e^x / \sqrt{\sin^3 x + \cos^3 x}$ at $x = 1.5$.
@@ -70,7 +70,7 @@ def dual_sin(x):
     return Dual(math.sin(x.a), math.cos(x.a) * x.b)
 
 # %% [markdown]
-# Try it on $f(x) = x^2 \sin x + 3x$, whose derivative is
+# Apply it to $f(x) = x^2 \sin x + 3x$, whose derivative is
 # $f'(x) = 2x \sin x + x^2 \cos x + 3$:
 
 # %%
@@ -92,18 +92,18 @@ assert math.isclose(y.b, 2 * x0 * math.sin(x0) + x0**2 * math.cos(x0) + 3, rel_t
 # One $\varepsilon$ cannot hold a second derivative ($\varepsilon^2 = 0$ throws it away).
 # A **hyper-dual number** has two nilpotent units whose product is *not* zero:
 #
-# $$x = a + b\,e_1 + c\,e_2 + d\,e_1e_2, \qquad e_1^2 = e_2^2 = 0, \quad e_1e_2 = e_2e_1 \neq 0.$$
+# $$x = a + b\,\varepsilon_1 + c\,\varepsilon_2 + d\,\varepsilon_1\varepsilon_2, \qquad \varepsilon_1^2 = \varepsilon_2^2 = 0, \quad \varepsilon_1\varepsilon_2 = \varepsilon_2\varepsilon_1 \neq 0.$$
 #
-# Multiplying out and dropping every term containing $e_1^2$ or $e_2^2$:
+# Multiplying out and dropping every term containing $\varepsilon_1^2$ or $\varepsilon_2^2$:
 #
-# $$(a + b e_1 + c e_2 + d e_1e_2)(p + q e_1 + r e_2 + s e_1e_2)
-#   = ap + (aq + bp)\,e_1 + (ar + cp)\,e_2 + (as + br + cq + dp)\,e_1e_2 .$$
+# $$(a + b \varepsilon_1 + c \varepsilon_2 + d \varepsilon_1\varepsilon_2)(p + q \varepsilon_1 + r \varepsilon_2 + s \varepsilon_1\varepsilon_2)
+#   = ap + (aq + bp)\,\varepsilon_1 + (ar + cp)\,\varepsilon_2 + (as + br + cq + dp)\,\varepsilon_1\varepsilon_2 .$$
 #
 # We call the four parts `real, eps1, eps2, eps12` — the same names the library uses.
 
 # %%
 class HD:
-    """real + eps1 e1 + eps2 e2 + eps12 e1e2 with e1² = e2² = 0 (scalars only)."""
+    """real + eps1 ε1 + eps2 ε2 + eps12 ε1ε2 with ε1² = ε2² = 0 (scalars only)."""
 
     def __init__(self, real, eps1=0.0, eps2=0.0, eps12=0.0):
         self.real, self.eps1, self.eps2, self.eps12 = real, eps1, eps2, eps12
@@ -131,23 +131,23 @@ class HD:
     __radd__, __rmul__ = __add__, __mul__
 
     def __repr__(self):
-        return (f"{self.real:.10g} {self.eps1:+.10g} e1 {self.eps2:+.10g} e2 "
-                f"{self.eps12:+.10g} e1e2")
+        return (f"{self.real:.10g} {self.eps1:+.10g} ε1 {self.eps2:+.10g} ε2 "
+                f"{self.eps12:+.10g} ε1ε2")
 
 # %% [markdown]
 # The multiplication table of the units, as a check on the product formula:
 
 # %%
-e1, e2 = HD(0, 1, 0, 0), HD(0, 0, 1, 0)
-print("e1*e1 =", e1 * e1)
-print("e1*e2 =", e1 * e2)
-assert (e1 * e1).parts == (0, 0, 0, 0) and (e2 * e2).parts == (0, 0, 0, 0)
-assert (e1 * e2).parts == (e2 * e1).parts == (0, 0, 0, 1)
-assert (e1 * e2 * e1).parts == (0, 0, 0, 0)
+unit1, unit2 = HD(0, 1, 0, 0), HD(0, 0, 1, 0)              # ε1 and ε2
+print("ε1·ε1 =", unit1 * unit1)
+print("ε1·ε2 =", unit1 * unit2)
+assert (unit1 * unit1).parts == (0, 0, 0, 0) and (unit2 * unit2).parts == (0, 0, 0, 0)
+assert (unit1 * unit2).parts == (unit2 * unit1).parts == (0, 0, 0, 1)
+assert (unit1 * unit2 * unit1).parts == (0, 0, 0, 0)
 
 # %% [markdown]
-# Seed $x = x_0 + 1\,e_1 + 1\,e_2$ and cube it. The result reads
-# $x_0^3 + 3x_0^2\,e_1 + 3x_0^2\,e_2 + 6x_0\,e_1e_2$: value, first derivative (twice) and
+# Seed $x = x_0 + 1\,\varepsilon_1 + 1\,\varepsilon_2$ and cube it. The result reads
+# $x_0^3 + 3x_0^2\,\varepsilon_1 + 3x_0^2\,\varepsilon_2 + 6x_0\,\varepsilon_1\varepsilon_2$: value, first derivative (twice) and
 # **second** derivative.
 
 # %%
@@ -160,15 +160,15 @@ assert np.allclose(y.parts, (x0**3, 3 * x0**2, 3 * x0**2, 6 * x0), rtol=1e-15, a
 # ## 3. One function, written out by hand
 #
 # Polynomials come for free from `+` and `*`. A transcendental function has to be taught.
-# For $\sin$, split $x = a + h$ with $h = b e_1 + c e_2 + d e_1e_2$ and use the angle-addition
+# For $\sin$, split $x = a + h$ with $h = b \varepsilon_1 + c \varepsilon_2 + d \varepsilon_1\varepsilon_2$ and use the angle-addition
 # formula. Powers of $h$ stop early:
 #
-# $$h^2 = 2bc\,e_1e_2, \qquad h^3 = 0,$$
+# $$h^2 = 2bc\,\varepsilon_1\varepsilon_2, \qquad h^3 = 0,$$
 #
-# so $\cos h = 1 - h^2/2 = 1 - bc\,e_1e_2$ and $\sin h = h$ exactly, and
+# so $\cos h = 1 - h^2/2 = 1 - bc\,\varepsilon_1\varepsilon_2$ and $\sin h = h$ exactly, and
 #
 # $$\sin(a + h) = \sin a \cos h + \cos a \sin h
-#   = \sin a + \cos a\,(b e_1 + c e_2 + d e_1e_2) - \sin a\; bc\; e_1e_2 .$$
+#   = \sin a + \cos a\,(b \varepsilon_1 + c \varepsilon_2 + d \varepsilon_1\varepsilon_2) - \sin a\; bc\; \varepsilon_1\varepsilon_2 .$$
 #
 # This is how Fike's C++ hyper-dual class writes every function — by hand, one at a time:
 
@@ -189,8 +189,8 @@ assert np.allclose(y.parts, (math.sin(x0), math.cos(x0), math.cos(x0), -math.sin
                    rtol=1e-15, atol=0)
 
 # %% [markdown]
-# **Why two units?** Seed *different* variables with different units: $x = x_0 + e_1$,
-# $y = y_0 + e_2$. Then the $e_1e_2$ part is the **mixed** partial derivative
+# **Why two units?** Seed *different* variables with different units: $x = x_0 + \varepsilon_1$,
+# $y = y_0 + \varepsilon_2$. Then the $\varepsilon_1\varepsilon_2$ part is the **mixed** partial derivative
 # $\partial^2 f / \partial x\,\partial y$. For $f(x, y) = \sin(xy)$:
 #
 # $$\frac{\partial^2}{\partial x\,\partial y}\sin(xy) = \cos(xy) - xy\,\sin(xy).$$
@@ -207,17 +207,17 @@ assert math.isclose(out.eps12, math.cos(x0 * y0) - x0 * y0 * math.sin(x0 * y0), 
 # ## 4. The generic chain rule replaces the hand-written functions
 #
 # Nothing in the derivation above was special to $\sin$. For *any* smooth $f$, Taylor's series
-# in $h = b e_1 + c e_2 + d e_1e_2$ stops after $h^2/2 = bc\,e_1e_2$:
+# in $h = b \varepsilon_1 + c \varepsilon_2 + d \varepsilon_1\varepsilon_2$ stops after $h^2/2 = bc\,\varepsilon_1\varepsilon_2$:
 #
 # $$f(a + h) = f(a) + f'(a)\,h + \tfrac12 f''(a)\,h^2
-#   = f(a) + f'(a)\,b\,e_1 + f'(a)\,c\,e_2 + \big(f'(a)\,d + f''(a)\,bc\big)\,e_1e_2 .$$
+#   = f(a) + f'(a)\,b\,\varepsilon_1 + f'(a)\,c\,\varepsilon_2 + \big(f'(a)\,d + f''(a)\,bc\big)\,\varepsilon_1\varepsilon_2 .$$
 #
 # So a function is completely described by three numbers at $a$: $f(a), f'(a), f''(a)$. One
 # function applies the rule; each elementary function becomes one line of a table.
 
 # %%
 def chain_rule(x, f, df, d2f):
-    """f(a + b e1 + c e2 + d e1e2) from the triple (f(a), f'(a), f''(a))."""
+    """f(a + b ε1 + c ε2 + d ε1ε2) from the triple (f(a), f'(a), f''(a))."""
     a, b, c, d = x.parts
     fa, dfa, d2fa = f(a), df(a), d2f(a)
     return HD(fa, dfa * b, dfa * c, dfa * d + d2fa * b * c)
@@ -253,14 +253,23 @@ print(inspect.getsource(RULES["sin"]))
 print(inspect.getsource(RULES["tanh"]))
 
 # %% [markdown]
-# …and **one** generic chain rule, `HyperDual.apply`, the same four lines as our `chain_rule`:
+# …and **one** generic chain rule, `HyperDual.chain` — the same lines as our `chain_rule`,
+# given the triple already evaluated:
+
+# %%
+print(inspect.getsource(HyperDual.chain))
+
+# %% [markdown]
+# `np.sin(x)` on a library `HyperDual` calls `x.apply(RULES["sin"])`, and `apply` (shared
+# with the first-order `Dual`, whose own `chain` drops the second-order part) evaluates the
+# rule at the real part and hands the triple to `chain`:
 
 # %%
 print(inspect.getsource(HyperDual.apply))
 
 # %% [markdown]
-# `np.sin(x)` on a library `HyperDual` goes to `RULES["sin"]` through `apply`. Check the
-# library against our independently written table, at random points and random parts:
+# Check the library against our independently written table, at random points and random
+# parts:
 
 # %%
 for name, triple in MY_RULES.items():
@@ -368,10 +377,57 @@ assert np.allclose(d2[300], GOLDEN[2])      # the grid point xs[300] is x = 1.5
 # | four parts `real, eps1, eps2, eps12` | `hyperdual.HyperDual` |
 # | product rule for `*`, `@`, `einsum` | `hyperdual.bilinear.bilinear` (with `HyperDual.product`) |
 # | one triple $(f, f', f'')$ per function | `hyperdual.rules.RULES` |
-# | one generic chain rule | `HyperDual.apply` |
+# | one generic chain rule | `HyperDual.chain` (called by `apply`) |
 #
-# **Try it:** add `"arctan"` to `MY_RULES` (with $f' = 1/(1+a^2)$,
+# Notebook [1b](01b_build_your_own.ipynb) has you write all of this yourself, with tests.
+#
+# ## Exercises
+#
+# **Try it 1:** add `"arctan"` to `MY_RULES` (with $f' = 1/(1+a^2)$,
 # $f'' = -2a/(1+a^2)^2$) and check it against `np.arctan(HyperDual(...))`.
 #
-# Next: [2. Checking derivatives](02_checking_derivatives.ipynb) — how else could we have
-# computed these numbers, and how accurate would they be?
+# *Worked solution below (collapsed).*
+
+# %% tags=["solution"]
+MY_RULES["arctan"] = (math.atan, lambda a: 1 / (1 + a * a), lambda a: -2 * a / (1 + a * a) ** 2)
+ours, theirs = [], []
+for _ in range(5):
+    a, b, c, d = rng.normal(size=4)
+    ours.append(chain_rule(HD(a, b, c, d), *MY_RULES["arctan"]).parts)
+    y = np.arctan(HyperDual(a, b, c, d))
+    theirs.append((y.real.item(), y.eps1.item(), y.eps2.item(), y.eps12.item()))
+    print(HD(*ours[-1]))
+assert np.allclose(ours, theirs, rtol=1e-13, atol=1e-15)
+
+# %% [markdown]
+# **Try it 2:** with our `HD` class and the table, compute all second partial derivatives of
+# $g(x, y) = x^2 y^3 + e^{xy}$ at $(x, y) = (0.6, -1.1)$ — $\partial^2 g/\partial x^2$,
+# $\partial^2 g/\partial x\,\partial y$ and $\partial^2 g/\partial y^2$ — by choosing which
+# variable gets which unit, and compare with the closed forms
+# $g_{xx} = 2y^3 + y^2e^{xy}$, $g_{xy} = 6xy^2 + (1 + xy)\,e^{xy}$,
+# $g_{yy} = 6x^2y + x^2e^{xy}$.
+#
+# *Worked solution below (collapsed).*
+
+# %% [markdown] tags=["solution"]
+# **Solution.** seed $x$ with $\varepsilon_1$ and $\varepsilon_2$ for $g_{xx}$; $x$ with
+# $\varepsilon_1$ and $y$ with $\varepsilon_2$ for $g_{xy}$; $y$ with both for $g_{yy}$.
+
+# %% tags=["solution"]
+def g(x, y):
+    return x * x * y * y * y + chain_rule(x * y, *MY_RULES["exp"])
+
+
+x0, y0 = 0.6, -1.1
+seeds = {"g_xx": ((1, 1), (0, 0)), "g_xy": ((1, 0), (0, 1)), "g_yy": ((0, 0), (1, 1))}
+second = {name: g(HD(x0, *sx), HD(y0, *sy)).eps12 for name, (sx, sy) in seeds.items()}
+exact = {"g_xx": 2 * y0**3 + y0**2 * math.exp(x0 * y0),
+         "g_xy": 6 * x0 * y0**2 + (1 + x0 * y0) * math.exp(x0 * y0),
+         "g_yy": 6 * x0**2 * y0 + x0**2 * math.exp(x0 * y0)}
+print(second)
+assert all(math.isclose(second[k], exact[k], rel_tol=1e-14) for k in exact)
+
+# %% [markdown]
+# Next: [1b. Build it yourself](01b_build_your_own.ipynb) — write these classes yourself,
+# with tests; then [2. Checking derivatives](02_checking_derivatives.ipynb) — how else could we
+# have computed these numbers, and how accurate would they be?

@@ -9,7 +9,7 @@
 # | central finite differences | $\dfrac{f(x+h) - f(x-h)}{2h}$ | $\dfrac{f(x+h) - 2f(x) + f(x-h)}{h^2}$ | yes, and it matters |
 # | complex step | $\dfrac{\operatorname{Im} f(x + ih)}{h}$ | — | yes, any tiny $h$ works |
 # | bicomplex step | $\dfrac{\operatorname{Im}_{i_1} f(x + h i_1 + h i_2)}{h}$ | $\dfrac{\operatorname{Im}_{i_1 i_2} f(x + h i_1 + h i_2)}{h^2}$ | yes, any tiny $h$ works |
-# | hyper-dual | `eps1` of $f(x + e_1 + e_2)$ | `eps12` | **no step at all** |
+# | hyper-dual | `eps1` of $f(x + \varepsilon_1 + \varepsilon_2)$ | `eps12` | **no step at all** |
 #
 # and shows, with one plot, why a finite difference can never be trusted to more than a few
 # digits while the others are exact to rounding — in float64 and in float32.
@@ -48,16 +48,16 @@ F0, F1, F2 = 4.497780053946162, 4.053427893898621, 9.463073681596601   # f, f', 
 # $$\frac{f(x+h) - f(x-h)}{2h} = f'(x) + \frac{h^2}{6} f'''(x) + O(h^4).$$
 #
 # So make $h$ small? No: $f(x \pm h)$ are each stored with a relative rounding error of about
-# $\epsilon$ (machine epsilon: $2.2\times10^{-16}$ in float64, $1.2\times10^{-7}$ in
+# $\epsilon_{\rm mach}$ (machine epsilon: $2.2\times10^{-16}$ in float64, $1.2\times10^{-7}$ in
 # float32), and subtracting two nearly equal numbers keeps their *absolute* error while the
-# difference shrinks. The **cancellation error** is about $\epsilon |f| / h$. The total
+# difference shrinks. The **cancellation error** is about $\epsilon_{\rm mach} |f| / h$. The total
 #
-# $$\text{error}(h) \approx \frac{h^2}{6}|f'''| + \frac{\epsilon |f|}{h}$$
+# $$\text{error}(h) \approx \frac{h^2}{6}|f'''| + \frac{\epsilon_{\rm mach} |f|}{h}$$
 #
-# is smallest near $h \sim \epsilon^{1/3}$ with an error $\sim \epsilon^{2/3}$: about
+# is smallest near $h \sim \epsilon_{\rm mach}^{1/3}$ with an error $\sim \epsilon_{\rm mach}^{2/3}$: about
 # $10^{-11}$ in float64 and only $10^{-5}$ in float32. For the second difference it is worse:
-# cancellation $\sim \epsilon/h^2$, best $h \sim \epsilon^{1/4}$, best error $\sim
-# \epsilon^{1/2}$.
+# cancellation $\sim \epsilon_{\rm mach}/h^2$, best $h \sim \epsilon_{\rm mach}^{1/4}$, best error $\sim
+# \epsilon_{\rm mach}^{1/2}$.
 
 # %%
 def central_first(f, x, h):
@@ -160,14 +160,17 @@ for dtype, e in errors.items():
 
 # %%
 FLOOR = 1e-17    # an error of exactly 0 is drawn here so it shows on a log scale
-fig, axes = plt.subplots(2, 2, figsize=(11, 7.5), sharex=True, sharey=True)
+ORDERS = {"first": ["FD first", "complex step first"],
+          "second": ["FD second", "complex step second", "bicomplex second"]}
+# one y-range per row, from the floor to above the largest finite error in either precision
+top = {order: 10 * max(np.nanmax(errors[dtype][name]) for dtype in errors for name in names)
+       for order, names in ORDERS.items()}
+fig, axes = plt.subplots(2, 2, figsize=(11, 7.5), sharex=True, sharey="row")
 for col, dtype in enumerate(["float64", "float32"]):
     e, eps = errors[dtype], np.finfo(dtype).eps
     for row, order in enumerate(["first", "second"]):
         ax = axes[row, col]
-        names = (["FD first", "complex step first"] if order == "first" else
-                 ["FD second", "complex step second", "bicomplex second"])
-        for name in names:
+        for name in ORDERS[order]:
             ax.loglog(steps, np.maximum(e[name], FLOOR), ".-", label=name)
         ax.axhline(max(e[f"hyper-dual {order}"], FLOOR), color="k", lw=2,
                    label=f"hyper-dual {order} (no h)")
@@ -175,13 +178,13 @@ for col, dtype in enumerate(["float64", "float32"]):
         ax.axvline(eps ** (1 / 3 if order == "first" else 1 / 4), color="gray", lw=0.8,
                    ls="--")
         ax.set_title(f"{order} derivative, {dtype}")
-        ax.set_ylim(FLOOR / 3, 1e3)
+        ax.set_ylim(FLOOR / 3, top[order])
         if row == 1:
             ax.set_xlabel("step h")
         if col == 0:
             ax.set_ylabel("relative error")
         if col == 1:
-            ax.legend(fontsize=8, loc="lower left")   # the same curves in both columns
+            ax.legend(fontsize=8, loc="lower left" if row == 0 else "upper right")
 fig.suptitle("Error against step size (dotted: machine epsilon; dashed: the best FD step)")
 fig.tight_layout()
 plt.show()
@@ -192,11 +195,15 @@ plt.show()
 # * **Finite differences** draw a **V**: right of the dashed line the truncation error grows
 #   like $h^2$; left of it the cancellation error grows like $1/h$ (first derivative) or
 #   $1/h^2$ (second), until $x \pm h = x$ and the difference is 0 (error 1). The best cases printed above match
-#   the estimates $\epsilon^{2/3}$ and $\epsilon^{1/2}$: about $10^{-11}$ for $f'$ and
+#   the estimates $\epsilon_{\rm mach}^{2/3}$ and $\epsilon_{\rm mach}^{1/2}$: about $10^{-11}$ for $f'$ and
 #   $10^{-8}$ for $f''$ in float64, but only $10^{-5}$ and $10^{-4}$ in float32.
 # * The **complex step** falls like $h^2$ as $h$ shrinks and then stays **flat at machine
 #   precision** for every smaller $h$: there is nothing to cancel.
-# * The complex step's **second** derivative subtracts, so it has a V too.
+# * The complex step's **second** derivative subtracts, so it has a V too — a steep one:
+#   $f(x) - \operatorname{Re} f(x + ih)$ is a rounding-level difference divided by $h^2$, so
+#   in float64 its error keeps growing like $1/h^2$, far off the top of the first row's
+#   scale (each row has its own scale, from $10^{-17}$ to above its largest error). In float32
+#   the difference is exactly 0 for all small $h$ (error 1).
 # * The **bicomplex step** is flat for $f''$ — until, in float32, $h^2$ underflows
 #   (below $\approx 10^{-19}$, $h^2 < 10^{-38}$) and the result is garbage or NaN. In float64
 #   that happens only below $h \approx 10^{-154}$. (This is why the library's oracles always
@@ -238,7 +245,7 @@ assert e32["hyper-dual first"] < 4e-7 and e32["hyper-dual second"] < 4e-7
 # | bicomplex step | `bicomplex_gradient` | `bicomplex_hessian` ($D(D+1)/2$ calls) | `bicomplex_directional` |
 #
 # Default finite-difference steps are the balance points of section 2,
-# $\epsilon^{1/3}\max(1, |\theta_i|)$ and $\epsilon^{1/4}\max(1, |\theta_i|)$ — the dashed
+# $\epsilon_{\rm mach}^{1/3}\max(1, |\theta_i|)$ and $\epsilon_{\rm mach}^{1/4}\max(1, |\theta_i|)$ — the dashed
 # lines in the plot:
 
 # %%
@@ -335,13 +342,53 @@ assert all(row.ok for row in report.rows if row.method != "complex step")
 # ## Summary
 #
 # * Finite differences: simple, work on any function, but their error has a floor
-#   ($\sim\epsilon^{2/3}$ first, $\sim\epsilon^{1/2}$ second) that is terrible in float32.
+#   ($\sim\epsilon_{\rm mach}^{2/3}$ first, $\sim\epsilon_{\rm mach}^{1/2}$ second) that is terrible in float32.
 # * Complex step: exact first derivatives for any tiny $h$; needs an analytic $f$.
 # * Bicomplex step: exact second derivatives; needs cancellation-free elementary functions
 #   and an $h$ whose square does not underflow.
 # * Hyper-dual numbers: exact, no step, any precision — and checked by all of the above.
 #
-# **Try it:** replace `np.abs` in `G` by `np.sqrt(theta ** 2)` (analytic away from 0) and
+# ## Exercises
+#
+# **Try it 1:** replace `np.abs` in `G` by `np.sqrt(theta ** 2)` (analytic away from 0) and
 # run `compare` again.
 #
+# *Worked solution below (collapsed).*
+
+# %% [markdown] tags=["solution"]
+# **Solution.** with complex input, $\sqrt{(\theta + ih)^2}
+# = \sqrt{\theta^2 + 2i\theta h - h^2} \approx |\theta| + i\,\operatorname{sign}(\theta)\,h$,
+# so the complex step now sees the derivative $\operatorname{sign}\theta$ and all methods
+# agree (no entry of `theta` is 0).
+
+# %% tags=["solution"]
+def G_smooth(theta):
+    return np.sum(np.sqrt(theta ** 2) ** 3) + np.sum(theta[:-1] * theta[1:])
+
+
+report = hd.compare(G_smooth, theta)
+print(report)
+assert report.ok and np.all(theta != 0)
+
+# %% [markdown]
+# **Try it 2:** how small may $h$ be? Compute $f'(1.5)$ by the complex step and $f''(1.5)$
+# by the bicomplex step (section 4) with $h = 10^{-200}$ in float64. Which one survives, and
+# why?
+#
+# *Worked solution below (collapsed).*
+
+# %% [markdown] tags=["solution"]
+# **Solution.** the complex step divides $\operatorname{Im} f$ (of size $h$) by $h$: fine as
+# long as $h$ itself is a normal float (down to about $10^{-308}$). The bicomplex step divides
+# by $h^2 = 10^{-400}$, which underflows to 0: the result is not a number.
+
+# %% tags=["solution"]
+h = 1e-200
+first = complex_step_first(f, X0, h)
+with np.errstate(all="ignore"):
+    second = bicomplex_step_second(f, X0, h)
+print(f"complex step f' = {first!r} (error {rel_err(first, F1):.1e});  bicomplex f'' = {second!r}")
+assert rel_err(first, F1) < 4 * np.finfo(np.float64).eps and not np.isfinite(second)
+
+# %% [markdown]
 # Next: [3. From directions to Hessians](03_directions_to_hessians.ipynb).

@@ -42,11 +42,12 @@ print("images", X.shape, "labels", y.shape, "pixel range", X.min(), X.max())
 # %% [markdown]
 # ## 1. Dense: the product rule at work
 #
-# Write the parameters as hyper-dual numbers, $W = W_0 + V_1 e_1 + V_2 e_2$ and
-# $b = b_0 + u_1 e_1 + u_2 e_2$, and keep the data $x$ a plain array. Then
+# Write the parameters as hyper-dual numbers, $W = W_0 + V_1 \varepsilon_1 + V_2 \varepsilon_2$
+# and $b = b_0 + u_1 \varepsilon_1 + u_2 \varepsilon_2$, and keep the data $x$ a plain array.
+# Then
 #
-# $$y = xW^\top + b = (xW_0^\top + b_0) + (xV_1^\top + u_1)\,e_1 + (xV_2^\top + u_2)\,e_2
-#   + 0\,e_1e_2 :$$
+# $$y = xW^\top + b = (xW_0^\top + b_0) + (xV_1^\top + u_1)\,\varepsilon_1
+#   + (xV_2^\top + u_2)\,\varepsilon_2 + 0\,\varepsilon_1\varepsilon_2 :$$
 #
 # a layer that is *linear in its parameters* has no second derivative with respect to them.
 
@@ -60,11 +61,11 @@ x = X.reshape(len(X), -1)                               # (64, 64): 64 pixels ea
 out = dense.forward((W, b), x)
 print("real", out.real.shape, " eps1", out.eps1.shape)
 assert_close(out.real, x @ W0.T + b0, np.float64, "exact", "value")
-assert_close(out.eps1[0], x @ V1.T + u1, np.float64, "exact", "e1 part")
+assert_close(out.eps1[0], x @ V1.T + u1, np.float64, "exact", "ε1 part")
 assert np.all(out.eps12 == 0)
 
 # %% [markdown]
-# Stack a nonlinearity and a second layer and the $e_1e_2$ part appears. A whole network is a
+# Stack a nonlinearity and a second layer and the $\varepsilon_1\varepsilon_2$ part appears. A whole network is a
 # `Sequential` over **one flat parameter vector** $\theta$; `unflatten` cuts $\theta$ into
 # per-layer tensors as *views*, also when $\theta$ is hyper-dual:
 
@@ -112,8 +113,9 @@ assert np.array_equal(cols[5, 2, 3, :, :, 0], X[5, 0, 2:5, 3:6])   # window (2, 
 
 # %% [markdown]
 # Check the vectorised layer against `layers.reference.conv2d`, an obviously correct loop over
-# output pixels — first on real numbers, then the $e_1$ part on hyper-dual weights (by
-# linearity in $W$, the $e_1$ part is the convolution with the direction's kernel):
+# output pixels — first on real numbers, then the $\varepsilon_1$ part on hyper-dual weights
+# (by linearity in $W$, the $\varepsilon_1$ part is the convolution with the direction's
+# kernel):
 
 # %%
 conv = Conv2d(1, 4, 3)
@@ -124,7 +126,7 @@ x_few = X[:8]
 assert_close(conv.forward((K0, c0), x_few), reference.conv2d(x_few, K0, c0),
              np.float64, "exact", "conv vs loop")
 out = conv.forward((HyperDual(K0, VK), HyperDual(c0, vc)), x_few)
-assert_close(out.eps1[0], reference.conv2d(x_few, VK, vc), np.float64, "exact", "conv e1")
+assert_close(out.eps1[0], reference.conv2d(x_few, VK, vc), np.float64, "exact", "conv ε1 part")
 print("conv output", out.shape, "- matches the loop reference")
 
 # %% [markdown]
@@ -139,7 +141,7 @@ print("conv output", out.shape, "- matches the loop reference")
 # %%
 z = HyperDual(np.array([[1000.0, 0.0, -1000.0]]), rng.normal(size=(1, 3)))
 p = softmax(z)
-print("softmax of huge logits:", p.real, " e1 part:", p.eps1[0])
+print("softmax of huge logits:", p.real, " ε1 part:", p.eps1[0])
 assert np.all(np.isfinite(p.real)) and np.all(np.isfinite(p.eps1))
 
 # %% [markdown]
@@ -150,21 +152,21 @@ assert np.all(np.isfinite(p.real)) and np.all(np.isfinite(p.eps1))
 # logits:
 
 # %%
-N, K = 3, 4
-logits, labels = rng.normal(size=(N, K)), np.array([0, 3, 1])
-u = rng.normal(size=(N, K))
+N, C = 3, 4                                    # samples, classes
+logits, labels = rng.normal(size=(N, C)), np.array([0, 3, 1])
+u = rng.normal(size=(N, C))
 p = softmax(logits)
 assert_close(softmax(HyperDual(logits, u)).eps1[0], p * (u - np.sum(p * u, axis=1, keepdims=True)),
              np.float64, "exact", "softmax directional derivative")
 
 ce = CrossEntropy()
-H = hd.hessian(lambda flat: ce.value(flat.reshape(N, K), labels), logits.ravel())
+H = hd.hessian(lambda flat: ce.value(flat.reshape(N, C), labels), logits.ravel())
 blocks = [(np.diag(p[n]) - np.outer(p[n], p[n])) / N for n in range(N)]
-H_exact = np.block([[blocks[i] if i == j else np.zeros((K, K)) for j in range(N)]
+H_exact = np.block([[blocks[i] if i == j else np.zeros((C, C)) for j in range(N)]
                     for i in range(N)])
 assert_close(H, H_exact, np.float64, "exact", "cross-entropy Hessian")
 np.set_printoptions(precision=3, suppress=True, linewidth=110)
-print(H[:K, :K])
+print(H[:C, :C])
 
 # %% [markdown]
 # ## 4. A small CNN: forward mode against back-propagation
@@ -172,7 +174,8 @@ print(H[:K, :K])
 # Conv 3×3 → tanh → max-pool → dense: $D = 410$ parameters, small enough to compare every
 # quantity both ways. The layers also implement **back-propagation** (`value_and_grad`),
 # which gets the whole gradient from one backward pass, and, run on dual numbers
-# $\theta + v\,e_1$, the Hessian-vector product (`hvp`, "forward-over-reverse").
+# $\theta + v\,\varepsilon$, the Hessian-vector product (`hvp`, "forward-over-reverse";
+# notebook 4b writes the backward pass out).
 
 # %%
 cnn = Sequential([Conv2d(1, 4, 3), Tanh(), MaxPool2d(2), Flatten(), Dense(36, 10)],
@@ -198,10 +201,10 @@ def best_time(fn, repeat=3):
 
 
 (_, grad_bp), t_grad_bp = best_time(lambda: cnn.value_and_grad(theta, X, y))
-grad_fm, t_grad_fm = best_time(lambda: hd.gradient(cnn_loss, theta, chunk_size=64), repeat=1)
+grad_fm, t_grad_fm = best_time(lambda: hd.gradient(cnn_loss, theta, chunk_size=64))
 (_, d1_fm, _, _), t_dir_fm = best_time(lambda: hd.directional(cnn_loss, theta, v))
 hv_bp, t_hvp_bp = best_time(lambda: cnn.hvp(theta, X, y, v))
-hv_fm, t_hvp_fm = best_time(lambda: hd.hvp(cnn_loss, theta, v, chunk_size=64), repeat=1)
+hv_fm, t_hvp_fm = best_time(lambda: hd.hvp(cnn_loss, theta, v, chunk_size=64))
 (_, g_K, H_K), t_proj_fm = best_time(lambda: hd.projected_hessian(cnn_loss, theta, V))
 
 assert_close(grad_fm, grad_bp, np.float64, "exact", "gradient: forward vs back-prop")
@@ -212,7 +215,7 @@ assert_close(H_K, H_K_bp, np.float64, "exact", "projected Hessian vs back-prop")
 print("forward mode and back-propagation agree to rounding")
 
 # %%
-rows = [("gradient (all D)", f"forward, D = {D} pairs", t_grad_fm, "back-prop", t_grad_bp),
+rows = [("gradient (all D)", f"forward, D = {D} duals", t_grad_fm, "back-prop", t_grad_bp),
         ("∇L·v (one direction)", "forward, 1 pair", t_dir_fm, "back-prop, then dot", t_grad_bp),
         ("Hv", f"forward, D = {D} pairs", t_hvp_fm, "forward-over-reverse", t_hvp_bp),
         ("4×4 projected Hessian", "forward, 10 pairs", t_proj_fm, "4 × forward-over-reverse",
@@ -232,10 +235,32 @@ for what, fm, t_fm, bp, t_bp in rows:
 # * forward-over-reverse is the efficient route to a full $Hv$ (Hessian-free methods,
 #   notebook 8).
 #
-# The asserts above already say the numbers agree. One more, on the costs:
+# The asserts above already say the numbers agree. The times are this machine's; the cost
+# model is the number of directions each forward-mode call evaluates (one back-propagation
+# is one forward pass that stores its activations plus one backward pass), counted:
 
 # %%
-assert t_grad_fm > t_grad_bp                 # D pairs cost more than one backward pass
+class Counted:
+    """Wrap a loss; count its calls and the directions (pairs) it was given."""
+
+    def __init__(self, fn):
+        self.fn, self.calls, self.directions = fn, 0, 0
+
+    def __call__(self, t):
+        self.calls += 1
+        self.directions += t.npairs
+        return self.fn(t)
+
+
+for what, run, expected in [
+        ("gradient", lambda c: hd.gradient(c, theta, chunk_size=64), D),
+        ("∇L·v", lambda c: hd.directional(c, theta, v), 1),
+        ("Hv", lambda c: hd.hvp(c, theta, v, chunk_size=64), D),
+        ("4×4 projected Hessian", lambda c: hd.projected_hessian(c, theta, V), 10)]:
+    counted = Counted(cnn_loss)
+    run(counted)
+    print(f"{what:22s} forward mode: {counted.directions:4d} directions in {counted.calls} call(s)")
+    assert counted.directions == expected
 
 # %% [markdown]
 # ## 5. Memory as the network gets deeper
@@ -262,7 +287,7 @@ def peak_bytes(fn):
 X_flat, y_big = data.X_train[:512].reshape(512, -1), data.y_train[:512]
 depths = [1, 2, 4, 8, 16]
 memory = {"loss only (floats)": [], "forward mode: hyper-dual, 1 pair": [],
-          "back-propagation: value_and_grad": [], "forward-over-reverse: hvp": []}
+          "back-propagation: value_and_grad": [], "forward-over-reverse: hvp (Dual)": []}
 sizes = []
 for depth in depths:
     deep = models.deep_mlp(width=32, depth=depth, n_features=64)
@@ -291,21 +316,42 @@ ax.legend(fontsize=8)
 plt.show()
 
 # %% [markdown]
-# Back-propagation's memory grows linearly with depth: it stores two activations per hidden
-# layer (the `Dense` output and the ReLU output, 512 × 32 numbers each), and
-# forward-over-reverse stores them as hyper-dual numbers with their ε-parts, several times
-# more. Forward mode stays nearly flat: what little it grows is the ε-parts of $\theta$ itself
-# ($D$ grows with depth), not activations. Checked:
+# What the curves say:
+#
+# * **Back-propagation** grows linearly with depth: it stores two activations per hidden layer
+#   (the `Dense` output and the ReLU output, 512 × 32 numbers each).
+# * **Forward-over-reverse** (`hvp`) runs the same back-propagation on first-order `Dual`
+#   numbers $\theta + v\,\varepsilon$ — two arrays (real and ε part) per stored activation —
+#   so it grows about **twice** as fast (the ratio is printed below).
+# * **Forward mode** stays nearly flat: what little it grows is the ε-parts of $\theta$ itself
+#   ($D$ grows with depth), not activations.
+# * For shallow networks the forward-mode curve lies **above** back-propagation's. Its peak is
+#   not a tape but the working set of *one* layer on hyper-dual numbers: the four parts of an
+#   activation plus the temporaries of the product rule (the ε1ε2 part alone sums four matrix
+#   products) — about nine activations' worth, printed below — while back-propagation through
+#   a few layers has only a few activations to store. As the network deepens the tape
+#   overtakes it (the first depth where it does is printed below).
+#
+# Checked (memory allocations are deterministic, unlike times):
 
 # %%
 growth = {name: (mb[-1] - mb[0]) / (depths[-1] - depths[0]) for name, mb in memory.items()}
 for name, g in growth.items():
     print(f"{name:36s} {g * 1e3:8.1f} kB per extra layer")
-activation_kb = 512 * 32 * 8 / 1e3                            # one float64 activation
+activation_mb = 512 * 32 * 8 / 1e6                            # one float64 activation
 theta_parts_kb = 3 * (32 + 1) * 32 * 8 / 1e3                 # a layer's share of θ's ε-parts
-assert growth["back-propagation: value_and_grad"] * 1e3 > activation_kb
-assert growth["forward mode: hyper-dual, 1 pair"] * 1e3 < 0.5 * activation_kb + theta_parts_kb
+ratio = growth["forward-over-reverse: hvp (Dual)"] / growth["back-propagation: value_and_grad"]
+fm, bp = np.array(memory["forward mode: hyper-dual, 1 pair"]), np.array(
+    memory["back-propagation: value_and_grad"])
+print(f"forward-over-reverse / back-propagation, per extra layer: {ratio:.2f}")
+print(f"forward mode's peak at depth 1: {fm[0] / activation_mb:.1f} activations of 512×32; "
+      f"back-propagation's: {bp[0] / activation_mb:.1f}")
+print("first depth where back-propagation needs more:", depths[int(np.argmax(bp > fm))])
+assert growth["back-propagation: value_and_grad"] > 0.9 * 2 * activation_mb  # two per layer
+assert growth["forward mode: hyper-dual, 1 pair"] * 1e3 < 0.5 * activation_mb * 1e3 + theta_parts_kb
 assert growth["back-propagation: value_and_grad"] > 3 * growth["forward mode: hyper-dual, 1 pair"]
+assert 1.5 < ratio < 2.5                                   # Dual: two arrays per activation
+assert fm[0] > bp[0] and fm[-1] < bp[-1]                   # the curves cross
 
 # %% [markdown]
 # ## Summary
@@ -316,7 +362,54 @@ assert growth["back-propagation: value_and_grad"] > 3 * growth["forward mode: hy
 # * Back-propagation: all $D$ partial derivatives at once, memory growing with depth.
 #   Forward mode: a few directions at a time, exact curvature along them, memory flat in depth.
 #
-# **Try it:** replace `Tanh()` by `ReLU()` in the CNN. The Hessian-vector products still agree
-# — what happens to the $e_1e_2$ part inside a ReLU layer?
+# ## Exercises
 #
-# Next: 5. FoMoH, FoMoH-BP and FGD on Rosenbrock.
+# **Try it 1:** replace `Tanh()` by `ReLU()` in the CNN. The Hessian-vector products still
+# agree — what happens to the $\varepsilon_1\varepsilon_2$ part inside a ReLU layer?
+#
+# *Worked solution below (collapsed).*
+
+# %% [markdown] tags=["solution"]
+# **Solution.** ReLU's second derivative is 0 (away from the
+# kink), so the chain rule's $f''(a)\,bc$ term vanishes: the ε1ε2 part of the output is the
+# input's ε1ε2 part times the 0/1 mask, nothing more. Curvature still reaches the loss from
+# the products of ε-parts in the layers after it and in the cross-entropy.
+
+# %% tags=["solution"]
+from layers import ReLU, relu
+
+cnn_relu = Sequential([Conv2d(1, 4, 3), ReLU(), MaxPool2d(2), Flatten(), Dense(36, 10)],
+                      input_shape=(1, 8, 8), name="digits_cnn_relu")
+theta_relu = cnn_relu.init_params(seed=0)
+hv_forward = hd.hvp(lambda t: cnn_relu.loss(t, X, y), theta_relu, v, chunk_size=64)
+hv_backprop = cnn_relu.hvp(theta_relu, X, y, v)
+assert_close(hv_forward, hv_backprop, np.float64, "exact", "Hv with ReLU")
+
+z = HyperDual(rng.normal(size=(3, 5)), rng.normal(size=(3, 5)), rng.normal(size=(3, 5)),
+              rng.normal(size=(3, 5)))
+out = relu(z)
+mask = z.real > 0
+print("ε1ε2 part in / out of ReLU:\n", z.eps12[0], "\n", out.eps12[0])
+assert np.array_equal(out.eps12[0], z.eps12[0] * mask) and np.array_equal(out.eps1[0], z.eps1[0] * mask)
+
+# %% [markdown]
+# **Try it 2:** check a convolution with stride 2 and padding 1 on hyper-dual weights against
+# the loop reference `layers.reference.conv2d`: the real part, and the ε1 and ε2 parts (the
+# convolutions with the two direction kernels).
+#
+# *Worked solution below (collapsed).*
+
+# %% tags=["solution"]
+conv_s2 = Conv2d(1, 3, 3, stride=2, padding=1)
+K0, c0 = conv_s2.init_params(rng)
+(V1K, v1c), (V2K, v2c) = [(rng.normal(size=K0.shape), rng.normal(size=c0.shape)) for _ in range(2)]
+out = conv_s2.forward((HyperDual(K0, V1K, V2K), HyperDual(c0, v1c, v2c)), X[:4])
+for part, (kernel, bias) in [("real", (K0, c0)), ("eps1", (V1K, v1c)), ("eps2", (V2K, v2c))]:
+    got = out.real if part == "real" else getattr(out, part)[0]
+    assert_close(got, reference.conv2d(X[:4], kernel, bias, stride=2, padding=1), np.float64,
+                 "exact", f"stride-2 conv, {part}")
+print("output shape", out.shape, "- real, ε1 and ε2 parts match the loop reference")
+assert out.shape == (4, 3, 4, 4) and np.all(out.eps12 == 0)
+
+# %% [markdown]
+# Next: [4b. Forward and reverse mode, and what each costs](04b_forward_and_reverse.ipynb).

@@ -15,6 +15,11 @@
 # | FoMoH-2D (Algorithm 1, $K=2$) | $-\eta\,V^\top (V H V^\top)^{-1} V g$, $V \in \mathbb R^{2\times D}$ | 1 pass, 3 pairs |
 # | Newton | $-\eta\,H^{-1} g$ | $D(D+1)/2$ pairs |
 #
+# **A sign convention.** The paper prints eqs. (1), (2) and (4) with a *plus* sign,
+# $\theta' = \theta + \eta\,\frac{g\cdot v}{|v^\top Hv|}\,v$, which would step uphill; only its
+# Algorithm 1 returns the minus sign ($-\tilde H^{-1}\tilde g$ along $V$). We write the minus
+# sign everywhere, as the paper's code and `optimizers` do: every method here minimises.
+#
 # We reproduce the paper's **Figure 1** on the 2-D Rosenbrock function
 # $f(\theta) = 100(\theta_2 - \theta_1^2)^2 + (1 - \theta_1)^2$ (minimum $f(1, 1) = 0$):
 #
@@ -184,7 +189,7 @@ assert np.allclose(steps["FoMoH-2D"], newton, rtol=1e-6, atol=1e-9)
 # %% [markdown]
 # The picture. The ellipse $s^\top H s + g\cdot s = 0$ is
 # $(s - c)^\top H (s - c) = c^\top H c$ with centre $c = -\tfrac12 H^{-1} g$: its semi-axes
-# point along $H$'s eigenvectors with lengths $\sqrt{c^\top H c / \lambda_i}$.
+# point along $H$'s eigenvectors with lengths $\sqrt{c^\top H c / \lambda_i(H)}$.
 
 # %%
 lam, Q = np.linalg.eigh(H0)
@@ -202,23 +207,27 @@ Z = 100 * (Y - X ** 2) ** 2 + (1 - X) ** 2
 
 colors = {"FGD": "tab:green", "FoMoH": "tab:blue", "FoMoH-BP": "tab:orange",
           "FoMoH-2D": "tab:purple", "Newton": "red"}
-arrows = {"FoMoH-BP": (bp, "step"), "FGD": (mean["FGD"], "mean step, along FoMoH-BP's"),
-          "FoMoH": (mean["FoMoH"], "mean step"),
-          "FoMoH-2D": (mean["FoMoH-2D"], "mean step = Newton"), "Newton": (newton, "step")}
+# Newton first (wide, dashed, underneath), FoMoH-2D on top (thin, its tip circled): the two
+# steps coincide, and each must stay visible.
+arrows = {"Newton": (newton, "step"), "FoMoH-BP": (bp, "step"),
+          "FGD": (mean["FGD"], "mean step, along FoMoH-BP's"), "FoMoH": (mean["FoMoH"], "mean step"),
+          "FoMoH-2D": (mean["FoMoH-2D"], "mean step = Newton's; tip circled")}
 fig, ax = plt.subplots(figsize=(8, 6))
 ax.contour(X, Y, np.log10(Z), levels=25, cmap="Greys", linewidths=0.6)
 for name in ("FGD", "FoMoH"):
     pts = theta0 + steps[name][:2000]
     ax.scatter(pts[:, 0], pts[:, 1], s=3, alpha=0.15, color=colors[name])
 ax.plot(*ellipse.T, "k:", lw=1, label=r"$s^\top H s + g\cdot s = 0$")
-for name, (step, what) in arrows.items():
+widths = {"Newton": 5, "FGD": 3.5, "FoMoH-2D": 1.5}
+for z, (name, (step, what)) in enumerate(arrows.items()):
     dashed = name == "Newton"
-    ax.annotate("", xy=theta0 + step, xytext=theta0, zorder=5,
-                arrowprops=dict(arrowstyle="->", color=colors[name],
-                                lw=3.5 if name == "FGD" else 2.5 if dashed else 2,
-                                ls="--" if dashed else "-"))
+    ax.annotate("", xy=theta0 + step, xytext=theta0, zorder=5 + z,
+                arrowprops=dict(arrowstyle="->", color=colors[name], lw=widths.get(name, 2),
+                                ls="--" if dashed else "-", alpha=0.6 if dashed else 1))
     ax.plot([], [], color=colors[name], lw=2, ls="--" if dashed else "-",
             label=f"{name} ({what})")
+ax.plot(*(theta0 + mean["FoMoH-2D"]), "o", ms=14, mfc="none", mec=colors["FoMoH-2D"], mew=2,
+        zorder=20)
 ax.plot(*theta0, "ko", ms=4, zorder=6)
 ax.set_xlim(lo[0], hi[0])
 ax.set_ylim(lo[1], hi[1])
@@ -240,7 +249,8 @@ plt.show()
 #   the ellipse opposite $\theta_0$.
 # * FoMoH-BP (orange) goes along $-g$, exactly as far as the curvature along $g$ says: its
 #   tip is on the ellipse too (it is the line-search minimum along the line $v = g$).
-# * FoMoH-2D (purple) coincides with Newton — in 2-D, the hyperplane *is* the whole space.
+# * FoMoH-2D (thin purple arrow, its tip circled) coincides with Newton's step (the wide red
+#   dashed arrow under it) — in 2-D, the hyperplane *is* the whole space.
 
 # %% [markdown]
 # ## 4. Convergence from several starts (Figure 1b)
@@ -342,9 +352,66 @@ for first_order in ["FGD (η=1e-3)", "SGD (momentum 0.9)"]:
 # * FoMoH-KD searches a $K$-dimensional plane; with $K = D$ it is Newton's method (here
 #   $K = D = 2$).
 #
-# **Try it:** pick a start where $H$ is indefinite, e.g. `theta0 = np.array([0.35, 0.82])`
+# ## Exercises
+#
+# **Try it 1:** pick a start where $H$ is indefinite, e.g. `theta0 = np.array([0.35, 0.82])`
 # (eigenvalues of opposite sign). Where do FoMoH's samples lie now, and what does the
 # absolute value in $\lvert v^\top H v\rvert$ do to steps along directions of negative
 # curvature?
 #
+# *Worked solution below (collapsed).*
+
+# %% [markdown] tags=["solution"]
+# **Solution.** with $c = v^\top Hv$ the step is
+# $s = -\frac{g\cdot v}{|c|}\,v$, so $g\cdot s = -\frac{(g\cdot v)^2}{|c|} < 0$ always: every
+# step goes **downhill**. And $s^\top H s = \frac{(g\cdot v)^2}{c^2}\,c$, so the samples lie on
+# two conics — $s^\top Hs + g\cdot s = 0$ for directions of positive curvature,
+# $s^\top Hs - g\cdot s = 0$ for negative curvature (hyperbolas now, since $H$ is
+# indefinite). Without the absolute value the negative-curvature steps would go *uphill*, to
+# the model's maximum along $v$.
+
+# %% tags=["solution"]
+theta_ind = np.array([0.35, 0.82])
+_, g_ind = rosenbrock_value_and_grad(theta_ind)
+H_ind = rosenbrock_hessian(theta_ind)
+print("eigenvalues of H:", np.linalg.eigvalsh(H_ind))
+directions = rng.standard_normal((2000, 2))
+curv = np.einsum("ni,ij,nj->n", directions, H_ind, directions)
+s_abs = -((directions @ g_ind) / np.abs(curv))[:, None] * directions       # FoMoH
+s_signed = -((directions @ g_ind) / curv)[:, None] * directions            # without | |
+quad = np.einsum("ni,ij,nj->n", s_abs, H_ind, s_abs)
+negative = curv < 0
+print(f"{negative.mean():.0%} of the directions have negative curvature; uphill steps: "
+      f"FoMoH {np.mean(s_abs @ g_ind > 0):.0%}, without |·| {np.mean(s_signed @ g_ind > 0):.0%}")
+scale = np.abs(s_abs @ g_ind).max()
+assert np.all(s_abs @ g_ind < 0) and np.all(s_signed[negative] @ g_ind > 0)
+assert np.allclose((quad + s_abs @ g_ind)[~negative], 0, atol=1e-10 * scale) and np.allclose((quad - s_abs @ g_ind)[negative], 0, atol=1e-10 * scale)
+
+# %% [markdown]
+# **Try it 2:** multiply $f$ by 10. What happens to one step of FGD and of FoMoH (same seed,
+# same $\eta$)?
+#
+# *Worked solution below (collapsed).*
+
+# %% [markdown] tags=["solution"]
+# **Solution.** FGD's step $-\eta\,(g\cdot v)\,v$ is ten times longer — its $\eta$ must be
+# retuned whenever the scale of $f$ changes. FoMoH's step divides the slope by the curvature;
+# both scale by 10, and the step does not change.
+
+# %% tags=["solution"]
+def f_times_10(theta):
+    return 10 * rosenbrock(theta)
+
+
+steps_by_scale = {}
+for name, make in [("FGD", lambda: optimizers.FGD(lr=1e-3, seed=3)),
+                   ("FoMoH", lambda: optimizers.FoMoH(lr=1.0, seed=3))]:
+    plain = make().step(rosenbrock, theta0)[0] - theta0
+    scaled = make().step(f_times_10, theta0)[0] - theta0
+    steps_by_scale[name] = (plain, scaled)
+    print(f"{name:6s} step for f: {plain}   for 10 f: {scaled}")
+fgd, fomoh = steps_by_scale["FGD"], steps_by_scale["FoMoH"]
+assert np.allclose(fgd[1], 10 * fgd[0], rtol=1e-12) and np.allclose(fomoh[1], fomoh[0], rtol=1e-12)
+
+# %% [markdown]
 # Next: [6. FoMoH-KD from a line search to Newton](06_fomoh_kd_line_search_to_newton.ipynb).

@@ -9,12 +9,15 @@
 # by a second-order model. With $g = \nabla f(\theta)$, $H = \nabla^2 f(\theta)$ and
 # $u_s$ = $g$ restricted to group $s$ (zero elsewhere):
 #
-# $$\theta' = \theta - \sum_{s=1}^S \eta_s u_s, \qquad \bar H\eta = \bar g, \qquad
+# $$\theta' = \theta - \eta\sum_{s=1}^S \kappa_s u_s, \qquad \bar H\kappa = \bar g, \qquad
 #   \bar H_{st} = u_s^\top H u_t, \quad \bar g_s = u_s^\top g = \lVert g_{\mathcal I_s}\rVert^2 .$$
 #
 # $\bar H$ ($S\times S$) is the **pseudo-Hessian**, $\bar g$ the pseudo-gradient (eqs. 3–4). This
 # is notebook 6's hyperplane step with the $S$ directions $u_1, \dots, u_S$: one hyper-dual pass
-# over the $S(S+1)/2$ pairs $(u_s, u_t)$ gives $\bar g$ and $\bar H$. Two extremes (the paper's
+# over the $S(S+1)/2$ pairs $(u_s, u_t)$ gives $\bar g$ and $\bar H$, and the per-group step
+# sizes $\kappa_s$ are the coordinates on that plane. (The paper writes them $\eta_s$ and the
+# library keeps them in `opt.last.eta`; in this course $\eta$ is the learning rate, here
+# `lr`, 1 by default.) Two extremes (the paper's
 # appendix C):
 #
 # * $S = 1$ (trivial partition): $\theta' = \theta - \frac{g^\top g}{g^\top H g}\, g$ —
@@ -88,7 +91,7 @@ for S in (1, 2, 4, 5, 10, 20):
     s = theta_new - theta20
     fractions[S] = -(g20 @ s + 0.5 * s @ H20 @ s) / newton_decrease
     print(f"S = {S:2d}: model decrease = {fractions[S]:.3f} × Newton's   "
-          f"(η per group: {np.array2string(opt.last.eta[:4], precision=3)}{' ...' if S > 4 else ''})")
+          f"(κ per group: {', '.join(f'{k:.3g}' for k in opt.last.eta[:4])}{' ...' if S > 4 else ''})")
 values = list(fractions.values())
 assert all(b >= a - 1e-12 for a, b in zip(values, values[1:]))   # refinements never lose
 assert np.isclose(fractions[20], 1.0)
@@ -115,9 +118,9 @@ print("groups:", names)
 # %% [markdown]
 # One partition-Newton step on a minibatch of 64 images, from the initial parameters.
 # `ModelObjective` carries the model's parameter groups, so `"canonical"` needs nothing else;
-# `opt.last` keeps $\bar g$, $\bar H$ and $\eta$. We check $\bar H$ column by column against
-# Hessian-vector products from back-propagation on dual numbers ($\bar H_{st} = u_s^\top(Hu_t)$),
-# and the step against $\theta - \sum_s \eta_s u_s$.
+# `opt.last` keeps $\bar g$, $\bar H$ and $\kappa$ (as `eta`). We check $\bar H$ column by
+# column against Hessian-vector products from back-propagation on dual numbers
+# ($\bar H_{st} = u_s^\top(Hu_t)$), and the step against $\theta - \eta\sum_s \kappa_s u_s$.
 
 # %%
 theta0 = model.init_params(seed=0)
@@ -125,16 +128,16 @@ X, y = data.X_train[:64], data.y_train[:64]
 obj = optimizers.ModelObjective(model, X, y)
 opt = optimizers.PartitionNewton(partition="canonical")
 theta1, info = opt.step(obj, theta0, grad=obj.value_and_grad)
-g_bar, H_bar, eta = opt.last.g_bar, opt.last.H_bar, opt.last.eta
+g_bar, H_bar, kappa = opt.last.g_bar, opt.last.H_bar, opt.last.eta
 
 _, g_net = obj.value_and_grad(theta0)
 U = partition_directions(g_net, model.param_groups())         # rows u_s, shape (S, D)
 H_bar_hvp = np.array([U @ model.hvp(theta0, X, y, u) for u in U])
 assert_close(H_bar, H_bar_hvp, np.float64, "exact", "H̄ by HVPs")
 assert_close(g_bar, np.sum(U * g_net, axis=1), np.float64, "exact", "ḡ")
-assert np.allclose(theta1, theta0 - info.lr * eta @ U, rtol=1e-12, atol=1e-15)
-for name, e, gb in zip(names, eta, g_bar):
-    print(f"{name:14s} |g_s|² = {gb:9.2e}   step size η_s = {e:10.3f}")
+assert np.allclose(theta1, theta0 - info.lr * kappa @ U, rtol=1e-12, atol=1e-15)
+for name, k, gb in zip(names, kappa, g_bar):
+    print(f"{name:14s} |g_s|² = {gb:9.2e}   step size κ_s = {k:10.3f}")
 
 # %% [markdown]
 # The step sizes differ widely between tensors, and about half are negative — the model says
@@ -218,21 +221,29 @@ b_idx = [i for i, n in enumerate(names) if n.endswith("bias")]
 layers = [names[i].rsplit(".", 1)[0] for i in w_idx]
 blocks = {"WW": (w_idx, w_idx), "BB": (b_idx, b_idx), "WB": (w_idx, b_idx)}
 
+from matplotlib.colors import Normalize, SymLogNorm
+
+matrices = {"H̄": [normalised(H_snap) for _, H_snap in snapshots.values()],
+            "H̄⁻¹": [normalised(np.linalg.inv(H_snap)) for _, H_snap in snapshots.values()]}
+# One colour scale per row, shared by its six maps: linear for H̄ (entries about ±1);
+# for H̄⁻¹, whose entries range from ±1 to ±10 and more, linear within ±1 and logarithmic
+# beyond, so that both snapshots stay readable on the same scale.
+vmax = {what: max(np.abs(M).max() for M in Ms) for what, Ms in matrices.items()}
+norms = {"H̄": Normalize(-vmax["H̄"], vmax["H̄"]),
+         "H̄⁻¹": SymLogNorm(linthresh=1.0, vmin=-vmax["H̄⁻¹"], vmax=vmax["H̄⁻¹"])}
 fig, axes = plt.subplots(2, 6, figsize=(19, 6.6), layout="constrained")
-for k, (title, (_, H_snap)) in enumerate(snapshots.items()):
-    for row, (what, M) in enumerate([("H̄", normalised(H_snap)),
-                                     ("H̄⁻¹", normalised(np.linalg.inv(H_snap)))]):
+for row, (what, Ms) in enumerate(matrices.items()):
+    for k, (title, M) in enumerate(zip(snapshots, Ms)):
         for c, (key, (rows, cols)) in enumerate(blocks.items()):
             ax = axes[row, 3 * k + c]
-            B = M[np.ix_(rows, cols)]
-            vmax = np.abs(B).max()
-            im = ax.imshow(B, cmap="RdBu_r", vmin=-vmax, vmax=vmax)
+            im = ax.imshow(M[np.ix_(rows, cols)], cmap="RdBu_r", norm=norms[what])
             ax.set_xticks(range(len(layers)), layers, rotation=60, fontsize=7)
             ax.set_yticks(range(len(layers)), layers, fontsize=7)
             ax.set_title(f"{title}: {what} {key}", fontsize=9)
-            fig.colorbar(im, ax=ax, fraction=0.046)
-fig.suptitle("Normalised pseudo-Hessian (top) and its inverse (bottom) — "
-             "red positive, blue negative, white ≈ 0")
+    fig.colorbar(im, ax=axes[row, :], fraction=0.02,
+                 label="normalised entry" + (" (symlog beyond ±1)" if row else ""))
+fig.suptitle("Normalised pseudo-Hessian (top) and its inverse (bottom), one colour scale per "
+             "row — red positive, blue negative, white ≈ 0")
 plt.show()
 
 # %% [markdown]
@@ -289,7 +300,7 @@ assert np.abs(normalised(H_last) - normalised(G_bar)).max() < 0.25
 # ## 4. What this means for the step
 #
 # A nearly rank-one $\bar H$ is the reason the partition step needs care in practice. The step
-# $\bar H^{-1}\bar g$ solves an ill-conditioned $S\times S$ system, its step sizes $\eta_s$ can
+# $\bar H^{-1}\bar g$ solves an ill-conditioned $S\times S$ system, its step sizes $\kappa_s$ can
 # be large and of opposite signs, and — like any undamped Newton step — it trusts the quadratic
 # model far beyond where it holds, especially on a minibatch that the network could fit
 # exactly. The library solves with the jitter policy of notebook 6 (`info.jitter`,
@@ -307,11 +318,70 @@ assert np.abs(normalised(H_last) - normalised(G_bar)).max() < 0.25
 # * The normalised pseudo-Hessian shows how strongly the layers of a network interact: here
 #   almost all of them, through the outputs they all move.
 #
-# **Try it:** train the network above for a couple of epochs with
-# `optimizers.PartitionNewton(lr=0.1)` (minibatches of 64, each step a `ModelObjective`) next to
-# `PartitionNewton(partition="trivial")`; watch `opt.jitter_count` and the training loss. Then
-# try `curvature="abs"`, or a `damping=` comparable to the entries of `opt.last.H_bar`.
+# ## Exercises
 #
+# **Try it 1:** train a small network with partition Newton: `Dense(64, 16)`, `Tanh`,
+# `Dense(16, 10)` on the flattened digits ($S = 4$ groups, cheap enough to train here — the
+# LeNet-style network above costs about half a second per step), two epochs, minibatches of
+# 64, each step a `ModelObjective`. Compare `PartitionNewton()` (the full step, $\eta = 1$),
+# `PartitionNewton(lr=0.3)`, `PartitionNewton(partition="trivial")` and
+# `PartitionNewton(curvature="abs")`; watch `opt.jitter_count` and the training loss.
+#
+# *Worked solution below (collapsed).*
+
+# %% [markdown] tags=["solution"]
+# **Solution.** the undamped full step diverges — the
+# quadratic model of a 64-image minibatch is trusted far outside where it holds, and
+# $\bar H$ becomes so ill-conditioned that the solver adds jitter. $\eta = 0.3$ trains well,
+# better than Cauchy's step (the trivial partition). `curvature="abs"` does *not* rescue the
+# full step here: $\lvert\bar H\rvert$ makes every step go downhill on the model, but its
+# length is still the undamped model's, and it diverges too.
+
+# %% tags=["solution"]
+flat = load_dataset("digits", flatten=True, dtype=np.float64)
+small = Sequential([Dense(64, 16), Tanh(), Dense(16, 10)], input_shape=(64,), name="small_mlp")
+variants = {"full step (η = 1)": optimizers.PartitionNewton(),
+            "η = 0.3": optimizers.PartitionNewton(lr=0.3),
+            "trivial (Cauchy)": optimizers.PartitionNewton(partition="trivial"),
+            "|H̄|, η = 1": optimizers.PartitionNewton(curvature="abs")}
+trained = {}
+for label, opt_try in variants.items():
+    theta_try = small.init_params(seed=0)
+    curve = [float(small.loss(theta_try, flat.X_train, flat.y_train))]
+    for epoch in range(2):
+        for xb, yb in iterate_minibatches(flat.X_train, flat.y_train, 64, epoch_rng(0, epoch)):
+            batch = optimizers.ModelObjective(small, xb, yb)
+            theta_try, _ = opt_try.step(batch, theta_try, grad=batch.value_and_grad)
+        curve.append(float(small.loss(theta_try, flat.X_train, flat.y_train)))
+    trained[label] = curve
+    print(f"{label:18s} training loss by epoch: {' '.join(f'{x:.3g}' for x in curve)}   "
+          f"jitter used in {opt_try.jitter_count} steps")
+start = trained["η = 0.3"][0]
+assert trained["full step (η = 1)"][-1] > 10 * start and variants["full step (η = 1)"].jitter_count > 0
+assert trained["η = 0.3"][-1] < trained["trivial (Cauchy)"][-1] < start and trained["|H̄|, η = 1"][-1] > 10 * start
+
+# %% [markdown]
+# **Try it 2:** "$S = D$ is Newton's method — when no coordinate of $g$ is zero." Make one
+# zero: on 6-D Rosenbrock, $\partial f/\partial\theta_6 = 200(\theta_6 - \theta_5^2)$, so set
+# $\theta_6 = \theta_5^2$. What does the discrete partition do now?
+#
+# *Worked solution below (collapsed).*
+
+# %% [markdown] tags=["solution"]
+# **Solution.** the sixth direction $u_6 = g_6 e_6$ is zero, so the step cannot move
+# $\theta_6$ at all, and the other five coordinates solve a smaller problem: the step is no
+# longer Newton's.
+
+# %% tags=["solution"]
+theta_zero = 1 + 0.3 * rng.standard_normal(6)
+theta_zero[-1] = theta_zero[-2] ** 2
+_, g_zero = rosenbrock_value_and_grad(theta_zero)
+step_zero = optimizers.PartitionNewton(partition="discrete").step(rosenbrock, theta_zero)[0] - theta_zero
+newton_zero = -np.linalg.solve(rosenbrock_hessian(theta_zero), g_zero)
+print("g:", g_zero, "\ndiscrete partition step:", step_zero, "\nNewton's step:          ", newton_zero)
+assert g_zero[-1] == 0 and step_zero[-1] == 0 and newton_zero[-1] != 0 and not np.allclose(step_zero, newton_zero)
+
+# %% [markdown]
 # This is the last notebook of the optimizer part of the course; notebook
 # [11](11_correctness_oracle.ipynb) turns the library into a correctness oracle for other
 # automatic-differentiation back-ends.

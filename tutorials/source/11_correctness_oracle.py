@@ -64,7 +64,7 @@ def swish(x):
     return x / (1.0 + np.exp(-x))
 
 # %% [markdown]
-# The references. Seeding $x + e_1 + e_2$ over a whole grid gives $f, f', f''$ at every point
+# The references. Seeding $x + \varepsilon_1 + \varepsilon_2$ over a whole grid gives $f, f', f''$ at every point
 # in one pass; the bicomplex step $x + h i_1 + h i_2$ gives them again, independently. First
 # the two references must agree with each other:
 
@@ -111,7 +111,7 @@ print(caught(check_swish, foreign_swish_broken))
 # %% [markdown]
 # ## 2. Softmax + cross-entropy: gradient and Hessian-vector product
 #
-# The workhorse of classification. For logits $z \in \mathbb{R}^{N\times K}$ and labels $y$,
+# The workhorse of classification. For logits $z \in \mathbb{R}^{N\times C}$ and labels $y$,
 #
 # $$L(z) = -\frac1N\sum_n \log \operatorname{softmax}(z_n)_{y_n}, \qquad
 #   \nabla L = \frac{p - \operatorname{onehot}(y)}{N}, \qquad
@@ -127,8 +127,8 @@ def foreign_softmax(z):
 
 
 def foreign_grad(z, labels):
-    N, K = z.shape
-    return (foreign_softmax(z) - np.eye(K, dtype=z.dtype)[labels]) / N
+    N, C = z.shape
+    return (foreign_softmax(z) - np.eye(C, dtype=z.dtype)[labels]) / N
 
 
 def foreign_hvp(z, labels, u):
@@ -138,8 +138,8 @@ def foreign_hvp(z, labels, u):
 # %% [markdown]
 # **The reference.** The specification is the library's `CrossEntropy` (a composition of
 # `log_softmax`, `take_along_axis` and `mean`), seen as a function of the flattened logits.
-# One hyper-dual pass with the $NK$ pairs $(u, e_i)$ gives *both* quantities at once: the
-# $e_2$ parts are $\nabla L\cdot e_i$ — the gradient — and the $e_1e_2$ parts are
+# One hyper-dual pass with the $NC$ pairs $(u, e_i)$ gives *both* quantities at once: the
+# $\varepsilon_2$ parts are $\nabla L\cdot e_i$ — the gradient — and the $\varepsilon_1\varepsilon_2$ parts are
 # $u^\top\nabla^2L\,e_i$ — the Hessian-vector product. The bicomplex step confirms both.
 
 # %%
@@ -162,14 +162,14 @@ def compare(actual, desired, dtype, kind, what, floor=0.0):
 
 
 def reference(z, labels, u, floor=False):
-    """(∇L, ∇²L u) at the logits z (N, K), in float64, confirmed by the bicomplex step."""
-    N, K = z.shape
+    """(∇L, ∇²L u) at the logits z (N, C), in float64, confirmed by the bicomplex step."""
+    N, C = z.shape
     z, u = z.astype(np.float64), u.astype(np.float64)
 
     def loss(flat):
-        return ce.value(flat.reshape(N, K), labels)
+        return ce.value(flat.reshape(N, C), labels)
 
-    basis = np.eye(N * K)
+    basis = np.eye(N * C)
     _, _, grad, hv = hd.directional(loss, z.ravel(), u.ravel(), basis)
     _, _, hv_bicomplex = hd.bicomplex_directional(loss, z.ravel(), u.ravel(), basis)
     grad_floor, hv_floor = (1 / N, np.max(np.abs(u)) / N) if floor else (0.0, 0.0)
@@ -177,7 +177,7 @@ def reference(z, labels, u, floor=False):
             hv_floor)
     compare(grad, hd.bicomplex_gradient(loss, z.ravel()), np.float64, "exact",
             "reference gradient: hyper-dual vs bicomplex", grad_floor)
-    return grad.reshape(N, K), hv.reshape(N, K)
+    return grad.reshape(N, C), hv.reshape(N, C)
 
 # %% [markdown]
 # **The harness**: random batch sizes (including $N = 1$), random numbers of classes, logits
@@ -193,17 +193,17 @@ def check_softmax_ce(grad_fn, hvp_fn, dtype=np.float64, trials=25, scale=3.0, se
     """
     rng = np.random.default_rng(seed)
     for trial in range(trials):
-        N, K = int(rng.integers(1, 6)), int(rng.integers(2, 8))
-        z = scale * rng.normal(size=(N, K))
-        labels = rng.integers(0, K, size=N)
-        u = rng.normal(size=(N, K))
+        N, C = int(rng.integers(1, 6)), int(rng.integers(2, 8))
+        z = scale * rng.normal(size=(N, C))
+        labels = rng.integers(0, C, size=N)
+        u = rng.normal(size=(N, C))
         grad_ref, hv_ref = reference(z, labels, u, floor)
         grad_floor, hv_floor = (1 / N, np.max(np.abs(u)) / N) if floor else (0.0, 0.0)
         zd, ud = z.astype(dtype), u.astype(dtype)
         compare(grad_fn(zd, labels), grad_ref, dtype, kinds[0],
-                f"gradient, trial {trial} (N={N}, K={K}, {np.dtype(dtype)})", grad_floor)
+                f"gradient, trial {trial} (N={N}, C={C}, {np.dtype(dtype)})", grad_floor)
         compare(hvp_fn(zd, labels, ud), hv_ref, dtype, kinds[1],
-                f"Hessian-vector product, trial {trial} (N={N}, K={K}, {np.dtype(dtype)})",
+                f"Hessian-vector product, trial {trial} (N={N}, C={C}, {np.dtype(dtype)})",
                 hv_floor)
 
 
@@ -271,8 +271,8 @@ def naive_softmax(z):
 
 
 def naive_grad(z, labels):
-    N, K = z.shape
-    return (naive_softmax(z) - np.eye(K, dtype=z.dtype)[labels]) / N
+    N, C = z.shape
+    return (naive_softmax(z) - np.eye(C, dtype=z.dtype)[labels]) / N
 
 
 def naive_hvp(z, labels, u):
@@ -362,10 +362,10 @@ case = oracle.make_case(workdir / "case", model, batch=5, pairs=2, kd=3, hvp=2,
                         hessian=True, seed=0)
 print("case files:", sorted(p.name for p in case.path.iterdir()))
 print("asks for:", case.quantities)
-reference = oracle.compute_reference(case, case.path / "reference")
-checks = reference.meta["cross_check"]["checks"]
+reference_results = oracle.compute_reference(case, case.path / "reference")
+checks = reference_results.meta["cross_check"]["checks"]
 print(f"reference: {len(checks)} cross-checks, all agree: "
-      f"{reference.meta['cross_check']['all_agree']}, worst relative error "
+      f"{reference_results.meta['cross_check']['all_agree']}, worst relative error "
       f"{max(c['rel_error'] for c in checks):.1e}")
 
 # %% [markdown]
@@ -414,7 +414,7 @@ for bug in (False, True):
     path = oracle.write_results(workdir / f"numpy-bug-{bug}", case,
                                 numpy_backend(case, diagonal_softmax_jacobian=bug),
                                 backend=f"numpy closed form (bug: {bug})", dtype="float64")
-    comparison = oracle.compare_results(case, oracle.read_results(path, case), reference)
+    comparison = oracle.compare_results(case, oracle.read_results(path, case), reference_results)
     print(comparison.table(), end="\n\n")
 assert [row.quantity for row in comparison.failures] == ["dir_d12", "kd_H", "hvp", "hessian"]
 shutil.rmtree(workdir)
@@ -450,5 +450,70 @@ shutil.rmtree(workdir)
 # test domain includes large logits — where errors must be measured against the scale of the
 # numbers a result is computed from, not against the (tiny) result itself.
 #
-# **Try it:** write `foreign_hvp` for the mean squared error $L(z) = \operatorname{mean}
+# ## Exercises
+#
+# **Try it 1:** write `foreign_hvp` for the mean squared error $L(z) = \operatorname{mean}
 # ((z - t)^2)$ and check it with `layers.MeanSquaredError` as the specification.
+#
+# *Worked solution below (collapsed).*
+
+# %% [markdown] tags=["solution"]
+# **Solution.** over the $NC$ entries,
+# $\nabla L = 2(z - t)/(NC)$ and $\nabla^2 L = 2I/(NC)$, so $\nabla^2L\,u = 2u/(NC)$. The
+# reference: one hyper-dual pass over the pairs $(u, e_i)$ on the flattened outputs, confirmed
+# by the bicomplex step, as in section 2.
+
+# %% tags=["solution"]
+from layers import MeanSquaredError
+
+mse_spec = MeanSquaredError()
+
+
+def foreign_mse_grad(z, t):
+    return 2.0 * (z - t) / z.size
+
+
+def foreign_mse_hvp(z, t, u):
+    return 2.0 * u / z.size
+
+
+rng_mse = np.random.default_rng(2)
+for trial in range(10):
+    N, C = int(rng_mse.integers(1, 6)), int(rng_mse.integers(1, 8))
+    z, t, u = rng_mse.normal(size=(3, N, C))
+    loss = lambda flat: mse_spec.value(flat.reshape(N, C), t)
+    _, _, grad_ref, hv_ref = hd.directional(loss, z.ravel(), u.ravel(), np.eye(N * C))
+    _, _, hv_bicomplex = hd.bicomplex_directional(loss, z.ravel(), u.ravel(), np.eye(N * C))
+    assert_close(hv_ref, hv_bicomplex, np.float64, "exact", "reference Hv vs bicomplex")
+    assert_close(foreign_mse_grad(z, t), grad_ref.reshape(N, C), np.float64, "exact", f"MSE gradient {trial}")
+    assert_close(foreign_mse_hvp(z, t, u), hv_ref.reshape(N, C), np.float64, "exact", f"MSE Hv {trial}")
+print("foreign MSE gradient and Hessian-vector product pass 10 random trials")
+assert np.allclose(foreign_mse_hvp(z, t, u), mse_spec.hessian_vector(z, t, u))
+
+# %% [markdown]
+# **Try it 2:** a common slip in a fused kernel is to normalise by the batch size only,
+# $1/N$, where the loss is a mean over all $NC$ entries (or to forget the normalisation
+# altogether). Write such a `foreign_mse_grad` and check that the harness of Try it 1 catches
+# it — except in the one shape where the slip is harmless.
+#
+# *Worked solution below (collapsed).*
+
+# %% [markdown] tags=["solution"]
+# **Solution.** with $1/N$ instead of $1/(NC)$ the gradient is $C$ times too large: caught for
+# every $C > 1$, invisible for $C = 1$, where the two normalisations coincide — another reason
+# to test random shapes, including odd ones.
+
+# %% tags=["solution"]
+def slipped_mse_grad(z, t):
+    return 2.0 * (z - t) / z.shape[0]              # BUG: 1/N instead of 1/(N·C)
+
+
+def check_mse_grad(grad_fn, N, C, seed=3):
+    z, t = np.random.default_rng(seed).normal(size=(2, N, C))
+    reference_grad = hd.gradient(lambda flat: mse_spec.value(flat.reshape(N, C), t), z.ravel())
+    assert_close(grad_fn(z, t), reference_grad.reshape(N, C), np.float64, "exact", f"MSE gradient, N={N}, C={C}")
+
+
+print(caught(check_mse_grad, slipped_mse_grad, 4, 3))
+check_mse_grad(slipped_mse_grad, 4, 1)             # C = 1: the slip is invisible
+assert caught(check_mse_grad, slipped_mse_grad, 2, 5).startswith("MSE gradient")
