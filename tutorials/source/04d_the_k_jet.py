@@ -7,7 +7,7 @@
 # and returns $v_i^\top H v_j$ in its $\varepsilon_1\varepsilon_2$ part. Look at what the
 # pairs carry: pair $(i, j)$'s $\varepsilon_1$ part is the *tangent* along $v_i$, its
 # $\varepsilon_2$ part the tangent along $v_j$. The tangent along $v_k$ is therefore computed
-# again in every pair that contains $k$ — $K + 1$ times.
+# again in every pair that contains $k$, twice in the pair $(k, k)$: $K + 1$ times.
 #
 # The library does something else (`hd.projected_hessian`, `hyperdual.Jet`): it evaluates
 # $f$ **once** on a second-order **$K$-jet**, a number with $K$ units $\varepsilon_k$ that
