@@ -485,4 +485,4 @@ print(parts, reference)
 assert np.allclose(parts, reference, rtol=1e-14, atol=0)
 
 # %% [markdown]
-# Next: [5. FoMoH, FoMoH-BP and FGD on Rosenbrock](05_fomoh_on_rosenbrock.ipynb).
+# Next: [4d. From $K$ hyper-dual pairs to one $K$-jet](04d_the_k_jet.ipynb).

@@ -517,3 +517,6 @@ def check_mse_grad(grad_fn, N, C, seed=3):
 print(caught(check_mse_grad, slipped_mse_grad, 4, 3))
 check_mse_grad(slipped_mse_grad, 4, 1)             # C = 1: the slip is invisible
 assert caught(check_mse_grad, slipped_mse_grad, 2, 5).startswith("MSE gradient")
+
+# %% [markdown]
+# Next: [11b. The ONNX oracle: exact references for an exported model](11b_onnx_oracle.ipynb).
