@@ -319,7 +319,7 @@ plt.show()
 # `projected_hessian` and `hessian` do not use independent pairs: they evaluate $F$ on one
 # **second-order $K$-jet** $\theta + \sum_k v_k\varepsilon_k$ (`hyperdual.Jet`), which carries
 # the $K$ first-order parts once and the $K(K+1)/2$ second-order parts $v_i^\top\nabla^2F\,v_j$
-# (notebook 3b). Its `npairs` is $K(K+1)/2$, so the same counter measures it. The full Hessian
+# (notebook 4d). Its `npairs` is $K(K+1)/2$, so the same counter measures it. The full Hessian
 # cuts the $D$ basis directions into blocks of $B$ and evaluates one jet per pair of blocks,
 # with $2B$ directions, the largest $B$ whose $2B(2B+1)/2$ second-order parts fit in
 # `chunk_size`; the diagonal blocks are met more than once, so it counts more than
