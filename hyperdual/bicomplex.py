@@ -41,10 +41,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import bilinear, multipart
 from .backend import namespace
-from .multipart import MultiPartArray, _common_xp
-from .rules import UFUNC_TO_RULE, special_functions
+from .bilinear import AlgebraArray
+from .multipart import MultiPartArray, array_module, as_multipart
+from .numpy_functions import where
+from .rules import _TWO_OVER_SQRT_PI, sigmoid_pair, special_functions
 
 
 def _complex_dtype(dtype):
@@ -52,7 +53,7 @@ def _complex_dtype(dtype):
     return np.result_type(np.dtype(dtype), np.complex64)
 
 
-class Bicomplex(MultiPartArray):
+class Bicomplex(AlgebraArray):
     """An array of bicomplex numbers ``z1 + z2 i2`` (``z1, z2`` complex, unit ``i1`` inside).
 
     Parameters
@@ -77,6 +78,7 @@ class Bicomplex(MultiPartArray):
     PART_NAMES = ("z1", "z2")
     LEAD = (0, 0)
     PART_KINDS = "c"
+    ELEMENTWISE: dict = {}     # name -> closed form (``FUNCTIONS``), filled in dispatch.py
 
     def __init__(self, z1, z2=0.0):
         xp = namespace(z1, z2)
@@ -413,28 +415,26 @@ def arcsinh(x):
 
 
 def sigmoid(x):
-    """``sigmoid z = 1/(1 + exp(-z))`` for ``a ≥ 0`` and ``exp(z)/(1 + exp(z))`` for ``a < 0``.
+    """``sigmoid z = 1/(1 + exp(-z))`` for ``a ≥ 0`` and ``exp(z)/(1 + exp(z))`` for ``a < 0``:
+    ``rules.sigmoid_pair``, the package's one sigmoid, on bicomplex numbers.
 
     Both branches use ``e = exp(-|z|)`` (real part in (0, 1]): no overflow, and ``1 + e``
     adds positive reals, so the composition of ``exp``, ``+`` and ``reciprocal`` is
     cancellation-free. The branch is chosen by the sign of the real part.
     """
-    positive = x.real >= 0
-    e = exp(multipart.where(positive, -x, x))
-    r = reciprocal(1.0 + e)
-    return multipart.where(positive, r, e * r)
+    return sigmoid_pair(x)[0]
 
 
 def softplus(x):
     """``softplus z = log(1 + exp z) = relu(z) + log1p(exp(-|z|))``: overflow-free and
     cancellation-free (``log1p`` of a number with real part in (0, 1])."""
-    negative_abs = multipart.where(x.real > 0, -x, x)
+    negative_abs = where(x.real > 0, -x, x)
     return relu(x) + log1p(exp(negative_abs))
 
 
 def relu(x):
     """``max(z, 0)`` selected by the real part: derivative parts 0 at ``a = 0`` (as ``rules.py``)."""
-    return multipart.where(x.real > 0, x, 0.0)
+    return where(x.real > 0, x, 0.0)
 
 
 def absolute(x):
@@ -448,7 +448,6 @@ def absolute(x):
 # ---------------------------------------------------------------------- functions without an
 # addition theorem (erf): the i2 direction as an average of the derivative along a segment
 _GAUSS_NODES = 16
-_TWO_OVER_SQRT_PI = 1.1283791670955126    # 2 / sqrt(pi)
 """Gauss-Legendre nodes on [0, 1] for the segment averages below."""
 
 
@@ -501,8 +500,6 @@ FUNCTIONS = {
 }
 """name -> function of a Bicomplex; the same names as ``rules.RULES``."""
 
-Bicomplex.ELEMENTWISE = FUNCTIONS
-
 
 # ---------------------------------------------------------------------- powers
 _MAX_INTEGER_POWER = 1 << 16
@@ -522,7 +519,7 @@ def power(x, n):
     if isinstance(n, MultiPartArray):
         if not isinstance(n, Bicomplex):
             raise TypeError(f"cannot raise to a {type(n).__name__} power")
-        base = multipart.as_multipart(Bicomplex, x, _common_xp((x, n)), n.dtype)
+        base = as_multipart(Bicomplex, x, array_module(x, n), n.dtype)
         return exp(n * log(base))
     xp = x.xp
     n_arr = xp.asarray(n)
@@ -561,20 +558,10 @@ def _integer_power_array(x, n):
     for bit in range(int(xp.max(m)).bit_length() if m.size else 0):
         if bit:
             base = base * base
-        result = multipart.where((m >> bit) & 1 == 1, result * base, result)
+        result = where((m >> bit) & 1 == 1, result * base, result)
     with np.errstate(divide="ignore", invalid="ignore"):
         inverse = reciprocal(result)
-    return multipart.where(n < 0, inverse, result)
-
-
-Bicomplex.UFUNCS = {
-    **multipart.COMMON_UFUNCS,
-    **bilinear.UFUNCS,
-    np.power: power,
-    **{getattr(np, ufunc): FUNCTIONS[name] for ufunc, name in UFUNC_TO_RULE.items()},
-}
-
-Bicomplex.ARRAY_FUNCTIONS = {**MultiPartArray.ARRAY_FUNCTIONS, **bilinear.ARRAY_FUNCTIONS}
+    return where(n < 0, inverse, result)
 
 
 def supported_functions():

@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from .backend import namespace
-from .multipart import MultiPartArray, _common_xp, _like
+from .multipart import MultiPartArray, _like, array_module
 
 _WEAK_SCALARS = (int, float, complex)
 
@@ -32,7 +32,7 @@ def bilinear(op, x, y, lift=True):
     name every axis, passes ``lift=False``.
     """
     cls = _like((x, y))
-    xp = _common_xp((x, y))
+    xp = array_module(x, y)
     x_is, y_is = isinstance(x, cls), isinstance(y, cls)
     # Python scalars stay Python scalars ("weak": a float32 number times 2.0 stays float32).
     # A plain operand the parts cannot hold (a complex constant for HyperDual) is refused.
@@ -187,5 +187,40 @@ def divide(x, y):
 UFUNCS = {np.multiply: multiply, np.matmul: matmul, np.divide: divide}
 """The bilinear ufuncs, for a number type's ``UFUNCS`` table."""
 
-ARRAY_FUNCTIONS = {np.einsum: einsum, np.dot: dot, np.matmul: matmul}
-"""The bilinear array functions, for a number type's ``ARRAY_FUNCTIONS`` table."""
+ARRAY_FUNCTIONS = {np.einsum: einsum, np.dot: dot}
+"""The bilinear array functions, for a number type's ``ARRAY_FUNCTIONS`` table (``np.matmul``
+is a ufunc: it never comes through ``__array_function__``)."""
+
+
+# ---------------------------------------------------------------------- the operators
+class AlgebraArray(MultiPartArray):
+    """A multi-part array whose numbers multiply by their algebra's table, ``product``.
+
+    Every number type is one (``Dual``, ``HyperDual``, ``Jet``, ``Bicomplex``); each states
+    its table as ``product(op, x_parts, y_parts)``. The operators ``*``, ``@`` and ``/`` are
+    the bilinear operations of this module, so ``x * y`` takes three steps:
+    ``__mul__`` -> ``bilinear(_multiply_parts, x, y)`` -> ``type(x).product``.
+    """
+
+    @staticmethod
+    def product(op, x, y):
+        """The parts of ``op(x, y)`` from the parts of ``x`` and ``y`` (the algebra's table)."""
+        raise NotImplementedError
+
+    def __mul__(self, other):
+        return bilinear(_multiply_parts, self, other)
+
+    def __rmul__(self, other):
+        return bilinear(_multiply_parts, other, self)
+
+    def __matmul__(self, other):
+        return matmul(self, other)
+
+    def __rmatmul__(self, other):
+        return matmul(other, self)
+
+    def __truediv__(self, other):
+        return divide(self, other)
+
+    def __rtruediv__(self, other):
+        return divide(other, self)

@@ -28,37 +28,13 @@ from __future__ import annotations
 import numpy as np
 
 from .backend import namespace
-from .multipart import MultiPartArray
+from .inputs import as_directions, as_parameters
 from .jet import Jet, npairs
+from .multipart import MultiPartArray
 from .number import Dual, HyperDual
 
 DEFAULT_CHUNK_SIZE = 256
 """Default number of direction pairs per evaluation of ``f``."""
-
-
-def _check_theta(theta):
-    """``theta`` as a 1-D floating array of its own namespace (shape (D,))."""
-    xp = namespace(theta)
-    theta = xp.asarray(theta)
-    if theta.dtype.kind in "biu":
-        theta = theta.astype(np.float64)
-    if theta.dtype.kind != "f":
-        raise ValueError(f"theta must be a real floating array, got dtype {theta.dtype}")
-    if theta.ndim != 1:
-        raise ValueError(f"theta must be a 1-D parameter vector of shape (D,); got shape "
-                         f"{theta.shape}. Flatten your parameters (and reshape inside f).")
-    return xp, theta
-
-
-def _check_directions(xp, v, D, dtype, name):
-    """``v`` of shape (D,) or (P, D) as a (P, D) array of ``dtype``; also says if it was 1-D."""
-    namespace(v, xp.zeros(0))  # raises on a device mismatch
-    v = xp.asarray(v)
-    if v.ndim == 1 and v.shape[0] == D:
-        return v[None].astype(dtype, copy=False), True
-    if v.ndim == 2 and v.shape[1] == D:
-        return v.astype(dtype, copy=False), False
-    raise ValueError(f"{name} must have shape (D,) or (P, D) with D = {D}; got {v.shape}")
 
 
 def _evaluate(f, theta, v1, v2):
@@ -116,13 +92,14 @@ def directional(f, theta, v1, v2=None, chunk_size=None):
     d12 : array of shape () or (P,), v1ᵀ ∇²f v2
         Shape () when both directions were given as 1-D vectors.
     """
-    xp, theta = _check_theta(theta)
+    theta = as_parameters(theta)
+    xp = namespace(theta)
     D = theta.shape[0]
-    v1, single1 = _check_directions(xp, v1, D, theta.dtype, "v1")
+    v1, single1 = as_directions(v1, theta, "v1")
     if v2 is None:
         v2, single2 = v1, single1
     else:
-        v2, single2 = _check_directions(xp, v2, D, theta.dtype, "v2")
+        v2, single2 = as_directions(v2, theta, "v2")
     if v1.shape[0] != v2.shape[0] and 1 not in (v1.shape[0], v2.shape[0]):
         raise ValueError(f"v1 and v2 hold different numbers of directions: "
                          f"{v1.shape[0]} and {v2.shape[0]}")
@@ -144,7 +121,8 @@ def gradient(f, theta, chunk_size=None):
     Only first derivatives are needed, so dual numbers (3 array products per multiplication)
     replace hyper-dual ones (9); the basis directions ride on the pair axis, in chunks.
     """
-    xp, theta = _check_theta(theta)
+    theta = as_parameters(theta)
+    xp = namespace(theta)
     D = theta.shape[0]
     basis = xp.eye(D, dtype=theta.dtype)
     pieces = []
@@ -172,9 +150,10 @@ def hvp(f, theta, v, chunk_size=None):
 
     Costs D pairs; back-propagation on dual numbers (``layers``) is cheaper for large D.
     """
-    xp, theta = _check_theta(theta)
+    theta = as_parameters(theta)
+    xp = namespace(theta)
     D = theta.shape[0]
-    v, single = _check_directions(xp, v, D, theta.dtype, "v")
+    v, single = as_directions(v, theta, "v")
     if not single:
         raise ValueError(f"v must have shape (D,) = ({D},); got {v.shape}")
     basis = xp.eye(D, dtype=theta.dtype)
@@ -258,8 +237,9 @@ def projected_hessian(f, theta, V, chunk_size=None):
     H : array, shape (K, K), symmetric, ``H[i, j] = V[i]ᵀ ∇²f V[j]``
         From the K-jet ``θ + Σ_k V[k] ε_k`` (``hyperdual.Jet``).
     """
-    xp, theta = _check_theta(theta)
-    V, _ = _check_directions(xp, V, theta.shape[0], theta.dtype, "V")
+    theta = as_parameters(theta)
+    xp = namespace(theta)
+    V, _ = as_directions(V, theta, "V")
     return _blockwise(f, theta, V.shape[0], lambda rows: V[rows], chunk_size)
 
 
@@ -269,7 +249,8 @@ def hessian(f, theta, chunk_size=None):
     The basis rows are made block by block, so besides the (D, D) result the memory is
     bounded by ``chunk_size`` second-order parts.
     """
-    xp, theta = _check_theta(theta)
+    theta = as_parameters(theta)
+    xp = namespace(theta)
     D = theta.shape[0]
 
     def basis_rows(rows):

@@ -35,10 +35,10 @@ import functools
 import numpy as np
 
 from .backend import namespace
-from .number import ForwardNumber, register_forward_type
+from .number import ForwardNumber
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _host_pairs(K: int):
     """``(I, J)``: the K(K+1)/2 pairs i ≤ j of ``numpy.triu_indices(K)``, on the host."""
     return np.triu_indices(K)
@@ -223,5 +223,3 @@ def seed(theta, V):
     """
     return Jet.from_parts((theta, V, None))
 
-
-register_forward_type(Jet)

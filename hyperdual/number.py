@@ -34,13 +34,13 @@ import functools
 
 import numpy as np
 
-from . import bilinear, multipart
 from .backend import namespace
-from .multipart import MultiPartArray, _common_xp
-from .rules import RULES, UFUNC_TO_RULE, power_rule
+from .bilinear import AlgebraArray
+from .multipart import MultiPartArray, array_module
+from .rules import RULES, power_rule
 
 
-class ForwardNumber(MultiPartArray):
+class ForwardNumber(AlgebraArray):
     """Common ground of ``Dual`` and ``HyperDual``: a real part and ε-parts with a pair axis.
 
     Subclasses state their algebra in two static methods: ``product`` (the product rule, for
@@ -208,7 +208,7 @@ def _number_exponent(x, n):
     is; where they are not, a negative base gives NaN (the derivative with respect to the
     exponent is not real) and a zero base IEEE infinities.
     """
-    cls, xp = type(n), _common_xp((x, n))
+    cls, xp = type(n), array_module(x, n)
     if not isinstance(x, MultiPartArray):
         cls.check_operand(x)
         x = xp.asarray(x, dtype=n.dtype if isinstance(x, (int, float))
@@ -252,31 +252,6 @@ def _vanishing_jet_terms(n, t):
             for part, mask in ((t.first, first_zero), (t.second, second_zero))]
 
 
-def _table_ufunc(name):
-    """The ufunc of one rule-table entry: the generic chain rule with that rule."""
-    def impl(x):
-        return x.apply(RULES[name])
-    return impl
-
-
-def register_forward_type(cls):
-    """Fill the dispatch tables of a forward-mode number type (its algebra is in ``product``
-    and ``chain``): the shared linear and zero-derivative ufuncs, the bilinear ones, powers
-    and every rule-table function."""
-    cls.UFUNCS = {
-        **multipart.COMMON_UFUNCS,
-        **bilinear.UFUNCS,
-        np.power: power,
-        **{getattr(np, ufunc): _table_ufunc(rule) for ufunc, rule in UFUNC_TO_RULE.items()},
-    }
-    cls.ARRAY_FUNCTIONS = {**MultiPartArray.ARRAY_FUNCTIONS, **bilinear.ARRAY_FUNCTIONS}
-    return cls
-
-
-for _cls in (Dual, HyperDual):
-    register_forward_type(_cls)
-
-
 # ---------------------------------------------------------------------- public elementwise
 def _rule_function(name):
     def fn(x):
@@ -312,3 +287,12 @@ def supported_functions():
     """Names of the NumPy functions and ufuncs that accept HyperDual inputs."""
     return sorted(set(HyperDual.supported_functions())
                   | {"hyperdual.sigmoid", "hyperdual.softplus", "hyperdual.relu"})
+
+
+def __getattr__(name):
+    """Former name: ``register_forward_type`` moved to ``dispatch.py`` (where every dispatch
+    table is filled); importing it from here keeps working."""
+    if name == "register_forward_type":
+        from .dispatch import register_forward_type
+        return register_forward_type
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -35,7 +35,9 @@ import numpy as np
 
 from .backend import namespace, to_numpy
 from .bicomplex import Bicomplex
+from .inputs import as_directions, as_parameters
 from .multipart import MultiPartArray
+from .testing import relative_error, tolerance
 
 CS_STEP = 1e-30
 """Default complex step. Nothing is subtracted, so any tiny h works; the truncation error
@@ -47,29 +49,6 @@ BICOMPLEX_STEP = 1e-20
 truncation error (relative ``O(h²)``) visible, which needs ``h ≲ 1e-8``, nor underflow, which
 needs ``h² ≫ 1e-308``; 1e-20 leaves ~260 orders of magnitude of headroom for the tiny
 intermediate products (``h⁴`` terms) and for small second derivatives."""
-
-
-# ---------------------------------------------------------------------- input checks
-def _float64_vector(theta):
-    """A float64 copy of ``theta`` (shape (D,)) in its own array module."""
-    xp = namespace(theta)
-    theta = xp.asarray(theta)
-    if theta.dtype.kind not in "biuf":
-        raise ValueError(f"theta must be a real array, got dtype {theta.dtype}")
-    if theta.ndim != 1:
-        raise ValueError(f"theta must be a 1-D parameter vector of shape (D,); got {theta.shape}")
-    return xp, theta.astype(np.float64, copy=True)
-
-
-def _float64_directions(xp, v, D, name):
-    """``v`` (shape (D,) or (P, D)) as a float64 (P, D) array, and whether it was 1-D."""
-    namespace(v, xp.zeros(0))  # raises on a device mismatch
-    v = xp.asarray(v)
-    if v.ndim == 1 and v.shape[0] == D:
-        return v[None].astype(np.float64), True
-    if v.ndim == 2 and v.shape[1] == D:
-        return v.astype(np.float64), False
-    raise ValueError(f"{name} must have shape (D,) or (P, D) with D = {D}; got {v.shape}")
 
 
 def _pair_up(v1, v2):
@@ -172,7 +151,8 @@ def fd_gradient(f, theta, h=None):
     -------
     array, shape (D,), float64. Accuracy ~1e-10 relative for smooth f of unit scale.
     """
-    xp, theta = _float64_vector(theta)
+    theta = as_parameters(theta, np.float64)
+    xp = namespace(theta)
     D = theta.shape[0]
     steps = default_fd_step(theta, 1) if h is None else xp.broadcast_to(
         xp.asarray(h, dtype=np.float64), (D,))
@@ -210,7 +190,8 @@ def fd_hessian(f, theta, h=None):
     -------
     array, shape (D, D), float64. Accuracy ~1e-7 relative for smooth f of unit scale.
     """
-    xp, theta = _float64_vector(theta)
+    theta = as_parameters(theta, np.float64)
+    xp = namespace(theta)
     D = theta.shape[0]
     steps = default_fd_step(theta, 2) if h is None else xp.broadcast_to(
         xp.asarray(h, dtype=np.float64), (D,))
@@ -245,10 +226,11 @@ def fd_directional(f, theta, v1, v2=None, h=None):
     d1 : array, shape () or (P,) (times f's output shape), ∇f·v1
     d12 : array, same shape, v1ᵀ∇²f v2
     """
-    xp, theta = _float64_vector(theta)
+    theta = as_parameters(theta, np.float64)
+    xp = namespace(theta)
     D = theta.shape[0]
-    v1, single1 = _float64_directions(xp, v1, D, "v1")
-    v2, single2 = (v1, single1) if v2 is None else _float64_directions(xp, v2, D, "v2")
+    v1, single1 = as_directions(v1, theta, "v1")
+    v2, single2 = (v1, single1) if v2 is None else as_directions(v2, theta, "v2")
     v1, v2 = _pair_up(v1, v2)
     size = float(max(1.0, float(xp.max(xp.abs(theta), initial=0.0))))
     eps = float(np.finfo(np.float64).eps)
@@ -293,8 +275,9 @@ def cs_directional(f, theta, v, h=CS_STEP, batched=False):
     -------
     array, shape f's output (v of shape (D,)) or (P, *out), float64
     """
-    xp, theta = _float64_vector(theta)
-    V, single = _float64_directions(xp, v, theta.shape[0], "v")
+    theta = as_parameters(theta, np.float64)
+    xp = namespace(theta)
+    V, single = as_directions(v, theta, "v")
     d1 = _complex_rows(f, theta, V, h, batched)
     return d1[0] if single else d1
 
@@ -302,7 +285,8 @@ def cs_directional(f, theta, v, h=CS_STEP, batched=False):
 def cs_gradient(f, theta, h=CS_STEP, batched=False):
     """∇f(θ), shape (D,), by the complex step along each basis vector (D evaluations,
     or one with ``batched=True``). Float64 result, exact to rounding."""
-    xp, theta = _float64_vector(theta)
+    theta = as_parameters(theta, np.float64)
+    xp = namespace(theta)
     D = theta.shape[0]
     return _scalar_rows(_complex_rows(f, theta, xp.eye(D), h, batched), D, "cs_gradient")
 
@@ -345,17 +329,19 @@ def bicomplex_directional(f, theta, v1, v2=None, h=BICOMPLEX_STEP, batched=False
     d1 : array, shape () or (P,), ∇f·v1
     d12 : array, shape () or (P,), v1ᵀ∇²f v2
     """
-    xp, theta = _float64_vector(theta)
+    theta = as_parameters(theta, np.float64)
+    xp = namespace(theta)
     D = theta.shape[0]
-    v1, single1 = _float64_directions(xp, v1, D, "v1")
-    v2, single2 = (v1, single1) if v2 is None else _float64_directions(xp, v2, D, "v2")
+    v1, single1 = as_directions(v1, theta, "v1")
+    v2, single2 = (v1, single1) if v2 is None else as_directions(v2, theta, "v2")
     v1, v2 = _pair_up(v1, v2)
     return _squeeze(single1 and single2, *_bicomplex_rows(f, theta, v1, v2, h, batched))
 
 
 def bicomplex_gradient(f, theta, h=BICOMPLEX_STEP, batched=False):
     """∇f(θ), shape (D,), from the pairs ``(e_i, e_i)`` (the i1 part; D evaluations)."""
-    xp, theta = _float64_vector(theta)
+    theta = as_parameters(theta, np.float64)
+    xp = namespace(theta)
     basis = xp.eye(theta.shape[0])
     return _bicomplex_rows(f, theta, basis, basis, h, batched)[1]
 
@@ -366,7 +352,8 @@ def bicomplex_hessian(f, theta, h=BICOMPLEX_STEP, batched=False):
     Each pair needs its own evaluation (one bicomplex number carries one mixed derivative);
     ``batched=True`` evaluates all pairs in one call of ``f`` on a (D(D+1)/2, D) array.
     """
-    xp, theta = _float64_vector(theta)
+    theta = as_parameters(theta, np.float64)
+    xp = namespace(theta)
     D = theta.shape[0]
     i, j = (xp.asarray(k) for k in np.triu_indices(D))
     basis = xp.eye(D)
@@ -479,14 +466,9 @@ def compare(f, theta, v1=None, v2=None, *, hessian=None, batched=False, seed=0):
     ComparisonReport
     """
     from . import derivatives  # the code path under test; the oracles above never use it
-    from .testing import relative_error, tolerance
 
+    theta = as_parameters(theta)
     xp = namespace(theta)
-    theta = xp.asarray(theta)
-    if theta.dtype.kind in "biu":
-        theta = theta.astype(np.float64)
-    if theta.ndim != 1:
-        raise ValueError(f"theta must have shape (D,); got {theta.shape}")
     D, dtype = theta.shape[0], theta.dtype
     rng = np.random.default_rng(seed)
     v1 = xp.asarray(rng.standard_normal(D) if v1 is None else v1).astype(dtype)

@@ -18,16 +18,18 @@ Conventions at kinks (chosen on purpose, tested in ``tests/test_rules.py``):
 * ties, side by side: the elementwise ``np.maximum(x, y)`` / ``np.minimum`` *average* the
   derivative parts at ``x == y`` (½, ½), while the reductions ``np.max`` / ``np.min``
   take those of the *first* extreme entry (as ``argmax`` and max-pooling do); JAX averages
-  in both (``multipart.py``, "Ties, side by side");
+  in both (``numpy_functions.py``, "Ties, side by side");
 * ``x ** n`` with a hyper-dual exponent: ``x**n.real`` times ``exp((n - n.real) log x)``, so
   a negative base with a constant exponent and ``0 ** 0 = 1`` keep their values; a
   derivative with respect to the exponent of a negative base is NaN (it is not real).
 
-The sigmoid family is written in forms that neither overflow nor lose relative accuracy:
-``sigmoid(a) = exp(-logaddexp(0, -a))`` and ``1 - sigmoid(a) = sigmoid(-a)``.
+The sigmoid family is written in forms that neither overflow nor lose relative accuracy
+(``sigmoid_pair``, the one sigmoid of the package), and ``1 - sigmoid(a) = sigmoid(-a)``.
 """
 
 from __future__ import annotations
+
+import numpy as np
 
 
 def _exp(xp, a):
@@ -123,19 +125,36 @@ def _arctanh(xp, a):
     return xp.arctanh(a), r, 2.0 * a * r * r
 
 
-def _sigmoid_pair(xp, a):
-    """(sigmoid(a), sigmoid(-a)) without overflow or cancellation."""
-    return xp.exp(-xp.logaddexp(0.0, -a)), xp.exp(-xp.logaddexp(0.0, a))
+def sigmoid_pair(x):
+    """``(σ(x), σ(−x))`` from one exponential, without overflow or cancellation. Any shape.
+
+    With ``e = exp(−|x|)`` (in (0, 1]) and ``r = 1 / (1 + e)``: ``σ(|x|) = r`` and
+    ``σ(−|x|) = e·r``; the branch is chosen by the sign of the real part. The textbook
+    ``1 / (1 + exp(−x))`` overflows for ``x < −709`` in float64 (``x < −88`` in float32), and
+    ``inf · 0`` then turns derivative parts into NaN; ``½ + ½ tanh(x/2)`` does not overflow
+    but loses the relative accuracy of small values (``σ(−50) = 1.9e−22`` would come out
+    as 0); computing ``σ(−x)`` as ``1 − σ(x)`` would lose it where σ saturates.
+
+    Written with NumPy functions only, so it is the *one* sigmoid: on a plain array it gives
+    the rule's values below; on any number type (``Bicomplex``, and ``layers.sigmoid`` on
+    every type) it is a composition of ``exp``, ``where``, ``+`` and ``1/``, each
+    cancellation-free here (``1 + e`` adds positive reals).
+    """
+    positive = x.real >= 0
+    e = np.exp(np.where(positive, -x, x))       # exp(−|x|), in (0, 1]
+    r = 1.0 / (1.0 + e)
+    er = e * r
+    return np.where(positive, r, er), np.where(positive, er, r)
 
 
 def _sigmoid(xp, a):
-    s, s_neg = _sigmoid_pair(xp, a)
+    s, s_neg = sigmoid_pair(a)
     ds = s * s_neg                        # sigmoid' = s (1 - s)
     return s, ds, ds * (s_neg - s)        # sigmoid'' = s (1 - s)(1 - 2 s)
 
 
 def _softplus(xp, a):
-    s, s_neg = _sigmoid_pair(xp, a)
+    s, s_neg = sigmoid_pair(a)
     return xp.logaddexp(0.0, a), s, s * s_neg
 
 

@@ -8,11 +8,9 @@ back-propagation. The functions are compositions of primitives every number type
   the derivative at exactly 0 is **0** (the PyTorch/JAX convention) and the second
   derivative is 0 everywhere.
 * ``sigmoid(x) = 1 / (1 + e)`` for ``x ≥ 0`` and ``e / (1 + e)`` for ``x < 0``, with
-  ``e = exp(−|x|)`` (branch chosen by the sign of the real part). The textbook
-  ``1 / (1 + exp(−x))`` overflows for ``x < −709`` in float64 (``x < −88`` in float32), and
-  ``inf · 0`` then turns the derivative parts into NaN; ``½ + ½ tanh(x/2)`` does not
-  overflow but loses the relative accuracy of small values (``sigmoid(−50) = 1.9e−22``
-  would come out as 0). Here ``e`` lies in (0, 1]: no overflow, no cancellation.
+  ``e = exp(−|x|)`` (branch chosen by the sign of the real part): no overflow, no
+  cancellation. It is ``hyperdual.rules.sigmoid_pair``, the one sigmoid of the project
+  (also the rule table's and the bicomplex oracle's), which says why the textbook forms fail.
 * ``log_softmax(x) = z − log Σ exp(z)`` with ``z = x − max(x.real)``: the shift is a plain
   array (no derivative parts). That is exact, not an approximation — a constant shift of all
   logits cancels in ``z − log Σ exp(z)`` — and keeps ``exp`` from overflowing.
@@ -22,6 +20,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from hyperdual.rules import sigmoid_pair
+
 from .base import Layer
 
 
@@ -29,20 +29,6 @@ from .base import Layer
 def relu(x):
     """``max(x, 0)`` elementwise, with derivative 0 at ``x = 0``. Any shape."""
     return x * (x.real > 0)
-
-
-def sigmoid_pair(x):
-    """``(σ(x), σ(−x))`` from one exponential, without overflow or cancellation. Any shape.
-
-    With ``e = exp(−|x|)`` and ``r = 1 / (1 + e)``: ``σ(|x|) = r`` and ``σ(−|x|) = e·r``.
-    ``σ(−x) = 1 − σ(x)`` is needed by the derivative ``σ' = σ(x) σ(−x)``; computing it as
-    ``1 − σ(x)`` would lose its relative accuracy where σ saturates.
-    """
-    positive = x.real >= 0
-    e = np.exp(np.where(positive, -x, x))       # exp(−|x|), in (0, 1]
-    r = 1.0 / (1.0 + e)
-    er = e * r
-    return np.where(positive, r, er), np.where(positive, er, r)
 
 
 def sigmoid(x):

@@ -28,8 +28,7 @@ import math
 
 import numpy as np
 
-from hyperdual.backend import namespace
-from hyperdual.multipart import MultiPartArray
+from hyperdual.multipart import array_module  # noqa: F401 - re-exported: the layers use it
 
 
 class Layer:
@@ -87,17 +86,6 @@ class Layer:
 
 
 # --------------------------------------------------------------------------- helpers
-def array_module(*values):
-    """The array module (NumPy or CuPy) that the data in ``values`` lives in.
-
-    Multi-part numbers contribute their parts; Python scalars and ``None`` are ignored.
-    """
-    arrays = []
-    for v in values:
-        arrays.extend(v.parts if isinstance(v, MultiPartArray) else (v,))
-    return namespace(*arrays)
-
-
 def real_dtype(x):
     """The floating dtype of the real value of ``x`` (float32 for complex64, and so on)."""
     return x.real.dtype

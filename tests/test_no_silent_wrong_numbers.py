@@ -130,11 +130,11 @@ def test_a_number_does_not_share_memory_with_its_input_arrays(cls):
 
 # ---------------------------------------------------------------- ties, side by side
 def test_tie_conventions_are_documented_side_by_side():
-    import hyperdual.multipart as multipart
+    import hyperdual.numpy_functions as numpy_functions
     import hyperdual.rules as rules
     x = HyperDual(np.array([3.0, 3.0]), np.array([10.0, 20.0]))
     assert np.max(x).eps1.item() == 10.0                       # first maximal entry
     assert np.maximum(x[0], x[1]).eps1.item() == 15.0           # average
     assert "averag" in hd.MultiPartArray.max.__doc__            # each names the other
-    assert "first" in multipart.maximum.__doc__
+    assert "first" in numpy_functions.maximum.__doc__
     assert "JAX" in rules.__doc__ and "average" in rules.__doc__ and "first" in rules.__doc__
