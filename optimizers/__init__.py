@@ -8,7 +8,7 @@
 * ``hyperplane_step`` — the one second-order step (paper Algorithm 1) shared by FoMoH,
   FoMoH-BP, FoMoH-KD and Newton; ``optimizers.hyperplane`` documents the negative-curvature
   and jitter policies.
-* ``optimizers.directions`` — the direction samplers (Gaussian, basis, gradient, given).
+* ``optimizers.directions`` — the direction samplers (Gaussian, basis, given).
 * ``StepDecay``, ``ReduceOnRise`` — learning-rate schedules.
 * ``build(name, **kw)`` — the optimizer the command-line tool names ("fomoh-2d", ...).
 """
@@ -22,7 +22,7 @@ from .registry import FORWARD_ONLY, OPTIMIZERS, build, names
 from .schedules import ReduceOnRise, StepDecay
 from .hessian_free import DampedNewton, HessianFreeGaussNewton, HessianFreeNewton
 from .newton_krylov import ComplexStepNewtonKrylov
-from .newton_methods import ModelObjective
+from .curvature import ModelObjective
 from .partition import PartitionNewton
 
 __all__ = [
@@ -30,7 +30,7 @@ __all__ = [
     "Optimizer", "StepInfo", "hyperplane_step", "solve_kappa", "Solve", "HyperplaneResult",
     "COND_MAX", "directions", "StepDecay", "ReduceOnRise", "build", "names", "OPTIMIZERS",
     "FORWARD_ONLY",
-    # companion papers (issue 5)
+    # companion papers: Wang & Huang, Shen et al., Wolinski
     "DampedNewton", "HessianFreeNewton", "HessianFreeGaussNewton", "ComplexStepNewtonKrylov",
     "PartitionNewton", "ModelObjective",
 ]

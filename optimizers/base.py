@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from hyperdual import gradient, namespace, to_numpy
+from hyperdual.inputs import as_parameters  # noqa: F401 - the optimizers import it from here
 
 
 @dataclass
@@ -162,18 +163,6 @@ class Optimizer:
         rng.bit_generator.state = state["rng"]   # validates type and contents
         self.lr, self.t, self.jitter_count, self.rng = lr, t, jitter_count, rng
         self._set_arrays(checked)
-
-
-def as_parameters(theta):
-    """``theta`` as a 1-D floating array (shape (D,)) of its own array module."""
-    xp = namespace(theta)
-    theta = xp.asarray(theta)
-    if theta.dtype.kind in "biu":
-        theta = theta.astype(np.float64)
-    if theta.dtype.kind != "f" or theta.ndim != 1:
-        raise ValueError(f"theta must be a 1-D real floating vector (D,); got dtype "
-                         f"{theta.dtype}, shape {theta.shape}")
-    return theta
 
 
 def value_and_gradient(f, theta, grad=None, chunk_size=None):

@@ -12,9 +12,11 @@ Samplers from a specification that returns host arrays (``given``, a callable) a
 | sampler      | directions                                        | used by                  |
 |--------------|---------------------------------------------------|--------------------------|
 | ``gaussian`` | ``v_k ~ N(0, I)``: ``rng.standard_normal((K, D))`` | FGD, FoMoH, FoMoH-KD     |
-| ``basis``    | K distinct unit vectors ``e_i`` (all D, in order, when K = D) | Newton       |
-| ``gradient`` | the one direction ``v = ∇f(θ)``                   | FoMoH-BP                 |
+| ``basis``    | K distinct unit vectors ``e_i`` (all D, in order, when K = D) | FoMoH-KD(directions="basis") |
 | ``given``    | a fixed user-given (K, D) array                   | experiments, tests       |
+
+(FoMoH-BP's one direction is the gradient itself, taken in ``methods.FoMoHBP``; Newton's are
+the whole basis, ``eye(D)``.)
 """
 
 from __future__ import annotations
@@ -70,14 +72,6 @@ def basis(rng: np.random.Generator | None, K: int, D: int, xp=np, dtype=np.float
     V = xp.zeros((K, D), dtype=dtype)
     V[xp.arange(K), xp.asarray(rows)] = 1
     return V
-
-
-def gradient(g) -> np.ndarray:
-    """The gradient as the single direction, shape (1, D) (FoMoH-BP's ``v = ∇f(θ)``)."""
-    g = np.asarray(to_numpy(g), dtype=np.float64)
-    if g.ndim != 1:
-        raise ValueError(f"the gradient must have shape (D,); got {g.shape}")
-    return g[None, :]
 
 
 def given(V, K: int | None = None, D: int | None = None) -> np.ndarray:

@@ -1,6 +1,7 @@
 """Newton, damped Newton, Hessian-free Newton-CG and Gauss-Newton-CG.
 
-From ``papers/second-order-made-practical-newton-hf-gauss-newton.txt`` (Wang & Huang). All
+From Z. Wang and M. Huang, "Second-order Optimization Made Practical for Deep Learning: A
+Preliminary Analysis" (equation and section numbers below are the paper's). All
 minimise; η is ``lr``, λ is ``damping``.
 
 | class                     | registry name      | step                                                |
@@ -13,7 +14,7 @@ minimise; η is ``lr``, λ is ``damping``.
 Hessian-free Newton, λ = 4 for Gauss-Newton) are the paper's MNIST settings (§4.1, where
 "λ = 0.5" for all second-order methods can only be the learning rate α).
 
-Where the curvature comes from (see ``optimizers.newton_methods``):
+Where the curvature comes from (see ``optimizers.curvature``):
 
 * ``DampedNewton`` assembles H either by forward mode — ``Newton``'s hyperplane step on the D
   basis directions, D(D+1)/2 hyper-dual pairs (``hessian="forward"``) — or column by column
@@ -24,7 +25,7 @@ Where the curvature comes from (see ``optimizers.newton_methods``):
   back-propagation of ``grad`` on dual numbers ``θ + v e``, else ``hyperdual.hvp`` (forward mode);
 * ``HessianFreeGaussNewton`` needs ``G v``: ``gnvp=`` or ``f.gnvp``
   (``ModelObjective(model, X, y)`` provides it; for a plain ``f = ℓ ∘ z`` use
-  ``newton_methods.gauss_newton_vp(z, ℓ)``).
+  ``curvature.gauss_newton_vp(z, ℓ)``).
 
 The solve. ``DampedNewton`` uses the shared jitter policy of ``optimizers.hyperplane``
 (``solve_kappa``: eigen-decomposition, condition check, jitter ``1e-8·s·10^k``) up to
@@ -32,7 +33,7 @@ The solve. ``DampedNewton`` uses the shared jitter policy of ``optimizers.hyperp
 Cholesky factorisation of ``H + λI`` and, when that is not positive definite, a symmetric
 indefinite (LDLᵀ) solve — Newton's step as printed — with the same jitter schedule when LAPACK
 reports the matrix singular or ill-conditioned. The CG methods never factorise: truncated CG
-(``newton_methods.truncated_cg``) stops at negative curvature, which cannot happen with
+(``curvature.truncated_cg``) stops at negative curvature, which cannot happen with
 ``λ`` larger than minus the smallest eigenvalue, and never for Gauss-Newton (G ⪰ 0).
 """
 
@@ -49,7 +50,7 @@ from hyperdual import Dual, namespace, to_numpy
 from .base import Optimizer, as_parameters, value_and_gradient
 from .hyperplane import JITTER_GROWTH, JITTER_START, MAX_TRIES, solve_kappa
 from .methods import Newton
-from .newton_methods import (KrylovStepInfo, gnvp_operator, hvp_operator, truncated_cg)
+from .curvature import KrylovStepInfo, gnvp_operator, hvp_operator, truncated_cg
 
 __all__ = ["DampedNewton", "HessianFreeNewton", "HessianFreeGaussNewton",
            "hessian_by_backprop", "dense_newton_solve", "EIGH_MAX"]
@@ -264,7 +265,7 @@ class HessianFreeGaussNewton(_CGOptimizer):
     negative curvature (with λ > 0 the system is positive definite).
 
     ``step(f, theta, grad=None, gnvp=None)``: ``gnvp`` is ``(theta, v) -> G v``, or ``f.gnvp``
-    (``newton_methods.ModelObjective``).
+    (``curvature.ModelObjective``).
     """
 
     name = "hf-gauss-newton"

@@ -1,7 +1,8 @@
 """Complex-step stochastic Newton-Krylov (Shen et al., Algorithm 1).
 
-From ``papers/complex-step-directional-derivative-newton-krylov.txt``. Two complex-step
-directional derivatives ("CSDD") supply all the curvature:
+From S. Shen, T. Shao, K. Zhou, C. Jiang, F. Luo and Y. Yang, "Second-order Neural Network
+Training Using Complex-step Directional Derivative" (equation and line numbers below are the
+paper's). Two complex-step directional derivatives ("CSDD") supply all the curvature:
 
 * ``CSDD(w, p) = Hp = Im ∇f(w + i h p) / h`` — the back-propagated gradient run on a complex
   θ (``hyperdual.oracles.cs_directional`` on ``grad``), eq. (10);
@@ -75,7 +76,7 @@ from hyperdual import directional, namespace, to_numpy
 from hyperdual.oracles import BICOMPLEX_STEP, CS_STEP, bicomplex_directional, cs_directional
 
 from .base import Optimizer, as_parameters, value_and_gradient
-from .newton_methods import KrylovStepInfo, dual_backprop_hvp
+from .curvature import KrylovStepInfo, dual_backprop_hvp, host_dot
 
 __all__ = ["ComplexStepNewtonKrylov", "csdd", "csdd2", "curvature_oracles", "DERIVATIVES"]
 
@@ -115,12 +116,8 @@ def curvature_oracles(f, grad, derivatives="complex", fd_step=1e-6, cs_step=CS_S
         def hp(th, p):
             return (grad(th + fd_step * p)[1] - grad(th)[1]) / fd_step
 
-        return hp, (lambda th, p: float(to_numpy(namespace(p).dot(p, hp(th, p)))))
+        return hp, (lambda th, p: host_dot(p, hp(th, p)))
     raise ValueError(f"derivatives must be one of {DERIVATIVES}; got {derivatives!r}")
-
-
-def _dot(a, b):
-    return float(to_numpy(namespace(a).dot(a, b)))
 
 
 class ComplexStepNewtonKrylov(Optimizer):
@@ -247,7 +244,7 @@ class ComplexStepNewtonKrylov(Optimizer):
         g = self._global_gradient(theta, global_grad, g_j)            # line 1 / 48
         if global_grad is None:
             self._update_ema(g_j)
-        if _dot(g_j, g) < 0.0:                                        # lines 5-8
+        if host_dot(g_j, g) < 0.0:                                        # lines 5-8
             self.skipped += 1
             return self._finish(theta, xp.zeros_like(theta), f0, stop="skipped")
 
@@ -260,8 +257,8 @@ class ComplexStepNewtonKrylov(Optimizer):
             delta, h_delta = xp.zeros_like(theta), xp.zeros_like(theta)
         r = -(g + h_delta)                                                # line 12
         p = r.copy()
-        rr = _dot(r, r)
-        g_norm = math.sqrt(_dot(g, g))
+        rr = host_dot(r, r)
+        g_norm = math.sqrt(host_dot(g, g))
         stop, kappas, i = "maxiter", [], 0
         while True:
             if math.sqrt(rr) <= self.rtol * g_norm:                       # line 13
@@ -276,19 +273,19 @@ class ComplexStepNewtonKrylov(Optimizer):
                 stop = "negative_curvature"
                 break
             if kappa < self.small_curvature:                              # lines 18-20
-                kappa = 0.01 * math.sqrt(_dot(p, p))
+                kappa = 0.01 * math.sqrt(host_dot(p, p))
                 self.small_curvature_fixes += 1
             alpha = rr / kappa                                            # line 21
             delta = delta + alpha * p                                     # line 22
             q = xp.asarray(hp(theta, p), dtype=theta.dtype)               # line 23
             r = r - alpha * q                                             # line 24
-            rr_new = _dot(r, r)
+            rr_new = host_dot(r, r)
             p = r + (rr_new / rr) * p                                     # lines 25-26
             rr = rr_new
             i += 1
 
         # ---- post-batch screening (lines 29-31)
-        dg = _dot(delta, g)
+        dg = host_dot(delta, g)
         if dg > 0.0:
             delta = delta - (dg / (g_norm * g_norm)) * g
         if not bool(xp.any(delta != 0)):
@@ -298,7 +295,7 @@ class ComplexStepNewtonKrylov(Optimizer):
                                 curvature=np.asarray(kappas[:1]) if kappas else None)
 
         # ---- step sizing by the Taylor ratio (lines 33-46), on the minibatch loss
-        slope = _dot(g_j, delta)
+        slope = host_dot(g_j, delta)
         curv = php(theta, delta)
         gamma, _ = self._step_size(f, theta, delta, f0, slope, curv)
         step = (self.lr * gamma) * delta                                  # line 47

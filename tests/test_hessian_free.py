@@ -20,7 +20,7 @@ from hyperdual.testing import assert_close, relative_error
 from layers import models
 from optimizers.hessian_free import (DampedNewton, HessianFreeGaussNewton, HessianFreeNewton,
                                      dense_newton_solve, hessian_by_backprop)
-from optimizers.newton_methods import (ModelObjective, gauss_newton_vp, hvp_operator,
+from optimizers.curvature import (ModelObjective, gauss_newton_vp, hvp_operator,
                                        truncated_cg)
 
 from fomoh.rosenbrock import rosenbrock as rosen, rosenbrock_value_and_grad as rosen_grad

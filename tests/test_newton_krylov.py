@@ -19,7 +19,7 @@ import optimizers
 from hyperdual.testing import assert_close, relative_error
 from layers import models
 from optimizers.newton_krylov import ComplexStepNewtonKrylov, csdd, csdd2, curvature_oracles
-from optimizers.newton_methods import ModelObjective
+from optimizers.curvature import ModelObjective
 
 from fomoh.rosenbrock import rosenbrock as rosen, rosenbrock_value_and_grad as rosen_grad
 

@@ -15,7 +15,7 @@ import hyperdual as hd
 import optimizers
 from hyperdual.testing import assert_close, relative_error
 from layers import models
-from optimizers.newton_methods import ModelObjective
+from optimizers.curvature import ModelObjective
 from optimizers.partition import PartitionNewton, partition_directions, resolve_groups
 
 from fomoh.rosenbrock import rosenbrock as rosen, rosenbrock_value_and_grad as rosen_grad

@@ -1,6 +1,8 @@
 """Reading an ONNX model as untrusted input: size limits, tensors, attributes, external data.
 
-A model file is treated like every other file the project reads (DESIGN.md, section 6):
+A model file is treated like every other file the project reads: it may be truncated, corrupt
+or hostile, so sizes are validated before anything is allocated, nothing in it is executed,
+and every failure names the file and what was wrong:
 
 * the file's size is checked before it is parsed (``MAX_MODEL_BYTES``);
 * every tensor's element count is checked before it is converted (``MAX_TENSOR_ELEMENTS``),
