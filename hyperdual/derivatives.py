@@ -25,7 +25,7 @@ is one jet evaluation, so memory stays bounded by ``chunk_size`` second-order pa
 
 from __future__ import annotations
 
-import numpy as np
+import math
 
 from .backend import namespace
 from .inputs import as_directions, as_parameters
@@ -37,6 +37,22 @@ DEFAULT_CHUNK_SIZE = 256
 """Default number of direction pairs per evaluation of ``f``."""
 
 
+def _scalar_result(y, number_type):
+    """``f``'s result as a 0-d ``number_type``, or ``None`` when ``f`` returned a plain scalar
+    (it does not depend on θ; its derivatives are zero). Anything else is an error."""
+    if not isinstance(y, MultiPartArray):
+        shape = namespace(y).asarray(y).shape
+        if math.prod(shape) != 1:
+            raise ValueError(f"f must return a scalar; it returned shape {shape}")
+        return None
+    if not isinstance(y, number_type):
+        raise TypeError(f"f returned a {type(y).__name__}, expected a {number_type.__name__} "
+                        "scalar")
+    if y.size != 1:
+        raise ValueError(f"f must return a scalar (shape () or (1,)); it returned shape {y.shape}")
+    return y.reshape(())
+
+
 def _evaluate(f, theta, v1, v2):
     """One call of ``f`` on ``theta + v1 e1 + v2 e2`` (v1, v2 of shape (P, D)).
 
@@ -46,29 +62,29 @@ def _evaluate(f, theta, v1, v2):
     P = max(v1.shape[0], v2.shape[0])
     x = HyperDual.from_parts((theta, v1, v2, xp.zeros((1, theta.shape[0]), dtype=theta.dtype)))
     y = f(x)
-    if not isinstance(y, MultiPartArray):
-        y_arr = xp.asarray(y)
-        if y_arr.size != 1:
-            raise ValueError(f"f must return a scalar; it returned shape {y_arr.shape}")
-        zeros = xp.zeros(P, dtype=theta.dtype)  # f does not depend on theta
-        return y_arr.reshape(()), zeros, zeros, zeros
-    if not isinstance(y, HyperDual):
-        raise TypeError(f"f returned a {type(y).__name__}, expected a HyperDual scalar")
-    if y.size != 1:
-        raise ValueError(f"f must return a scalar (shape () or (1,)); it returned shape {y.shape}")
-    y = y.reshape(())
+    number = _scalar_result(y, HyperDual)
+    if number is None:
+        zeros = xp.zeros(P, dtype=theta.dtype)
+        return xp.asarray(y).reshape(()), zeros, zeros, zeros
     shape = (P,)
-    return (y.real, xp.broadcast_to(y.eps1, shape), xp.broadcast_to(y.eps2, shape),
-            xp.broadcast_to(y.eps12, shape))
+    return (number.real, xp.broadcast_to(number.eps1, shape),
+            xp.broadcast_to(number.eps2, shape), xp.broadcast_to(number.eps12, shape))
+
+
+def _chunk_size(chunk_size):
+    """``chunk_size`` as a positive int (``None``: ``DEFAULT_CHUNK_SIZE``)."""
+    if chunk_size is None:
+        return DEFAULT_CHUNK_SIZE
+    if int(chunk_size) < 1:
+        raise ValueError(f"chunk_size must be a positive integer, got {chunk_size}")
+    return int(chunk_size)
 
 
 def _chunks(n, chunk_size):
-    if chunk_size is None:
-        chunk_size = DEFAULT_CHUNK_SIZE
-    if int(chunk_size) < 1:
-        raise ValueError(f"chunk_size must be a positive integer, got {chunk_size}")
-    for start in range(0, n, int(chunk_size)):
-        yield slice(start, min(start + int(chunk_size), n))
+    """Slices of at most ``chunk_size`` of ``range(n)``."""
+    size = _chunk_size(chunk_size)
+    for start in range(0, n, size):
+        yield slice(start, min(start + size, n))
 
 
 def directional(f, theta, v1, v2=None, chunk_size=None):
@@ -127,22 +143,11 @@ def gradient(f, theta, chunk_size=None):
     basis = xp.eye(D, dtype=theta.dtype)
     pieces = []
     for chunk in _chunks(D, chunk_size):
-        y = f(Dual(theta, basis[chunk]))
-        pieces.append(_first_order_part(y, xp, chunk.stop - chunk.start, theta.dtype))
+        number = _scalar_result(f(Dual(theta, basis[chunk])), Dual)
+        P = chunk.stop - chunk.start
+        pieces.append(xp.zeros(P, dtype=theta.dtype) if number is None
+                      else xp.broadcast_to(number.eps, (P,)))
     return xp.concatenate(pieces)
-
-
-def _first_order_part(y, xp, P, dtype):
-    """The ε-part of ``f``'s scalar Dual result, shape (P,) (zeros when f ignores θ)."""
-    if not isinstance(y, MultiPartArray):
-        if xp.asarray(y).size != 1:
-            raise ValueError(f"f must return a scalar; it returned shape {xp.asarray(y).shape}")
-        return xp.zeros(P, dtype=dtype)
-    if not isinstance(y, Dual):
-        raise TypeError(f"f returned a {type(y).__name__}, expected a Dual scalar")
-    if y.size != 1:
-        raise ValueError(f"f must return a scalar (shape () or (1,)); it returned shape {y.shape}")
-    return xp.broadcast_to(y.reshape(()).eps, (P,))
 
 
 def hvp(f, theta, v, chunk_size=None):
@@ -165,31 +170,21 @@ def _jet_evaluate(f, theta, V):
     xp = namespace(theta)
     K = V.shape[0]
     y = f(Jet.from_parts((theta, V, None)))
-    if not isinstance(y, MultiPartArray):
-        y_arr = xp.asarray(y)
-        if y_arr.size != 1:
-            raise ValueError(f"f must return a scalar; it returned shape {y_arr.shape}")
-        return y_arr.reshape(()), xp.zeros(K, dtype=theta.dtype), \
-            xp.zeros((K, K), dtype=theta.dtype)
-    if not isinstance(y, Jet):
-        raise TypeError(f"f returned a {type(y).__name__}, expected a Jet scalar")
-    if y.size != 1:
-        raise ValueError(f"f must return a scalar (shape () or (1,)); it returned shape {y.shape}")
-    y = y.reshape(())
-    g = xp.zeros(K, dtype=theta.dtype) if y.first is None else y.first
-    return y.real, g, y.hessian()
+    number = _scalar_result(y, Jet)
+    if number is None:
+        return (xp.asarray(y).reshape(()), xp.zeros(K, dtype=theta.dtype),
+                xp.zeros((K, K), dtype=theta.dtype))
+    g = xp.zeros(K, dtype=theta.dtype) if number.first is None else number.first
+    return number.real, g, number.hessian()
 
 
 def _block_size(K, chunk_size):
     """Directions per block: the largest B with 2B directions within ``chunk_size`` pairs."""
-    if chunk_size is None:
-        chunk_size = DEFAULT_CHUNK_SIZE
-    if int(chunk_size) < 1:
-        raise ValueError(f"chunk_size must be a positive integer, got {chunk_size}")
-    if npairs(K) <= int(chunk_size):
+    size = _chunk_size(chunk_size)
+    if npairs(K) <= size:
         return K
     B = 1
-    while npairs(2 * (B + 1)) <= int(chunk_size):
+    while npairs(2 * (B + 1)) <= size:
         B += 1
     return B
 

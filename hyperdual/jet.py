@@ -35,7 +35,7 @@ import functools
 import numpy as np
 
 from .backend import namespace
-from .number import ForwardNumber
+from .number import ForwardNumber, _component_dtype, _frozen
 
 
 @functools.cache
@@ -71,13 +71,6 @@ def _K_from_pairs(M: int) -> int:
     if npairs(K) != M:
         raise ValueError(f"a K-jet has K(K+1)/2 second-order parts; {M} is not of that form")
     return K
-
-
-def _frozen(array):
-    """``array`` made read-only (NumPy; CuPy arrays have no such flag)."""
-    if isinstance(array, np.ndarray):
-        array.flags.writeable = False
-    return array
 
 
 def _sum(terms):
@@ -118,12 +111,7 @@ class Jet(ForwardNumber):
     def __init__(self, real, first=None, second=None):
         given = [v for v in (real, first, second) if v is not None]
         xp = namespace(*given)
-        dtype = xp.result_type(*(v if isinstance(v, (int, float)) else xp.asarray(v)
-                                 for v in given))
-        if dtype.kind in "biu":
-            dtype = np.dtype(np.float64)
-        if dtype.kind != "f":
-            raise TypeError(f"Jet parts must be real floating arrays, got {dtype}")
+        dtype = _component_dtype(xp, given, "Jet")
         # Copies, read-only where the backend allows it (NumPy), like every number type's
         # constructor: the jet must not change when the arrays it was built from do.
         self.real = _frozen(xp.array(real, dtype=dtype, copy=True))

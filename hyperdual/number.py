@@ -35,9 +35,32 @@ import functools
 import numpy as np
 
 from .backend import namespace
+from .bicomplex import Bicomplex
 from .bilinear import AlgebraArray
 from .multipart import MultiPartArray, array_module
 from .rules import RULES, power_rule
+
+
+def _component_dtype(xp, components, name):
+    """The floating dtype of a number built from ``components`` (integers become float64).
+
+    Python scalars are "weak" (NEP 50): ``HyperDual(float32_array, 1.0)`` stays float32.
+    Complex components are refused (use ``Bicomplex``).
+    """
+    dtype = xp.result_type(*(v if isinstance(v, (int, float)) else xp.asarray(v)
+                             for v in components))
+    if dtype.kind in "biu":
+        dtype = np.dtype(np.float64)
+    if dtype.kind != "f":
+        raise TypeError(f"{name} components must be real floating arrays, got {dtype}")
+    return dtype
+
+
+def _frozen(array):
+    """``array`` made read-only (NumPy; CuPy arrays have no such flag)."""
+    if isinstance(array, np.ndarray):
+        array.flags.writeable = False
+    return array
 
 
 class ForwardNumber(AlgebraArray):
@@ -53,13 +76,7 @@ class ForwardNumber(AlgebraArray):
     def __init__(self, real, *eps):
         xp = namespace(real, *eps)
         name = type(self).__name__
-        # Python scalars are "weak" (NEP 50): HyperDual(float32_array, 1.0) stays float32.
-        dtype = xp.result_type(*(v if isinstance(v, (int, float)) else xp.asarray(v)
-                                 for v in (real, *eps)))
-        if dtype.kind in "biu":
-            dtype = np.dtype(np.float64)
-        if dtype.kind != "f":
-            raise TypeError(f"{name} components must be real floating arrays, got {dtype}")
+        dtype = _component_dtype(xp, (real, *eps), name)
         # Copies, made read-only below where the backend allows it (NumPy): the number is
         # immutable, so it must not change when the arrays it was built from do.
         real = xp.array(real, dtype=dtype, copy=True)
@@ -81,9 +98,7 @@ class ForwardNumber(AlgebraArray):
         if len(pairs) > 1:
             raise ValueError(f"{name} ε-parts have different numbers of pairs: {sorted(pairs)}")
         for part_name, part in zip(self.PART_NAMES, parts):
-            if isinstance(part, np.ndarray):    # CuPy arrays have no read-only flag
-                part.flags.writeable = False
-            setattr(self, part_name, part)
+            setattr(self, part_name, _frozen(part))
 
     @property
     def npairs(self) -> int:
@@ -239,7 +254,7 @@ def _vanishing_pair_terms(n, t):
 def _vanishing_jet_terms(n, t):
     """The same for a K-jet: ``t.first_k`` is 0 where ``n.first_k`` is, ``t.second_ij`` where
     ``n.second_ij``, ``n.first_i`` and ``n.first_j`` all are (a structural zero is zero)."""
-    from .jet import pair_index
+    from .jet import pair_index    # here: jet.py imports this module
     xp, K = t.xp, t.K
     shape = (1,) * (t.ndim - n.ndim) + n.shape
     first_zero = (xp.ones((K,) + shape, dtype=bool) if n.first is None
@@ -269,7 +284,6 @@ def _rule_function(name):
         if x.dtype.kind == "c":
             # Complex input (the complex step): a complex number is a bicomplex one with
             # z2 = 0, and bicomplex.py has analytic, cancellation-free forms of these.
-            from .bicomplex import Bicomplex
             return Bicomplex.ELEMENTWISE[name](Bicomplex(x)).z1
         return RULES[name](xp, x)[0]
     fn.__name__ = name

@@ -21,7 +21,7 @@ ONNX graphs written with the same operations).
 from . import models
 from .activations import (LogSoftmax, ReLU, Sigmoid, Softmax, Tanh, log_softmax, relu, sigmoid,
                           softmax, tanh)
-from .base import Layer
+from .base import Layer, Model
 from .conv import Conv2d
 from .dense import Dense, Flatten
 from .im2col import col2im, im2col
@@ -36,7 +36,7 @@ def from_onnx(source, **kwargs):
     return _from_onnx(source, **kwargs)
 
 __all__ = [
-    "Layer", "Dense", "Flatten", "Conv2d", "MaxPool2d", "AvgPool2d",
+    "Layer", "Model", "Dense", "Flatten", "Conv2d", "MaxPool2d", "AvgPool2d",
     "ReLU", "Sigmoid", "Tanh", "Softmax", "LogSoftmax",
     "relu", "sigmoid", "tanh", "softmax", "log_softmax",
     "CrossEntropy", "MeanSquaredError", "cross_entropy", "mse",

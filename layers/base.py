@@ -28,7 +28,7 @@ import math
 
 import numpy as np
 
-from hyperdual.multipart import array_module  # noqa: F401 - re-exported: the layers use it
+from hyperdual.multipart import array_module
 
 
 class Layer:
@@ -133,3 +133,81 @@ def check_positive_int(value, what):
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
         raise ValueError(f"{what} must be a positive integer, got {value!r}")
     return int(value)
+
+
+# --------------------------------------------------------------------------- models of θ
+class Model:
+    """What every model of one flat parameter vector θ shares (``Sequential``, ``OnnxModel``).
+
+    A subclass sets ``name``, ``num_params`` (D), ``loss_fn`` (``layers.losses``) and
+    ``_layout``, the list ``[(name, slice of θ, shape)]`` of its parameter tensors in θ order,
+    and defines ``forward(theta, X)``. The rest follows here: cutting θ into tensors (views,
+    for any number type), the loss, predictions.
+    """
+
+    name: str
+    num_params: int
+    _layout: list
+
+    def forward(self, theta, X):
+        """The model's outputs (logits) for the batch ``X``, of θ's number type."""
+        raise NotImplementedError
+
+    # ------------------------------------------------------------------ parameters
+    def param_groups(self) -> list[tuple[str, slice]]:
+        """Every parameter tensor's name and slice of θ: ``[("conv1.weight", slice(0, 500)), ...]``.
+
+        These are the groups of the partition (pseudo-Hessian) method: each weight tensor and
+        each bias is one group.
+        """
+        return [(name, sl) for name, sl, _ in self._layout]
+
+    def param_shapes(self) -> list[tuple[str, tuple[int, ...]]]:
+        """Every parameter tensor's name and shape, in θ order."""
+        return [(name, shape) for name, _, shape in self._layout]
+
+    def _check_theta(self, theta):
+        if theta.ndim != 1 or theta.shape[0] != self.num_params:
+            raise ValueError(f"{self.name}: theta must have shape ({self.num_params},), "
+                             f"got {tuple(theta.shape)}")
+        return theta
+
+    def unflatten(self, theta) -> list[tuple[str, object]]:
+        """θ cut into the named parameter tensors, as views into ``theta``.
+
+        Parameters
+        ----------
+        theta : array, shape (D,)
+            Real, complex, hyper-dual or bicomplex.
+
+        Returns
+        -------
+        list of (str, array)
+            In θ order, e.g. ``("conv1.weight", (C_out, C_in, kh, kw))``,
+            ``("conv1.bias", (C_out,))``, ``("dense1.weight", (out, in))``. Views: no copies.
+        """
+        self._check_theta(theta)
+        return [(name, theta[sl].reshape(shape)) for name, sl, shape in self._layout]
+
+    def flatten(self, tensors):
+        """The inverse of ``unflatten``: concatenate tensors (θ order) into a vector (D,)."""
+        return np.concatenate([t.reshape(-1) for t in tensors])
+
+    # ------------------------------------------------------------------ loss and predictions
+    def loss(self, theta, X, y):
+        """The loss (a scalar of θ's number type): mean cross-entropy for integer labels ``y``
+        (N,), or the loss the model was built with."""
+        return self.loss_fn.value(self.forward(theta, X), self._prepare_target(theta, y))
+
+    def _prepare_target(self, theta, y):
+        """``y`` on θ's device; floating targets in θ's real dtype."""
+        y = array_module(theta, y).asarray(y)
+        return y.astype(real_dtype(theta), copy=False) if y.dtype.kind == "f" else y
+
+    def predict(self, theta, X):
+        """Predicted classes (N,): the argmax of the real outputs."""
+        return np.argmax(self.forward(theta, X).real, axis=-1)
+
+    def accuracy(self, theta, X, y) -> float:
+        """Fraction of samples whose predicted class equals the label."""
+        return float(np.mean(self.predict(theta, X) == array_module(theta, y).asarray(y)))

@@ -29,11 +29,11 @@ from hyperdual.backend import get_backend
 from hyperdual.multipart import MultiPartArray
 from hyperdual.number import Dual
 
-from .base import Layer, array_module, real_dtype
+from .base import Layer, Model, array_module, real_dtype
 from .losses import LOSSES
 
 
-class Sequential:
+class Sequential(Model):
     """Layers applied one after the other, parameters in one flat vector θ.
 
     Parameters
@@ -73,7 +73,7 @@ class Sequential:
     def _build_layout(self):
         """Shapes of all activations and the slice of θ of every parameter tensor."""
         self.shapes = [self.input_shape]           # per-sample shape before each layer, and after
-        self._layout = []                           # per layer: [(full name, slice, shape)]
+        self._layer_layout = []                     # per layer: [(full name, slice, shape)]
         start = 0
         for layer_name, layer in self.layers:
             self.shapes.append(tuple(layer.output_shape(self.shapes[-1])))
@@ -83,10 +83,11 @@ class Sequential:
                 entries.append((f"{layer_name}.{param_name}", slice(start, start + size),
                                 tuple(shape)))
                 start += size
-            self._layout.append(entries)
+            self._layer_layout.append(entries)
         self.num_params = start
+        self._layout = [entry for entries in self._layer_layout for entry in entries]
         # Layers before the first one with parameters need no input gradient.
-        with_params = [k for k, entries in enumerate(self._layout) if entries]
+        with_params = [k for k, entries in enumerate(self._layer_layout) if entries]
         self._first_trainable = with_params[0] if with_params else len(self.layers)
 
     # ------------------------------------------------------------------ parameters
@@ -95,51 +96,11 @@ class Sequential:
         """Shape of one output sample, e.g. ``(10,)``."""
         return self.shapes[-1]
 
-    def param_groups(self):
-        """Every parameter tensor's name and slice of θ: ``[("conv1.weight", slice(0, 500)), ...]``.
-
-        These are the groups of the partition (pseudo-Hessian) method: each weight tensor and
-        each bias is one group.
-        """
-        return [(name, sl) for entries in self._layout for name, sl, _ in entries]
-
-    def param_shapes(self):
-        """Every parameter tensor's name and shape, in θ order."""
-        return [(name, shape) for entries in self._layout for name, _, shape in entries]
-
-    def _check_theta(self, theta):
-        if theta.ndim != 1 or theta.shape[0] != self.num_params:
-            raise ValueError(f"{self.name}: theta must have shape ({self.num_params},), "
-                             f"got {tuple(theta.shape)}")
-        return theta
-
-    def unflatten(self, theta):
-        """θ cut into the named parameter tensors, as views into ``theta``.
-
-        Parameters
-        ----------
-        theta : array, shape (D,)
-            Real, complex, hyper-dual or bicomplex.
-
-        Returns
-        -------
-        list of (str, array)
-            In θ order, e.g. ``("conv1.weight", (C_out, C_in, kh, kw))``,
-            ``("conv1.bias", (C_out,))``, ``("dense1.weight", (out, in))``. Views: no copies.
-        """
-        self._check_theta(theta)
-        return [(name, theta[sl].reshape(shape))
-                for entries in self._layout for name, sl, shape in entries]
-
     def _layer_params(self, theta):
         """Per layer, the tuple of its parameter views."""
         self._check_theta(theta)
         return [tuple(theta[sl].reshape(shape) for _, sl, shape in entries)
-                for entries in self._layout]
-
-    def flatten(self, tensors):
-        """The inverse of ``unflatten``: concatenate tensors (θ order) into a vector (D,)."""
-        return np.concatenate([t.reshape(-1) for t in tensors])
+                for entries in self._layer_layout]
 
     def init_params(self, seed=0, dtype=np.float64):
         """A seeded initial θ of ``dtype`` on the current backend (``hyperdual.get_backend``).
@@ -188,14 +149,6 @@ class Sequential:
         for (_, layer), params in zip(self.layers, self._layer_params(theta)):
             x = layer.forward(params, x)
         return x
-
-    def loss(self, theta, X, y):
-        """The loss (a scalar of θ's number type): mean cross-entropy for integer labels ``y`` (N,)."""
-        return self.loss_fn.value(self.forward(theta, X), self._prepare_target(theta, y))
-
-    def _prepare_target(self, theta, y):
-        y = array_module(theta, y).asarray(y)
-        return y.astype(real_dtype(theta), copy=False) if y.dtype.kind == "f" else y
 
     # ------------------------------------------------------------------ back-propagation
     def _forward_storing(self, theta, X):
@@ -331,18 +284,11 @@ class Sequential:
         return Dual(theta, v.astype(theta.dtype, copy=False))
 
     # ------------------------------------------------------------------ conveniences
-    def predict(self, theta, X):
-        """Predicted classes (N,): the argmax of the real outputs."""
-        return np.argmax(self.forward(theta, X).real, axis=-1)
-
-    def accuracy(self, theta, X, y):
-        """Fraction of samples whose predicted class equals the label."""
-        return float(np.mean(self.predict(theta, X) == array_module(theta, y).asarray(y)))
-
     def summary(self):
         """A text table: layer, output shape, parameter count."""
         rows = [f"{self.name}: input {self.input_shape}"]
-        for (layer_name, layer), shape, entries in zip(self.layers, self.shapes[1:], self._layout):
+        for (layer_name, layer), shape, entries in zip(self.layers, self.shapes[1:],
+                                                          self._layer_layout):
             count = sum(sl.stop - sl.start for _, sl, _ in entries)
             rows.append(f"  {layer_name:<12} {layer!r:<58} -> {str(shape):<16} {count:>9,}")
         rows.append(f"  total parameters: {self.num_params:,}")

@@ -17,7 +17,7 @@ import numpy as np
 from hyperdual.backend import get_backend
 from hyperdual.multipart import MultiPartArray
 
-from ..base import array_module, real_dtype
+from ..base import Model, array_module, real_dtype
 from ..losses import LOSSES
 from .graph import Graph
 from .loading import MAX_MODEL_BYTES, load_model
@@ -54,7 +54,7 @@ def from_onnx(source, *, loss="cross_entropy", parameters=None, name=None,
                      name=name or model.graph.name or "onnx")
 
 
-class OnnxModel:
+class OnnxModel(Model):
     """An ONNX graph evaluated on any number type, as a function of one flat vector θ.
 
     Attributes
@@ -80,29 +80,6 @@ class OnnxModel:
         self.num_params = start
 
     # ------------------------------------------------------------------ parameters
-    def param_shapes(self):
-        """Every parameter tensor's ONNX name and shape, in θ order."""
-        return [(name, shape) for name, _, shape in self._layout]
-
-    def param_groups(self):
-        """Every parameter tensor's name and slice of θ (the partition method's groups)."""
-        return [(name, sl) for name, sl, _ in self._layout]
-
-    def _check_theta(self, theta):
-        if theta.ndim != 1 or theta.shape[0] != self.num_params:
-            raise ValueError(f"{self.name}: theta must have shape ({self.num_params},), "
-                             f"got {tuple(theta.shape)}")
-        return theta
-
-    def unflatten(self, theta):
-        """θ cut into the named tensors (views), for any number type: ``[(name, array)]``."""
-        self._check_theta(theta)
-        return [(name, theta[sl].reshape(shape)) for name, sl, shape in self._layout]
-
-    def flatten(self, tensors):
-        """The inverse of ``unflatten``: tensors in θ order -> a vector (D,)."""
-        return np.concatenate([t.reshape(-1) for t in tensors])
-
     def init_params(self, seed=None, dtype=None):
         """θ as stored in the graph, on the current backend.
 
@@ -185,22 +162,6 @@ class OnnxModel:
     def forward(self, theta, X):
         """The graph's first output (the logits) for the batch ``X``."""
         return self.outputs(theta, X, self.output_names[:1])[0]
-
-    def loss(self, theta, X, y):
-        """The loss of the first output (a scalar of θ's number type)."""
-        return self.loss_fn.value(self.forward(theta, X), self._prepare_target(theta, y))
-
-    def _prepare_target(self, theta, y):
-        y = array_module(theta, y).asarray(y)
-        return y.astype(real_dtype(theta), copy=False) if y.dtype.kind == "f" else y
-
-    def predict(self, theta, X):
-        """Predicted classes (N,): the argmax of the real outputs."""
-        return np.argmax(self.forward(theta, X).real, axis=-1)
-
-    def accuracy(self, theta, X, y):
-        """Fraction of samples whose predicted class equals the label."""
-        return float(np.mean(self.predict(theta, X) == array_module(theta, y).asarray(y)))
 
     # ------------------------------------------------------------------ description
     def summary(self):
