@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import os
+from types import ModuleType
 
 import numpy as np
 
@@ -45,7 +46,7 @@ def _load_cupy():
     return cupy
 
 
-def set_backend(name: str):
+def set_backend(name: str) -> ModuleType:
     """Select the array module ("numpy" or "cupy") used to create new arrays; returns it."""
     global _BACKEND_NAME, _BACKEND_MODULE
     name = name.strip().lower()
@@ -59,7 +60,7 @@ def set_backend(name: str):
     return module
 
 
-def get_backend():
+def get_backend() -> ModuleType:
     """The array module selected by ``set_backend`` or ``HYPERDUAL_BACKEND`` (default NumPy)."""
     if _BACKEND_MODULE is None:
         return set_backend(_BACKEND_NAME)
@@ -85,7 +86,7 @@ def _is_cupy_array(a) -> bool:
     return type(a).__module__.split(".")[0] == "cupy"
 
 
-def namespace(*arrays):
+def namespace(*arrays: object) -> ModuleType:
     """The array module (numpy or cupy) of ``arrays``; Python scalars are ignored.
 
     Raises ``DeviceMismatchError`` when host and device arrays (or two GPUs) are mixed.
@@ -111,6 +112,6 @@ def namespace(*arrays):
     return np
 
 
-def to_numpy(a):
+def to_numpy(a: object) -> np.ndarray:
     """Copy a CuPy array to the host (a NumPy array is returned unchanged)."""
     return a.get() if _is_cupy_array(a) else np.asarray(a)

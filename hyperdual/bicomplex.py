@@ -39,8 +39,12 @@ Shapes: ``z1`` and ``z2`` both have the number's shape (no leading axes).
 
 from __future__ import annotations
 
+from types import ModuleType
+from typing import Self
+
 import numpy as np
 
+from .aliases import Array, ArrayLike, BilinearOp, DTypeLike, Operand, Parts
 from .backend import namespace
 from .bilinear import AlgebraArray
 from .multipart import MultiPartArray, array_module, as_multipart
@@ -80,7 +84,7 @@ class Bicomplex(AlgebraArray):
     PART_KINDS = "c"
     ELEMENTWISE: dict = {}     # name -> closed form (``FUNCTIONS``), filled in dispatch.py
 
-    def __init__(self, z1, z2=0.0):
+    def __init__(self, z1: ArrayLike, z2: ArrayLike = 0.0):
         xp = namespace(z1, z2)
         # Python scalars keep their weak dtype: Bicomplex(float32 array) is complex64.
         z1, z2 = (z if isinstance(z, (int, float, complex)) else xp.asarray(z) for z in (z1, z2))
@@ -92,7 +96,8 @@ class Bicomplex(AlgebraArray):
         self.z2 = z2 if z2.shape == shape else xp.broadcast_to(z2, shape)
 
     @classmethod
-    def from_components(cls, a, b=0.0, c=0.0, d=0.0):
+    def from_components(cls, a: ArrayLike, b: ArrayLike = 0.0, c: ArrayLike = 0.0,
+                        d: ArrayLike = 0.0) -> Self:
         """``a + b i1 + c i2 + d i1i2`` from four real arrays (broadcast together)."""
         xp = namespace(a, b, c, d)
         a, b, c, d = (p if isinstance(p, (int, float)) else xp.asarray(p) for p in (a, b, c, d))
@@ -100,7 +105,7 @@ class Bicomplex(AlgebraArray):
         return cls(xp.asarray(a).astype(dtype) + 1j * b, xp.asarray(c).astype(dtype) + 1j * d)
 
     @classmethod
-    def constant(cls, value, xp=None):
+    def constant(cls, value: ArrayLike, xp: ModuleType | None = None) -> Self:
         """Lift a real or complex array: ``z1 = value`` (made complex), ``z2 = 0``."""
         number = super().constant(value, xp)
         return cls.from_parts((number.z1.astype(cls._part_dtype(number.z1.dtype), copy=False),
@@ -111,7 +116,7 @@ class Bicomplex(AlgebraArray):
         return _complex_dtype(dtype)
 
     @staticmethod
-    def product(op, x, y):
+    def product(op: BilinearOp, x: Parts, y: Parts) -> Parts:
         """The bicomplex multiplication table for a bilinear ``op`` on complex arrays.
 
         ``op(x1 + x2 i2, y1 + y2 i2) = (op(x1, y1) - op(x2, y2)) + (op(x1, y2) + op(x2, y1)) i2``
@@ -125,26 +130,26 @@ class Bicomplex(AlgebraArray):
 
     # ------------------------------------------------------------------ the four components
     @property
-    def real(self):
+    def real(self) -> Array:
         """``a``, the real (primal) value: used by comparisons, max/min, relu, abs."""
         return self.z1.real
 
     @property
-    def imag1(self):
+    def imag1(self) -> Array:
         """``b``, the ``i1`` component (``h ∇F·v1`` after a bicomplex step)."""
         return self.z1.imag
 
     @property
-    def imag2(self):
+    def imag2(self) -> Array:
         """``c``, the ``i2`` component (``h ∇F·v2`` after a bicomplex step)."""
         return self.z2.real
 
     @property
-    def imag12(self):
+    def imag12(self) -> Array:
         """``d``, the ``i1i2`` component (``h² v1ᵀ∇²F v2`` after a bicomplex step)."""
         return self.z2.imag
 
-    def astype(self, dtype):
+    def astype(self, dtype: DTypeLike) -> Self:
         """Cast the parts; a real ``dtype`` means its complex counterpart (float32 -> complex64)."""
         dtype = _complex_dtype(dtype)
         return self.map_parts(lambda p, lead: p.astype(dtype))
@@ -197,7 +202,7 @@ def _log_one_plus_i2(w):
 # Each takes a Bicomplex ``z = z1 + i2 z2`` and returns one. In the notes, "step regime" means
 # z1 = a + O(h) i1 and z2 = O(h), the situation of the bicomplex step.
 
-def exp(x):
+def exp(x: Bicomplex) -> Bicomplex:
     """``exp(z1 + i2 z2) = exp(z1) (cos z2 + i2 sin z2)`` (Euler's formula in ``i2``).
 
     Cancellation-free: only products; ``cos z2 ≈ 1`` and ``sin z2 ≈ z2`` are evaluated by
@@ -208,7 +213,7 @@ def exp(x):
     return _new(e * xp.cos(z2), e * xp.sin(z2))
 
 
-def expm1(x):
+def expm1(x: Bicomplex) -> Bicomplex:
     """``exp(z) - 1 = (expm1(z1) cos z2 - 2 sin²(z2/2)) + i2 exp(z1) sin z2``.
 
     ``exp(z1) cos z2 - 1`` would lose everything when ``z1 ≈ 0``; it equals
@@ -220,7 +225,7 @@ def expm1(x):
     return _new(xp.expm1(z1) * xp.cos(z2) - 2.0 * s * s, xp.exp(z1) * xp.sin(z2))
 
 
-def log(x):
+def log(x: Bicomplex) -> Bicomplex:
     """``log(z1 + i2 z2) = log z1 + log(1 + i2 w)``, ``w = z2 / z1``.
 
     ``log(1 + i2 w) = ½ log(1 + w²) + i2 arctan w`` (modulus and argument in ``i2``).
@@ -236,7 +241,7 @@ def log(x):
     return _new(xp.log(z1) + w1, w2)
 
 
-def log1p(x):
+def log1p(x: Bicomplex) -> Bicomplex:
     """``log(1 + z) = log1p(z1) + log(1 + i2 w)``, ``w = z2 / (1 + z1)``.
 
     As ``log``, with ``log1p`` of ``z1`` computed accurately for tiny ``z1``
@@ -247,7 +252,7 @@ def log1p(x):
     return _new(_log1p_complex(z1) + w1, w2)
 
 
-def sqrt(x):
+def sqrt(x: Bicomplex) -> Bicomplex:
     """``sqrt(z1 + i2 z2) = sqrt(z1) (p + i2 q)`` with ``w = z2/z1``,
     ``p = sqrt((1 + sqrt(1 + w²))/2)``, ``q = w / (2p)``.
 
@@ -263,14 +268,14 @@ def sqrt(x):
     return _new(r * p, r * (w / (2.0 * p)))
 
 
-def square(x):
+def square(x: Bicomplex) -> Bicomplex:
     """``z² = (z1² - z2²) + i2 2 z1 z2``; in the step regime ``z2² = O(h²)`` only shifts
     the real part by a truncation-size amount, so the subtraction loses nothing."""
     z1, z2 = x.z1, x.z2
     return _new(z1 * z1 - z2 * z2, 2.0 * z1 * z2)
 
 
-def reciprocal(x):
+def reciprocal(x: Bicomplex) -> Bicomplex:
     """``1/(z1 + i2 z2) = (1 - i2 w) / (z1 (1 + w²))``, ``w = z2/z1``.
 
     Multiply by the "i2-conjugate" ``z1 - i2 z2``: ``(z1 + i2 z2)(z1 - i2 z2) = z1² + z2²``,
@@ -283,32 +288,32 @@ def reciprocal(x):
     return _new(r, -w * r)
 
 
-def sin(x):
+def sin(x: Bicomplex) -> Bicomplex:
     """``sin(z1 + i2 z2) = sin z1 cosh z2 + i2 cos z1 sinh z2`` (addition theorem,
     ``cos(i2 z2) = cosh z2``, ``sin(i2 z2) = i2 sinh z2``): products only."""
     xp, z1, z2 = _split(x)
     return _new(xp.sin(z1) * xp.cosh(z2), xp.cos(z1) * xp.sinh(z2))
 
 
-def cos(x):
+def cos(x: Bicomplex) -> Bicomplex:
     """``cos(z1 + i2 z2) = cos z1 cosh z2 - i2 sin z1 sinh z2``: products only."""
     xp, z1, z2 = _split(x)
     return _new(xp.cos(z1) * xp.cosh(z2), -xp.sin(z1) * xp.sinh(z2))
 
 
-def sinh(x):
+def sinh(x: Bicomplex) -> Bicomplex:
     """``sinh(z1 + i2 z2) = sinh z1 cos z2 + i2 cosh z1 sin z2``: products only."""
     xp, z1, z2 = _split(x)
     return _new(xp.sinh(z1) * xp.cos(z2), xp.cosh(z1) * xp.sin(z2))
 
 
-def cosh(x):
+def cosh(x: Bicomplex) -> Bicomplex:
     """``cosh(z1 + i2 z2) = cosh z1 cos z2 + i2 sinh z1 sin z2``: products only."""
     xp, z1, z2 = _split(x)
     return _new(xp.cosh(z1) * xp.cos(z2), xp.sinh(z1) * xp.sin(z2))
 
 
-def tan(x):
+def tan(x: Bicomplex) -> Bicomplex:
     """``tan(z1 + i2 z2) = (T sech² z2 + i2 u sec² z1) / (1 + T² u²)``,
     ``T = tan z1``, ``u = tanh z2``.
 
@@ -323,7 +328,7 @@ def tan(x):
     return _new(T * sech2 / den, u * sec2 / den)
 
 
-def tanh(x):
+def tanh(x: Bicomplex) -> Bicomplex:
     """``tanh(z1 + i2 z2) = (t sec² z2 + i2 v sech² z1) / (1 + t² v²)``,
     ``t = tanh z1``, ``v = tan z2``.
 
@@ -339,7 +344,7 @@ def tanh(x):
     return _new(t * sec2 / den, v * sech2 / den)
 
 
-def arctan(x):
+def arctan(x: Bicomplex) -> Bicomplex:
     """``arctan(z1 + i2 z2) = A + i2 B`` with
 
     * ``B = ½ artanh(2 z2 / (1 + z1² + z2²))``,
@@ -361,7 +366,7 @@ def arctan(x):
     return _new(A, B)
 
 
-def arctanh(x):
+def arctanh(x: Bicomplex) -> Bicomplex:
     """``artanh(z1 + i2 z2) = A + i2 B`` with
 
     * ``B = ½ arctan(2 z2 / ((1 - z1)(1 + z1) - z2²))``,
@@ -380,7 +385,7 @@ def arctanh(x):
     return _new(A, B)
 
 
-def arcsin(x):
+def arcsin(x: Bicomplex) -> Bicomplex:
     """``arcsin z = arctan(z / sqrt((1 - z)(1 + z)))`` for ``|a| < 1``.
 
     A composition of cancellation-free steps: ``1 - z`` and ``1 + z`` subtract only ``a``
@@ -390,7 +395,7 @@ def arcsin(x):
     return arctan(x / sqrt((1.0 - x) * (1.0 + x)))
 
 
-def arccos(x):
+def arccos(x: Bicomplex) -> Bicomplex:
     """``arccos z = 2 arctan(sqrt((1 - z) / (1 + z)))`` for ``-1 < a ≤ 1``.
 
     Cancellation-free like ``arcsin``; unlike ``π/2 - arcsin z`` it keeps the value
@@ -399,7 +404,7 @@ def arccos(x):
     return 2.0 * arctan(sqrt((1.0 - x) / (1.0 + x)))
 
 
-def arcsinh(x):
+def arcsinh(x: Bicomplex) -> Bicomplex:
     """``arcsinh z = s log1p(y + y² / (1 + sqrt(1 + y²)))`` with ``y = s z``, ``s = ±1`` the
     sign of the real part (``+1`` at 0).
 
@@ -414,7 +419,7 @@ def arcsinh(x):
     return log1p(y + y2 / (1.0 + sqrt(1.0 + y2))) * s
 
 
-def sigmoid(x):
+def sigmoid(x: Bicomplex) -> Bicomplex:
     """``sigmoid z = 1/(1 + exp(-z))`` for ``a ≥ 0`` and ``exp(z)/(1 + exp(z))`` for ``a < 0``:
     ``rules.sigmoid_pair``, the package's one sigmoid, on bicomplex numbers.
 
@@ -425,19 +430,19 @@ def sigmoid(x):
     return sigmoid_pair(x)[0]
 
 
-def softplus(x):
+def softplus(x: Bicomplex) -> Bicomplex:
     """``softplus z = log(1 + exp z) = relu(z) + log1p(exp(-|z|))``: overflow-free and
     cancellation-free (``log1p`` of a number with real part in (0, 1])."""
     negative_abs = where(x.real > 0, -x, x)
     return relu(x) + log1p(exp(negative_abs))
 
 
-def relu(x):
+def relu(x: Bicomplex) -> Bicomplex:
     """``max(z, 0)`` selected by the real part: derivative parts 0 at ``a = 0`` (as ``rules.py``)."""
     return where(x.real > 0, x, 0.0)
 
 
-def absolute(x):
+def absolute(x: Bicomplex) -> Bicomplex:
     """``|z| = sign(a) z``: derivative parts ``sign(a)``, 0 at ``a = 0`` (as ``rules.py``).
 
     Not the complex modulus: that would destroy the step's imaginary parts.
@@ -479,7 +484,7 @@ def _segment_form(x, f, df, d2f):
     return _new(f(z1) - z2 * z2 * rem2, z2 * mean1)
 
 
-def erf(x):
+def erf(x: Bicomplex) -> Bicomplex:
     """``erf(z1 + i2 z2)`` by ``_segment_form`` with ``erf' = (2/√π) exp(-ζ²)`` and
     ``erf'' = -2ζ erf'`` (complex ``erf`` of ``z1`` from ``scipy.special``, accurate also
     for tiny imaginary parts)."""
@@ -505,7 +510,7 @@ FUNCTIONS = {
 _MAX_INTEGER_POWER = 1 << 16
 
 
-def power(x, n):
+def power(x: Bicomplex, n: Operand) -> Bicomplex:
     """``x ** n``.
 
     * integer-valued ``n`` (``2``, ``3.0``, ``-1``, integer arrays): exact repeated
@@ -564,7 +569,7 @@ def _integer_power_array(x, n):
     return where(n < 0, inverse, result)
 
 
-def supported_functions():
+def supported_functions() -> list[str]:
     """Names of the NumPy functions and ufuncs that accept Bicomplex inputs."""
     return sorted(set(Bicomplex.supported_functions())
                   | {"hyperdual.sigmoid", "hyperdual.softplus", "hyperdual.relu"})

@@ -18,13 +18,14 @@ from __future__ import annotations
 
 import numpy as np
 
+from .aliases import Array, BilinearOp, Operand, Parts
 from .backend import namespace
 from .multipart import MultiPartArray, _like, array_module
 
 _WEAK_SCALARS = (int, float, complex)
 
 
-def bilinear(op, x, y, lift=True):
+def bilinear(op: BilinearOp, x: Operand, y: Operand, lift: bool = True) -> MultiPartArray:
     """``op(x, y)`` for a bilinear ``op`` and at least one multi-part operand.
 
     ``lift=True`` first gives both operands the same number of dimensions (what NumPy's
@@ -59,7 +60,7 @@ def _multiply_parts(p, lead_p, q, lead_q):
     return p * q
 
 
-def multiply(x, y):
+def multiply(x: Operand, y: Operand) -> MultiPartArray:
     """Elementwise ``x * y`` with NumPy broadcasting."""
     return bilinear(_multiply_parts, x, y)
 
@@ -111,7 +112,7 @@ def _ndim(v):
     return v.ndim if isinstance(v, MultiPartArray) else np.ndim(v)
 
 
-def matmul(x, y):
+def matmul(x: Operand, y: Operand) -> MultiPartArray:
     """``x @ y`` with NumPy's rules for 1-D operands (a vector is promoted, then squeezed)."""
     x_nd, y_nd = _ndim(x), _ndim(y)
     if x_nd == 0 or y_nd == 0:
@@ -123,7 +124,7 @@ def matmul(x, y):
     return bilinear(_matmul_parts, x, y)
 
 
-def dot(a, b, out=None):
+def dot(a: Operand, b: Operand, out: None = None) -> MultiPartArray:
     """``np.dot``: a scalar product, a matrix product or ``sum(a[i] * b[i])`` for vectors."""
     if out is not None:
         raise TypeError("numpy.dot(out=...) is not supported for multi-part arrays")
@@ -135,7 +136,7 @@ def dot(a, b, out=None):
     return matmul(a, b)
 
 
-def einsum(subscripts, *operands, **kwargs):
+def einsum(subscripts: str, *operands: Operand, **kwargs: object) -> MultiPartArray:
     """``np.einsum`` for one or two operands (chain longer contractions yourself).
 
     A part's pair axis is given a subscript letter of its own, kept in the output.
@@ -174,7 +175,7 @@ def einsum(subscripts, *operands, **kwargs):
     return bilinear(contract, *operands, lift=False)
 
 
-def divide(x, y):
+def divide(x: Operand, y: Operand) -> MultiPartArray:
     """``x / y``: by a plain array it is linear; by a number, ``x * reciprocal(y)``."""
     if isinstance(y, MultiPartArray):
         return multiply(x, y.UFUNCS[np.reciprocal](y))
@@ -203,7 +204,7 @@ class AlgebraArray(MultiPartArray):
     """
 
     @staticmethod
-    def product(op, x, y):
+    def product(op: BilinearOp, x: Parts, y: Parts) -> Parts:
         """The parts of ``op(x, y)`` from the parts of ``x`` and ``y`` (the algebra's table)."""
         raise NotImplementedError
 

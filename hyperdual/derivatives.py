@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import math
 
+from .aliases import Array, ArrayLike, Objective
 from .backend import namespace
 from .inputs import as_directions, as_parameters
 from .jet import Jet, npairs
@@ -87,7 +88,8 @@ def _chunks(n, chunk_size):
         yield slice(start, min(start + size, n))
 
 
-def directional(f, theta, v1, v2=None, chunk_size=None):
+def directional(f: Objective, theta: ArrayLike, v1: ArrayLike, v2: ArrayLike | None = None,
+                chunk_size: int | None = None) -> tuple[Array, Array, Array, Array]:
     """Value, first and second directional derivatives of ``f`` at ``theta``.
 
     Parameters
@@ -131,7 +133,7 @@ def directional(f, theta, v1, v2=None, chunk_size=None):
     return value, d1, d2, d12
 
 
-def gradient(f, theta, chunk_size=None):
+def gradient(f: Objective, theta: ArrayLike, chunk_size: int | None = None) -> Array:
     """∇f(θ), shape (D,), from D first-order evaluations ``f(θ + e_i e)`` on ``Dual`` numbers.
 
     Only first derivatives are needed, so dual numbers (3 array products per multiplication)
@@ -150,7 +152,7 @@ def gradient(f, theta, chunk_size=None):
     return xp.concatenate(pieces)
 
 
-def hvp(f, theta, v, chunk_size=None):
+def hvp(f: Objective, theta: ArrayLike, v: ArrayLike, chunk_size: int | None = None) -> Array:
     """Hessian-vector product ∇²f(θ) v, shape (D,), from the pairs (v, e_i).
 
     Costs D pairs; back-propagation on dual numbers (``layers``) is cheaper for large D.
@@ -212,7 +214,8 @@ def _blockwise(f, theta, K, rows, chunk_size):
     return value, g, H
 
 
-def projected_hessian(f, theta, V, chunk_size=None):
+def projected_hessian(f: Objective, theta: ArrayLike, V: ArrayLike,
+                      chunk_size: int | None = None) -> tuple[Array, Array, Array]:
     """Projection of gradient and Hessian onto the K directions in the rows of ``V``.
 
     Parameters
@@ -238,7 +241,7 @@ def projected_hessian(f, theta, V, chunk_size=None):
     return _blockwise(f, theta, V.shape[0], lambda rows: V[rows], chunk_size)
 
 
-def hessian(f, theta, chunk_size=None):
+def hessian(f: Objective, theta: ArrayLike, chunk_size: int | None = None) -> Array:
     """The full Hessian ∇²f(θ), shape (D, D), from jets on the basis directions ``e_i``.
 
     The basis rows are made block by block, so besides the (D, D) result the memory is

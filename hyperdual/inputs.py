@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from .aliases import Array, ArrayLike, DTypeLike
 from .backend import namespace
 
 
-def as_parameters(theta, dtype=None):
+def as_parameters(theta: ArrayLike, dtype: DTypeLike | None = None) -> Array:
     """``theta`` as a 1-D real floating array (shape (D,)) of its own array module.
 
     Parameters
@@ -36,7 +37,7 @@ def as_parameters(theta, dtype=None):
     return theta if dtype is None else theta.astype(dtype, copy=True)
 
 
-def as_directions(v, theta, name):
+def as_directions(v: ArrayLike, theta: Array, name: str) -> tuple[Array, bool]:
     """``v`` of shape (D,) or (P, D) as a (P, D) array in ``theta``'s module and dtype.
 
     Parameters

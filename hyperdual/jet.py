@@ -34,6 +34,9 @@ import functools
 
 import numpy as np
 
+from types import ModuleType
+
+from .aliases import Array, ArrayLike, BilinearOp, Parts
 from .backend import namespace
 from .number import ForwardNumber, _component_dtype, _frozen
 
@@ -47,7 +50,7 @@ def _host_pairs(K: int):
 _DEVICE_PAIRS: dict = {}
 
 
-def pair_index(K: int, xp=np):
+def pair_index(K: int, xp: ModuleType = np) -> tuple[Array, Array]:
     """The pair indices ``(I, J)`` (each shape (K(K+1)/2,)) as arrays of module ``xp``.
 
     Cached per module, so a GPU step uploads them once, not once per operation.
@@ -108,7 +111,8 @@ class Jet(ForwardNumber):
     LEAD = (0, 1, 1)
     STRUCTURAL_ZEROS = True
 
-    def __init__(self, real, first=None, second=None):
+    def __init__(self, real: ArrayLike, first: ArrayLike | None = None,
+                 second: ArrayLike | None = None):
         given = [v for v in (real, first, second) if v is not None]
         xp = namespace(*given)
         dtype = _component_dtype(xp, given, "Jet")
@@ -150,7 +154,7 @@ class Jet(ForwardNumber):
         """K(K+1)/2, the number of second-order parts."""
         return npairs(self.K)
 
-    def hessian(self):
+    def hessian(self) -> Array:
         """The second-order parts as symmetric matrices: shape (K, K, *S), ``[i, j] = c_ij``."""
         K, xp = self.K, self.xp
         H = xp.zeros((K, K) + self.shape, dtype=self.dtype)
@@ -162,7 +166,7 @@ class Jet(ForwardNumber):
 
     # ------------------------------------------------------------------ the algebra
     @staticmethod
-    def product(op, x, y):
+    def product(op: BilinearOp, x: Parts, y: Parts) -> Parts:
         """The product rule for a bilinear ``op`` (``*``, ``@``, einsum) on the parts.
 
         ``c_ij = a r_ij + c_ij p + (b_i q_j + b_j q_i)``. The cross term needs ``op(b_i, q_j)``
@@ -189,7 +193,7 @@ class Jet(ForwardNumber):
         return real, first, second
 
     @staticmethod
-    def chain(parts, rule_values):
+    def chain(parts: Parts, rule_values: tuple) -> Parts:
         """``f(a) + f'(a) b_k ε_k + (f'(a) c_ij + f''(a) b_i b_j) ε_i ε_j``."""
         _, b, c = parts
         f, df, d2f = rule_values
@@ -201,7 +205,7 @@ class Jet(ForwardNumber):
         return f, first, _sum([None if c is None else df * c, curvature])
 
 
-def seed(theta, V):
+def seed(theta: Array, V: Array) -> Jet:
     """The jet ``θ + Σ_k V[k] ε_k`` (no second-order part): where ``f`` is evaluated.
 
     Parameters

@@ -23,8 +23,13 @@ as zero. Nothing is computed for it.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
+from types import ModuleType
+from typing import Self
+
 import numpy as np
 
+from .aliases import Array, ArrayLike, DTypeLike, Operand, Parts
 from .backend import namespace
 
 
@@ -50,7 +55,7 @@ class MultiPartArray:
 
     # ----------------------------------------------------------------- construction
     @classmethod
-    def from_parts(cls, parts):
+    def from_parts(cls, parts: Iterable) -> Self:
         """Build from already validated parts (no copies, no checks)."""
         obj = object.__new__(cls)
         for name, part in zip(cls.PART_NAMES, parts):
@@ -58,7 +63,7 @@ class MultiPartArray:
         return obj
 
     @classmethod
-    def constant(cls, value, xp=None):
+    def constant(cls, value: ArrayLike, xp: ModuleType | None = None) -> Self:
         """Lift a plain array into this type: the first part is ``value``, the others zero.
 
         The zero parts are broadcast views of one scalar, so they cost no memory.
@@ -77,7 +82,7 @@ class MultiPartArray:
         return dtype
 
     @classmethod
-    def check_operand(cls, value):
+    def check_operand(cls, value: object) -> object:
         """Return a plain operand unchanged, or refuse one whose values the parts cannot hold.
 
         A complex constant entering a real number type would make its parts complex, and
@@ -95,7 +100,7 @@ class MultiPartArray:
         return value
 
     @classmethod
-    def check_dtype(cls, dtype, what):
+    def check_dtype(cls, dtype: DTypeLike | None, what: str) -> np.dtype | None:
         """``dtype`` (or None) if the parts can be cast to it; refuse a cast that would
         truncate or drop parts (``dtype=int`` in ``sum``/``mean``, ``astype(int)``)."""
         if dtype is None:
@@ -108,31 +113,31 @@ class MultiPartArray:
         return dtype
 
     @property
-    def parts(self):
+    def parts(self) -> Parts:
         """The component arrays, in ``PART_NAMES`` order."""
         return tuple(getattr(self, name) for name in self.PART_NAMES)
 
     @property
-    def xp(self):
+    def xp(self) -> ModuleType:
         """The array module (numpy or cupy) the parts live in (all parts share one device:
         every constructor and operation checks its inputs with ``namespace``)."""
         return namespace(getattr(self, self.PART_NAMES[0]))
 
     # ----------------------------------------------------------------- array attributes
     @property
-    def shape(self):
+    def shape(self) -> tuple[int, ...]:
         return self.parts[0].shape
 
     @property
-    def ndim(self):
+    def ndim(self) -> int:
         return self.parts[0].ndim
 
     @property
-    def size(self):
+    def size(self) -> int:
         return self.parts[0].size
 
     @property
-    def dtype(self):
+    def dtype(self) -> np.dtype:
         return self.parts[0].dtype
 
     def __len__(self):
@@ -166,7 +171,7 @@ class MultiPartArray:
         return bool(self.real.reshape(()))
 
     # ----------------------------------------------------------------- helpers
-    def map_parts(self, fn):
+    def map_parts(self, fn: Callable[[Array, int], Array]) -> Self:
         """Apply ``fn(part, lead)`` to every part; only valid for linear ``fn``.
 
         A structural zero (``None``) stays ``None``: a linear map of zero is zero.
@@ -174,7 +179,7 @@ class MultiPartArray:
         return self.from_parts(tuple(None if p is None else fn(p, lead)
                                      for p, lead in zip(self.parts, self.LEAD)))
 
-    def map_stacked(self, fn):
+    def map_stacked(self, fn: Callable[[Array], Array]) -> Self:
         """Apply one linear ``fn`` to all parts at once, stacked on one leading axis.
 
         ``fn`` takes an array of shape ``(T, *shape)`` and treats its first axis as a batch
@@ -208,7 +213,7 @@ class MultiPartArray:
             raise np.exceptions.AxisError(axis, self.ndim)
         return axis % self.ndim + lead
 
-    def lift(self, ndim):
+    def lift(self, ndim: int) -> Self:
         """Prepend size-1 axes up to ``ndim`` dimensions (what broadcasting does implicitly)."""
         extra = ndim - self.ndim
         if extra <= 0:
@@ -216,26 +221,26 @@ class MultiPartArray:
         return self.map_parts(lambda p, lead: p.reshape(p.shape[:lead] + (1,) * extra
                                                         + p.shape[lead:]))
 
-    def broadcast_to(self, shape):
+    def broadcast_to(self, shape: Iterable[int]) -> Self:
         """Broadcast the number's shape to ``shape`` (leading axes of parts are kept)."""
         shape = tuple(shape)
         lifted = self.lift(len(shape))
         return lifted.map_parts(lambda p, lead: lifted.xp.broadcast_to(p, p.shape[:lead] + shape))
 
     # ----------------------------------------------------------------- linear: shape
-    def reshape(self, *shape):
+    def reshape(self, *shape: int | Iterable[int]) -> Self:
         if len(shape) == 1 and not isinstance(shape[0], int):
             shape = tuple(shape[0])
         new_shape = self.parts[0].reshape(shape).shape  # resolves -1
         return self.map_parts(lambda p, lead: p.reshape(p.shape[:lead] + new_shape))
 
-    def ravel(self):
+    def ravel(self) -> Self:
         return self.reshape(-1)
 
-    def flatten(self):
+    def flatten(self) -> Self:
         return self.reshape(-1)
 
-    def transpose(self, *axes):
+    def transpose(self, *axes: int | Iterable[int] | None) -> Self:
         if len(axes) == 1 and (axes[0] is None or not isinstance(axes[0], int)):
             axes = axes[0]
         axes = tuple(reversed(range(self.ndim))) if not axes else tuple(axes)
@@ -243,26 +248,26 @@ class MultiPartArray:
             tuple(range(lead)) + tuple(self._axis(a, lead) for a in axes)))
 
     @property
-    def T(self):
+    def T(self) -> Self:
         return self.transpose()
 
-    def swapaxes(self, axis1, axis2):
+    def swapaxes(self, axis1: int, axis2: int) -> Self:
         return self.map_parts(lambda p, lead: p.swapaxes(self._axis(axis1, lead),
                                                          self._axis(axis2, lead)))
 
-    def moveaxis(self, source, destination):
+    def moveaxis(self, source: int | Iterable[int], destination: int | Iterable[int]) -> Self:
         src = source if isinstance(source, (tuple, list)) else (source,)
         dst = destination if isinstance(destination, (tuple, list)) else (destination,)
         return self.map_parts(lambda p, lead: self.xp.moveaxis(
             p, [self._axis(a, lead) for a in src], [self._axis(a, lead) for a in dst]))
 
-    def expand_dims(self, axis):
+    def expand_dims(self, axis: int | Iterable[int]) -> Self:
         axes = axis if isinstance(axis, (tuple, list)) else (axis,)
         ndim = self.ndim + len(axes)
         axes = tuple(a % ndim for a in axes)
         return self.map_parts(lambda p, lead: self.xp.expand_dims(p, tuple(a + lead for a in axes)))
 
-    def squeeze(self, axis=None):
+    def squeeze(self, axis: int | tuple[int, ...] | None = None) -> Self:
         if axis is None:
             axis = tuple(i for i, n in enumerate(self.shape) if n == 1)
         return self.map_parts(lambda p, lead: p.squeeze(self._axis(axis, lead)))
@@ -293,7 +298,7 @@ class MultiPartArray:
                         "forward mode's no-tape guarantee); build a new array with "
                         "np.where, np.concatenate or np.pad instead")
 
-    def take_along_axis(self, indices, axis):
+    def take_along_axis(self, indices: Array, axis: int | None) -> Self:
         def take(p, lead):
             idx = indices.reshape((1,) * lead + indices.shape)
             return self.xp.take_along_axis(p, idx, axis=None if axis is None
@@ -301,7 +306,8 @@ class MultiPartArray:
         return self.map_parts(take)
 
     # ----------------------------------------------------------------- linear: reductions
-    def sum(self, axis=None, keepdims=False, dtype=None):
+    def sum(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False,
+            dtype: DTypeLike | None = None) -> Self:
         dtype = self.check_dtype(dtype, "sum")
 
         def total(p, lead):
@@ -309,7 +315,8 @@ class MultiPartArray:
             return p.sum(axis=ax, keepdims=keepdims, dtype=dtype)
         return self.map_parts(total)
 
-    def mean(self, axis=None, keepdims=False, dtype=None):
+    def mean(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False,
+             dtype: DTypeLike | None = None) -> Self:
         dtype = self.check_dtype(dtype, "mean")
 
         def average(p, lead):
@@ -373,20 +380,20 @@ class MultiPartArray:
 
     __hash__ = None
 
-    def argmax(self, axis=None, keepdims=False):
+    def argmax(self, axis: int | None = None, keepdims: bool = False) -> Array:
         return self.xp.argmax(self.real, axis=axis, keepdims=keepdims)
 
-    def argmin(self, axis=None, keepdims=False):
+    def argmin(self, axis: int | None = None, keepdims: bool = False) -> Array:
         return self.xp.argmin(self.real, axis=axis, keepdims=keepdims)
 
-    def max(self, axis=None, keepdims=False):
+    def max(self, axis: int | None = None, keepdims: bool = False) -> Self:
         """Maximum; at ties the derivative parts of the *first* maximal entry are taken
         (the same entry ``argmax`` picks, and the one max-pooling back-propagates to).
         The elementwise ``np.maximum(x, y)`` *averages* at ties instead; JAX averages in
         both (see "Ties, side by side" in this module)."""
         return self._select_along(self.xp.argmax, axis, keepdims)
 
-    def min(self, axis=None, keepdims=False):
+    def min(self, axis: int | None = None, keepdims: bool = False) -> Self:
         """Minimum; ties resolved like ``max`` (first minimal entry)."""
         return self._select_along(self.xp.argmin, axis, keepdims)
 
@@ -399,11 +406,11 @@ class MultiPartArray:
             return out.reshape((1,) * self.ndim if keepdims else ())
         return out if keepdims else out.squeeze(ax)
 
-    def astype(self, dtype):
+    def astype(self, dtype: DTypeLike) -> Self:
         dtype = self.check_dtype(dtype, "astype")
         return self.map_parts(lambda p, lead: p.astype(dtype))
 
-    def copy(self):
+    def copy(self) -> Self:
         return self.map_parts(lambda p, lead: p.copy())
 
     # ----------------------------------------------------------------- NumPy protocol
@@ -428,7 +435,7 @@ class MultiPartArray:
         return impl(*inputs)
 
     @classmethod
-    def supported_functions(cls):
+    def supported_functions(cls) -> list[str]:
         """Names of the NumPy ufuncs and functions that accept this type."""
         return sorted({f"numpy.{u.__name__}" for u in cls.UFUNCS}
                       | {f"numpy.{f.__name__}" for f in cls.ARRAY_FUNCTIONS})
@@ -474,7 +481,8 @@ def _like(values):
     return classes.pop()
 
 
-def as_multipart(cls, value, xp, dtype=None):
+def as_multipart(cls: type[MultiPartArray], value: Operand, xp: ModuleType,
+                 dtype: DTypeLike | None = None) -> MultiPartArray:
     """``value`` as a ``cls`` number (plain arrays become constants with zero parts).
 
     A Python scalar takes ``dtype`` (that of the other operands), as NumPy's weak scalars do.
@@ -493,7 +501,7 @@ def _dtype_of(values):
     return np.result_type(*(v.dtype for v in values if isinstance(v, MultiPartArray)))
 
 
-def array_module(*values):
+def array_module(*values: Operand) -> ModuleType:
     """The array module (NumPy or CuPy) that the data in ``values`` lives in.
 
     Multi-part numbers contribute their parts; Python scalars and ``None`` (a structural zero)

@@ -31,9 +31,11 @@ computation) is shared; a single pair has P = 1.
 from __future__ import annotations
 
 import functools
+from typing import Self
 
 import numpy as np
 
+from .aliases import ArrayLike, BilinearOp, Operand, Parts, Rule
 from .backend import namespace
 from .bicomplex import Bicomplex
 from .bilinear import AlgebraArray
@@ -73,7 +75,7 @@ class ForwardNumber(AlgebraArray):
     a number never changes when the arrays it was built from do.
     """
 
-    def __init__(self, real, *eps):
+    def __init__(self, real: ArrayLike, *eps: ArrayLike):
         xp = namespace(real, *eps)
         name = type(self).__name__
         dtype = _component_dtype(xp, (real, *eps), name)
@@ -109,7 +111,7 @@ class ForwardNumber(AlgebraArray):
     def _part_dtype(dtype):
         return dtype if dtype.kind == "f" else np.dtype(np.float64)
 
-    def apply(self, rule):
+    def apply(self, rule: Rule) -> Self:
         """An elementwise function given by ``rule(xp, a) -> (f(a), f'(a), f''(a))``.
 
         A rule marked ``piecewise_linear`` (relu, abs) has ``f'' = 0`` wherever it is
@@ -139,18 +141,18 @@ class Dual(ForwardNumber):
     PART_NAMES = ("real", "eps")
     LEAD = (0, 1)
 
-    def __init__(self, real, eps=0.0):
+    def __init__(self, real: ArrayLike, eps: ArrayLike = 0.0):
         super().__init__(real, eps)
 
     @staticmethod
-    def product(op, x, y):
+    def product(op: BilinearOp, x: Parts, y: Parts) -> Parts:
         """``op(a + b e, p + q e) = op(a, p) + (op(a, q) + op(b, p)) e`` for bilinear ``op``."""
         a, b = x
         p, q = y
         return op(a, 0, p, 0), op(a, 0, q, 1) + op(b, 1, p, 0)
 
     @staticmethod
-    def chain(parts, rule_values):
+    def chain(parts: Parts, rule_values: tuple) -> Parts:
         """``f(a + b e) = f(a) + f'(a) b e``."""
         _, b = parts
         f, df, _ = rule_values
@@ -177,11 +179,12 @@ class HyperDual(ForwardNumber):
     PART_NAMES = ("real", "eps1", "eps2", "eps12")
     LEAD = (0, 1, 1, 1)
 
-    def __init__(self, real, eps1=0.0, eps2=0.0, eps12=0.0):
+    def __init__(self, real: ArrayLike, eps1: ArrayLike = 0.0, eps2: ArrayLike = 0.0,
+                 eps12: ArrayLike = 0.0):
         super().__init__(real, eps1, eps2, eps12)
 
     @staticmethod
-    def product(op, x, y):
+    def product(op: BilinearOp, x: Parts, y: Parts) -> Parts:
         """The product rule for a bilinear ``op`` (``*``, ``@``, einsum) on the parts."""
         a, b, c, d = x
         p, q, r, s = y
@@ -191,14 +194,14 @@ class HyperDual(ForwardNumber):
                 op(a, 0, s, 1) + op(b, 1, r, 1) + op(c, 1, q, 1) + op(d, 1, p, 0))
 
     @staticmethod
-    def chain(parts, rule_values):
+    def chain(parts: Parts, rule_values: tuple) -> Parts:
         """``f(a + b e1 + c e2 + d e1e2) = f(a) + f'(a)b e1 + f'(a)c e2 + (f'(a)d + f''(a)bc) e1e2``."""
         _, b, c, d = parts
         f, df, d2f = rule_values
         return f, df * b, df * c, df * d if d2f is None else df * d + d2f * b * c
 
 
-def power(x, n):
+def power(x: Operand, n: Operand) -> MultiPartArray:
     """``x ** n``: real exponent by the power rule; a number as exponent by
     ``_number_exponent``."""
     if isinstance(n, MultiPartArray):
@@ -297,7 +300,7 @@ softplus = _rule_function("softplus")
 relu = _rule_function("relu")
 
 
-def supported_functions():
+def supported_functions() -> list[str]:
     """Names of the NumPy functions and ufuncs that accept HyperDual inputs."""
     return sorted(set(HyperDual.supported_functions())
                   | {"hyperdual.sigmoid", "hyperdual.softplus", "hyperdual.relu"})

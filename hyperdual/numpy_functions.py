@@ -11,6 +11,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from collections.abc import Sequence
+
+from .aliases import Array, ArrayLike, Operand
 from .multipart import MultiPartArray, _add, _dtype_of, _like, array_module, as_multipart
 
 __all__ = ["maximum", "minimum", "fmax", "fmin", "concatenate", "stack", "where", "pad",
@@ -26,24 +29,24 @@ __all__ = ["maximum", "minimum", "fmax", "fmin", "concatenate", "stack", "where"
 #     back-propagates to (JAX averages over the tied entries instead).
 # NaN: ``maximum``/``minimum`` propagate it (the NaN operand is selected, parts included);
 # ``fmax``/``fmin`` ignore it (the other operand is selected), as NumPy does.
-def maximum(x, y):
+def maximum(x: Operand, y: Operand) -> MultiPartArray:
     """Elementwise maximum by the real parts. At ties (x == y) the other parts are averaged
     (½, ½), the symmetric convention (JAX's); ``relu`` has derivative 0 at 0 instead, and the
     reduction ``max`` takes the first maximal entry (see the note above). NaN propagates."""
     return _select_extreme(x, y, lambda a, p: a > p)
 
 
-def minimum(x, y):
+def minimum(x: Operand, y: Operand) -> MultiPartArray:
     """Elementwise minimum by the real parts; ties averaged like ``maximum``; NaN propagates."""
     return _select_extreme(x, y, lambda a, p: a < p)
 
 
-def fmax(x, y):
+def fmax(x: Operand, y: Operand) -> MultiPartArray:
     """``np.fmax``: like ``maximum`` but a NaN operand is ignored (the other one is taken)."""
     return _select_extreme(x, y, lambda a, p: a > p, ignore_nan=True)
 
 
-def fmin(x, y):
+def fmin(x: Operand, y: Operand) -> MultiPartArray:
     """``np.fmin``: like ``minimum`` but a NaN operand is ignored (the other one is taken)."""
     return _select_extreme(x, y, lambda a, p: a < p, ignore_nan=True)
 
@@ -106,7 +109,8 @@ def _align(values, cls, xp):
     return values, aligned
 
 
-def concatenate(arrays, axis=0, **kwargs):
+def concatenate(arrays: Sequence[Operand], axis: int | None = 0,
+                **kwargs: object) -> MultiPartArray:
     if kwargs.get("out") is not None:
         raise TypeError("numpy.concatenate(out=...) is not supported for multi-part arrays")
     cls = _like(arrays)
@@ -121,7 +125,7 @@ def concatenate(arrays, axis=0, **kwargs):
                            for parts, lead in zip(aligned, cls.LEAD)])
 
 
-def stack(arrays, axis=0, **kwargs):
+def stack(arrays: Sequence[Operand], axis: int = 0, **kwargs: object) -> MultiPartArray:
     if kwargs.get("out") is not None:
         raise TypeError("numpy.stack(out=...) is not supported for multi-part arrays")
     cls = _like(arrays)
@@ -132,7 +136,7 @@ def stack(arrays, axis=0, **kwargs):
                            for parts, lead in zip(aligned, cls.LEAD)])
 
 
-def where(condition, x, y):
+def where(condition: ArrayLike, x: Operand, y: Operand) -> MultiPartArray:
     """Select elementwise by a plain boolean ``condition``; the parts follow the choice."""
     if isinstance(condition, MultiPartArray):
         raise TypeError("np.where condition must be a plain boolean array")
@@ -160,7 +164,8 @@ def _where_parts(xp, cond, p, q, lead, shape):
     return xp.broadcast_to(out, present.shape[:lead] + shape)
 
 
-def pad(array, pad_width, mode="constant", **kwargs):
+def pad(array: MultiPartArray, pad_width: ArrayLike, mode: str = "constant",
+        **kwargs: object) -> MultiPartArray:
     """Pad every part; a constant fill value applies to the first part only (the others get 0)."""
     if mode != "constant":
         raise TypeError(f"numpy.pad(mode={mode!r}) is not supported; only mode='constant'")
@@ -178,7 +183,9 @@ def pad(array, pad_width, mode="constant", **kwargs):
     return array.from_parts(parts)
 
 
-def sliding_window_view(x, window_shape, axis=None, *, subok=False, writeable=False):
+def sliding_window_view(x: MultiPartArray, window_shape: int | Sequence[int],
+                        axis: int | Sequence[int] | None = None, *, subok: bool = False,
+                        writeable: bool = False) -> MultiPartArray:
     """Windows over the number's axes (the im2col building block); views, no copies."""
     if writeable:
         raise TypeError("sliding_window_view(writeable=True) is not supported")

@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .aliases import Array, ArrayLike, DTypeLike, Objective
 from .backend import namespace, to_numpy
 from .bicomplex import Bicomplex
 from .inputs import as_directions, as_parameters
@@ -106,7 +107,7 @@ def _scalar_rows(y, P, what):
 
 
 # ---------------------------------------------------------------------- finite differences
-def default_fd_step(theta, order, dtype=np.float64):
+def default_fd_step(theta: Array, order: int, dtype: DTypeLike = np.float64) -> Array:
     """Central-difference step per coordinate: ``eps^(1/3)`` (first derivatives) or
     ``eps^(1/4)`` (second derivatives) times ``max(1, |θ_i|)``.
 
@@ -137,7 +138,7 @@ def _f_real(f, x):
     return namespace(y).asarray(y)
 
 
-def fd_gradient(f, theta, h=None):
+def fd_gradient(f: Objective, theta: ArrayLike, h: float | ArrayLike | None = None) -> Array:
     """∇f(θ) by central differences, one coordinate at a time (2D evaluations).
 
     Parameters
@@ -172,7 +173,7 @@ def _mixed_difference(f, theta, u, w):
             - _f_real(f, theta - u + w) + _f_real(f, theta - u - w))
 
 
-def fd_hessian(f, theta, h=None):
+def fd_hessian(f: Objective, theta: ArrayLike, h: float | ArrayLike | None = None) -> Array:
     """∇²f(θ) by 4-point central second differences (about 2D² evaluations).
 
     ``H_ij ≈ [f(θ + h_i e_i + h_j e_j) - f(θ + h_i e_i - h_j e_j) - f(θ - h_i e_i + h_j e_j)
@@ -205,7 +206,8 @@ def fd_hessian(f, theta, h=None):
     return H
 
 
-def fd_directional(f, theta, v1, v2=None, h=None):
+def fd_directional(f: Objective, theta: ArrayLike, v1: ArrayLike, v2: ArrayLike | None = None,
+                   h: float | None = None) -> tuple[Array, Array]:
     """First and mixed second directional derivatives by central differences.
 
     ``d1 = (f(θ + t v1) - f(θ - t v1)) / 2t`` and ``d12 = [f(θ + s1 v1 + s2 v2) -
@@ -256,7 +258,8 @@ def _complex_rows(f, theta, V, h, batched):
         else xp.zeros(y.shape)
 
 
-def cs_directional(f, theta, v, h=CS_STEP, batched=False):
+def cs_directional(f: Objective, theta: ArrayLike, v: ArrayLike, h: float = CS_STEP,
+                   batched: bool = False) -> Array:
     """Directional derivative ``∇f·v = Im f(θ + i h v) / h`` by the complex step.
 
     No subtraction, so exact to rounding for tiny ``h``. The step taken along ``v`` is
@@ -282,7 +285,8 @@ def cs_directional(f, theta, v, h=CS_STEP, batched=False):
     return d1[0] if single else d1
 
 
-def cs_gradient(f, theta, h=CS_STEP, batched=False):
+def cs_gradient(f: Objective, theta: ArrayLike, h: float = CS_STEP,
+                batched: bool = False) -> Array:
     """∇f(θ), shape (D,), by the complex step along each basis vector (D evaluations,
     or one with ``batched=True``). Float64 result, exact to rounding."""
     theta = as_parameters(theta, np.float64)
@@ -308,7 +312,9 @@ def _bicomplex_rows(f, theta, V1, V2, h, batched):
     return y.real, y.imag1 / t1, y.imag12 / (t1 * t2)
 
 
-def bicomplex_directional(f, theta, v1, v2=None, h=BICOMPLEX_STEP, batched=False):
+def bicomplex_directional(f: Objective, theta: ArrayLike, v1: ArrayLike,
+                          v2: ArrayLike | None = None, h: float = BICOMPLEX_STEP,
+                          batched: bool = False) -> tuple[Array, Array, Array]:
     """Value, ``∇f·v1`` and ``v1ᵀ∇²f v2`` from one bicomplex evaluation per pair.
 
     ``f(θ + t1 i1 v1 + t2 i2 v2) = f(θ) + t1 ∇f·v1 i1 + t2 ∇f·v2 i2 + t1 t2 v1ᵀ∇²f v2 i1i2
@@ -338,7 +344,8 @@ def bicomplex_directional(f, theta, v1, v2=None, h=BICOMPLEX_STEP, batched=False
     return _squeeze(single1 and single2, *_bicomplex_rows(f, theta, v1, v2, h, batched))
 
 
-def bicomplex_gradient(f, theta, h=BICOMPLEX_STEP, batched=False):
+def bicomplex_gradient(f: Objective, theta: ArrayLike, h: float = BICOMPLEX_STEP,
+                       batched: bool = False) -> Array:
     """∇f(θ), shape (D,), from the pairs ``(e_i, e_i)`` (the i1 part; D evaluations)."""
     theta = as_parameters(theta, np.float64)
     xp = namespace(theta)
@@ -346,7 +353,8 @@ def bicomplex_gradient(f, theta, h=BICOMPLEX_STEP, batched=False):
     return _bicomplex_rows(f, theta, basis, basis, h, batched)[1]
 
 
-def bicomplex_hessian(f, theta, h=BICOMPLEX_STEP, batched=False):
+def bicomplex_hessian(f: Objective, theta: ArrayLike, h: float = BICOMPLEX_STEP,
+                      batched: bool = False) -> Array:
     """∇²f(θ), shape (D, D), from the ``D(D+1)/2`` pairs ``(e_i, e_j)``, ``i ≤ j``.
 
     Each pair needs its own evaluation (one bicomplex number carries one mixed derivative);
@@ -417,7 +425,7 @@ class ComparisonReport:
         """True when every oracle ran and agrees within its tolerance."""
         return all(row.ok for row in self.rows)
 
-    def row(self, quantity, method) -> Comparison:
+    def row(self, quantity: str, method: str) -> Comparison:
         """The row for ``quantity`` checked against ``method``."""
         for r in self.rows:
             if (r.quantity, r.method) == (quantity, method):
@@ -439,7 +447,9 @@ class ComparisonReport:
         return "\n".join(lines)
 
 
-def compare(f, theta, v1=None, v2=None, *, hessian=None, batched=False, seed=0):
+def compare(f: Objective, theta: ArrayLike, v1: ArrayLike | None = None,
+            v2: ArrayLike | None = None, *, hessian: bool | None = None, batched: bool = False,
+            seed: int = 0) -> ComparisonReport:
     """Compare hyper-dual derivatives of ``f`` at ``theta`` with every oracle.
 
     Quantities: the value, the gradient, ``∇f·v1``, ``v1ᵀ∇²f v2`` and (when ``D ≤ 50`` or

@@ -29,7 +29,11 @@ The sigmoid family is written in forms that neither overflow nor lose relative a
 
 from __future__ import annotations
 
+from types import ModuleType
+
 import numpy as np
+
+from .aliases import Array, Operand
 
 
 def _exp(xp, a):
@@ -125,7 +129,7 @@ def _arctanh(xp, a):
     return xp.arctanh(a), r, 2.0 * a * r * r
 
 
-def sigmoid_pair(x):
+def sigmoid_pair(x: Operand) -> tuple[Operand, Operand]:
     """``(σ(x), σ(−x))`` from one exponential, without overflow or cancellation. Any shape.
 
     With ``e = exp(−|x|)`` (in (0, 1]) and ``r = 1 / (1 + e)``: ``σ(|x|) = r`` and
@@ -171,7 +175,7 @@ def _abs(xp, a):
 _relu.piecewise_linear = _abs.piecewise_linear = True
 
 
-def special_functions(xp):
+def special_functions(xp: ModuleType) -> ModuleType:
     """``scipy.special`` for NumPy arrays, ``cupyx.scipy.special`` for CuPy arrays."""
     if xp.__name__.split(".")[0] == "cupy":
         import cupyx.scipy.special as special
@@ -225,7 +229,7 @@ UFUNC_TO_RULE = {
 """NumPy ufunc name -> table entry (``sigmoid``, ``softplus``, ``relu`` are not ufuncs)."""
 
 
-def power_rule(xp, a, n):
+def power_rule(xp: ModuleType, a: Array, n: float | Array) -> tuple[Array, Array, Array]:
     """``a**n`` for a real exponent ``n`` (scalar or array): (a^n, n a^(n-1), n(n-1) a^(n-2)).
 
     The terms whose coefficient is zero (n = 0, 1) are set to 0 explicitly, so that

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .aliases import ArrayLike, DTypeLike
 from .backend import to_numpy
 
 TOLERANCES = {
@@ -27,7 +28,7 @@ TOLERANCES = {
 """rtol by dtype of the tested result and kind of reference."""
 
 
-def tolerance(dtype, kind: str) -> float:
+def tolerance(dtype: DTypeLike, kind: str) -> float:
     """The relative tolerance for results of ``dtype`` checked against a ``kind`` reference."""
     dtype = np.dtype(dtype)
     if dtype.kind == "c":
@@ -40,7 +41,7 @@ def tolerance(dtype, kind: str) -> float:
                        f"{list(TOLERANCES[np.dtype(np.float64)])}") from None
 
 
-def relative_error(actual, desired, scale=None) -> float:
+def relative_error(actual: ArrayLike, desired: ArrayLike, scale: float | None = None) -> float:
     """``max|actual - desired| / max(max|desired|, scale, tiny)``: error relative to the scale.
 
     ``scale`` is a floor for quantities that cancel to nearly zero (e.g. the size of the
@@ -53,7 +54,8 @@ def relative_error(actual, desired, scale=None) -> float:
     return float(np.max(np.abs(actual - desired), initial=0.0)) / scale
 
 
-def assert_close(actual, desired, dtype, kind: str, what: str = "", scale=None) -> None:
+def assert_close(actual: ArrayLike, desired: ArrayLike, dtype: DTypeLike, kind: str,
+                 what: str = "", scale: float | None = None) -> None:
     """Assert ``actual`` matches ``desired`` within ``tolerance(dtype, kind)`` (scale-relative).
 
     Also checks the shapes agree and that nothing is NaN where the reference is finite.
