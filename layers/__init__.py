@@ -18,6 +18,11 @@ Softmax, LogSoftmax), ``losses`` (cross-entropy, MSE), ``sequential``, ``models`
 ONNX graphs written with the same operations).
 """
 
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING, Any
+
 from . import models
 from .activations import (LogSoftmax, ReLU, Sigmoid, Softmax, Tanh, log_softmax, relu, sigmoid,
                           softmax, tanh)
@@ -29,8 +34,13 @@ from .losses import CrossEntropy, MeanSquaredError, cross_entropy, mse
 from .pooling import AvgPool2d, MaxPool2d
 from .sequential import Sequential
 
+if TYPE_CHECKING:                      # onnx is an optional dependency
+    import onnx
 
-def from_onnx(source, **kwargs):
+    from .onnx import OnnxModel
+
+
+def from_onnx(source: str | os.PathLike | onnx.ModelProto, **kwargs: Any) -> OnnxModel:
     """An ONNX model (path or ``onnx.ModelProto``) as a model of θ: see ``layers.onnx``."""
     from .onnx import from_onnx as _from_onnx
     return _from_onnx(source, **kwargs)

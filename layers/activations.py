@@ -20,28 +20,29 @@ from __future__ import annotations
 
 import numpy as np
 
+from hyperdual.aliases import Operand
 from hyperdual.rules import sigmoid_pair
 
 from .base import Layer
 
 
 # --------------------------------------------------------------------------- functions
-def relu(x):
+def relu(x: Operand) -> Operand:
     """``max(x, 0)`` elementwise, with derivative 0 at ``x = 0``. Any shape."""
     return x * (x.real > 0)
 
 
-def sigmoid(x):
+def sigmoid(x: Operand) -> Operand:
     """The logistic function ``1 / (1 + exp(−x))`` without overflow. Any shape."""
     return sigmoid_pair(x)[0]
 
 
-def tanh(x):
+def tanh(x: Operand) -> Operand:
     """Hyperbolic tangent elementwise. Any shape."""
     return np.tanh(x)
 
 
-def log_softmax(x, axis=-1):
+def log_softmax(x: Operand, axis: int = -1) -> Operand:
     """``log(softmax(x))`` along ``axis``, shifted by the maximum of the real part.
 
     Parameters
@@ -58,7 +59,7 @@ def log_softmax(x, axis=-1):
     return z - np.log(np.sum(np.exp(z), axis=axis, keepdims=True))
 
 
-def softmax(x, axis=-1):
+def softmax(x: Operand, axis: int = -1) -> Operand:
     """``exp(x) / Σ exp(x)`` along ``axis`` (via ``log_softmax``). Shape of ``x``."""
     return np.exp(log_softmax(x, axis=axis))
 
@@ -69,10 +70,11 @@ class ReLU(Layer):
 
     kind = "relu"
 
-    def forward(self, params, x):
+    def forward(self, params: tuple, x: Operand) -> Operand:
         return relu(x)
 
-    def backward(self, params, x, y, grad_y, need_input_grad=True):
+    def backward(self, params: tuple, x: Operand, y: Operand, grad_y: Operand,
+                 need_input_grad: bool = True) -> tuple[Operand | None, tuple]:
         return (grad_y * (x.real > 0) if need_input_grad else None), ()
 
 
@@ -82,10 +84,11 @@ class Sigmoid(Layer):
 
     kind = "sigmoid"
 
-    def forward(self, params, x):
+    def forward(self, params: tuple, x: Operand) -> Operand:
         return sigmoid(x)
 
-    def backward(self, params, x, y, grad_y, need_input_grad=True):
+    def backward(self, params: tuple, x: Operand, y: Operand, grad_y: Operand,
+                 need_input_grad: bool = True) -> tuple[Operand | None, tuple]:
         if not need_input_grad:
             return None, ()
         s, s_neg = sigmoid_pair(x)
@@ -97,10 +100,11 @@ class Tanh(Layer):
 
     kind = "tanh"
 
-    def forward(self, params, x):
+    def forward(self, params: tuple, x: Operand) -> Operand:
         return tanh(x)
 
-    def backward(self, params, x, y, grad_y, need_input_grad=True):
+    def backward(self, params: tuple, x: Operand, y: Operand, grad_y: Operand,
+                 need_input_grad: bool = True) -> tuple[Operand | None, tuple]:
         return (grad_y * (1.0 - y * y) if need_input_grad else None), ()
 
 
@@ -112,10 +116,11 @@ class Softmax(Layer):
 
     kind = "softmax"
 
-    def forward(self, params, x):
+    def forward(self, params: tuple, x: Operand) -> Operand:
         return softmax(x, axis=-1)
 
-    def backward(self, params, x, y, grad_y, need_input_grad=True):
+    def backward(self, params: tuple, x: Operand, y: Operand, grad_y: Operand,
+                 need_input_grad: bool = True) -> tuple[Operand | None, tuple]:
         if not need_input_grad:
             return None, ()
         inner = np.sum(y * grad_y, axis=-1, keepdims=True)
@@ -130,10 +135,11 @@ class LogSoftmax(Layer):
 
     kind = "logsoftmax"
 
-    def forward(self, params, x):
+    def forward(self, params: tuple, x: Operand) -> Operand:
         return log_softmax(x, axis=-1)
 
-    def backward(self, params, x, y, grad_y, need_input_grad=True):
+    def backward(self, params: tuple, x: Operand, y: Operand, grad_y: Operand,
+                 need_input_grad: bool = True) -> tuple[Operand | None, tuple]:
         if not need_input_grad:
             return None, ()
         return grad_y - np.exp(y) * np.sum(grad_y, axis=-1, keepdims=True), ()

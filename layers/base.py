@@ -28,6 +28,7 @@ import math
 
 import numpy as np
 
+from hyperdual.aliases import Array, Operand
 from hyperdual.multipart import array_module
 
 
@@ -41,23 +42,24 @@ class Layer:
 
     kind = "layer"
 
-    def param_shapes(self):
+    def param_shapes(self) -> list[tuple[str, tuple[int, ...]]]:
         """The parameters as ordered ``(name, shape)`` pairs, e.g. ``[("weight", (10, 784))]``."""
         return []
 
-    def output_shape(self, input_shape):
+    def output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
         """Shape of one output sample given the shape of one input sample (no batch axis)."""
         return tuple(input_shape)
 
-    def init_params(self, rng):
+    def init_params(self, rng: np.random.Generator) -> list[Array]:
         """Initial parameters (float64 arrays in ``param_shapes`` order) drawn from ``rng``."""
         return []
 
-    def forward(self, params, x):
+    def forward(self, params: tuple, x: Operand) -> Operand:
         """The output ``y`` of the layer for the batch ``x`` (first axis: samples)."""
         raise NotImplementedError
 
-    def backward(self, params, x, y, grad_y, need_input_grad=True):
+    def backward(self, params: tuple, x: Operand, y: Operand, grad_y: Operand,
+                 need_input_grad: bool = True) -> tuple[Operand | None, tuple]:
         """Back-propagation through the layer.
 
         Parameters
@@ -86,12 +88,13 @@ class Layer:
 
 
 # --------------------------------------------------------------------------- helpers
-def real_dtype(x):
+def real_dtype(x: Operand) -> np.dtype:
     """The floating dtype of the real value of ``x`` (float32 for complex64, and so on)."""
     return x.real.dtype
 
 
-def glorot_uniform(rng, shape, fan_in, fan_out):
+def glorot_uniform(rng: np.random.Generator, shape: tuple[int, ...], fan_in: int,
+                   fan_out: int) -> np.ndarray:
     """Glorot/Xavier uniform: ``U(-a, a)`` with ``a = sqrt(6 / (fan_in + fan_out))``.
 
     Keeps the variance of activations and gradients roughly constant through layers with
@@ -101,13 +104,14 @@ def glorot_uniform(rng, shape, fan_in, fan_out):
     return rng.uniform(-bound, bound, size=shape)
 
 
-def he_uniform(rng, shape, fan_in):
+def he_uniform(rng: np.random.Generator, shape: tuple[int, ...], fan_in: int) -> np.ndarray:
     """He/Kaiming uniform: ``U(-a, a)`` with ``a = sqrt(6 / fan_in)`` (for layers before a ReLU)."""
     bound = math.sqrt(6.0 / fan_in)
     return rng.uniform(-bound, bound, size=shape)
 
 
-def pytorch_uniform(rng, shape, fan_in):
+def pytorch_uniform(rng: np.random.Generator, shape: tuple[int, ...],
+                    fan_in: int) -> np.ndarray:
     """PyTorch's default for ``Linear`` and ``Conv2d`` weights: ``U(-a, a)``, ``a = 1/sqrt(fan_in)``
     (its ``kaiming_uniform_(a=√5)``); the FoMoH paper's models were initialised this way."""
     bound = 1.0 / math.sqrt(fan_in)
@@ -117,7 +121,8 @@ def pytorch_uniform(rng, shape, fan_in):
 INIT_SCHEMES = ("glorot", "he", "pytorch")
 
 
-def init_weight(rng, scheme, shape, fan_in, fan_out):
+def init_weight(rng: np.random.Generator, scheme: str, shape: tuple[int, ...], fan_in: int,
+                fan_out: int) -> np.ndarray:
     """A weight tensor of ``shape`` drawn with ``scheme`` (one of ``INIT_SCHEMES``)."""
     if scheme == "glorot":
         return glorot_uniform(rng, shape, fan_in, fan_out)
@@ -128,7 +133,7 @@ def init_weight(rng, scheme, shape, fan_in, fan_out):
     raise ValueError(f"unknown init scheme {scheme!r}; expected one of {INIT_SCHEMES}")
 
 
-def check_positive_int(value, what):
+def check_positive_int(value: object, what: str) -> int:
     """``value`` as a positive int, or a ``ValueError`` naming ``what``."""
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
         raise ValueError(f"{what} must be a positive integer, got {value!r}")
@@ -149,7 +154,7 @@ class Model:
     num_params: int
     _layout: list
 
-    def forward(self, theta, X):
+    def forward(self, theta: Operand, X: Array) -> Operand:
         """The model's outputs (logits) for the batch ``X``, of θ's number type."""
         raise NotImplementedError
 
@@ -172,7 +177,7 @@ class Model:
                              f"got {tuple(theta.shape)}")
         return theta
 
-    def unflatten(self, theta) -> list[tuple[str, object]]:
+    def unflatten(self, theta: Operand) -> list[tuple[str, Operand]]:
         """θ cut into the named parameter tensors, as views into ``theta``.
 
         Parameters
@@ -189,12 +194,12 @@ class Model:
         self._check_theta(theta)
         return [(name, theta[sl].reshape(shape)) for name, sl, shape in self._layout]
 
-    def flatten(self, tensors):
+    def flatten(self, tensors: list[Array]) -> Array:
         """The inverse of ``unflatten``: concatenate tensors (θ order) into a vector (D,)."""
         return np.concatenate([t.reshape(-1) for t in tensors])
 
     # ------------------------------------------------------------------ loss and predictions
-    def loss(self, theta, X, y):
+    def loss(self, theta: Operand, X: Array, y: Array) -> Operand:
         """The loss (a scalar of θ's number type): mean cross-entropy for integer labels ``y``
         (N,), or the loss the model was built with."""
         return self.loss_fn.value(self.forward(theta, X), self._prepare_target(theta, y))
@@ -204,10 +209,10 @@ class Model:
         y = array_module(theta, y).asarray(y)
         return y.astype(real_dtype(theta), copy=False) if y.dtype.kind == "f" else y
 
-    def predict(self, theta, X):
+    def predict(self, theta: Operand, X: Array) -> Array:
         """Predicted classes (N,): the argmax of the real outputs."""
         return np.argmax(self.forward(theta, X).real, axis=-1)
 
-    def accuracy(self, theta, X, y) -> float:
+    def accuracy(self, theta: Operand, X: Array, y: Array) -> float:
         """Fraction of samples whose predicted class equals the label."""
         return float(np.mean(self.predict(theta, X) == array_module(theta, y).asarray(y)))

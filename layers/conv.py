@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from hyperdual.aliases import Array, Operand
+
 from .base import Layer, check_positive_int, init_weight
 from .im2col import col2im, im2col_rows, output_size, pair
 
@@ -39,8 +41,8 @@ class Conv2d(Layer):
 
     kind = "conv"
 
-    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0,
-                 init="glorot"):
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int | tuple[int, int],
+                 stride: int = 1, padding: int = 0, init: str = "glorot"):
         self.in_channels = check_positive_int(in_channels, "Conv2d in_channels")
         self.out_channels = check_positive_int(out_channels, "Conv2d out_channels")
         self.kernel_size = pair(kernel_size, "Conv2d kernel_size")
@@ -50,11 +52,11 @@ class Conv2d(Layer):
         self.padding = int(padding)
         self.init = init
 
-    def param_shapes(self):
+    def param_shapes(self) -> list[tuple[str, tuple[int, ...]]]:
         return [("weight", (self.out_channels, self.in_channels) + self.kernel_size),
                 ("bias", (self.out_channels,))]
 
-    def output_shape(self, input_shape):
+    def output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
         if len(input_shape) != 3 or input_shape[0] != self.in_channels:
             raise ValueError(f"{self!r} expects samples of shape ({self.in_channels}, H, W), "
                              f"got {tuple(input_shape)}")
@@ -63,7 +65,7 @@ class Conv2d(Layer):
         return (self.out_channels, output_size(H, kh, self.stride, self.padding),
                 output_size(W, kw, self.stride, self.padding))
 
-    def init_params(self, rng):
+    def init_params(self, rng: np.random.Generator) -> list[Array]:
         kh, kw = self.kernel_size
         weight = init_weight(rng, self.init, self.param_shapes()[0][1],
                              self.in_channels * kh * kw, self.out_channels * kh * kw)
@@ -78,13 +80,14 @@ class Conv2d(Layer):
         """The windows of ``x`` as rows: shape (N·OH·OW, kh·kw·C), and (N, OH, OW)."""
         return im2col_rows(x, self.kernel_size, self.stride, self.padding)
 
-    def forward(self, params, x):
+    def forward(self, params: tuple, x: Operand) -> Operand:
         weight, bias = params
         rows, (N, OH, OW) = self._window_matrix(x)
         out = rows @ self._weight_matrix(weight).T + bias           # (N·OH·OW, C_out)
         return out.reshape(N, OH, OW, self.out_channels).transpose(0, 3, 1, 2)
 
-    def backward(self, params, x, y, grad_y, need_input_grad=True):
+    def backward(self, params: tuple, x: Operand, y: Operand, grad_y: Operand,
+                 need_input_grad: bool = True) -> tuple[Operand | None, tuple]:
         weight, _ = params
         rows, (N, OH, OW) = self._window_matrix(x)
         grad_out = grad_y.transpose(0, 2, 3, 1).reshape(N * OH * OW, self.out_channels)

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from hyperdual.aliases import Array, Operand
+
 from .base import Layer, check_positive_int, init_weight
 
 
@@ -26,31 +28,32 @@ class Dense(Layer):
 
     kind = "dense"
 
-    def __init__(self, in_features, out_features, init="glorot"):
+    def __init__(self, in_features: int, out_features: int, init: str = "glorot"):
         self.in_features = check_positive_int(in_features, "Dense in_features")
         self.out_features = check_positive_int(out_features, "Dense out_features")
         self.init = init
 
-    def param_shapes(self):
+    def param_shapes(self) -> list[tuple[str, tuple[int, ...]]]:
         return [("weight", (self.out_features, self.in_features)),
                 ("bias", (self.out_features,))]
 
-    def output_shape(self, input_shape):
+    def output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
         if tuple(input_shape) != (self.in_features,):
             raise ValueError(f"Dense({self.in_features}, {self.out_features}) expects samples of "
                              f"shape ({self.in_features},), got {tuple(input_shape)}")
         return (self.out_features,)
 
-    def init_params(self, rng):
+    def init_params(self, rng: np.random.Generator) -> list[Array]:
         weight = init_weight(rng, self.init, (self.out_features, self.in_features),
                              self.in_features, self.out_features)
         return [weight, np.zeros(self.out_features)]
 
-    def forward(self, params, x):
+    def forward(self, params: tuple, x: Operand) -> Operand:
         weight, bias = params
         return x @ weight.T + bias
 
-    def backward(self, params, x, y, grad_y, need_input_grad=True):
+    def backward(self, params: tuple, x: Operand, y: Operand, grad_y: Operand,
+                 need_input_grad: bool = True) -> tuple[Operand | None, tuple]:
         weight, _ = params
         grad_weight = grad_y.T @ x                 # (out, N) @ (N, in)
         grad_bias = grad_y.sum(axis=0)
@@ -66,11 +69,12 @@ class Flatten(Layer):
 
     kind = "flatten"
 
-    def output_shape(self, input_shape):
+    def output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
         return (int(np.prod(input_shape, dtype=np.int64)),)
 
-    def forward(self, params, x):
+    def forward(self, params: tuple, x: Operand) -> Operand:
         return x.reshape(x.shape[0], -1)
 
-    def backward(self, params, x, y, grad_y, need_input_grad=True):
+    def backward(self, params: tuple, x: Operand, y: Operand, grad_y: Operand,
+                 need_input_grad: bool = True) -> tuple[Operand | None, tuple]:
         return (grad_y.reshape(x.shape) if need_input_grad else None), ()

@@ -23,13 +23,14 @@ from __future__ import annotations
 
 import numpy as np
 
+from hyperdual.aliases import Array, Operand
 from hyperdual.backend import namespace
 from hyperdual.multipart import MultiPartArray
 
 from .base import check_positive_int
 
 
-def output_size(size, kernel, stride, padding):
+def output_size(size: int, kernel: int, stride: int, padding: int) -> int:
     """Number of windows along one axis: ``(size + 2·padding − kernel) // stride + 1``."""
     out = (size + 2 * padding - kernel) // stride + 1
     if out < 1:
@@ -38,7 +39,7 @@ def output_size(size, kernel, stride, padding):
     return out
 
 
-def pair(value, what):
+def pair(value: int | tuple[int, int], what: str) -> tuple[int, int]:
     """``value`` as a pair of positive ints (an int ``k`` means ``(k, k)``)."""
     if isinstance(value, (tuple, list)):
         if len(value) != 2:
@@ -48,7 +49,8 @@ def pair(value, what):
     return (k, k)
 
 
-def im2col_rows(x, kernel_size, stride=1, padding=0):
+def im2col_rows(x: Operand, kernel_size: int | tuple[int, int], stride: int = 1,
+                padding: int = 0) -> Operand:
     """The windows of ``x`` as the rows of one matrix per number part: the conv's left factor.
 
     Parameters
@@ -89,7 +91,8 @@ def _windows_array(x, kernel_size, stride, padding, fill):
     return windows.transpose(lead + (n, oh, ow, a, b, c))
 
 
-def im2col(x, kernel_size, stride=1, padding=0, fill=0.0):
+def im2col(x: Operand, kernel_size: int | tuple[int, int], stride: int = 1, padding: int = 0,
+           fill: float = 0.0) -> Operand:
     """All ``kh × kw`` windows of the images ``x``, channels last.
 
     Parameters
@@ -113,7 +116,8 @@ def im2col(x, kernel_size, stride=1, padding=0, fill=0.0):
     return _windows_array(x, kernel_size, stride, padding, fill)
 
 
-def col2im(cols, input_shape, stride=1, padding=0):
+def col2im(cols: Operand, input_shape: tuple[int, ...], stride: int = 1,
+           padding: int = 0) -> Operand:
     """The transpose of ``im2col``: add every window entry back onto its pixel.
 
     Parameters

@@ -14,11 +14,15 @@ from __future__ import annotations
 
 import numpy as np
 
+from types import ModuleType
+
+from hyperdual.aliases import Array, DTypeLike, Operand
+
 from .activations import log_softmax, softmax
 from .base import array_module, real_dtype
 
 
-def check_labels(labels, logits):
+def check_labels(labels: Array, logits: Operand) -> Array:
     """Integer class labels (N,) valid for ``logits`` (N, K); raises ``ValueError`` otherwise."""
     labels = array_module(logits, labels).asarray(labels)   # raises if on another device
     N, K = logits.shape
@@ -33,7 +37,7 @@ def check_labels(labels, logits):
     return labels
 
 
-def one_hot(labels, K, dtype, xp=np):
+def one_hot(labels: Array, K: int, dtype: DTypeLike, xp: ModuleType = np) -> Array:
     """``(N, K)`` array of ``dtype`` with a 1 in column ``labels[n]`` of row ``n``."""
     return (labels[:, None] == xp.arange(K)).astype(dtype)
 
@@ -49,19 +53,19 @@ class CrossEntropy:
 
     name = "cross_entropy"
 
-    def value(self, logits, labels):
+    def value(self, logits: Operand, labels: Array) -> Operand:
         labels = check_labels(labels, logits)
         log_p = log_softmax(logits, axis=-1)
         picked = np.take_along_axis(log_p, labels[:, None], axis=1)   # (N, 1)
         return -np.mean(picked)
 
-    def grad(self, logits, labels):
+    def grad(self, logits: Operand, labels: Array) -> Operand:
         labels = check_labels(labels, logits)
         N, K = logits.shape
         target = one_hot(labels, K, real_dtype(logits), array_module(logits))
         return (softmax(logits, axis=-1) - target) / N
 
-    def hessian_vector(self, logits, labels, u):
+    def hessian_vector(self, logits: Operand, labels: Array, u: Operand) -> Operand:
         p = softmax(logits, axis=-1)
         pu = p * u
         return (pu - p * np.sum(pu, axis=-1, keepdims=True)) / logits.shape[0]
@@ -82,16 +86,16 @@ class MeanSquaredError:
             raise ValueError(f"MSE target shape {tuple(target.shape)} must equal the output "
                              f"shape {tuple(outputs.shape)}")
 
-    def value(self, outputs, target):
+    def value(self, outputs: Operand, target: Array) -> Operand:
         self._check(outputs, target)
         diff = outputs - target
         return np.mean(diff * diff)
 
-    def grad(self, outputs, target):
+    def grad(self, outputs: Operand, target: Array) -> Operand:
         self._check(outputs, target)
         return (outputs - target) * (2.0 / outputs.size)
 
-    def hessian_vector(self, outputs, target, u):
+    def hessian_vector(self, outputs: Operand, target: Array, u: Operand) -> Operand:
         return u * (2.0 / outputs.size)
 
     def __repr__(self):
@@ -101,11 +105,11 @@ class MeanSquaredError:
 LOSSES = {"cross_entropy": CrossEntropy, "mse": MeanSquaredError}
 
 
-def cross_entropy(logits, labels):
+def cross_entropy(logits: Operand, labels: Array) -> Operand:
     """Mean cross-entropy of integer ``labels`` (N,) under ``softmax(logits)`` (N, K); a scalar."""
     return CrossEntropy().value(logits, labels)
 
 
-def mse(outputs, target):
+def mse(outputs: Operand, target: Array) -> Operand:
     """Mean squared error between ``outputs`` and ``target`` (same shape); a scalar."""
     return MeanSquaredError().value(outputs, target)

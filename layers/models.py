@@ -20,6 +20,8 @@ the output layer); biases start at zero (``layers.base``).
 
 from __future__ import annotations
 
+from typing import Any
+
 from .activations import ReLU, Sigmoid, Tanh
 from .conv import Conv2d
 from .dense import Dense, Flatten
@@ -28,14 +30,14 @@ from .pooling import AvgPool2d, MaxPool2d
 from .sequential import Sequential
 
 
-def logistic_regression(n_features=784, n_classes=10):
+def logistic_regression(n_features: int = 784, n_classes: int = 10) -> Sequential:
     """Multinomial logistic regression: one Dense layer, ``n_features·n_classes + n_classes``
     parameters (7,850 for MNIST). Inputs (N, n_features); images are flattened."""
     return Sequential([Dense(n_features, n_classes)], input_shape=(n_features,),
                       name="logistic_regression")
 
 
-def mlp(hidden=16, n_features=784, n_classes=10):
+def mlp(hidden: int = 16, n_features: int = 784, n_classes: int = 10) -> Sequential:
     """The two-layer ReLU network of "Second-order optimization made practical" (Newton,
     Hessian-free Newton-CG and Gauss-Newton on MNIST): Dense → ReLU → Dense.
 
@@ -49,7 +51,7 @@ def mlp(hidden=16, n_features=784, n_classes=10):
                        Dense(hidden, n_classes)], input_shape=(n_features,), name="mlp")
 
 
-def mnist_cnn(input_shape=(1, 28, 28), n_classes=10):
+def mnist_cnn(input_shape: tuple[int, int, int] = (1, 28, 28), n_classes: int = 10) -> Sequential:
     """The CNN of the FoMoH paper (431,080 parameters for 28×28 MNIST images).
 
     Conv 1→20 5×5, ReLU, MaxPool 2; Conv 20→50 5×5, ReLU, MaxPool 2; Flatten (50·4·4 = 800);
@@ -71,7 +73,7 @@ def mnist_cnn(input_shape=(1, 28, 28), n_classes=10):
     ], input_shape=(C, H, W), name="mnist_cnn")
 
 
-def lenet5(input_shape=(1, 28, 28), n_classes=10):
+def lenet5(input_shape: tuple[int, int, int] = (1, 28, 28), n_classes: int = 10) -> Sequential:
     """LeNet-5 (LeCun et al. 1998) with sigmoid activations and average pooling, the test
     bed of the complex-step Newton-Krylov paper: 61,706 parameters for 28×28 MNIST.
 
@@ -98,7 +100,8 @@ def lenet5(input_shape=(1, 28, 28), n_classes=10):
 _ACTIVATIONS = {"relu": (ReLU, "he"), "tanh": (Tanh, "glorot"), "sigmoid": (Sigmoid, "glorot")}
 
 
-def deep_mlp(width=64, depth=4, n_features=784, n_classes=10, activation="relu"):
+def deep_mlp(width: int = 64, depth: int = 4, n_features: int = 784, n_classes: int = 10,
+             activation: str = "relu") -> Sequential:
     """A deep multilayer perceptron for memory and depth experiments.
 
     ``depth`` hidden layers of ``width`` units (Dense then activation), then Dense
@@ -131,12 +134,12 @@ MODELS = {
 ALIASES = {"logreg": "logistic_regression", "cnn": "mnist_cnn", "lenet": "lenet5"}
 
 
-def available():
+def available() -> list[str]:
     """The model names ``build`` accepts (aliases excluded)."""
     return sorted(MODELS)
 
 
-def build(name, **kwargs):
+def build(name: str, **kwargs: Any) -> Sequential:
     """Build a model by name, e.g. ``build("deep_mlp", width=128, depth=8)``.
 
     Names: ``logistic_regression`` (alias ``logreg``), ``mlp``, ``mnist_cnn`` (``cnn``),

@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from hyperdual.aliases import Array, Operand
+
 from .base import Layer, array_module, check_positive_int
 from .im2col import col2im, im2col, output_size
 
@@ -25,7 +27,7 @@ from .im2col import col2im, im2col, output_size
 class _Pool2d(Layer):
     """Shared shape logic of the pooling layers (window k × k, stride, padding)."""
 
-    def __init__(self, kernel_size, stride=None, padding=0):
+    def __init__(self, kernel_size: int, stride: int | None = None, padding: int = 0):
         self.kernel_size = check_positive_int(kernel_size, f"{type(self).__name__} kernel_size")
         self.stride = self.kernel_size if stride is None else check_positive_int(
             stride, f"{type(self).__name__} stride")
@@ -36,7 +38,7 @@ class _Pool2d(Layer):
                              f"size (a window of only padding has no maximum)")
         self.padding = int(padding)
 
-    def output_shape(self, input_shape):
+    def output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
         if len(input_shape) != 3:
             raise ValueError(f"{self!r} expects samples of shape (C, H, W), "
                              f"got {tuple(input_shape)}")
@@ -152,7 +154,7 @@ class MaxPool2d(_Pool2d):
                           dtype=itype)
         return corner + xp.take(step, index)
 
-    def forward(self, params, x):
+    def forward(self, params: tuple, x: Operand) -> Operand:
         real = x.real
         order = self._memory_order(real)
         flat = self._flat_sources(self._argmax(real, order), real.shape, order)
@@ -167,7 +169,8 @@ class MaxPool2d(_Pool2d):
 
         return x.map_parts(gather) if hasattr(x, "map_parts") else gather(x)
 
-    def backward(self, params, x, y, grad_y, need_input_grad=True):
+    def backward(self, params: tuple, x: Operand, y: Operand, grad_y: Operand,
+                 need_input_grad: bool = True) -> tuple[Operand | None, tuple]:
         if not need_input_grad:
             return None, ()
         xp = array_module(x)
@@ -187,10 +190,11 @@ class AvgPool2d(_Pool2d):
 
     kind = "avgpool"
 
-    def forward(self, params, x):
+    def forward(self, params: tuple, x: Operand) -> Operand:
         return self._channels_first(self._windows(x).mean(axis=3))
 
-    def backward(self, params, x, y, grad_y, need_input_grad=True):
+    def backward(self, params: tuple, x: Operand, y: Operand, grad_y: Operand,
+                 need_input_grad: bool = True) -> tuple[Operand | None, tuple]:
         if not need_input_grad:
             return None, ()
         k2 = self.kernel_size * self.kernel_size

@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from hyperdual.aliases import Operand
 
-def conv2d(x, weight, bias, stride=1, padding=0):
+
+def conv2d(x: Operand, weight: Operand, bias: Operand, stride: int = 1,
+           padding: int = 0) -> Operand:
     """``y[n, o, i, j] = b[o] + Σ_{c,a,b} W[o, c, a, b] x_pad[n, c, i·s + a, j·s + b]``.
 
     Shapes: ``x`` (N, C, H, W), ``weight`` (C_out, C, kh, kw), ``bias`` (C_out,)
@@ -48,17 +51,18 @@ def _pool(x, kernel, stride, padding, fill, reduce):
     return y
 
 
-def max_pool2d(x, kernel, stride=None, padding=0):
+def max_pool2d(x: Operand, kernel: int, stride: int | None = None, padding: int = 0) -> Operand:
     """Maximum over each ``kernel × kernel`` window (padding by −inf). (N, C, H, W) → (N, C, OH, OW)."""
     return _pool(x, kernel, stride or kernel, padding, -np.inf, np.max)
 
 
-def avg_pool2d(x, kernel, stride=None, padding=0):
+def avg_pool2d(x: Operand, kernel: int, stride: int | None = None, padding: int = 0) -> Operand:
     """Mean over each window, zero padding counted. (N, C, H, W) → (N, C, OH, OW)."""
     return _pool(x, kernel, stride or kernel, padding, 0.0, np.mean)
 
 
-def max_pool2d_routing(x, kernel, stride=None, padding=0):
+def max_pool2d_routing(x: np.ndarray, kernel: int, stride: int | None = None,
+                       padding: int = 0) -> np.ndarray:
     """Where max pooling sends the gradient: a 0/1 array (N, C, OH, OW, H, W) marking, for
     each output, the first maximal input pixel of its window (row-major order)."""
     stride = stride or kernel

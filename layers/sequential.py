@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from hyperdual.aliases import Array, ArrayLike, DTypeLike, Operand
 from hyperdual.backend import get_backend
 from hyperdual.multipart import MultiPartArray
 from hyperdual.number import Dual
@@ -52,7 +53,8 @@ class Sequential(Model):
     bias), each tensor in C order; ``param_groups`` gives every tensor's slice of θ.
     """
 
-    def __init__(self, layers, input_shape, loss="cross_entropy", name="sequential"):
+    def __init__(self, layers: list[Layer | tuple[str, Layer]], input_shape: tuple[int, ...],
+                 loss: str | object = "cross_entropy", name: str = "sequential"):
         self.name = name
         self.input_shape = tuple(int(n) for n in input_shape)
         self.loss_fn = LOSSES[loss]() if isinstance(loss, str) else loss
@@ -92,7 +94,7 @@ class Sequential(Model):
 
     # ------------------------------------------------------------------ parameters
     @property
-    def output_shape(self):
+    def output_shape(self) -> tuple[int, ...]:
         """Shape of one output sample, e.g. ``(10,)``."""
         return self.shapes[-1]
 
@@ -102,7 +104,7 @@ class Sequential(Model):
         return [tuple(theta[sl].reshape(shape) for _, sl, shape in entries)
                 for entries in self._layer_layout]
 
-    def init_params(self, seed=0, dtype=np.float64):
+    def init_params(self, seed: int | None = 0, dtype: DTypeLike = np.float64) -> Array:
         """A seeded initial θ of ``dtype`` on the current backend (``hyperdual.get_backend``).
 
         Each layer draws its tensors in order from one ``numpy.random.default_rng(seed)`` in
@@ -130,7 +132,7 @@ class Sequential(Model):
                              f"(or any (N, ...) with {size} values per sample); got {X.shape}")
         return X.reshape((X.shape[0],) + self.input_shape).astype(real_dtype(theta), copy=False)
 
-    def forward(self, theta, X):
+    def forward(self, theta: Operand, X: ArrayLike) -> Operand:
         """The network outputs (logits) for the batch ``X``.
 
         Parameters
@@ -172,7 +174,7 @@ class Sequential(Model):
             return array_module(grad_output).zeros(0, dtype=real_dtype(grad_output))
         return np.concatenate(flat)
 
-    def value_and_grad(self, theta, X, y):
+    def value_and_grad(self, theta: Operand, X: ArrayLike, y: ArrayLike) -> tuple[Operand, Operand]:
         """The loss and its gradient by back-propagation.
 
         Parameters
@@ -196,7 +198,7 @@ class Sequential(Model):
         grad = self._backward(params, activations, self.loss_fn.grad(output, target))
         return value, grad
 
-    def vjp(self, theta, X, cotangent):
+    def vjp(self, theta: Operand, X: ArrayLike, cotangent: Operand) -> Operand:
         """``Jᵀ u``: back-propagate a cotangent ``u`` of the outputs to θ.
 
         Parameters
@@ -212,7 +214,7 @@ class Sequential(Model):
         params, activations = self._forward_storing(theta, X)
         return self._backward(params, activations, cotangent)
 
-    def jvp(self, theta, X, v):
+    def jvp(self, theta: Array, X: ArrayLike, v: ArrayLike) -> tuple[Array, Array]:
         """``J v``: outputs and their derivative along ``v`` from one hyper-dual forward pass.
 
         Parameters
@@ -229,7 +231,7 @@ class Sequential(Model):
         out = self.forward(self._dual(theta, v, "jvp"), X)
         return out.real, (out.eps if np.ndim(v) == 2 else out.eps[0])
 
-    def hvp(self, theta, X, y, v):
+    def hvp(self, theta: Array, X: ArrayLike, y: ArrayLike, v: ArrayLike) -> Array:
         """Hessian-vector product ``∇²L(θ) v`` by back-propagation on ``theta + v e1``.
 
         Parameters
@@ -244,7 +246,7 @@ class Sequential(Model):
         _, grad = self.value_and_grad(self._dual(theta, v, "hvp"), X, y)
         return grad.eps if np.ndim(v) == 2 else grad.eps[0]
 
-    def gnvp(self, theta, X, y, v):
+    def gnvp(self, theta: Array, X: ArrayLike, y: ArrayLike, v: ArrayLike) -> Array:
         """Gauss-Newton-vector product ``Jᵀ H_out J v``.
 
         ``J v`` comes from one hyper-dual forward pass (``jvp``), ``H_out`` is applied in
@@ -284,7 +286,7 @@ class Sequential(Model):
         return Dual(theta, v.astype(theta.dtype, copy=False))
 
     # ------------------------------------------------------------------ conveniences
-    def summary(self):
+    def summary(self) -> str:
         """A text table: layer, output shape, parameter count."""
         rows = [f"{self.name}: input {self.input_shape}"]
         for (layer_name, layer), shape, entries in zip(self.layers, self.shapes[1:],

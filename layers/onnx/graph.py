@@ -23,9 +23,17 @@ use (forward mode needs no tape).
 from __future__ import annotations
 
 import inspect
+from collections.abc import Collection
 from dataclasses import dataclass
+from types import ModuleType
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+from hyperdual.aliases import Array, DTypeLike, Operand
+
+if TYPE_CHECKING:                      # onnx is an optional dependency
+    import onnx
 
 from . import ops_conv, ops_math, ops_shape  # noqa: F401  (they fill the operator table)
 from .errors import OnnxDifferentiationError, OnnxError, OnnxFileError, UnsupportedOnnxError
@@ -57,7 +65,7 @@ class Node:
     attrs: dict
     spec: object
 
-    def describe(self):
+    def describe(self) -> str:
         return f"{self.op_type} node {self.name!r}"
 
 
@@ -73,7 +81,8 @@ class Graph:
         the others are constants.
     """
 
-    def __init__(self, model, parameters=None, max_elements=MAX_TENSOR_ELEMENTS):
+    def __init__(self, model: onnx.ModelProto, parameters: Collection[str] | None = None,
+                 max_elements: int = MAX_TENSOR_ELEMENTS):
         self.max_elements = max_elements
         self.opset = self._opset(model)
         graph = model.graph
@@ -230,14 +239,15 @@ class Graph:
         return free
 
     # ------------------------------------------------------------------ evaluation
-    def constants_for(self, ctx):
+    def constants_for(self, ctx: Context) -> dict[str, Array]:
         """The constant initializers on ``ctx``'s device and in its real dtype (cached)."""
         key = (ctx.xp.__name__, ctx.real_dtype)
         if key not in self._constant_cache:
             self._constant_cache[key] = {n: ctx.constant(a) for n, a in self.constants.items()}
         return self._constant_cache[key]
 
-    def run(self, params, inputs, real_dtype, xp, wanted):
+    def run(self, params: dict[str, Operand], inputs: dict[str, Array], real_dtype: DTypeLike,
+            xp: ModuleType, wanted: list[str]) -> list[Operand]:
         """Evaluate the graph.
 
         Parameters
@@ -279,7 +289,7 @@ class Graph:
                     env.pop(name, None)
         return [env[name] for name in wanted]
 
-    def op_counts(self):
+    def op_counts(self) -> dict[str, int]:
         """``{op type: number of nodes}``."""
         counts = {}
         for node in self.nodes:

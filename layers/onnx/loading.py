@@ -19,9 +19,15 @@ and every failure names the file and what was wrong:
 from __future__ import annotations
 
 import math
+import os
 from pathlib import Path, PurePosixPath, PureWindowsPath
+from types import ModuleType
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:                      # onnx is an optional dependency
+    import onnx
 
 from .errors import OnnxFileError, UnsupportedOnnxError
 from .registry import ELEM_TYPES
@@ -35,7 +41,7 @@ MAX_TENSOR_ELEMENTS = 1 << 28
 MAX_NODES = 100_000
 
 
-def require_onnx():
+def require_onnx() -> ModuleType:
     """The ``onnx`` module, or an ImportError saying how to install it."""
     try:
         import onnx
@@ -45,7 +51,8 @@ def require_onnx():
     return onnx
 
 
-def load_model(source, max_bytes=MAX_MODEL_BYTES, external_data=True):
+def load_model(source: str | os.PathLike | onnx.ModelProto, max_bytes: int = MAX_MODEL_BYTES,
+               external_data: bool = True) -> tuple[onnx.ModelProto, Path | None]:
     """Parse ``source`` (a path or an ``onnx.ModelProto``) and read its external data.
 
     ``external_data=False`` refuses a model that keeps tensors in side files.
@@ -86,7 +93,7 @@ def load_model(source, max_bytes=MAX_MODEL_BYTES, external_data=True):
 
 
 # --------------------------------------------------------------------------- external data
-def all_tensors(model):
+def all_tensors(model: onnx.ModelProto) -> list[onnx.TensorProto]:
     """Initializers and the tensors inside node attributes (Constant values)."""
     yield from model.graph.initializer
     for node in model.graph.node:
@@ -162,7 +169,7 @@ def _element_count(tensor, where):
     return count
 
 
-def tensor_to_array(tensor, where):
+def tensor_to_array(tensor: onnx.TensorProto, where: str) -> np.ndarray:
     """A TensorProto as a NumPy array, after checking its type, size and data length."""
     onnx = require_onnx()
     dtype = _dtype(tensor, where)
@@ -181,7 +188,7 @@ def tensor_to_array(tensor, where):
     return np.array(array, dtype=dtype, copy=True)
 
 
-def attribute_value(attr, where):
+def attribute_value(attr: onnx.AttributeProto, where: str) -> object:
     """A node attribute as a Python value (numbers, strings, lists, NumPy arrays)."""
     A = require_onnx().AttributeProto
     if attr.ref_attr_name:
@@ -206,7 +213,7 @@ def attribute_value(attr, where):
                                "type) is not supported")
 
 
-def value_info(info):
+def value_info(info: onnx.ValueInfoProto) -> tuple[str, np.dtype | None, list | None]:
     """``(name, dtype or None, dims)`` of a graph input or output; a dim is an int, a symbol
     (str) or None."""
     tensor_type = info.type.tensor_type

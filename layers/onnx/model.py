@@ -11,9 +11,13 @@ forward mode — ``hyperdual.directional / gradient / hvp / projected_hessian`` 
 from __future__ import annotations
 
 import math
+import os
+from collections.abc import Collection
+from typing import TYPE_CHECKING
 
 import numpy as np
 
+from hyperdual.aliases import Array, DTypeLike, Operand
 from hyperdual.backend import get_backend
 from hyperdual.multipart import MultiPartArray
 
@@ -22,9 +26,13 @@ from ..losses import LOSSES
 from .graph import Graph
 from .loading import MAX_MODEL_BYTES, load_model
 
+if TYPE_CHECKING:                      # onnx is an optional dependency
+    import onnx
 
-def from_onnx(source, *, loss="cross_entropy", parameters=None, name=None,
-              max_bytes=MAX_MODEL_BYTES):
+
+def from_onnx(source: str | os.PathLike | onnx.ModelProto, *, loss: str | object = "cross_entropy",
+              parameters: Collection[str] | None = None, name: str | None = None,
+              max_bytes: int = MAX_MODEL_BYTES) -> OnnxModel:
     """Read an ONNX model (path or ``onnx.ModelProto``) as a model of θ.
 
     Parameters
@@ -66,7 +74,7 @@ class OnnxModel(Model):
         D, the length of θ.
     """
 
-    def __init__(self, graph, loss="cross_entropy", name="onnx"):
+    def __init__(self, graph: Graph, loss: str | object = "cross_entropy", name: str = "onnx"):
         self.graph, self.name = graph, name
         self.loss_fn = LOSSES[loss]() if isinstance(loss, str) else loss
         self.input_names = [n for n, _, _ in graph.inputs]
@@ -80,7 +88,7 @@ class OnnxModel(Model):
         self.num_params = start
 
     # ------------------------------------------------------------------ parameters
-    def init_params(self, seed=None, dtype=None):
+    def init_params(self, seed: int | None = None, dtype: DTypeLike | None = None) -> Array:
         """θ as stored in the graph, on the current backend.
 
         ``seed`` is accepted for the interface of ``Sequential`` and ignored: the initializers
@@ -96,7 +104,7 @@ class OnnxModel(Model):
 
     # ------------------------------------------------------------------ shapes
     @property
-    def input_shape(self):
+    def input_shape(self) -> tuple[int, ...] | None:
         """Per-sample shape of the first data input (without the batch axis), or None when it
         has symbolic dimensions besides the batch."""
         dims = self.graph.inputs[0][2] if self.graph.inputs else None
@@ -105,7 +113,7 @@ class OnnxModel(Model):
         return tuple(dims[1:])
 
     @property
-    def output_shape(self):
+    def output_shape(self) -> tuple[int, ...] | None:
         """Declared per-sample shape of the first output, or None if not static."""
         dims = self.graph.outputs[0][2]
         if not dims or not all(isinstance(d, int) and d > 0 for d in dims[1:]):
@@ -143,7 +151,7 @@ class OnnxModel(Model):
             out[name] = value
         return out
 
-    def outputs(self, theta, X, names=None):
+    def outputs(self, theta: Operand, X: Array | tuple | dict, names: list[str] | None = None) -> list[Operand]:
         """The graph's outputs (all, or ``names``) for parameters θ and data ``X``.
 
         Parameters
@@ -159,12 +167,12 @@ class OnnxModel(Model):
         return self.graph.run(params, inputs, real_dtype(theta), array_module(theta),
                               list(names or self.output_names))
 
-    def forward(self, theta, X):
+    def forward(self, theta: Operand, X: Array | tuple | dict) -> Operand:
         """The graph's first output (the logits) for the batch ``X``."""
         return self.outputs(theta, X, self.output_names[:1])[0]
 
     # ------------------------------------------------------------------ description
-    def summary(self):
+    def summary(self) -> str:
         """A text description: inputs, outputs, operators used, parameters."""
         rows = [f"{self.name}: ONNX opset {self.graph.opset}, {len(self.graph.nodes)} nodes",
                 "  inputs:  " + ", ".join(f"{n} {d}" for n, _, d in self.graph.inputs),

@@ -23,6 +23,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from collections.abc import Callable, Iterable
+from types import ModuleType
+
+from hyperdual.aliases import Array, ArrayLike, DTypeLike, Operand
 from hyperdual.backend import to_numpy
 from hyperdual.multipart import MultiPartArray
 
@@ -54,7 +58,8 @@ OPS: dict = {}
 """op type -> OpSpec, filled by the ``ops_*`` modules."""
 
 
-def op(name, attrs=None, outputs=1, check=None):
+def op(name: str, attrs: dict | None = None, outputs: int = 1,
+       check: Callable[[dict, int], None] | None = None) -> Callable[[Callable], Callable]:
     """Register ``fn`` as the implementation of the ONNX op type ``name``."""
     def register(fn):
         OPS[name] = OpSpec(name, fn, dict(attrs or {}), outputs, check)
@@ -62,7 +67,7 @@ def op(name, attrs=None, outputs=1, check=None):
     return register
 
 
-def supported_ops():
+def supported_ops() -> list[str]:
     """The op types the interpreter evaluates, sorted."""
     return sorted(OPS)
 
@@ -70,21 +75,21 @@ def supported_ops():
 class Context:
     """What an operator may need besides its inputs: opset, real dtype, array module."""
 
-    def __init__(self, opset, real_dtype, xp, max_elements):
+    def __init__(self, opset: int, real_dtype: DTypeLike, xp: ModuleType, max_elements: int):
         self.opset = opset
         self.num_outputs = 1          # outputs of the node being evaluated (Split)
         self.real_dtype = np.dtype(real_dtype)
         self.xp = xp
         self.max_elements = max_elements
 
-    def constant(self, array):
+    def constant(self, array: ArrayLike) -> Array:
         """A plain array on this evaluation's device; floating ones in the real dtype."""
         array = self.xp.asarray(array)
         if array.dtype.kind == "f" and array.dtype != self.real_dtype:
             array = array.astype(self.real_dtype)
         return array
 
-    def check_size(self, shape, what):
+    def check_size(self, shape: Iterable[int], what: str) -> None:
         """Refuse an array of ``shape`` above the element limit (data-dependent sizes)."""
         count = 1
         for n in shape:
@@ -97,7 +102,7 @@ class Context:
 
 
 # --------------------------------------------------------------------------- helpers
-def ints(value):
+def ints(value: Operand) -> list[int]:
     """A plain integer tensor (shape, axes, pads) as a list of Python ints."""
     if isinstance(value, MultiPartArray):
         raise UnsupportedOnnxError("an integer input (shape, axes, indices) carries derivative "
@@ -105,7 +110,7 @@ def ints(value):
     return [int(v) for v in np.asarray(to_numpy(value)).reshape(-1)]
 
 
-def scalar(value):
+def scalar(value: ArrayLike) -> int | float | bool:
     """A plain one-element tensor as a Python number."""
     array = np.asarray(to_numpy(value))
     if array.size != 1:
@@ -113,14 +118,14 @@ def scalar(value):
     return array.reshape(()).item()
 
 
-def axis_index(axis, ndim, what="axis"):
+def axis_index(axis: int, ndim: int, what: str = "axis") -> int:
     """A possibly negative ONNX axis as an index in ``[0, ndim)``."""
     if not -ndim <= axis < ndim:
         raise UnsupportedOnnxError(f"{what} {axis} is out of range for a tensor of rank {ndim}")
     return axis % ndim
 
 
-def one_of(value, allowed, what):
+def one_of(value: object, allowed: Iterable, what: str) -> None:
     """Refuse an attribute value outside ``allowed`` (names it and the allowed values)."""
     if value not in allowed:
         raise UnsupportedOnnxError(f"{what}={value!r} is not supported (supported: "
