@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from hyperdual import gradient, namespace, to_numpy
+from hyperdual.aliases import Array, ArrayLike, GradientFn, Objective
 from hyperdual.inputs import as_parameters  # noqa: F401 - the optimizers import it from here
 
 
@@ -65,7 +66,7 @@ class Optimizer:
 
     name = "optimizer"
 
-    def __init__(self, lr: float, seed=None):
+    def __init__(self, lr: float, seed: int | None = None):
         lr = float(lr)
         if not (np.isfinite(lr) and lr > 0):
             raise ValueError(f"lr must be a positive finite number; got {lr}")
@@ -78,7 +79,8 @@ class Optimizer:
     def __repr__(self):
         return f"{type(self).__name__}(lr={self.lr:g}, seed={self.seed})"
 
-    def step(self, f, theta, grad=None):
+    def step(self, f: Objective, theta: ArrayLike,
+             grad: GradientFn | None = None) -> tuple[Array, StepInfo]:
         """One step from ``theta`` (shape (D,)); returns ``(new_theta, StepInfo)``."""
         raise NotImplementedError
 
@@ -165,7 +167,8 @@ class Optimizer:
         self._set_arrays(checked)
 
 
-def value_and_gradient(f, theta, grad=None, chunk_size=None):
+def value_and_gradient(f: Objective, theta: Array, grad: GradientFn | None = None,
+                       chunk_size: int | None = None) -> tuple[float, Array]:
     """``(f(θ), ∇f(θ))``: from ``grad`` (back-propagation) if given, else forward mode.
 
     Forward mode (``hyperdual.gradient``) evaluates f on the D first-order dual numbers

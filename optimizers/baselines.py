@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from hyperdual import namespace
 
-from .base import Optimizer, as_parameters, value_and_gradient
+from hyperdual.aliases import Array, ArrayLike, GradientFn, Objective
+
+from .base import Optimizer, StepInfo, as_parameters, value_and_gradient
 
 
 class SGD(Optimizer):
@@ -19,14 +21,16 @@ class SGD(Optimizer):
 
     name = "sgd"
 
-    def __init__(self, lr: float = 0.01, momentum: float = 0.0, seed=None, chunk_size=None):
+    def __init__(self, lr: float = 0.01, momentum: float = 0.0, seed: int | None = None,
+                 chunk_size: int | None = None):
         super().__init__(lr, seed)
         if not 0.0 <= momentum < 1.0:
             raise ValueError(f"momentum must be in [0, 1); got {momentum}")
         self.momentum, self.chunk_size = float(momentum), chunk_size
         self.buffer = None
 
-    def step(self, f, theta, grad=None):
+    def step(self, f: Objective, theta: ArrayLike,
+             grad: GradientFn | None = None) -> tuple[Array, StepInfo]:
         theta = as_parameters(theta)
         value, g = value_and_gradient(f, theta, grad, self.chunk_size)
         if self.buffer is None:
@@ -51,8 +55,8 @@ class Adam(Optimizer):
 
     name = "adam"
 
-    def __init__(self, lr: float = 1e-3, betas=(0.9, 0.999), eps: float = 1e-8, seed=None,
-                 chunk_size=None):
+    def __init__(self, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
+                 eps: float = 1e-8, seed: int | None = None, chunk_size: int | None = None):
         super().__init__(lr, seed)
         beta1, beta2 = map(float, betas)
         if not (0.0 <= beta1 < 1.0 and 0.0 <= beta2 < 1.0):
@@ -60,7 +64,8 @@ class Adam(Optimizer):
         self.beta1, self.beta2, self.eps, self.chunk_size = beta1, beta2, float(eps), chunk_size
         self.m = self.s = None
 
-    def step(self, f, theta, grad=None):
+    def step(self, f: Objective, theta: ArrayLike,
+             grad: GradientFn | None = None) -> tuple[Array, StepInfo]:
         theta = as_parameters(theta)
         value, g = value_and_gradient(f, theta, grad, self.chunk_size)
         xp = namespace(theta)

@@ -35,7 +35,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from hyperdual import Dual, hvp as forward_hvp, namespace, to_numpy
+from collections.abc import Callable
+
+from hyperdual import Dual, namespace, to_numpy
+from hyperdual import hvp as forward_hvp
+from hyperdual.aliases import Array, ArrayLike, GradientFn, Objective
 
 from .base import StepInfo
 
@@ -66,26 +70,27 @@ class ModelObjective:
         gradient" of the complex-step Newton-Krylov method); None if not available.
     """
 
-    def __init__(self, model, X, y, global_grad=None):
+    def __init__(self, model: object, X: ArrayLike, y: ArrayLike,
+                 global_grad: GradientFn | None = None):
         self.model, self.X, self.y = model, X, y
         self.global_grad = global_grad
 
     def __call__(self, theta):
         return self.model.loss(theta, self.X, self.y)
 
-    def value_and_grad(self, theta):
+    def value_and_grad(self, theta: Array) -> tuple[object, Array]:
         """Loss and gradient (D,) by back-propagation (θ of any supported number type)."""
         return self.model.value_and_grad(theta, self.X, self.y)
 
-    def hvp(self, theta, v):
+    def hvp(self, theta: Array, v: Array) -> Array:
         """``∇²L(θ) v`` (D,) by back-propagation on dual numbers ``θ + v e`` (real θ, v)."""
         return self.model.hvp(theta, self.X, self.y, v)
 
-    def gnvp(self, theta, v):
+    def gnvp(self, theta: Array, v: Array) -> Array:
         """``Jᵀ H_out J v`` (D,), the Gauss-Newton-vector product (real θ and v)."""
         return self.model.gnvp(theta, self.X, self.y, v)
 
-    def param_groups(self):
+    def param_groups(self) -> list[tuple[str, slice]]:
         """``[(name, slice), ...]``: each weight tensor and each bias of the model."""
         return self.model.param_groups()
 
@@ -142,12 +147,13 @@ class CGResult:
     curvatures: list
 
 
-def host_dot(a, b):
+def host_dot(a: Array, b: Array) -> float:
     """``a·b`` of two vectors (D,) as a Python float (one number back from the device)."""
     return float(to_numpy(namespace(a).dot(a, b)))
 
 
-def truncated_cg(matvec, b, maxiter=None, tol=None, x0=None):
+def truncated_cg(matvec: Callable[[Array], Array], b: Array, maxiter: int | None = None,
+                 tol: float | None = None, x0: ArrayLike | None = None) -> CGResult:
     """Truncated conjugate gradient for ``A x = b`` with A given only through ``matvec``.
 
     The conjugate-gradient method of the Hessian-free paper (its Algorithm 1), with the
@@ -241,7 +247,7 @@ def truncated_cg(matvec, b, maxiter=None, tol=None, x0=None):
 # --------------------------------------------------------------------------- curvature products
 
 
-def dual_backprop_hvp(grad, theta, v):
+def dual_backprop_hvp(grad: GradientFn, theta: Array, v: Array) -> Array:
     """``H v`` by forward-over-reverse: ``grad`` evaluated on the dual number ``theta + v e``.
 
     ``grad`` is ``theta -> (value, gradient)`` written with operations the number types
@@ -256,7 +262,9 @@ def dual_backprop_hvp(grad, theta, v):
     return g.eps[0]
 
 
-def hvp_operator(f, theta, grad=None, hvp=None, mode="auto"):
+def hvp_operator(f: Objective, theta: Array, grad: GradientFn | None = None,
+                 hvp: Callable[[Array, Array], Array] | None = None,
+                 mode: str = "auto") -> tuple[Callable[[Array], Array], str]:
     """The map ``v -> ∇²f(θ) v`` and the name of its source.
 
     Sources, in order of preference (``mode="auto"``):
@@ -284,7 +292,8 @@ def hvp_operator(f, theta, grad=None, hvp=None, mode="auto"):
     return (lambda v: forward_hvp(f, theta, v)), "forward"
 
 
-def gnvp_operator(f, theta, gnvp=None):
+def gnvp_operator(f: Objective, theta: Array,
+                  gnvp: Callable[[Array, Array], Array] | None = None) -> Callable[[Array], Array]:
     """The map ``v -> G v`` with ``G = Jᵀ H_out J`` (Gauss-Newton matrix) at θ.
 
     From ``gnvp=(theta, v) -> G v`` or ``f.gnvp`` (:class:`ModelObjective`). A plain loss
@@ -300,7 +309,8 @@ def gnvp_operator(f, theta, gnvp=None):
     return lambda v: given(theta, v)
 
 
-def gauss_newton_vp(outputs, out_loss, chunk_size=None):
+def gauss_newton_vp(outputs: Callable, out_loss: Objective,
+                    chunk_size: int | None = None) -> Callable[[Array, Array], Array]:
     """A Gauss-Newton-vector product ``(theta, v) -> Jᵀ H_out J v`` for ``f = out_loss ∘ outputs``.
 
     For plain functions (no ``layers`` model): everything by forward mode.

@@ -23,10 +23,14 @@ from __future__ import annotations
 
 import numpy as np
 
+from collections.abc import Callable
+from types import ModuleType
+
 from hyperdual import to_numpy
+from hyperdual.aliases import Array, ArrayLike, DTypeLike
 
 
-def device_generator(rng: np.random.Generator, xp):
+def device_generator(rng: np.random.Generator, xp: ModuleType) -> object:
     """A generator of module ``xp`` for one draw: ``rng`` itself on NumPy, else a device
     generator seeded from ``rng`` (reproducible per device, state kept in ``rng``)."""
     if xp is np:
@@ -38,7 +42,8 @@ DRAW_CHUNK = 1 << 16
 """Numbers drawn at a time on the host (bounds the float64 scratch of a float32 draw)."""
 
 
-def gaussian(rng: np.random.Generator, K: int, D: int, xp=np, dtype=np.float64):
+def gaussian(rng: np.random.Generator, K: int, D: int, xp: ModuleType = np,
+             dtype: DTypeLike = np.float64) -> Array:
     """K independent standard normal directions, shape (K, D), in ``xp`` and ``dtype``.
 
     On the host the numbers are NumPy's float64 stream whatever the dtype (so float32 and
@@ -56,7 +61,8 @@ def gaussian(rng: np.random.Generator, K: int, D: int, xp=np, dtype=np.float64):
     return V
 
 
-def basis(rng: np.random.Generator | None, K: int, D: int, xp=np, dtype=np.float64):
+def basis(rng: np.random.Generator | None, K: int, D: int, xp: ModuleType = np,
+          dtype: DTypeLike = np.float64) -> Array:
     """K distinct coordinate directions ``e_i``, shape (K, D).
 
     With K = D this is the identity (no randomness used): the hyperplane step is then
@@ -74,7 +80,7 @@ def basis(rng: np.random.Generator | None, K: int, D: int, xp=np, dtype=np.float
     return V
 
 
-def given(V, K: int | None = None, D: int | None = None) -> np.ndarray:
+def given(V: ArrayLike, K: int | None = None, D: int | None = None) -> np.ndarray:
     """A user-given (K, D) array of directions, checked and returned as float64."""
     V = np.asarray(to_numpy(V), dtype=np.float64)
     if V.ndim == 1:
@@ -88,7 +94,7 @@ def given(V, K: int | None = None, D: int | None = None) -> np.ndarray:
     return V
 
 
-def make_sampler(spec):
+def make_sampler(spec: str | ArrayLike | Callable) -> Callable[..., Array]:
     """A sampler ``(rng, K, D) -> V`` of shape (K, D) from a short specification.
 
     ``spec`` is ``"gaussian"``, ``"basis"``, a fixed array of shape (K, D), or a callable

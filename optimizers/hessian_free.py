@@ -45,9 +45,12 @@ import warnings
 import numpy as np
 import scipy.linalg
 
-from hyperdual import Dual, namespace, to_numpy
+from collections.abc import Callable
 
-from .base import Optimizer, as_parameters, value_and_gradient
+from hyperdual import Dual, namespace, to_numpy
+from hyperdual.aliases import Array, ArrayLike, DTypeLike, GradientFn, Objective
+
+from .base import Optimizer, StepInfo, as_parameters, value_and_gradient
 from .hyperplane import JITTER_GROWTH, JITTER_START, MAX_TRIES, solve_kappa
 from .methods import Newton
 from .curvature import KrylovStepInfo, gnvp_operator, hvp_operator, truncated_cg
@@ -62,7 +65,7 @@ EIGH_MAX = 2000
 # --------------------------------------------------------------------------- full Hessian
 
 
-def hessian_by_backprop(grad, theta, chunk_size=64):
+def hessian_by_backprop(grad: GradientFn, theta: Array, chunk_size: int = 64) -> Array:
     """The full Hessian (D, D) from D Hessian-vector products by back-propagation.
 
     ``grad(θ + E e)`` (dual numbers) with the rows of E = ``chunk_size`` basis vectors on the
@@ -110,7 +113,8 @@ def _solve_or_none(M, g, assume_a):
     return x if np.all(np.isfinite(x)) else None
 
 
-def dense_newton_solve(H, g, damping=0.0, dtype=np.float64, cond_max=None):
+def dense_newton_solve(H: Array, g: Array, damping: float = 0.0, dtype: DTypeLike = np.float64,
+                       cond_max: float | None = None) -> tuple[np.ndarray, float, float]:
     """Solve ``(H + λI) x = g`` on the host; returns ``(x, jitter, condition)``.
 
     D ≤ ``EIGH_MAX``: ``hyperplane.solve_kappa`` (the package's one jitter policy, with the
@@ -167,7 +171,8 @@ class DampedNewton(Newton):
     name = "damped-newton"
 
     def __init__(self, lr: float = 0.5, damping: float = 32.0, hessian: str = "auto",
-                 seed=None, cond_max=None, chunk_size=None):
+                 seed: int | None = None, cond_max: float | None = None,
+                 chunk_size: int | None = None):
         if damping < 0:
             raise ValueError(f"damping must be >= 0; got {damping}")
         super().__init__(lr, seed, "solve", damping, cond_max, chunk_size)
@@ -179,7 +184,8 @@ class DampedNewton(Newton):
         return (f"{type(self).__name__}(lr={self.lr:g}, damping={self.damping:g}, "
                 f"hessian={self.hessian!r})")
 
-    def step(self, f, theta, grad=None):
+    def step(self, f: Objective, theta: ArrayLike,
+             grad: GradientFn | None = None) -> tuple[Array, StepInfo]:
         theta = as_parameters(theta)
         backprop = self.hessian == "backprop" or (self.hessian == "auto" and grad is not None)
         if not backprop:
@@ -248,11 +254,12 @@ class HessianFreeNewton(_CGOptimizer):
     name = "hf-newton"
 
     def __init__(self, lr: float = 0.5, damping: float = 32.0, cg_maxiter: int | None = 10,
-                 cg_tol: float | None = None, hvp_mode: str = "auto", seed=None):
+                 cg_tol: float | None = None, hvp_mode: str = "auto", seed: int | None = None):
         super().__init__(lr, damping, cg_maxiter, cg_tol, seed)
         self.hvp_mode = hvp_mode
 
-    def step(self, f, theta, grad=None, hvp=None):
+    def step(self, f: Objective, theta: ArrayLike, grad: GradientFn | None = None,
+             hvp: Callable[[Array, Array], Array] | None = None) -> tuple[Array, StepInfo]:
         theta = as_parameters(theta)
         product, _ = hvp_operator(f, theta, grad, hvp, self.hvp_mode)
         return self._cg_step(f, theta, grad, product)
@@ -271,10 +278,11 @@ class HessianFreeGaussNewton(_CGOptimizer):
     name = "hf-gauss-newton"
 
     def __init__(self, lr: float = 0.5, damping: float = 4.0, cg_maxiter: int | None = 10,
-                 cg_tol: float | None = None, seed=None):
+                 cg_tol: float | None = None, seed: int | None = None):
         super().__init__(lr, damping, cg_maxiter, cg_tol, seed)
 
-    def step(self, f, theta, grad=None, gnvp=None):
+    def step(self, f: Objective, theta: ArrayLike, grad: GradientFn | None = None,
+             gnvp: Callable[[Array, Array], Array] | None = None) -> tuple[Array, StepInfo]:
         theta = as_parameters(theta)
         product = gnvp_operator(f, theta, gnvp)
         return self._cg_step(f, theta, grad, product)

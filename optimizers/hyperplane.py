@@ -57,6 +57,7 @@ import numpy as np
 import scipy.linalg
 
 from hyperdual import namespace, projected_hessian, to_numpy
+from hyperdual.aliases import Array, ArrayLike, DTypeLike, Objective
 
 COND_MAX = {np.dtype(np.float64): 0.01 / np.finfo(np.float64).eps,   # ≈ 4.5e13
             np.dtype(np.float32): 0.01 / np.finfo(np.float32).eps}   # ≈ 8.4e4
@@ -96,7 +97,9 @@ class Solve:
     jitter: float
 
 
-def solve_kappa(H, g, dtype=np.float64, curvature="solve", damping=0.0, cond_max=None):
+def solve_kappa(H: ArrayLike, g: ArrayLike, dtype: DTypeLike = np.float64,
+                curvature: str = "solve", damping: float = 0.0,
+                cond_max: float | None = None) -> Solve:
     """Solve ``M kappa = g`` on the host with the module's jitter policy.
 
     Parameters
@@ -182,8 +185,9 @@ class HyperplaneResult:
     jitter: float
 
 
-def hyperplane_step(f, theta, V, lr=1.0, curvature="solve", damping=0.0, cond_max=None,
-                    chunk_size=None):
+def hyperplane_step(f: Objective, theta: Array, V: Array, lr: float = 1.0, curvature: str = "solve",
+                    damping: float = 0.0, cond_max: float | None = None,
+                    chunk_size: int | None = None) -> tuple[Array, HyperplaneResult]:
     """The step ``-η Σ_k kappa_k v_k`` with ``H kappa = g`` on the hyperplane spanned by ``V``.
 
     Parameters

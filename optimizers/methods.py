@@ -22,10 +22,13 @@ from __future__ import annotations
 
 import numpy as np
 
+from collections.abc import Callable
+
 from hyperdual import namespace, projected_hessian
+from hyperdual.aliases import Array, ArrayLike, GradientFn, Objective
 
 from . import directions as dirs
-from .base import Optimizer, as_parameters, value_and_gradient
+from .base import Optimizer, StepInfo, as_parameters, value_and_gradient
 from .hyperplane import CURVATURE_MODES, hyperplane_step
 
 
@@ -38,11 +41,13 @@ class FGD(Optimizer):
 
     name = "fgd"
 
-    def __init__(self, lr: float = 1e-3, seed=None, directions="gaussian"):
+    def __init__(self, lr: float = 1e-3, seed: int | None = None,
+                 directions: str | ArrayLike | Callable = "gaussian"):
         super().__init__(lr, seed)
         self.sampler = dirs.make_sampler(directions)
 
-    def step(self, f, theta, grad=None):
+    def step(self, f: Objective, theta: ArrayLike,
+             grad: GradientFn | None = None) -> tuple[Array, StepInfo]:
         theta = as_parameters(theta)
         V = self._directions(self.sampler, 1, theta)
         value, dv, vHv = projected_hessian(f, theta, V)    # f(θ), (∇f·v,), ((vᵀHv,),)
@@ -96,8 +101,10 @@ class FoMoHKD(_HyperplaneOptimizer):
 
     name = "fomoh-kd"
 
-    def __init__(self, K: int = 2, lr: float = 1.0, seed=None, directions="gaussian",
-                 curvature="solve", damping=0.0, cond_max=None, chunk_size=None):
+    def __init__(self, K: int = 2, lr: float = 1.0, seed: int | None = None,
+                 directions: str | ArrayLike | Callable = "gaussian", curvature: str = "solve",
+                 damping: float = 0.0, cond_max: float | None = None,
+                 chunk_size: int | None = None):
         super().__init__(lr, seed, curvature, damping, cond_max, chunk_size)
         if int(K) != K or K < 1:
             raise ValueError(f"K must be a positive integer; got {K}")
@@ -107,7 +114,8 @@ class FoMoHKD(_HyperplaneOptimizer):
     def __repr__(self):
         return f"{type(self).__name__}(K={self.K}, lr={self.lr:g}, seed={self.seed})"
 
-    def step(self, f, theta, grad=None):
+    def step(self, f: Objective, theta: ArrayLike,
+             grad: GradientFn | None = None) -> tuple[Array, StepInfo]:
         theta = as_parameters(theta)
         if self.K > theta.shape[0]:
             raise ValueError(f"K = {self.K} directions exceed the dimension D = {theta.shape[0]}")
@@ -125,8 +133,10 @@ class FoMoH(FoMoHKD):
 
     name = "fomoh"
 
-    def __init__(self, lr: float = 1.0, seed=None, directions="gaussian", curvature="abs",
-                 damping=0.0, cond_max=None, chunk_size=None):
+    def __init__(self, lr: float = 1.0, seed: int | None = None,
+                 directions: str | ArrayLike | Callable = "gaussian", curvature: str = "abs",
+                 damping: float = 0.0, cond_max: float | None = None,
+                 chunk_size: int | None = None):
         super().__init__(1, lr, seed, directions, curvature, damping, cond_max, chunk_size)
 
     __repr__ = Optimizer.__repr__                       # no K to show: it is always 1
@@ -142,11 +152,13 @@ class FoMoHBP(_HyperplaneOptimizer):
 
     name = "fomoh-bp"
 
-    def __init__(self, lr: float = 1.0, seed=None, curvature="abs", damping=0.0,
-                 cond_max=None, chunk_size=None):
+    def __init__(self, lr: float = 1.0, seed: int | None = None, curvature: str = "abs",
+                 damping: float = 0.0, cond_max: float | None = None,
+                 chunk_size: int | None = None):
         super().__init__(lr, seed, curvature, damping, cond_max, chunk_size)
 
-    def step(self, f, theta, grad=None):
+    def step(self, f: Objective, theta: ArrayLike,
+             grad: GradientFn | None = None) -> tuple[Array, StepInfo]:
         theta = as_parameters(theta)
         _, g = value_and_gradient(f, theta, grad, self.chunk_size)
         V = namespace(theta).reshape(g, (1, -1))          # v = ∇f, the one direction
@@ -163,11 +175,13 @@ class Newton(_HyperplaneOptimizer):
 
     name = "newton"
 
-    def __init__(self, lr: float = 1.0, seed=None, curvature="solve", damping=0.0,
-                 cond_max=None, chunk_size=None):
+    def __init__(self, lr: float = 1.0, seed: int | None = None, curvature: str = "solve",
+                 damping: float = 0.0, cond_max: float | None = None,
+                 chunk_size: int | None = None):
         super().__init__(lr, seed, curvature, damping, cond_max, chunk_size)
 
-    def step(self, f, theta, grad=None):
+    def step(self, f: Objective, theta: ArrayLike,
+             grad: GradientFn | None = None) -> tuple[Array, StepInfo]:
         theta = as_parameters(theta)
         V = namespace(theta).eye(theta.shape[0], dtype=theta.dtype)   # basis directions e_i
         return self._hyperplane(f, theta, V)

@@ -72,10 +72,13 @@ import math
 
 import numpy as np
 
+from collections.abc import Callable
+
 from hyperdual import directional, namespace, to_numpy
+from hyperdual.aliases import Array, ArrayLike, GradientFn, Objective
 from hyperdual.oracles import BICOMPLEX_STEP, CS_STEP, bicomplex_directional, cs_directional
 
-from .base import Optimizer, as_parameters, value_and_gradient
+from .base import Optimizer, StepInfo, as_parameters, value_and_gradient
 from .curvature import KrylovStepInfo, dual_backprop_hvp, host_dot
 
 __all__ = ["ComplexStepNewtonKrylov", "csdd", "csdd2", "curvature_oracles", "DERIVATIVES"]
@@ -83,7 +86,7 @@ __all__ = ["ComplexStepNewtonKrylov", "csdd", "csdd2", "curvature_oracles", "DER
 DERIVATIVES = ("complex", "hyperdual", "fd")
 
 
-def csdd(grad, theta, p, h=CS_STEP):
+def csdd(grad: GradientFn, theta: Array, p: Array, h: float = CS_STEP) -> Array:
     """``Hp`` by the complex step on the gradient: ``Im ∇f(θ + i t p) / t`` (eq. 10).
 
     ``grad`` is ``theta -> (value, gradient)`` and must run on complex θ (back-propagation in
@@ -93,14 +96,15 @@ def csdd(grad, theta, p, h=CS_STEP):
     return cs_directional(lambda th: grad(th)[1], theta, p, h=h)
 
 
-def csdd2(f, theta, p, h=BICOMPLEX_STEP):
+def csdd2(f: Objective, theta: Array, p: Array, h: float = BICOMPLEX_STEP) -> float:
     """``pᵀHp`` by the bicomplex step on the loss: ``Im_{i1i2} f(θ + t i1 p + t i2 p) / t²``
     (eq. 11; ``oracles.bicomplex_directional``). Returns a float."""
     return float(to_numpy(bicomplex_directional(f, theta, p, h=h)[2]))
 
 
-def curvature_oracles(f, grad, derivatives="complex", fd_step=1e-6, cs_step=CS_STEP,
-                      bc_step=BICOMPLEX_STEP):
+def curvature_oracles(f: Objective, grad: GradientFn, derivatives: str = "complex",
+                      fd_step: float = 1e-6, cs_step: float = CS_STEP,
+                      bc_step: float = BICOMPLEX_STEP) -> tuple[Callable, Callable]:
     """The pair ``(Hp, pᵀHp)`` of callables ``(theta, p) ->`` for one kind of derivative.
 
     ``"complex"``: :func:`csdd`, :func:`csdd2`; ``"hyperdual"``: back-propagation on the
@@ -150,7 +154,7 @@ class ComplexStepNewtonKrylov(Optimizer):
                  rtol: float = 1e-3, small_curvature: float = 1e-8, max_adjust: int = 10,
                  warm_start: float = 0.95, global_momentum: float = 0.9,
                  derivatives: str = "complex", fd_step: float = 1e-6, cs_step: float = CS_STEP,
-                 bc_step: float = BICOMPLEX_STEP, seed=None):
+                 bc_step: float = BICOMPLEX_STEP, seed: int | None = None):
         super().__init__(lr, seed)
         if not eta > 0:
             raise ValueError(f"eta (the target Taylor ratio) must be positive; got {eta}")
@@ -227,7 +231,8 @@ class ComplexStepNewtonKrylov(Optimizer):
         return safe if safe is not None else (1e-6, eta)
 
     # ------------------------------------------------------------------ the step
-    def step(self, f, theta, grad=None, global_grad=None):
+    def step(self, f: Objective, theta: ArrayLike, grad: GradientFn | None = None,
+             global_grad: GradientFn | None = None) -> tuple[Array, StepInfo]:
         theta = as_parameters(theta)
         xp = namespace(theta)
         if grad is None:

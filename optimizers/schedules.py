@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import math
 
+from .base import Optimizer
+
 
 class StepDecay:
     """Multiply the learning rate by ``gamma`` every ``every`` calls of ``step()``.
@@ -20,7 +22,8 @@ class StepDecay:
     Call ``step()`` once per epoch (or per iteration, as you count ``every``).
     """
 
-    def __init__(self, optimizer, gamma: float = 0.1, every: int = 1000, min_lr: float = 0.0):
+    def __init__(self, optimizer: Optimizer, gamma: float = 0.1, every: int = 1000,
+                 min_lr: float = 0.0):
         if not 0.0 < gamma <= 1.0:
             raise ValueError(f"gamma must be in (0, 1]; got {gamma}")
         if int(every) != every or every < 1:
@@ -29,7 +32,7 @@ class StepDecay:
             float(min_lr)
         self.count = 0
 
-    def step(self, val_loss=None) -> bool:
+    def step(self, val_loss: float | None = None) -> bool:
         """Count one epoch; returns True when the learning rate was reduced."""
         self.count += 1
         if self.count % self.every:
@@ -57,7 +60,7 @@ class ReduceOnRise:
     loss starts to increase, as in the paper (appendix A.3).
     """
 
-    def __init__(self, optimizer, factor: float = 0.1, patience: int = 0,
+    def __init__(self, optimizer: Optimizer, factor: float = 0.1, patience: int = 0,
                  threshold: float = 0.0, cooldown: int = 0, min_lr: float = 0.0):
         if not 0.0 < factor < 1.0:
             raise ValueError(f"factor must be in (0, 1); got {factor}")
@@ -69,7 +72,7 @@ class ReduceOnRise:
         self.bad = 0
         self.cooling = 0
 
-    def step(self, val_loss) -> bool:
+    def step(self, val_loss: float) -> bool:
         """Record one validation loss; returns True when the learning rate was reduced."""
         val_loss = float(val_loss)
         if math.isnan(val_loss):
