@@ -35,7 +35,6 @@ import numpy as np
 from hyperdual import HyperDual
 from layers import models
 
-
 CLOCKS = {"wall": time.perf_counter, "cpu": time.process_time}
 
 
@@ -83,11 +82,11 @@ def time_model(name, model, N, dtype, repeats, rng, clock):
     return row
 
 
-def peak_mb(fn):
-    """Peak traced memory (MB) allocated while ``fn()`` runs."""
+def peak_mb(fn, *args):
+    """Peak traced memory (MB) allocated while ``fn(*args)`` runs."""
     tracemalloc.start()
     try:
-        fn()
+        fn(*args)
         return tracemalloc.get_traced_memory()[1] / 1e6
     finally:
         tracemalloc.stop()
@@ -104,9 +103,9 @@ def memory_rows(width, N, depths, dtype, rng):
         v = rng.normal(size=theta.shape).astype(dtype)
         rows.append({
             "depth": depth, "D": model.num_params,
-            "hd_forward": peak_mb(lambda: model.loss(dual, X, y)),
-            "backprop": peak_mb(lambda: model.value_and_grad(theta, X, y)),
-            "hvp": peak_mb(lambda: model.hvp(theta, X, y, v)),
+            "hd_forward": peak_mb(model.loss, dual, X, y),
+            "backprop": peak_mb(model.value_and_grad, theta, X, y),
+            "hvp": peak_mb(model.hvp, theta, X, y, v),
             "theta_mb": theta.nbytes / 1e6,
         })
     return rows

@@ -27,13 +27,13 @@ from pathlib import Path
 for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")     # single-threaded BLAS: stable timings on shared cores
 
-import numpy as np  # noqa: E402
+import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import hyperdual  # noqa: E402
-import optimizers  # noqa: E402
-from fomoh.rosenbrock import rosenbrock, rosenbrock_value_and_grad  # noqa: E402
+import hyperdual
+import optimizers
+from fomoh.rosenbrock import rosenbrock, rosenbrock_value_and_grad
 
 METHODS = [("fgd", {}), ("fomoh", {}), ("fomoh-bp", {}), ("fomoh-2d", {}), ("fomoh-3d", {}),
            ("fomoh-kd", {"K": 10}), ("newton", {}), ("sgd", {"momentum": 0.9}), ("adam", {})]

@@ -93,16 +93,17 @@ def _data(model, N, seed=0):
 
 def project_case(model, N, K):
     import numpy as np
+
+    import hyperdual
     import layers
     import optimizers
-    import hyperdual
     if DEVICE == "gpu":
         hyperdual.set_backend("cupy")
     xp = hyperdual.get_backend()
     net = layers.models.build("mnist_cnn" if model == "cnn" else "logistic_regression")
     theta = net.init_params(0, dtype=np.float32)                      # on the backend
     X, y = (xp.asarray(a) for a in _data(model, N))
-    f = lambda t: net.loss(t, X, y)                                     # noqa: E731
+    f = lambda t: net.loss(t, X, y)
     if K == 0:
         return lambda: f(theta)
     opt = optimizers.FoMoH(lr=0.01, seed=0) if K == 1 else optimizers.FoMoHKD(K, lr=0.01, seed=0)
@@ -158,7 +159,7 @@ def jax_case(model, N, K):
         V = jax.random.normal(key, (K, D), jnp.float32)
 
         def second(vi, vj):
-            first = lambda t: jax.jvp(loss, (t,), (vi,))[1]            # noqa: E731
+            first = lambda t: jax.jvp(loss, (t,), (vi,))[1]
             return jax.jvp(first, (theta,), (vj,))
 
         d1, d12 = jax.vmap(second)(V[I], V[J])
@@ -204,7 +205,7 @@ def torch_case(model, N, K):
     gen = torch.Generator(device=device).manual_seed(0)
 
     def second(vi, vj):
-        first = lambda t: torch.func.jvp(loss, (t,), (vi,))[1]            # noqa: E731
+        first = lambda t: torch.func.jvp(loss, (t,), (vi,))[1]
         return torch.func.jvp(first, (theta,), (vj,))
 
     def step():
@@ -234,10 +235,10 @@ def fomoh_case(model, N, K):
     if model == "cnn":
         net = CNNModel(cnn_layers_channels=[1, 20, 50], cnn_filter_size=5,
                        dense_layers=[800, 500, 10], maxpool_args=[2, 2], bias=True)
-        loss_module = lambda x, t: nll_loss(x.logsoftmax(-1), t)          # noqa: E731
+        loss_module = lambda x, t: nll_loss(x.logsoftmax(-1), t)
     else:
         net = LogisticRegressionModel(784, 10)
-        loss_module = lambda x, t: nll_loss(x, t)                          # noqa: E731
+        loss_module = lambda x, t: nll_loss(x, t)
     net.to(device)
     if K == 0:
         return lambda: loss_module(net(htorch(X), None), htorch(y))
@@ -252,7 +253,9 @@ def fomoh_case(model, N, K):
 def memory_per_layer(depths=(2, 4, 8), width=256, N=256):
     """Peak bytes (tracemalloc) of one FoMoH-2D step of the project vs the MLP's depth."""
     import tracemalloc
+
     import numpy as np
+
     import layers
     import optimizers
     rng = np.random.default_rng(0)
@@ -263,7 +266,7 @@ def memory_per_layer(depths=(2, 4, 8), width=256, N=256):
         net = layers.models.deep_mlp(width=width, depth=depth)
         theta = net.init_params(0, dtype=np.float32)
         opt = optimizers.FoMoHKD(2, lr=0.01, seed=0)
-        f = lambda t: net.loss(t, X, y)                                     # noqa: E731
+        f = lambda t: net.loss(t, X, y)  # noqa: B023 - used in this iteration only
         opt.step(f, theta)
         tracemalloc.start()
         new_theta, _ = opt.step(f, theta)

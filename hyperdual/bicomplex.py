@@ -438,7 +438,8 @@ def softplus(x: Bicomplex) -> Bicomplex:
 
 
 def relu(x: Bicomplex) -> Bicomplex:
-    """``max(z, 0)`` selected by the real part: derivative parts 0 at ``a = 0`` (as ``rules.py``)."""
+    """``max(z, 0)`` selected by the real part: derivative parts 0 at ``a = 0`` (as in
+    ``rules.py``)."""
     return where(x.real > 0, x, 0.0)
 
 
@@ -529,7 +530,8 @@ def power(x: Bicomplex, n: Operand) -> Bicomplex:
     xp = x.xp
     n_arr = xp.asarray(n)
     integral = bool(xp.all(n_arr == xp.round(n_arr))) if n_arr.dtype.kind in "fc" else True
-    if n_arr.dtype.kind in "biu" or (integral and float(xp.max(xp.abs(n_arr))) <= _MAX_INTEGER_POWER):
+    small = integral and float(xp.max(xp.abs(n_arr))) <= _MAX_INTEGER_POWER
+    if n_arr.dtype.kind in "biu" or small:
         if n_arr.ndim == 0:
             return _integer_power_scalar(x, int(n_arr.real))
         return _integer_power_array(x, n_arr.real.astype(np.int64))

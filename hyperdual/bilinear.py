@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .aliases import Array, BilinearOp, Operand, Parts
+from .aliases import BilinearOp, Operand, Parts
 from .backend import namespace
 from .multipart import MultiPartArray, _like, array_module
 

@@ -8,13 +8,15 @@ Every function here chooses pairs ``(v1, v2)`` and evaluates them in *chunks* of
 ``chunk_size`` pairs: one call of ``f`` per chunk, with the pairs on the ε-parts' leading
 axis, so the primal work is shared within a chunk and memory stays bounded.
 
-| function            | pairs                         | number of pairs |
-|---------------------|-------------------------------|-----------------|
-| ``directional``     | the given (v1, v2)            | P               |
-| ``gradient``        | e_i (first order, ``Dual``)   | D               |
-| ``hvp``             | (v, e_i)                      | D               |
-| ``projected_hessian`` | K-jet on V (``Jet``)        | K(K+1)/2        |
-| ``hessian``         | K-jets on blocks of e_i       | D(D+1)/2        |
+=====================  ===========================  ===============
+function               pairs                        number of pairs
+=====================  ===========================  ===============
+``directional``        the given (v1, v2)           P
+``gradient``           e_i (first order, ``Dual``)  D
+``hvp``                (v, e_i)                     D
+``projected_hessian``  K-jet on V (``Jet``)         K(K+1)/2
+``hessian``            K-jets on blocks of e_i      D(D+1)/2
+=====================  ===========================  ===============
 
 ``projected_hessian`` and ``hessian`` use the second-order K-jet (``hyperdual.jet``) rather
 than independent pairs: one evaluation on ``θ + Σ_k v_k ε_k`` gives all K first and
@@ -236,7 +238,6 @@ def projected_hessian(f: Objective, theta: ArrayLike, V: ArrayLike,
         From the K-jet ``θ + Σ_k V[k] ε_k`` (``hyperdual.Jet``).
     """
     theta = as_parameters(theta)
-    xp = namespace(theta)
     V, _ = as_directions(V, theta, "V")
     return _blockwise(f, theta, V.shape[0], lambda rows: V[rows], chunk_size)
 

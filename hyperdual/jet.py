@@ -31,10 +31,9 @@ produces no second-order part either.
 from __future__ import annotations
 
 import functools
+from types import ModuleType
 
 import numpy as np
-
-from types import ModuleType
 
 from .aliases import Array, ArrayLike, BilinearOp, Parts
 from .backend import namespace

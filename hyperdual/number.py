@@ -195,7 +195,8 @@ class HyperDual(ForwardNumber):
 
     @staticmethod
     def chain(parts: Parts, rule_values: tuple) -> Parts:
-        """``f(a + b e1 + c e2 + d e1e2) = f(a) + f'(a)b e1 + f'(a)c e2 + (f'(a)d + f''(a)bc) e1e2``."""
+        """The chain rule ``f(a + b e1 + c e2 + d e1e2)
+        = f(a) + f'(a)b e1 + f'(a)c e2 + (f'(a)d + f''(a)bc) e1e2``."""
         _, b, c, d = parts
         f, df, d2f = rule_values
         return f, df * b, df * c, df * d if d2f is None else df * d + d2f * b * c
@@ -257,7 +258,7 @@ def _vanishing_pair_terms(n, t):
 def _vanishing_jet_terms(n, t):
     """The same for a K-jet: ``t.first_k`` is 0 where ``n.first_k`` is, ``t.second_ij`` where
     ``n.second_ij``, ``n.first_i`` and ``n.first_j`` all are (a structural zero is zero)."""
-    from .jet import pair_index    # here: jet.py imports this module
+    from .jet import pair_index  # here: jet.py imports this module
     xp, K = t.xp, t.K
     shape = (1,) * (t.ndim - n.ndim) + n.shape
     first_zero = (xp.ones((K,) + shape, dtype=bool) if n.first is None

@@ -9,11 +9,11 @@ registers them, with each type's own bilinear and nonlinear entries, on the numb
 
 from __future__ import annotations
 
-import numpy as np
-
 from collections.abc import Sequence
 
-from .aliases import Array, ArrayLike, Operand
+import numpy as np
+
+from .aliases import ArrayLike, Operand
 from .multipart import MultiPartArray, _add, _dtype_of, _like, array_module, as_multipart
 
 __all__ = ["maximum", "minimum", "fmax", "fmin", "concatenate", "stack", "where", "pad",

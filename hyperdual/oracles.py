@@ -230,7 +230,6 @@ def fd_directional(f: Objective, theta: ArrayLike, v1: ArrayLike, v2: ArrayLike 
     """
     theta = as_parameters(theta, np.float64)
     xp = namespace(theta)
-    D = theta.shape[0]
     v1, single1 = as_directions(v1, theta, "v1")
     v2, single2 = (v1, single1) if v2 is None else as_directions(v2, theta, "v2")
     v1, v2 = _pair_up(v1, v2)
@@ -279,7 +278,6 @@ def cs_directional(f: Objective, theta: ArrayLike, v: ArrayLike, h: float = CS_S
     array, shape f's output (v of shape (D,)) or (P, *out), float64
     """
     theta = as_parameters(theta, np.float64)
-    xp = namespace(theta)
     V, single = as_directions(v, theta, "v")
     d1 = _complex_rows(f, theta, V, h, batched)
     return d1[0] if single else d1
@@ -336,8 +334,6 @@ def bicomplex_directional(f: Objective, theta: ArrayLike, v1: ArrayLike,
     d12 : array, shape () or (P,), v1ᵀ∇²f v2
     """
     theta = as_parameters(theta, np.float64)
-    xp = namespace(theta)
-    D = theta.shape[0]
     v1, single1 = as_directions(v1, theta, "v1")
     v2, single2 = (v1, single1) if v2 is None else as_directions(v2, theta, "v2")
     v1, v2 = _pair_up(v1, v2)
@@ -503,7 +499,8 @@ def compare(f: Objective, theta: ArrayLike, v1: ArrayLike | None = None,
 
     def complex_step():
         z = xp.asarray(f(theta64 + 0j))
-        return {"value": z.real.reshape(z.shape), "gradient": cs_gradient(f, theta64, batched=batched),
+        return {"value": z.real.reshape(z.shape),
+                "gradient": cs_gradient(f, theta64, batched=batched),
                 "d1": cs_directional(f, theta64, v1, batched=batched)}
 
     def finite_differences():

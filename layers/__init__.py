@@ -24,8 +24,18 @@ import os
 from typing import TYPE_CHECKING, Any
 
 from . import models
-from .activations import (LogSoftmax, ReLU, Sigmoid, Softmax, Tanh, log_softmax, relu, sigmoid,
-                          softmax, tanh)
+from .activations import (
+    LogSoftmax,
+    ReLU,
+    Sigmoid,
+    Softmax,
+    Tanh,
+    log_softmax,
+    relu,
+    sigmoid,
+    softmax,
+    tanh,
+)
 from .base import Layer, Model
 from .conv import Conv2d
 from .dense import Dense, Flatten

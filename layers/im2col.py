@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from hyperdual.aliases import Array, Operand
+from hyperdual.aliases import Operand
 from hyperdual.backend import namespace
 from hyperdual.multipart import MultiPartArray
 
@@ -68,7 +68,8 @@ def im2col_rows(x: Operand, kernel_size: int | tuple[int, int], stride: int = 1,
     """
     def rows_of(images):                         # (..., N, C, H, W) -> (..., N·OH·OW, kh·kw·C)
         cols = _windows_array(images, kernel_size, stride, padding, 0.0)
-        return cols.reshape(cols.shape[:-6] + (-1, cols.shape[-3] * cols.shape[-2] * cols.shape[-1]))
+        row = cols.shape[-3] * cols.shape[-2] * cols.shape[-1]          # kh·kw·C
+        return cols.reshape(cols.shape[:-6] + (-1, row))
 
     kh, kw = kernel_size
     N, _, H, W = x.shape

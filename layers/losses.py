@@ -12,9 +12,9 @@ Each loss ``L(z, target)`` of the network output ``z`` (N, K) offers three thing
 
 from __future__ import annotations
 
-import numpy as np
-
 from types import ModuleType
+
+import numpy as np
 
 from hyperdual.aliases import Array, DTypeLike, Operand
 

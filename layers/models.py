@@ -1,15 +1,18 @@
 """The models of the papers, each built by name.
 
-| name                  | architecture (MNIST defaults)                                  | parameters |
-|-----------------------|----------------------------------------------------------------|-----------:|
-| ``logistic_regression`` | Dense 784→10                                                 |      7,850 |
-| ``mlp``               | Dense 784→16, ReLU, Dense 16→10 (``hidden=16``)                |     12,730 |
-| ``mnist_cnn``         | Conv 1→20 5×5, ReLU, MaxPool 2, Conv 20→50 5×5, ReLU, MaxPool 2, |  431,080 |
-|                       | Flatten (800), Dense 800→500, ReLU, Dense 500→10               |            |
-| ``lenet5``            | Conv 1→6 5×5 pad 2, Sigmoid, AvgPool 2, Conv 6→16 5×5, Sigmoid, |    61,706 |
-|                       | AvgPool 2, Flatten (400), Dense 400→120, Sigmoid, Dense 120→84, |            |
-|                       | Sigmoid, Dense 84→10                                           |            |
-| ``deep_mlp``          | ``depth`` × (Dense → ``width``, ReLU), then Dense ``width``→10 | (formula)  |
+=======================  ===========================================================  ==========
+name                     architecture (MNIST defaults)                                parameters
+=======================  ===========================================================  ==========
+``logistic_regression``  Dense 784→10                                                      7,850
+``mlp``                  Dense 784→16, ReLU, Dense 16→10 (``hidden=16``)                  12,730
+``mnist_cnn``            Conv 1→20 5×5, ReLU, MaxPool 2, Conv 20→50 5×5, ReLU,           431,080
+                         MaxPool 2, Flatten (800), Dense 800→500, ReLU, Dense 500→10
+``lenet5``               Conv 1→6 5×5 pad 2, Sigmoid, AvgPool 2, Conv 6→16 5×5,           61,706
+                         Sigmoid, AvgPool 2, Flatten (400), Dense 400→120, Sigmoid,
+                         Dense 120→84, Sigmoid, Dense 84→10
+``deep_mlp``             ``depth`` × (Dense → ``width``, ReLU), then Dense               (formula)
+                         ``width``→10
+=======================  ===========================================================  ==========
 
 All end in logits; the loss is the mean cross-entropy with integer labels. Weights are
 initialised He-uniform when a ReLU follows and Glorot-uniform otherwise (sigmoid layers and

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from hyperdual.aliases import Array, Operand
+from hyperdual.aliases import Operand
 
 from .base import Layer, array_module, check_positive_int
 from .im2col import col2im, im2col, output_size

@@ -52,7 +52,8 @@ def _pool(x, kernel, stride, padding, fill, reduce):
 
 
 def max_pool2d(x: Operand, kernel: int, stride: int | None = None, padding: int = 0) -> Operand:
-    """Maximum over each ``kernel × kernel`` window (padding by −inf). (N, C, H, W) → (N, C, OH, OW)."""
+    """Maximum over each ``kernel × kernel`` window (padding by −inf).
+    (N, C, H, W) → (N, C, OH, OW)."""
     return _pool(x, kernel, stride or kernel, padding, -np.inf, np.max)
 
 

@@ -16,14 +16,14 @@
 from . import directions
 from .base import Optimizer, StepInfo
 from .baselines import SGD, Adam
+from .curvature import ModelObjective
+from .hessian_free import DampedNewton, HessianFreeGaussNewton, HessianFreeNewton
 from .hyperplane import COND_MAX, HyperplaneResult, Solve, hyperplane_step, solve_kappa
 from .methods import FGD, FoMoH, FoMoHBP, FoMoHKD, Newton
+from .newton_krylov import ComplexStepNewtonKrylov
+from .partition import PartitionNewton
 from .registry import FORWARD_ONLY, OPTIMIZERS, build, names
 from .schedules import ReduceOnRise, StepDecay
-from .hessian_free import DampedNewton, HessianFreeGaussNewton, HessianFreeNewton
-from .newton_krylov import ComplexStepNewtonKrylov
-from .curvature import ModelObjective
-from .partition import PartitionNewton
 
 __all__ = [
     "FGD", "FoMoH", "FoMoHBP", "FoMoHKD", "Newton", "SGD", "Adam",

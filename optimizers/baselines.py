@@ -7,7 +7,6 @@ it is given, and from forward mode (D hyper-dual pairs) otherwise.
 from __future__ import annotations
 
 from hyperdual import namespace
-
 from hyperdual.aliases import Array, ArrayLike, GradientFn, Objective
 
 from .base import Optimizer, StepInfo, as_parameters, value_and_gradient

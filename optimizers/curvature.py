@@ -31,11 +31,10 @@ Also here: :func:`truncated_cg`, the conjugate-gradient solver of the Hessian-fr
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-
-from collections.abc import Callable
 
 from hyperdual import Dual, namespace, to_numpy
 from hyperdual import hvp as forward_hvp

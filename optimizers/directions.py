@@ -9,11 +9,14 @@ lives in one ``np.random.Generator`` owned by the optimizer (and saved in its ch
 Samplers from a specification that returns host arrays (``given``, a callable) are moved to
 ``xp`` and ``dtype`` explicitly.
 
-| sampler      | directions                                        | used by                  |
-|--------------|---------------------------------------------------|--------------------------|
-| ``gaussian`` | ``v_k ~ N(0, I)``: ``rng.standard_normal((K, D))`` | FGD, FoMoH, FoMoH-KD     |
-| ``basis``    | K distinct unit vectors ``e_i`` (all D, in order, when K = D) | FoMoH-KD(directions="basis") |
-| ``given``    | a fixed user-given (K, D) array                   | experiments, tests       |
+============  ===================================================  ============================
+sampler       directions                                           used by
+============  ===================================================  ============================
+``gaussian``  ``v_k ~ N(0, I)``: ``rng.standard_normal((K, D))``   FGD, FoMoH, FoMoH-KD
+``basis``     K distinct unit vectors ``e_i`` (all D, in order,    ``FoMoHKD(directions="basis")``
+              when K = D)
+``given``     a fixed user-given (K, D) array                      experiments, tests
+============  ===================================================  ============================
 
 (FoMoH-BP's one direction is the gradient itself, taken in ``methods.FoMoHBP``; Newton's are
 the whole basis, ``eye(D)``.)
@@ -21,10 +24,10 @@ the whole basis, ``eye(D)``.)
 
 from __future__ import annotations
 
-import numpy as np
-
 from collections.abc import Callable
 from types import ModuleType
+
+import numpy as np
 
 from hyperdual import to_numpy
 from hyperdual.aliases import Array, ArrayLike, DTypeLike

@@ -4,11 +4,13 @@ From Z. Wang and M. Huang, "Second-order Optimization Made Practical for Deep Le
 Preliminary Analysis" (equation and section numbers below are the paper's). All
 minimise; η is ``lr``, λ is ``damping``.
 
-| class                     | registry name      | step                                                |
-|---------------------------|--------------------|-----------------------------------------------------|
-| ``DampedNewton``          | ``damped-newton``  | ``θ − η (H + λI)⁻¹ g``, the full Hessian (eq. 2)    |
-| ``HessianFreeNewton``     | ``hf-newton``      | ``θ − η x``, ``(H + λI) x = g`` by truncated CG      |
-| ``HessianFreeGaussNewton``| ``hf-gauss-newton``| ``θ − η x``, ``(G + λI) x = g``, ``G = Jᵀ H_out J``  |
+==========================  ===================  =================================================
+class                       registry name        step
+==========================  ===================  =================================================
+``DampedNewton``            ``damped-newton``    ``θ − η (H + λI)⁻¹ g``, the full Hessian (eq. 2)
+``HessianFreeNewton``       ``hf-newton``        ``θ − η x``, ``(H + λI) x = g`` by truncated CG
+``HessianFreeGaussNewton``  ``hf-gauss-newton``  ``θ − η x``, ``(G + λI) x = g``, ``G = Jᵀ H_out J``
+==========================  ===================  =================================================
 
 ``damping=0`` gives plain Newton (eq. 1). The defaults (``lr=0.5``; λ = 32 for Newton and
 Hessian-free Newton, λ = 4 for Gauss-Newton) are the paper's MNIST settings (§4.1, where
@@ -41,19 +43,18 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Callable
 
 import numpy as np
 import scipy.linalg
-
-from collections.abc import Callable
 
 from hyperdual import Dual, namespace, to_numpy
 from hyperdual.aliases import Array, ArrayLike, DTypeLike, GradientFn, Objective
 
 from .base import Optimizer, StepInfo, as_parameters, value_and_gradient
+from .curvature import KrylovStepInfo, gnvp_operator, hvp_operator, truncated_cg
 from .hyperplane import JITTER_GROWTH, JITTER_START, MAX_TRIES, solve_kappa
 from .methods import Newton
-from .curvature import KrylovStepInfo, gnvp_operator, hvp_operator, truncated_cg
 
 __all__ = ["DampedNewton", "HessianFreeNewton", "HessianFreeGaussNewton",
            "hessian_by_backprop", "dense_newton_solve", "EIGH_MAX"]

@@ -2,13 +2,15 @@
 
 All minimise f over a flat parameter vector θ (shape (D,)); η is ``lr``.
 
-| class     | step                                                    | f evaluations per step          |
-|-----------|---------------------------------------------------------|---------------------------------|
-| FGD       | θ − η (∇f·v) v,  v ~ N(0, I)                            | 1 jet pass, K = 1               |
-| FoMoH     | θ − η (∇f·v) / abs(vᵀHv) · v                  (eq. 1)   | 1 jet pass, K = 1               |
-| FoMoHBP   | as FoMoH with v = ∇f from back-propagation    (eq. 2)   | 1 backward + 1 jet pass, K = 1  |
-| FoMoHKD   | θ − η Σ κ_k v_k,  H κ = g on K directions     (Alg. 1) | 1 jet pass, K directions        |
-| Newton    | θ − η (H + λI)⁻¹ ∇f,  the hyperplane step on the basis  | jets on blocks of the D basis   |
+=========  ======================================================  ==============================
+class      step                                                    f evaluations per step
+=========  ======================================================  ==============================
+FGD        θ − η (∇f·v) v,  v ~ N(0, I)                            1 jet pass, K = 1
+FoMoH      θ − η (∇f·v) / abs(vᵀHv) · v                  (eq. 1)   1 jet pass, K = 1
+FoMoHBP    as FoMoH with v = ∇f from back-propagation    (eq. 2)   1 backward + 1 jet pass, K = 1
+FoMoHKD    θ − η Σ κ_k v_k,  H κ = g on K directions     (Alg. 1)  1 jet pass, K directions
+Newton     θ − η (H + λI)⁻¹ ∇f,  the hyperplane step on the basis  jets on blocks of the D basis
+=========  ======================================================  ==============================
 
 Every pass evaluates f on the second-order K-jet ``θ + Σ_k v_k ε_k`` (``hyperdual.Jet``,
 through ``hyperdual.projected_hessian``): f(θ), the K numbers ∇f·v_k and the K(K+1)/2
@@ -20,9 +22,9 @@ in their directions and in how negative curvature is treated (see ``optimizers.h
 
 from __future__ import annotations
 
-import numpy as np
-
 from collections.abc import Callable
+
+import numpy as np
 
 from hyperdual import namespace, projected_hessian
 from hyperdual.aliases import Array, ArrayLike, GradientFn, Objective

@@ -11,8 +11,9 @@ paper's). Two complex-step directional derivatives ("CSDD") supply all the curva
 
 Both are exact to rounding (nothing is subtracted). ``derivatives="hyperdual"`` computes the
 same two quantities exactly with dual and hyper-dual numbers (back-propagation on
-``w + p e`` and one hyper-dual ``(p, p)`` pair) and ``derivatives="fd"`` by forward differences with step ``fd_step``
-(``(∇f(w + h p) − ∇f(w)) / h`` and ``p·`` of it) — the supplementary comparison.
+``w + p e`` and one hyper-dual ``(p, p)`` pair) and ``derivatives="fd"`` by forward
+differences with step ``fd_step`` (``(∇f(w + h p) − ∇f(w)) / h`` and ``p·`` of it) — the
+supplementary comparison.
 
 One ``step`` is one pass of the loop of Algorithm 1 over a minibatch ``B_j``:
 
@@ -49,9 +50,10 @@ paper leaves open):
   size"). The ×0.5 / ×1.5 moves can jump over an interval whose ends differ by a factor
   of 2 (η grows about like γ²), so after ``max_adjust`` trials we take the largest tried γ
   whose η was below the interval (a safe step) and fall back to the paper's γ = 1e-6 only
-  when there is none (``fallbacks`` counts both). The Taylor ratio uses the minibatch loss f_j, its gradient g_j and H_j, so that
-  ``E_Q`` is the quadratic model of the function being evaluated; the paper does not say
-  which loss line 44 evaluates (the global loss would cost a pass over the data per trial);
+  when there is none (``fallbacks`` counts both). The Taylor ratio uses the minibatch loss
+  f_j, its gradient g_j and H_j, so that ``E_Q`` is the quadratic model of the function
+  being evaluated; the paper does not say which loss line 44 evaluates (the global loss
+  would cost a pass over the data per trial);
 * ``Δw̃`` (line 10) is not defined in the paper; we warm-start with the step actually taken
   on the previous batch, ``lr·γ·Δw``, times ``warm_start`` (0.95, as in Martens' Hessian-free
   optimisation; 0 = cold start). Carrying the unscaled Δw instead lets a direction that the
@@ -69,10 +71,9 @@ paper leaves open):
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
-
-from collections.abc import Callable
 
 from hyperdual import directional, namespace, to_numpy
 from hyperdual.aliases import Array, ArrayLike, GradientFn, Objective

@@ -1,6 +1,6 @@
 """The PyTorch and JAX oracle adapters shipped in fomoh.oracle.adapters pass the comparison,
-and planted layout errors in them are caught. Optional: each test skips cleanly without its framework
-(``pip install torch`` / ``pip install jax``)."""
+and planted layout errors in them are caught. Optional: each test skips cleanly without its
+framework (``pip install torch`` / ``pip install jax``)."""
 
 import importlib
 import importlib.util

@@ -138,7 +138,8 @@ def test_closed_forms_are_exact_identities_not_just_first_order(name):
     z1 = a + 0.1j * RNG.normal(size=a.size)
     z2 = 0.05 * (RNG.normal(size=a.size) + 1j * RNG.normal(size=a.size))
     complex_fn = {"sigmoid": lambda z: 1 / (1 + np.exp(-z)),
-                  "softplus": lambda z: np.log(1 + np.exp(z)), "erf": scipy.special.erf}.get(name, getattr(np, name, None))
+                  "softplus": lambda z: np.log(1 + np.exp(z)),
+                  "erf": scipy.special.erf}.get(name, getattr(np, name, None))
     ref1, ref2 = _idempotent_reference(complex_fn, z1, z2)
     y = CALL[name](Bicomplex(z1, z2))
     assert_close(np.stack([y.z1.real, y.z1.imag, y.z2.real, y.z2.imag]),

@@ -100,7 +100,8 @@ def http_server():
         handler = functools.partial(_QuietHandler, directory=str(directory))
         server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         server.requests_seen = []
-        thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+        thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
+                                  daemon=True)
         thread.start()
         servers.append((server, thread))
         host, port = server.server_address[:2]

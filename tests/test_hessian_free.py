@@ -16,14 +16,18 @@ import scipy.optimize as so
 
 import hyperdual as hd
 import optimizers
+from fomoh.rosenbrock import rosenbrock as rosen
+from fomoh.rosenbrock import rosenbrock_value_and_grad as rosen_grad
 from hyperdual.testing import assert_close, relative_error
 from layers import models
-from optimizers.hessian_free import (DampedNewton, HessianFreeGaussNewton, HessianFreeNewton,
-                                     dense_newton_solve, hessian_by_backprop)
-from optimizers.curvature import (ModelObjective, gauss_newton_vp, hvp_operator,
-                                       truncated_cg)
-
-from fomoh.rosenbrock import rosenbrock as rosen, rosenbrock_value_and_grad as rosen_grad
+from optimizers.curvature import ModelObjective, gauss_newton_vp, hvp_operator, truncated_cg
+from optimizers.hessian_free import (
+    DampedNewton,
+    HessianFreeGaussNewton,
+    HessianFreeNewton,
+    dense_newton_solve,
+    hessian_by_backprop,
+)
 
 F64 = np.float64
 

@@ -3,7 +3,8 @@
 For each layer we build a scalar function of *all* its inputs — parameters and data, packed
 in one vector ``z`` — ``F(z) = Σ w ⊙ y + ½ Σ u ⊙ y²`` of the output ``y = layer(params(z),
 x(z))`` with fixed random weights ``w, u`` (the quadratic term gives every layer, linear ones
-included, a non-zero Hessian; for a loss, ``F`` is the loss itself). Then, in random directions ``v1, v2``:
+included, a non-zero Hessian; for a loss, ``F`` is the loss itself). Then, in random
+directions ``v1, v2``:
 
 * hyper-dual forward pass: ``∇F·v1`` (e1 part) and ``v1ᵀ∇²F v2`` (e1e2 part);
 * bicomplex step (exact to rounding) and central finite differences as references;
@@ -23,8 +24,20 @@ import hyperdual as hd
 from hyperdual import HyperDual
 from hyperdual.bicomplex import Bicomplex
 from hyperdual.testing import assert_close
-from layers import (AvgPool2d, Conv2d, CrossEntropy, Dense, Flatten, LogSoftmax, MaxPool2d,
-                    MeanSquaredError, ReLU, Sigmoid, Softmax, Tanh)
+from layers import (
+    AvgPool2d,
+    Conv2d,
+    CrossEntropy,
+    Dense,
+    Flatten,
+    LogSoftmax,
+    MaxPool2d,
+    MeanSquaredError,
+    ReLU,
+    Sigmoid,
+    Softmax,
+    Tanh,
+)
 
 H_STEP = 1e-20          # bicomplex and complex step size
 

@@ -55,7 +55,8 @@ def test_conv_backward_is_the_adjoint_of_the_loop_convolution(seed):
     y = layer.forward((weight, bias), x)
     g = rng.normal(size=y.shape)
     grad_x, (grad_w, grad_b) = layer.backward((weight, bias), x, y, g)
-    dx, dw, db = rng.normal(size=x.shape), rng.normal(size=weight.shape), rng.normal(size=bias.shape)
+    dx, dw = rng.normal(size=x.shape), rng.normal(size=weight.shape)
+    db = rng.normal(size=bias.shape)
     zero_b = np.zeros_like(bias)
     s, p = layer.stride, layer.padding
     # y is linear in x (weight fixed), in weight (x fixed) and affine in the bias.

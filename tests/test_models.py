@@ -14,8 +14,18 @@ import hyperdual as hd
 from hyperdual import HyperDual
 from hyperdual.bicomplex import Bicomplex
 from hyperdual.testing import assert_close
-from layers import (AvgPool2d, Conv2d, Dense, Flatten, MaxPool2d, ReLU, Sequential, Sigmoid,
-                    Tanh, models)
+from layers import (
+    AvgPool2d,
+    Conv2d,
+    Dense,
+    Flatten,
+    MaxPool2d,
+    ReLU,
+    Sequential,
+    Sigmoid,
+    Tanh,
+    models,
+)
 
 H_STEP = 1e-20
 
@@ -157,7 +167,7 @@ def test_backprop_gradient_matches_forward_mode_gradient(build, dtype):
     theta, X, y = problem(model)
     loss, grad = model.value_and_grad(theta.astype(dtype), X, y)
     assert grad.dtype == dtype and grad.shape == theta.shape
-    f = lambda t: model.loss(t, X, y)                        # noqa: E731
+    f = lambda t: model.loss(t, X, y)
     assert_close(loss, f(theta), dtype, "exact", "loss")
     assert_close(grad, hd.gradient(f, theta), dtype, "exact", "gradient")
 
@@ -230,7 +240,7 @@ def test_gnvp_equals_hvp_for_a_model_linear_in_theta():
 def test_projected_hessian_of_a_small_cnn_matches_the_full_hessian_projected():
     model = tiny_cnn()
     theta, X, y = problem(model, N=3, seed=9)
-    f = lambda t: model.loss(t, X, y)                        # noqa: E731
+    f = lambda t: model.loss(t, X, y)
     H = hd.hessian(f, theta, chunk_size=2048)                 # all D(D+1)/2 basis pairs
     assert_close(H, H.T, np.float64, "exact", "symmetry")
     V = np.random.default_rng(10).normal(size=(4, model.num_params))
@@ -271,7 +281,7 @@ def test_relu_at_exactly_zero_agrees_between_forward_mode_and_backprop():
     X = np.zeros((3, 3))
     X[2] = [0.4, -0.2, 0.7]
     y = np.array([0, 1, 1])
-    f = lambda t: model.loss(t, X, y)                        # noqa: E731
+    f = lambda t: model.loss(t, X, y)
     grad = model.value_and_grad(theta, X, y)[1]
     assert_close(grad, hd.gradient(f, theta), np.float64, "exact", "gradient at the kink")
     v = np.random.default_rng(14).normal(size=theta.shape)
@@ -288,7 +298,7 @@ def test_max_pool_ties_agree_between_forward_mode_and_backprop():
     X = np.array([[[[0.25, 0.75], [0.5, 0.125]],
                    [[0.75, 0.25], [0.5, 0.875]]]])              # every pixel sums to 1.0
     y = np.array([1])
-    f = lambda t: model.loss(t, X, y)                        # noqa: E731
+    f = lambda t: model.loss(t, X, y)
     grad = model.value_and_grad(theta, X, y)[1]
     assert_close(grad, hd.gradient(f, theta), np.float64, "exact", "gradient at ties")
     # the first pixel (0.25, 0.75) is the one chosen: ∂L/∂w ∝ (0.25, 0.75)
@@ -296,10 +306,11 @@ def test_max_pool_ties_agree_between_forward_mode_and_backprop():
 
 
 # ------------------------------------------------------------------------- memory
-def peak_bytes(fn):
+def peak_bytes(fn, *args):
+    """Peak traced memory (bytes) allocated while ``fn(*args)`` runs."""
     tracemalloc.start()
     try:
-        fn()
+        fn(*args)
         return tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
@@ -313,8 +324,8 @@ def test_forward_mode_memory_does_not_grow_with_depth_but_backprop_does():
         model = models.deep_mlp(width=64, depth=depth, n_features=32)
         theta = model.init_params(0)
         dual = HyperDual(theta, rng.normal(size=theta.shape), rng.normal(size=theta.shape))
-        peaks[depth] = (peak_bytes(lambda: model.loss(dual, X, y)),
-                        peak_bytes(lambda: model.value_and_grad(theta, X, y)))
+        peaks[depth] = (peak_bytes(model.loss, dual, X, y),
+                        peak_bytes(model.value_and_grad, theta, X, y))
     (fwd4, bp4), (fwd32, bp32) = peaks[4], peaks[32]
     assert fwd32 <= 1.2 * fwd4, peaks                 # hyper-dual forward: flat in depth
     assert bp32 >= 4 * bp4, peaks                     # back-propagation stores activations

@@ -12,8 +12,20 @@ import pytest
 
 from hyperdual import HyperDual
 from hyperdual.testing import assert_close
-from layers import (AvgPool2d, Conv2d, Dense, Flatten, LogSoftmax, MaxPool2d, ReLU, Sequential,
-                    Sigmoid, Softmax, Tanh, models)
+from layers import (
+    AvgPool2d,
+    Conv2d,
+    Dense,
+    Flatten,
+    LogSoftmax,
+    MaxPool2d,
+    ReLU,
+    Sequential,
+    Sigmoid,
+    Softmax,
+    Tanh,
+    models,
+)
 
 torch = pytest.importorskip("torch")
 F = torch.nn.functional
@@ -55,8 +67,12 @@ def strided_cnn():
                        Flatten(), Dense(75, 6), ReLU(), Dense(6, 4)], input_shape=(2, 9, 9))
 
 
+def deep_mlp_tanh():
+    return models.deep_mlp(16, 3, n_features=20, activation="tanh")
+
+
 @pytest.mark.parametrize("build", [models.mnist_cnn, models.lenet5, models.mlp, strided_cnn,
-                                   lambda: models.deep_mlp(16, 3, n_features=20, activation="tanh")],
+                                   deep_mlp_tanh],
                          ids=["mnist_cnn", "lenet5", "mlp", "strided_cnn", "deep_mlp_tanh"])
 def test_loss_gradient_and_hvp_match_pytorch(build):
     model = build()
@@ -67,7 +83,7 @@ def test_loss_gradient_and_hvp_match_pytorch(build):
     v1, v2 = rng.normal(size=(2, model.num_params))
 
     t_theta, t_X, t_y = torch.from_numpy(theta), torch.from_numpy(X), torch.from_numpy(y)
-    f = lambda t: torch_loss(model, t, t_X, t_y)                      # noqa: E731
+    f = lambda t: torch_loss(model, t, t_X, t_y)
     t_loss, t_grad = torch.func.grad_and_value(f)(t_theta)[::-1]
     _, t_hvp = torch.func.jvp(torch.func.grad(f), (t_theta,), (torch.from_numpy(v1),))
 

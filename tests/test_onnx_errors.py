@@ -15,10 +15,10 @@ import pytest
 
 onnx = pytest.importorskip("onnx")
 
-from layers import from_onnx  # noqa: E402
-from layers.onnx import (OnnxDifferentiationError, OnnxFileError,  # noqa: E402
-                         UnsupportedOnnxError, supported_ops)
-from onnx_helpers import TensorProto, helper, make_model, numpy_helper  # noqa: E402
+from onnx_helpers import TensorProto, helper, make_model, numpy_helper
+
+from layers import from_onnx
+from layers.onnx import OnnxDifferentiationError, OnnxFileError, UnsupportedOnnxError, supported_ops
 
 A = np.arange(6.0).reshape(2, 3) / 7 + 0.1
 

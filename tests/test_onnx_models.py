@@ -16,11 +16,18 @@ import pytest
 
 pytest.importorskip("onnx")
 
-import hyperdual as hd  # noqa: E402
-from hyperdual.testing import assert_close, relative_error  # noqa: E402
-from layers import from_onnx  # noqa: E402
-from onnx_helpers import (as_float32, cnn_model, cnn_reference,  # noqa: E402
-                          onnxruntime_outputs, transformer_model, transformer_reference)
+from onnx_helpers import (
+    as_float32,
+    cnn_model,
+    cnn_reference,
+    onnxruntime_outputs,
+    transformer_model,
+    transformer_reference,
+)
+
+import hyperdual as hd
+from hyperdual.testing import assert_close, relative_error
+from layers import from_onnx
 
 STRICT = 1e-12          # the bar for projected Hessians in float64
 

@@ -20,13 +20,26 @@ import pytest
 
 onnx = pytest.importorskip("onnx")
 
-import hyperdual as hd  # noqa: E402
-from hyperdual.testing import assert_close  # noqa: E402
-from layers import from_onnx  # noqa: E402
-from layers.onnx import supported_ops  # noqa: E402
-from onnx_helpers import (check_derivatives, float32_exact, helper, make_model,  # noqa: E402
-                          numpy_helper, onnxruntime_outputs, quadratic_readout, ref_conv,
-                          ref_conv_transpose, ref_gelu, ref_layer_norm, ref_pool, ref_softmax)
+from onnx_helpers import (
+    check_derivatives,
+    float32_exact,
+    helper,
+    make_model,
+    numpy_helper,
+    onnxruntime_outputs,
+    quadratic_readout,
+    ref_conv,
+    ref_conv_transpose,
+    ref_gelu,
+    ref_layer_norm,
+    ref_pool,
+    ref_softmax,
+)
+
+import hyperdual as hd
+from hyperdual.testing import assert_close
+from layers import from_onnx
+from layers.onnx import supported_ops
 
 RNG = np.random.default_rng(20261201)
 F32, F64, I64 = np.dtype(np.float32), np.dtype(np.float64), np.dtype(np.int64)

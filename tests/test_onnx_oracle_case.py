@@ -14,10 +14,11 @@ import pytest
 
 onnx = pytest.importorskip("onnx")
 
-from fomoh import oracle  # noqa: E402
-from fomoh.oracle import OracleFormatError  # noqa: E402
-from fomoh.oracle.cli import main as oracle_main  # noqa: E402
-from onnx_helpers import cnn_model, helper, make_model, transformer_model  # noqa: E402
+from onnx_helpers import cnn_model, helper, make_model, transformer_model
+
+from fomoh import oracle
+from fomoh.oracle import OracleFormatError
+from fomoh.oracle.cli import main as oracle_main
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 

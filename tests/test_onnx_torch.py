@@ -26,9 +26,9 @@ import pytest
 torch = pytest.importorskip("torch")
 pytest.importorskip("onnx")
 
-import hyperdual as hd  # noqa: E402
-from hyperdual.testing import relative_error  # noqa: E402
-from layers import from_onnx  # noqa: E402
+import hyperdual as hd
+from hyperdual.testing import relative_error
+from layers import from_onnx
 
 nn, F = torch.nn, torch.nn.functional
 EPS = 2.0 ** -10

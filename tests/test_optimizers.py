@@ -12,8 +12,21 @@ import pytest
 
 import optimizers
 from hyperdual.testing import assert_close, relative_error
-from optimizers import (COND_MAX, FGD, SGD, Adam, FoMoH, FoMoHBP, FoMoHKD, Newton,
-                        ReduceOnRise, StepDecay, build, hyperplane_step, solve_kappa)
+from optimizers import (
+    COND_MAX,
+    FGD,
+    SGD,
+    Adam,
+    FoMoH,
+    FoMoHBP,
+    FoMoHKD,
+    Newton,
+    ReduceOnRise,
+    StepDecay,
+    build,
+    hyperplane_step,
+    solve_kappa,
+)
 from optimizers import directions as dirs
 
 F64 = np.float64
@@ -154,7 +167,7 @@ def test_every_method_minimises_a_convex_quadratic(quad):
 # ----------------------------------------------------------------------------- negative curvature
 def test_negative_curvature_fomoh_uses_the_absolute_value_and_fomoh_kd_solves_as_is():
     A = np.diag([1.0, -2.0])
-    f = lambda th: 0.5 * (th @ (A @ th))                              # noqa: E731
+    f = lambda th: 0.5 * (th @ (A @ th))
     th = np.array([0.3, 0.4])
     g = A @ th
     v = np.array([[0.0, 1.0]])                                         # vᵀHv = -2 < 0
@@ -181,7 +194,7 @@ def test_fomoh_equals_fomoh_kd_with_K_1_where_the_curvature_is_positive(quad):
 
 # ----------------------------------------------------------------------------- jitter
 def test_singular_hessian_gets_jitter_and_is_counted():
-    f = lambda th: (th[0] + th[1]) ** 2 + th[2]                        # noqa: E731  H singular
+    f = lambda th: (th[0] + th[1]) ** 2 + th[2]                        # H singular
     opt = Newton(lr=1.0)
     th = np.array([0.5, 0.2, 0.0])
     new, info = opt.step(f, th)
@@ -322,7 +335,7 @@ def test_load_state_dict_rejects_bad_states(quad):
 def test_float32_parameters_stay_float32():
     f64, _, A, b = make_quadratic()
     A32, b32 = A.astype(np.float32), b.astype(np.float32)
-    f32 = lambda th: 0.5 * (th @ (A32 @ th)) - b32 @ th              # noqa: E731
+    f32 = lambda th: 0.5 * (th @ (A32 @ th)) - b32 @ th
     th = theta0().astype(np.float32)
     for f in (f32, f64):                          # also when f itself computes in float64
         for opt in (FoMoHKD(K=D, seed=0), FoMoH(seed=0), FGD(seed=0), Newton(), FoMoHBP(),

@@ -14,8 +14,18 @@ from fomoh import oracle
 from fomoh.oracle import OracleFormatError
 from fomoh.oracle import format as fmt
 from fomoh.oracle.cli import main as oracle_main
-from layers import (AvgPool2d, Conv2d, Dense, Flatten, MaxPool2d, ReLU, Sequential, Sigmoid,
-                    Tanh, models)
+from layers import (
+    AvgPool2d,
+    Conv2d,
+    Dense,
+    Flatten,
+    MaxPool2d,
+    ReLU,
+    Sequential,
+    Sigmoid,
+    Tanh,
+    models,
+)
 
 SECOND_ORDER = ("dir_d12", "kd_H", "hvp", "hessian")
 FIRST_ORDER = ("loss", "grad", "dir_d1", "dir_d2", "kd_g")
@@ -221,7 +231,8 @@ def test_wrong_softmax_second_derivative_is_caught(logreg_case, tmp_path):
 
 
 def test_transposed_conv_weight_layout_is_caught(conv_case, tmp_path):
-    """A backend that reads the second conv weight (C_out=2, C_in=3, 2, 2) as (C_in, C_out, 2, 2)."""
+    """A backend that reads the second conv weight (C_out=2, C_in=3, 2, 2) as
+    (C_in, C_out, 2, 2)."""
     case, reference = conv_case
     model = case.build_model()
     layout = dict(model.param_groups())

@@ -13,12 +13,12 @@ import pytest
 
 import hyperdual as hd
 import optimizers
+from fomoh.rosenbrock import rosenbrock as rosen
+from fomoh.rosenbrock import rosenbrock_value_and_grad as rosen_grad
 from hyperdual.testing import assert_close, relative_error
 from layers import models
 from optimizers.curvature import ModelObjective
 from optimizers.partition import PartitionNewton, partition_directions, resolve_groups
-
-from fomoh.rosenbrock import rosenbrock as rosen, rosenbrock_value_and_grad as rosen_grad
 
 F64 = np.float64
 

@@ -53,7 +53,9 @@ UNARY = {
     "pow_half": lambda y: (1.5 + np.cos(y)) ** 0.5,
     "pow_real": lambda y: 0.25 * (1.5 + np.cos(y)) ** 2.5,
 }
-BINARY = ["add", "sub", "mul", "div", "rdiv"]
+BINARY_OPS = {"add": lambda y, w: y + w, "sub": lambda y, w: y - w, "mul": lambda y, w: y * w,
+              "div": lambda y, w: y / (2.0 + w), "rdiv": lambda y, w: w / (1.5 + np.cos(y))}
+BINARY = list(BINARY_OPS)
 SHAPE = ["matmul", "einsum", "outer_sum", "broadcast_mean", "einsum_outer", "matmul_2d",
          "sum_keepdims", "concat", "permute"]
 OPS = sorted(UNARY) + BINARY + SHAPE
@@ -110,8 +112,7 @@ def make_program(ops, seed, D, dtype):
                 y = step[1](y)
             elif kind in BINARY:
                 w = side(x, step[1], step[2])
-                y = {"add": lambda: y + w, "sub": lambda: y - w, "mul": lambda: y * w,
-                     "div": lambda: y / (2.0 + w), "rdiv": lambda: w / (1.5 + np.cos(y))}[kind]()
+                y = BINARY_OPS[kind](y, w)
             elif kind == "matmul":
                 y = step[1] @ y
             elif kind == "einsum":

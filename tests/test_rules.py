@@ -17,11 +17,10 @@ checked where it is small too, not only where it is largest.
 
 import numpy as np
 import pytest
-
 import scipy.special
 
 import hyperdual as hd
-from hyperdual import Bicomplex, HyperDual, RULES
+from hyperdual import RULES, Bicomplex, HyperDual
 from hyperdual.number import _rule_function
 from hyperdual.testing import assert_close
 

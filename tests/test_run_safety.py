@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 
 from fomoh import atomic
+from fomoh import train as training
 from fomoh.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from fomoh.cli import main
-from fomoh import train as training
 from fomoh.train import RunConfig, train
 
 TINY = ["--max-train", "120", "--quiet"]

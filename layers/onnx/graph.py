@@ -35,7 +35,7 @@ from hyperdual.aliases import Array, DTypeLike, Operand
 if TYPE_CHECKING:                      # onnx is an optional dependency
     import onnx
 
-from . import ops_conv, ops_math, ops_shape  # noqa: F401  (they fill the operator table)
+from . import ops_conv, ops_math, ops_shape  # noqa: F401 - importing them fills the operator table
 from .errors import OnnxDifferentiationError, OnnxError, OnnxFileError, UnsupportedOnnxError
 from .loading import MAX_TENSOR_ELEMENTS, attribute_value, tensor_to_array, value_info
 from .registry import ELEM_TYPES, OPS, REQUIRED, Context, supported_ops

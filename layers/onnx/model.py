@@ -151,7 +151,8 @@ class OnnxModel(Model):
             out[name] = value
         return out
 
-    def outputs(self, theta: Operand, X: Array | tuple | dict, names: list[str] | None = None) -> list[Operand]:
+    def outputs(self, theta: Operand, X: Array | tuple | dict,
+                names: list[str] | None = None) -> list[Operand]:
         """The graph's outputs (all, or ``names``) for parameters θ and data ``X``.
 
         Parameters

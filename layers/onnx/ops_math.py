@@ -14,11 +14,10 @@ import math
 
 import numpy as np
 
+from hyperdual.multipart import MultiPartArray
 from hyperdual.number import _rule_function
 
 from ..activations import log_softmax, relu, sigmoid
-from hyperdual.multipart import MultiPartArray
-
 from .registry import UnsupportedOnnxError, axis_index, ints, one_of, op
 
 erf = _rule_function("erf")

@@ -15,8 +15,16 @@ import numpy as np
 
 from hyperdual.multipart import MultiPartArray
 
-from .registry import (ELEM_TYPES, REQUIRED, UnsupportedOnnxError, axis_index, ints, one_of,
-                       op, scalar)
+from .registry import (
+    ELEM_TYPES,
+    REQUIRED,
+    UnsupportedOnnxError,
+    axis_index,
+    ints,
+    one_of,
+    op,
+    scalar,
+)
 
 
 # --------------------------------------------------------------------------- pass-through

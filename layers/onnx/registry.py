@@ -19,12 +19,11 @@ Values flowing through the graph are of two sorts:
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from types import ModuleType
 
 import numpy as np
-
-from collections.abc import Callable, Iterable
-from types import ModuleType
 
 from hyperdual.aliases import Array, ArrayLike, DTypeLike, Operand
 from hyperdual.backend import to_numpy
