@@ -22,6 +22,7 @@ Reading order (about 30 minutes; each module's docstring states its idea first):
     oracles.py          finite differences, complex step, bicomplex step, compare
     testing.py          the one tolerance table and assert_close
     backend.py          the one switch between NumPy and CuPy
+    aliases.py          the names used in type annotations (Array, Operand, ...)
 
 So ``x * y`` for two hyper-dual arrays is ``AlgebraArray.__mul__`` (bilinear.py) ->
 ``bilinear(_multiply_parts, x, y)`` -> ``HyperDual.product`` (number.py), and ``np.exp(x)``

@@ -19,7 +19,7 @@ def as_parameters(theta: ArrayLike, dtype: DTypeLike | None = None) -> Array:
     ----------
     theta : array_like, shape (D,)
         Integers and booleans become float64; complex values are refused.
-    dtype : dtype, optional
+    dtype : numpy dtype, optional
         Return a copy in this dtype (the oracles compute on a float64 copy).
 
     Returns

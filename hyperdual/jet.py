@@ -20,8 +20,8 @@ Compared with the K(K+1)/2 independent hyper-dual pairs ``(v_i, v_j)``, which ca
 times, the jet carries ``K + K(K+1)/2`` arrays and computes each first-order part once. K = 1
 is the line search's ``(v, v)`` pair without the duplicated ``eps1 = eps2``.
 
-Shapes: ``real`` has the number's shape S, ``first`` is (K, *S) and ``second`` is
-(K(K+1)/2, *S), the pairs ``i ≤ j`` in the row-major order of ``numpy.triu_indices(K)``.
+Shapes: ``real`` has the number's shape S, ``first`` is ``(K, *S)`` and ``second`` is
+``(K(K+1)/2, *S)``, the pairs ``i ≤ j`` in the row-major order of ``numpy.triu_indices(K)``.
 A part that is known to be zero is stored as ``None`` (a *structural zero*, see
 ``multipart``): θ's second-order part, and the first-order part of data. Nothing is ever
 computed for it, so a layer applied to data and a jet weight with no second-order part
@@ -93,9 +93,9 @@ class Jet(ForwardNumber):
     ----------
     real : array_like, shape S
         The value ``a``. Integers are converted to float64.
-    first : array_like, shape (K, *S), or None
+    first : array_like, shape ``(K, *S)``, or None
         The first-order parts ``b_k``; ``None`` means zero (a constant).
-    second : array_like, shape (K(K+1)/2, *S), or None
+    second : array_like, shape ``(K(K+1)/2, *S)``, or None
         The second-order parts ``c_ij`` (pairs ``i ≤ j`` in ``numpy.triu_indices(K)`` order,
         Hessian form); ``None`` means zero.
 
@@ -154,7 +154,7 @@ class Jet(ForwardNumber):
         return npairs(self.K)
 
     def hessian(self) -> Array:
-        """The second-order parts as symmetric matrices: shape (K, K, *S), ``[i, j] = c_ij``."""
+        """The second-order parts as symmetric matrices: shape ``(K, K, *S)``, ``[i, j] = c_ij``."""
         K, xp = self.K, self.xp
         H = xp.zeros((K, K) + self.shape, dtype=self.dtype)
         if self.second is not None:

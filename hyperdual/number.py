@@ -129,7 +129,7 @@ class Dual(ForwardNumber):
     Parameters
     ----------
     real : array_like, shape S
-    eps : array_like, shape S or (P, *S), or scalar
+    eps : array_like, shape S or ``(P, *S)``, or scalar
         The tangent; a leading axis of length P holds P directions.
 
     Examples
@@ -166,7 +166,7 @@ class HyperDual(ForwardNumber):
     ----------
     real : array_like, shape S
         The real (primal) part. Integers are converted to float64.
-    eps1, eps2, eps12 : array_like, shape S or (P, *S), or scalar
+    eps1, eps2, eps12 : array_like, shape S or ``(P, *S)``, or scalar
         The ε-parts. A leading axis of length P holds P direction pairs; without it P = 1.
 
     Examples

@@ -75,10 +75,10 @@ def _squeeze(single, *arrays):
 
 # ---------------------------------------------------------------------- calling f
 def _call_rows(f, X, batched):
-    """``f`` on every row of ``X`` (shape (P, D)); returns an array of shape (P, *out).
+    """``f`` on every row of ``X`` (shape (P, D)); returns an array of shape ``(P, *out)``.
 
     ``X`` is a real/complex array or a Bicomplex; the result has the same kind. With
-    ``batched`` one call ``f(X)`` must return shape (P, *out).
+    ``batched`` one call ``f(X)`` must return shape ``(P, *out)``.
     """
     P = X.shape[0]
     if batched:
@@ -271,11 +271,11 @@ def cs_directional(f: Objective, theta: ArrayLike, v: ArrayLike, h: float = CS_S
     theta : array, shape (D,) (computed on a float64 copy)
     v : array, shape (D,) or (P, D)
     batched : bool
-        ``f`` maps (P, D) to (P, *out): one call for all directions.
+        ``f`` maps (P, D) to ``(P, *out)``: one call for all directions.
 
     Returns
     -------
-    array, shape f's output (v of shape (D,)) or (P, *out), float64
+    array, shape f's output (v of shape (D,)) or ``(P, *out)``, float64
     """
     theta = as_parameters(theta, np.float64)
     V, single = as_directions(v, theta, "v")

@@ -66,11 +66,11 @@ class Layer:
         ----------
         params : tuple of arrays
             The layer's parameters, shapes as in ``param_shapes``.
-        x : array, shape (N, *input_shape)
+        x : array, shape ``(N, *input_shape)``
             The input of the forward pass.
-        y : array, shape (N, *output_shape)
+        y : array, shape ``(N, *output_shape)``
             The output of the forward pass (``forward(params, x)``).
-        grad_y : array, shape (N, *output_shape)
+        grad_y : array, shape ``(N, *output_shape)``
             Gradient of the loss with respect to ``y``.
         need_input_grad : bool
             ``False`` when nothing before this layer needs a gradient; ``grad_x`` is then
@@ -78,7 +78,7 @@ class Layer:
 
         Returns
         -------
-        grad_x : array, shape (N, *input_shape), or None
+        grad_x : array, shape ``(N, *input_shape)``, or None
         grads : tuple of arrays, shapes as in ``param_shapes``
         """
         raise NotImplementedError

@@ -11,7 +11,7 @@ name                     architecture (MNIST defaults)                          
                          Sigmoid, AvgPool 2, Flatten (400), Dense 400→120, Sigmoid,
                          Dense 120→84, Sigmoid, Dense 84→10
 ``deep_mlp``             ``depth`` × (Dense → ``width``, ReLU), then Dense               (formula)
-                         ``width``→10
+                         ``width`` → 10
 =======================  ===========================================================  ==========
 
 All end in logits; the loss is the mean cross-entropy with integer labels. Weights are

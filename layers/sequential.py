@@ -139,12 +139,12 @@ class Sequential(Model):
         ----------
         theta : array, shape (D,)
             Real, complex, hyper-dual or bicomplex.
-        X : array, shape (N, *input_shape)
+        X : array, shape ``(N, *input_shape)``
             Plain data; images are NCHW.
 
         Returns
         -------
-        array, shape (N, *output_shape)
+        array, shape ``(N, *output_shape)``
             Of θ's number type. Only the current activation is kept alive.
         """
         x = self._prepare_inputs(theta, X)
@@ -183,7 +183,7 @@ class Sequential(Model):
             Real, complex, hyper-dual or bicomplex. On ``theta + v e1`` (hyper-dual) the
             ``e1`` part of the gradient is ``H v``; on complex ``theta + i h v`` its imaginary
             part is ``h H v`` (plus O(h³)).
-        X : array, shape (N, *input_shape)
+        X : array, shape ``(N, *input_shape)``
         y : array, shape (N,) of int (cross-entropy) or the outputs' shape (MSE)
 
         Returns
@@ -204,8 +204,8 @@ class Sequential(Model):
         Parameters
         ----------
         theta : array, shape (D,)
-        X : array, shape (N, *input_shape)
-        cotangent : array, shape (N, *output_shape)
+        X : array, shape ``(N, *input_shape)``
+        cotangent : array, shape ``(N, *output_shape)``
 
         Returns
         -------
@@ -220,13 +220,14 @@ class Sequential(Model):
         Parameters
         ----------
         theta : real array, shape (D,)
-        X : array, shape (N, *input_shape)
+        X : array, shape ``(N, *input_shape)``
         v : real array, shape (D,) or (K, D)
 
         Returns
         -------
-        outputs : real array, shape (N, *output_shape)
-        tangent : real array, shape (N, *output_shape), or (K, N, *output_shape) for (K, D) v
+        outputs : real array, shape ``(N, *output_shape)``
+        tangent : real array
+            Shape ``(N, *output_shape)``, or ``(K, N, *output_shape)`` for a (K, D) ``v``.
         """
         out = self.forward(self._dual(theta, v, "jvp"), X)
         return out.real, (out.eps if np.ndim(v) == 2 else out.eps[0])

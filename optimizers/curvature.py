@@ -62,7 +62,7 @@ class ModelObjective:
     ----------
     model : a ``layers`` model (``loss``, ``value_and_grad``, ``hvp``, ``gnvp``,
         ``param_groups``)
-    X : array, shape (N, *input_shape), the minibatch inputs
+    X : array, shape ``(N, *input_shape)``, the minibatch inputs
     y : array, shape (N,), the labels
     global_grad : callable, optional
         ``theta -> (value, gradient)`` over more data than the minibatch (the "global

@@ -121,9 +121,9 @@ def dense_newton_solve(H: Array, g: Array, damping: float = 0.0, dtype: DTypeLik
     D ≤ ``EIGH_MAX``: ``hyperplane.solve_kappa`` (the package's one jitter policy, with the
     eigenvalues and condition number). Larger D: Cholesky if ``H + λI`` is positive definite,
     else a symmetric indefinite solve; if LAPACK fails or warns (singular / ill-conditioned),
-    jitter ``λ_j = JITTER_START·s``, ×``JITTER_GROWTH`` per retry (``s`` = mean |diagonal|),
-    as in ``optimizers.hyperplane``, each retry one indefinite factorisation. The condition
-    number is not computed there (nan).
+    jitter ``λ_j = JITTER_START·s``, times ``JITTER_GROWTH`` per retry (``s`` = mean
+    ``|diagonal|``), as in ``optimizers.hyperplane``, each retry one indefinite
+    factorisation. The condition number is not computed there (nan).
     """
     H = np.asarray(to_numpy(H), dtype=np.float64)
     g = np.asarray(to_numpy(g), dtype=np.float64)

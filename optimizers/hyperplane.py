@@ -15,8 +15,8 @@ The K×K system ``H kappa = g`` is solved on the host with ``scipy.linalg`` and 
 K = 1 with a Gaussian ``v`` is FoMoH, with ``v = ∇f`` FoMoH-BP; K = D with the basis is
 Newton's method; anything in between is FoMoH-KD. Every method minimises.
 
-Negative curvature (``curvature=``)
------------------------------------
+**Negative curvature** (``curvature=``).
+
 * ``"solve"`` (FoMoH-KD, Newton): Algorithm 1 as printed, ``kappa = H⁻¹ g`` with H as
   measured, whatever the signs of its eigenvalues. The paper does nothing else for K > 1
   (its footnote 5 only adds diagonal jitter when H "is not invertible"). On an indefinite H this
@@ -29,15 +29,14 @@ Negative curvature (``curvature=``)
 (The paper writes eqs. (1) and (2) with ``θ + η ...``; its released code applies them to the
 log-density ``-f``, i.e. it minimises ``f`` — the sign used here and in Algorithm 1.)
 
-Jitter policy (paper footnote 5: "we add jitter to the diagonal")
-------------------------------------------------------------------
-The matrix actually solved is ``M = H`` ("solve") or ``|H|`` ("abs"), plus ``damping·I``
-when asked. M is *well posed* when it is finite and its condition number
+**Jitter policy** (paper footnote 5: "we add jitter to the diagonal"). The matrix actually
+solved is ``M = H`` ("solve") or ``|H|`` ("abs"), plus ``damping·I`` when asked. M is
+*well posed* when it is finite and its condition number
 ``max|λ(M)| / min|λ(M)|`` is at most ``cond_max`` (default ``COND_MAX[dtype]`` =
 ``0.01 / eps(dtype)``: a backward-stable solve then loses at most about 1 % of kappa to
-rounding). Otherwise ``λ·I`` is added with
+rounding). Otherwise ``λ·I`` is added with::
 
-    λ = 1e-8 · s, then ×10 per retry (at most ``MAX_TRIES``),
+    λ = 1e-8 · s, then ×10 per retry (at most MAX_TRIES),
     s = trace(|M|) / K  (= trace(M)/K for positive semi-definite M; 1 if M = 0),
 
 until ``M + λI`` is well posed and ``scipy.linalg.solve`` succeeds without a warning.
@@ -107,7 +106,7 @@ def solve_kappa(H: ArrayLike, g: ArrayLike, dtype: DTypeLike = np.float64,
     H : array, shape (K, K), symmetric (NumPy or CuPy; copied to the host)
     g : array, shape (K,)
     dtype : the parameters' dtype; selects ``COND_MAX`` when ``cond_max`` is None
-    curvature : "solve" (M = H) or "abs" (M = |H|)
+    curvature : "solve" (``M = H``) or "abs" (``M = |H|``)
     damping : float, a fixed λ ≥ 0 always added to M (damped Newton / Levenberg–Marquardt)
 
     Returns

@@ -64,7 +64,7 @@ class _HyperplaneOptimizer(Optimizer):
 
     Parameters
     ----------
-    curvature : "solve" (Algorithm 1: H as measured) or "abs" (|H|, eqs. 1-2)
+    curvature : "solve" (Algorithm 1: H as measured) or "abs" (``|H|``, eqs. 1-2)
     damping : float, a fixed λ ≥ 0 added to H's diagonal on every step
     cond_max : float, optional, condition number above which jitter is added
         (default ``hyperplane.COND_MAX`` for the parameters' dtype)
@@ -130,7 +130,7 @@ class FoMoH(FoMoHKD):
 
     ``θ ← θ − η (∇f·v) / |vᵀHv| · v`` with ``v ~ N(0, I)``: the hyperplane step with K = 1.
     The absolute value (``curvature="abs"``) is the paper's: along a direction of negative
-    curvature it still steps downhill, by the distance set by |vᵀHv|.
+    curvature it still steps downhill, by the distance set by ``|vᵀHv|``.
     """
 
     name = "fomoh"

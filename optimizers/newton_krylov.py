@@ -140,6 +140,8 @@ class ComplexStepNewtonKrylov(Optimizer):
     global_momentum : float, EMA factor of the global-gradient substitute
     derivatives : "complex" (paper), "hyperdual" or "fd"; fd_step, cs_step, bc_step: steps
 
+    Notes
+    -----
     ``step(f, theta, grad=None, global_grad=None)``: ``f`` the minibatch loss (must run on
     bicomplex θ for ``"complex"``), ``grad`` its back-propagated ``(value, gradient)`` (must
     run on complex θ; required), ``global_grad`` ``theta -> (value, gradient)`` over the

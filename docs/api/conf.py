@@ -19,6 +19,7 @@ extensions = ["sphinx.ext.autodoc", "sphinx.ext.napoleon"]
 napoleon_google_docstring = False
 napoleon_numpy_docstring = True
 napoleon_use_rtype = False
+napoleon_use_ivar = True               # "Attributes" sections: no second entry for a field
 
 # Every page lists a module's own public members (objects imported from elsewhere are
 # documented where they are defined, so each public object appears once).

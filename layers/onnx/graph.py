@@ -256,7 +256,7 @@ class Graph:
             The θ tensors (any number type), by initializer name.
         inputs : dict of str to array
             The data inputs (plain arrays on ``xp``'s device).
-        real_dtype : dtype
+        real_dtype : numpy dtype
             The evaluation's real dtype (that of θ); floating constants are cast to it.
         xp : module
             NumPy or CuPy.
