@@ -21,6 +21,7 @@ import numpy as np
 import pytest
 
 import hyperdual as hd
+import layers
 from hyperdual import HyperDual
 from hyperdual.bicomplex import Bicomplex
 from hyperdual.testing import assert_close
@@ -38,6 +39,8 @@ from layers import (
     Softmax,
     Tanh,
 )
+from layers.base import Layer
+from layers.losses import LOSSES
 
 H_STEP = 1e-20          # bicomplex and complex step size
 
@@ -132,6 +135,13 @@ def make_cases():
 
 CASES = make_cases()
 DTYPES = [np.float64, np.float32]
+
+
+def test_every_layer_and_loss_has_a_derivative_case():
+    """A new layer (or loss) exported by ``layers`` gets a ``Case`` above."""
+    exported = {obj for obj in vars(layers).values() if isinstance(obj, type)
+                and ((issubclass(obj, Layer) and obj is not Layer) or obj in LOSSES.values())}
+    assert exported == {type(case.layer) for case in CASES}
 
 
 def directions(case, seed):

@@ -100,6 +100,22 @@ def test_every_rule_has_a_declared_domain_and_references():
     assert set(TABLE) == set(RULES)
 
 
+@pytest.mark.parametrize("name", sorted(RULES))
+def test_a_rule_named_after_a_numpy_ufunc_is_what_that_ufunc_does(name):
+    """``np.<name>`` on a HyperDual or a Bicomplex goes to the rule / the closed form of the
+    same name (``rules.UFUNC_TO_RULE``, registered in ``dispatch.py``); the other rules are
+    ``hyperdual.<name>`` functions."""
+    ufunc = getattr(np, name, None)
+    if not isinstance(ufunc, np.ufunc):
+        return
+    a = 0.3 * np.tanh(np.linspace(-2.0, 2.0, 7)) + 0.4      # in (0.1, 0.7): every domain
+    x = HyperDual(a, 1.0, 0.5, 0.25)
+    assert ufunc in HyperDual.UFUNCS and ufunc in Bicomplex.UFUNCS, name
+    y, expected = ufunc(x), x.apply(RULES[name])
+    for part, want in zip(y.parts, expected.parts):
+        np.testing.assert_array_equal(part, want)
+
+
 @pytest.mark.parametrize("name", sorted(TABLE))
 def test_rule_float64(name):
     a = points(name)
