@@ -29,7 +29,7 @@ Operations come in the same four kinds as for ``HyperDual``:
 * linear (add, reshape, indexing, sum, concatenate, where, pad, windows, ...): inherited
   from ``multipart.MultiPartArray``, acting on ``z1`` and ``z2`` alike;
 * bilinear (``*``, ``@``, ``einsum``, ``dot``): ``(x1 + x2 i2)(y1 + y2 i2) =
-  (x1 y1 - x2 y2) + (x1 y2 + x2 y1) i2`` (``_product``);
+  (x1 y1 - x2 y2) + (x1 y2 + x2 y1) i2`` (``Bicomplex.product``);
 * zero-derivative (comparisons, argmax, max/min selection, sign): from ``.real = z1.real``;
 * nonlinear elementwise: one closed form per function (``FUNCTIONS``); piecewise-linear ones
   (relu, abs, maximum) select by the sign of the real part, with the kinks of ``rules.py``.
@@ -47,8 +47,8 @@ import numpy as np
 from .aliases import Array, ArrayLike, BilinearOp, DTypeLike, Operand, Parts
 from .backend import namespace
 from .bilinear import AlgebraArray
-from .multipart import MultiPartArray, array_module, as_multipart
-from .numpy_functions import where
+from .multipart import MultiPartArray, array_module
+from .numpy_functions import as_multipart, where
 from .rules import _TWO_OVER_SQRT_PI, sigmoid_pair, special_functions
 
 

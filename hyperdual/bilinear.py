@@ -12,6 +12,9 @@ on every part (``map_parts``).
 
 ``op`` is called as ``op(p, lead_p, q, lead_q)``: each part comes with its number of leading
 pair axes (see ``multipart``), so that ``einsum`` can give the pair axis a subscript of its own.
+
+Every number type inherits the operators ``*``, ``@`` and ``/`` from ``AlgebraArray`` (at the
+end of this module), so ``x * y`` is ``bilinear(_multiply_parts, x, y)`` directly.
 """
 
 from __future__ import annotations

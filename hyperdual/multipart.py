@@ -481,26 +481,6 @@ def _like(values):
     return classes.pop()
 
 
-def as_multipart(cls: type[MultiPartArray], value: Operand, xp: ModuleType,
-                 dtype: DTypeLike | None = None) -> MultiPartArray:
-    """``value`` as a ``cls`` number (plain arrays become constants with zero parts).
-
-    A Python scalar takes ``dtype`` (that of the other operands), as NumPy's weak scalars do.
-    """
-    if isinstance(value, cls):
-        return value
-    if isinstance(value, MultiPartArray):
-        raise TypeError(f"cannot mix {cls.__name__} and {type(value).__name__}")
-    if isinstance(value, (int, float)) and dtype is not None:
-        value = xp.asarray(value, dtype=dtype)
-    return cls.constant(value, xp)
-
-
-def _dtype_of(values):
-    """The dtype of the multi-part values among ``values`` (for lifting Python scalars)."""
-    return np.result_type(*(v.dtype for v in values if isinstance(v, MultiPartArray)))
-
-
 def array_module(*values: Operand) -> ModuleType:
     """The array module (NumPy or CuPy) that the data in ``values`` lives in.
 
@@ -540,7 +520,6 @@ def _add_parts(xp, p, q, lead, shape):
         part = q if p is None else p
         return xp.broadcast_to(part, part.shape[:lead] + shape)
     return p + q
-
 
 
 def __getattr__(name):

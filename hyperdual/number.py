@@ -17,11 +17,13 @@ use it.
 Operations come in four kinds, one helper each:
 
 * linear (add, reshape, transpose, indexing, sum, pad, im2col windows, ...): act on every
-  component alike (``multipart.MultiPartArray``);
+  component alike (``multipart.MultiPartArray``, ``numpy_functions``);
 * bilinear (``*``, ``@``, ``einsum``, ``dot``): the product rule (``product`` below, applied
   by ``bilinear.bilinear``);
 * zero-derivative (comparisons, argmax, sign, floor): plain arrays computed from ``real``;
 * nonlinear elementwise: the ``(f, f', f'')`` table in ``rules.py`` (``apply`` below).
+
+``dispatch.py`` routes every NumPy function and ufunc to the helper of its kind.
 
 Shapes: ``real`` has the number's shape S. The ε-parts always carry one leading *pair axis*:
 shape ``(P, *S)``. P direction pairs are evaluated at once while the real part (the primal

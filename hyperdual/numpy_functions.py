@@ -10,14 +10,36 @@ registers them, with each type's own bilinear and nonlinear entries, on the numb
 from __future__ import annotations
 
 from collections.abc import Sequence
+from types import ModuleType
 
 import numpy as np
 
-from .aliases import ArrayLike, Operand
-from .multipart import MultiPartArray, _add, _dtype_of, _like, array_module, as_multipart
+from .aliases import ArrayLike, DTypeLike, Operand
+from .multipart import MultiPartArray, _add, _like, array_module
 
 __all__ = ["maximum", "minimum", "fmax", "fmin", "concatenate", "stack", "where", "pad",
-           "sliding_window_view", "COMMON_UFUNCS", "ARRAY_FUNCTIONS"]
+           "sliding_window_view", "as_multipart", "COMMON_UFUNCS", "ARRAY_FUNCTIONS"]
+
+
+# --------------------------------------------------------------------- plain operands
+def as_multipart(cls: type[MultiPartArray], value: Operand, xp: ModuleType,
+                 dtype: DTypeLike | None = None) -> MultiPartArray:
+    """``value`` as a ``cls`` number (plain arrays become constants with zero parts).
+
+    A Python scalar takes ``dtype`` (that of the other operands), as NumPy's weak scalars do.
+    """
+    if isinstance(value, cls):
+        return value
+    if isinstance(value, MultiPartArray):
+        raise TypeError(f"cannot mix {cls.__name__} and {type(value).__name__}")
+    if isinstance(value, (int, float)) and dtype is not None:
+        value = xp.asarray(value, dtype=dtype)
+    return cls.constant(value, xp)
+
+
+def _dtype_of(values):
+    """The dtype of the multi-part values among ``values`` (for lifting Python scalars)."""
+    return np.result_type(*(v.dtype for v in values if isinstance(v, MultiPartArray)))
 
 
 # --------------------------------------------------------------------- piecewise selection

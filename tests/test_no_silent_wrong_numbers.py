@@ -1,4 +1,4 @@
-"""Issue 11, "silent wrong numbers": each case used to return a plausible but wrong number.
+"""Silent wrong numbers: each case here used to return a plausible but wrong number.
 
 The guards sit where values enter the shared machinery (multipart / bilinear / number), so
 every forward number type (Dual, HyperDual, and new ones built the same way) gets them.
