@@ -32,7 +32,7 @@ import math
 from .aliases import Array, ArrayLike, Objective
 from .backend import namespace
 from .inputs import as_directions, as_parameters
-from .jet import Jet, npairs
+from .jet import Jet, npairs, seed
 from .multipart import MultiPartArray
 from .number import Dual, HyperDual
 
@@ -173,7 +173,7 @@ def _jet_evaluate(f, theta, V):
     """One call of ``f`` on the jet ``θ + Σ_k V[k] ε_k``: ``(value, g (K,), H (K, K))``."""
     xp = namespace(theta)
     K = V.shape[0]
-    y = f(Jet.from_parts((theta, V, None)))
+    y = f(seed(theta, V))
     number = _scalar_result(y, Jet)
     if number is None:
         return (xp.asarray(y).reshape(()), xp.zeros(K, dtype=theta.dtype),

@@ -229,6 +229,16 @@ def test_gnvp_matches_explicit_jacobian_product(build):
         assert v @ Gv >= 0                          # the loss is convex in the outputs
 
 
+@pytest.mark.parametrize("build", SMALL, ids=SMALL_IDS)
+def test_vjp_is_the_gradient_of_the_cotangent_weighted_outputs(build):
+    """``vjp(θ, X, u) = Jᵀu``, the gradient of ``θ -> Σ u ⊙ outputs(θ)``, by forward mode."""
+    model = build()
+    theta, X, _ = problem(model, seed=11)
+    u = np.random.default_rng(12).normal(size=(X.shape[0],) + model.output_shape)
+    reference = hd.gradient(lambda t: np.sum(u * model.forward(t, X)), theta)
+    assert_close(model.vjp(theta, X, u), reference, np.float64, "exact", "Jᵀu")
+
+
 def test_gnvp_equals_hvp_for_a_model_linear_in_theta():
     """Logistic regression's outputs are linear in θ, so G = H exactly."""
     model = models.logistic_regression(n_features=7, n_classes=3)
