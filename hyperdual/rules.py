@@ -31,9 +31,8 @@ from __future__ import annotations
 
 from types import ModuleType
 
-import numpy as np
-
 from .aliases import Array, Operand
+from .backend import namespace
 
 
 def _exp(xp, a):
@@ -144,11 +143,12 @@ def sigmoid_pair(x: Operand) -> tuple[Operand, Operand]:
     every type) it is a composition of ``exp``, ``where``, ``+`` and ``1/``, each
     cancellation-free here (``1 + e`` adds positive reals).
     """
+    xp = namespace(x)        # NumPy or CuPy for plain arrays; NumPy's dispatch for numbers
     positive = x.real >= 0
-    e = np.exp(np.where(positive, -x, x))       # exp(−|x|), in (0, 1]
+    e = xp.exp(xp.where(positive, -x, x))       # exp(−|x|), in (0, 1]
     r = 1.0 / (1.0 + e)
     er = e * r
-    return np.where(positive, r, er), np.where(positive, er, r)
+    return xp.where(positive, r, er), xp.where(positive, er, r)
 
 
 def _sigmoid(xp, a):
