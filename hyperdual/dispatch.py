@@ -40,6 +40,8 @@ from .multipart import MultiPartArray
 from .number import Dual, ForwardNumber, HyperDual, power
 from .rules import RULES, UFUNC_TO_RULE
 
+# The base class holds the functions every type shares, so a type that registers nothing of
+# its own still has the linear ones.
 MultiPartArray.ARRAY_FUNCTIONS = numpy_functions.ARRAY_FUNCTIONS
 
 
