@@ -445,7 +445,7 @@ def compare(base: RunConfig, specs: list[Spec], seeds, out_dir=None, *, lr=None,
                                                         task.after)
             tasks.append(task)
     results = run_all(tasks, base, jobs=int(jobs), resume=resume, quiet=quiet, log=log,
-                      data=data if int(jobs) == 1 else None)
+                      data=data)
     runs: dict[str, list[RunResult]] = {spec.label: [] for spec in specs}
     for task, run in zip(tasks, results):
         runs[task.key[0]].append(run)

@@ -25,8 +25,10 @@ from __future__ import annotations
 import contextlib
 import multiprocessing
 import os
+import pickle
 import queue as queue_module
 import sys
+import tempfile
 import time
 import traceback
 from dataclasses import dataclass
@@ -153,17 +155,25 @@ def _start_epoch(task: Task, resume: bool) -> int:
         return 0                                # train() reports it properly
 
 
-def _child(task: Task, base, resume: bool, messages) -> None:
+def _load_data(base, data_file):
+    """The run's data: the parent's copy (a pickle it wrote for its children) or loaded."""
+    if data_file is not None:
+        with open(data_file, "rb") as fh:
+            return pickle.load(fh)
+    from .train import prepare_data
+
+    return prepare_data(base)
+
+
+def _child(task: Task, base, resume: bool, messages, data_file=None) -> None:
     """Entry point of a child process: train ``task``, report through ``messages``."""
     for name in BLAS_ENV:                       # normally already set by the parent
         os.environ.setdefault(name, "1")
     key = task.key
     try:
         with one_blas_thread():
-            from .train import prepare_data
-
             messages.put(("epoch", key, _start_epoch(task, resume)))
-            data = prepare_data(base)
+            data = _load_data(base, data_file)
             result = _train_one(task, base, data, resume, True,
                                 lambda line: messages.put(("log", key, line)),
                                 lambda record: messages.put(("epoch", key, record["epoch"])))
@@ -271,7 +281,8 @@ def run_all(tasks: list[Task], base, *, jobs: int = 1, resume: bool = False,
     log : callable
         Receives the progress lines (when stderr is not a terminal) and run summaries.
     data : fomoh.data.Dataset, optional
-        Already loaded data, used when ``jobs == 1``.
+        Already loaded data (``prepare_data(base)``); with ``jobs > 1`` it is written once
+        to a temporary file that every child reads, instead of each loading the data set.
     interval : float
         Seconds between plain progress lines.
 
@@ -294,8 +305,14 @@ def run_all(tasks: list[Task], base, *, jobs: int = 1, resume: bool = False,
                          f"(unknown: {missing})")
     if jobs == 1:
         return _run_here(tasks, base, resume, quiet, log, data, interval)
-    return _run_in_processes(tasks, base, min(jobs, len(tasks)), resume, quiet, log,
-                             interval)
+    with tempfile.TemporaryDirectory(prefix="fomoh-compare-") as tmp:
+        data_file = None
+        if data is not None:
+            data_file = os.path.join(tmp, "data.pickle")
+            with open(data_file, "wb") as fh:
+                pickle.dump(data, fh, protocol=pickle.HIGHEST_PROTOCOL)
+        return _run_in_processes(tasks, base, min(jobs, len(tasks)), resume, quiet, log,
+                                 interval, data_file)
 
 
 def _run_here(tasks, base, resume, quiet, log, data, interval):
@@ -330,7 +347,7 @@ def _next_ready(pending: list, results: dict, block: bool = True):
     return None
 
 
-def _run_in_processes(tasks, base, jobs, resume, quiet, log, interval):
+def _run_in_processes(tasks, base, jobs, resume, quiet, log, interval, data_file=None):
     from .checkpoint import CheckpointError
     from .data import DataError
     from .train import ConfigError
@@ -350,7 +367,8 @@ def _run_in_processes(tasks, base, jobs, resume, quiet, log, interval):
                 if task is None:
                     break
                 task.resolve(results)
-                process = ctx.Process(target=_child, args=(task, base, resume, messages),
+                process = ctx.Process(target=_child,
+                                      args=(task, base, resume, messages, data_file),
                                       name=f"fomoh-run-{task.key[0]}-seed{task.key[1]}",
                                       daemon=True)
                 with _child_environment():
