@@ -364,6 +364,9 @@ class CompareResult:
     out_dir : pathlib.Path or None
     files : dict
         ``"markdown"``, ``"csv"``, ``"plot"``, ``"json"`` -> written paths.
+    references : dict
+        ``label -> label`` of the runs without schedule that placed each
+        ``milestone=auto``.
     """
 
     runs: dict
@@ -372,6 +375,7 @@ class CompareResult:
     wall_time: float
     out_dir: Path | None
     files: dict = field(default_factory=dict)
+    references: dict = field(default_factory=dict)
 
 
 def compare(base: RunConfig, specs: list[Spec], seeds, out_dir=None, *, lr=None,
@@ -450,7 +454,8 @@ def compare(base: RunConfig, specs: list[Spec], seeds, out_dir=None, *, lr=None,
     for task, run in zip(tasks, results):
         runs[task.key[0]].append(run)
     result = CompareResult(runs=runs, specs=list(specs), rows=summarize(runs),
-                           wall_time=time.perf_counter() - t0, out_dir=out)
+                           wall_time=time.perf_counter() - t0, out_dir=out,
+                           references=references)
     if out is not None:
         result.files = write_results(result, base, seeds, title=title, command=command)
     return result
@@ -510,8 +515,9 @@ def markdown_table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def _describe_schedule(spec: Spec, cfg: RunConfig, specs) -> str:
-    """``, schedule ... (...)`` for the settings list of results.md ('' without one)."""
+def _describe_schedule(spec: Spec, cfg: RunConfig, reference: str | None) -> str:
+    """``, schedule ... (...)`` for the settings list of results.md ('' without one);
+    ``reference``: the label whose runs placed a ``milestone=auto``."""
     if cfg.schedule == "none":
         return ""
     if cfg.schedule == "step":
@@ -519,9 +525,6 @@ def _describe_schedule(spec: Spec, cfg: RunConfig, specs) -> str:
     elif cfg.schedule == "milestone":
         what = f"x{cfg.gamma} once, after epoch {cfg.milestone}"
         if spec.auto_milestone:
-            reference = next((s.label for s in specs if s is not spec and
-                              s.settings.get("schedule", "none") == "none" and
-                              s.optimizer == spec.optimizer), "the run without schedule")
             what += (f" = milestone=auto: the lowest seed-mean validation NLL of "
                      f"{reference}" + (" (its last epoch: no cut)"
                                        if cfg.milestone >= cfg.epochs else ""))
@@ -580,7 +583,7 @@ def write_results(result: CompareResult, base: RunConfig, seeds, title=None,
         markdown_table(result.rows), "", "Settings per approach:", ""]
     for spec in result.specs:
         cfg = result.runs[spec.label][0].config
-        sched = _describe_schedule(spec, cfg, result.specs)
+        sched = _describe_schedule(spec, cfg, result.references.get(spec.label))
         extra = f", {cfg.optimizer_kwargs}" if cfg.optimizer_kwargs else ""
         lines.append(f"* {spec.label}: `{cfg.optimizer}`, lr {cfg.lr:g}, batch "
                      f"{cfg.batch_size}{sched}{extra}")

@@ -214,6 +214,8 @@ class _Progress:
                 f"{self.target[key]}")
 
     def status(self) -> str:
+        if self.done == self.total:
+            return f"[{self.done}/{self.total} runs done]"
         return (f"[{self.done}/{self.total} runs done, {len(self.running)} running] "
                 f"{self.slowest()}")
 
