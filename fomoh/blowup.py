@@ -1,4 +1,4 @@
-"""How often FoMoH-KD blows up at small batches on the paper's CNN: this project vs the paper's code.
+"""How often FoMoH-KD blows up at small batches on the paper's CNN (project vs paper's code).
 
 Issue 16, item 6: FoMoH-3D at batch 512 (appendix Table 4: lr 0.3032) on the 431,080-parameter
 CNN diverged within a few steps here, and the paper's own code blows up at seed 1 too. The

@@ -329,7 +329,8 @@ def _base_config(args, **overrides):
         model=args.model, model_kwargs=_model_kwargs(args), epochs=args.epochs,
         batch_size=args.batch_size, lr=args.lr, dtype=args.dtype, backend=args.backend,
         schedule=args.schedule, gamma=args.gamma, every=args.every, milestone=args.milestone,
-        factor=args.factor, patience=args.patience, init=args.init or "default", max_train=args.max_train, eval_max=args.eval_max,
+        factor=args.factor, patience=args.patience, init=args.init or "default",
+        max_train=args.max_train, eval_max=args.eval_max,
         eval_batch_size=args.eval_batch_size, standardize=args.standardize,
         val_set=args.val_set, split_seed=args.split_seed)
     values.update(overrides)

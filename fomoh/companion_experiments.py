@@ -13,8 +13,8 @@ Options: ``--data-dir`` (MNIST files; default the library's data directory), ``-
 (default ``results/companion``), ``--budget`` (wall-clock seconds per method, overriding the
 defaults below), ``--epochs``, ``--seed``, ``--global-subset`` (Newton-Krylov's global
 gradient: a number of fixed training images, or ``all``, the paper's full training set),
-``--quick`` (a smoke test on 2,000 examples with tiny budgets). Each experiment writes ``results.json``, ``results.md`` (the table) and its
-figures into ``<out>/<experiment>/``.
+``--quick`` (a smoke test on 2,000 examples with tiny budgets). Each experiment writes
+``results.json``, ``results.md`` (the table) and its figures into ``<out>/<experiment>/``.
 
 (a) **Two-layer ReLU network on MNIST** (``second-order-made-practical...``): Dense 784→16,
     ReLU, Dense 16→10, log-softmax cross-entropy (``layers.models.mlp``, 12,730 parameters);

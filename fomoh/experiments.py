@@ -28,6 +28,13 @@ Presets
 :data:`PRESETS` bundles the data set, model, epochs, seeds and specifications of an
 experiment: ``digits`` (the default of ``fomoh compare``), ``mnist-logreg`` (the paper's
 Table 1 / appendix Table 3) and ``mnist-cnn`` (Table 2 / appendix Table 4).
+
+Running
+-------
+:func:`compare` trains every (specification, seed) run, ``jobs`` at a time, each in its own
+process with one BLAS thread (:mod:`fomoh.parallel`); the results do not depend on ``jobs``.
+A specification with ``milestone=auto`` (the paper's logistic-regression schedule, see
+:func:`auto_milestone`) starts when the same method's runs without schedule have finished.
 """
 
 from __future__ import annotations
@@ -46,7 +53,8 @@ from .train import (ConfigError, RunConfig, RunResult, build_model, build_optimi
                     prepare_data)
 
 __all__ = ["Spec", "parse_spec", "Preset", "PRESETS", "DEFAULT_LR", "CompareResult",
-           "compare", "summarize", "markdown_table", "write_results", "slug"]
+           "compare", "summarize", "markdown_table", "write_results", "slug", "AUTO",
+           "auto_milestone"]
 
 #: Default learning rate of each optimizer when neither the specification nor ``--lr`` sets
 #: one (chosen on the digits data; second-order methods are normalised by curvature).

@@ -62,7 +62,8 @@ from .data import epoch_rng, iterate_minibatches, load_dataset, num_batches
 
 __all__ = ["RunConfig", "RunResult", "NonFiniteLossError", "ConfigError", "train",
            "evaluate", "prepare_data", "build_model", "build_optimizer", "build_schedule",
-           "HISTORY_FIELDS", "SCHEDULES", "read_history"]
+           "HISTORY_FIELDS", "SCHEDULES", "INITS", "read_history", "pytorch_default_init",
+           "initial_parameters"]
 
 HISTORY_FIELDS = ("epoch", "lr", "train_loss", "train_acc", "val_loss", "val_acc",
                   "step_loss", "steps", "jitter_steps", "wall_time")
