@@ -175,10 +175,10 @@ class Spec:
         the run whose validation NLL places ``milestone=auto``."""
         mine = self.config(base, 0, lr)
         for other in specs:
-            if other is self or other.settings.get("schedule", "none") != "none":
+            if other is self:
                 continue
             theirs = other.config(base, 0, lr)
-            if all(getattr(mine, k) == getattr(theirs, k) for k in
+            if theirs.schedule == "none" and all(getattr(mine, k) == getattr(theirs, k) for k in
                    ("optimizer", "lr", "batch_size", "init", "optimizer_kwargs")):
                 return other
         raise ConfigError(
