@@ -154,20 +154,32 @@ def _add_training_options(p, defaults_from_preset: bool):
     g.add_argument("--lr", type=_positive_float, default=None,
                    help="learning rate; default: the optimizer's default (a run "
                         "specification's lr=... wins)")
-    g.add_argument("--schedule", choices=("none", "step", "plateau"), default="none",
+    g.add_argument("--schedule", choices=("none", "step", "milestone", "plateau", "first-rise"),
+                   default="none",
                    help="learning-rate schedule: 'step' multiplies the rate by --gamma every "
-                        "--every epochs; 'plateau' by --factor whenever the validation loss "
-                        "rises (after --patience more such epochs)")
+                        "--every epochs; 'milestone' by --gamma once, after epoch --milestone; "
+                        "'plateau' by --factor whenever the validation loss rises (after "
+                        "--patience more such epochs); 'first-rise' likewise, but only once")
     g.add_argument("--gamma", type=_positive_float, default=0.1,
-                   help="'step' schedule: factor applied to the rate every --every epochs")
+                   help="'step' and 'milestone' schedules: factor applied to the rate")
     g.add_argument("--every", type=_positive_int, default=1000,
                    help="'step' schedule: epochs between two rate changes")
+    g.add_argument("--milestone", type=_positive_int, default=1000,
+                   help="epoch after which the 'milestone' schedule cuts the rate (in a run "
+                        "specification also 'auto': where the validation NLL of the same "
+                        "method without schedule starts to increase)")
     g.add_argument("--factor", type=_positive_float, default=0.1,
-                   help="'plateau' schedule: factor applied to the rate when the validation "
-                        "loss rises")
+                   help="'plateau' and 'first-rise' schedules: factor applied to the rate when "
+                        "the validation loss rises")
     g.add_argument("--patience", type=_nonneg_int, default=0,
                    help="'plateau' schedule: further rising epochs tolerated before the "
                         "rate changes")
+    g.add_argument("--init", choices=("default", "pytorch"),
+                   default=None if defaults_from_preset else "default",
+                   help="initial parameters: the model's own ('default') or PyTorch's "
+                        "default for Linear/Conv layers, U(±1/√fan_in) for weights and biases "
+                        "('pytorch', as the FoMoH paper's code)"
+                        + ("; default: from the preset" if defaults_from_preset else ""))
     g.add_argument("--dtype", choices=("float32", "float64"), default="float32",
                    help="floating-point precision of parameters, data and derivatives")
     g.add_argument("--backend", choices=_BACKENDS, default=_backend_from_environment(),
@@ -213,8 +225,8 @@ FoMoH-3D {0.05, 0.1, 0.2, 0.3}, FoMoH-BP and SGD {0.1, 0.3, 1.0}. It takes about
 or two on a 2-core CPU; results go to results/compare/.
 
 Run specifications (--optimizers) are an optimizer name with optional settings:
-    NAME[:key=value,...]   keys: lr, batch, schedule, gamma, every, factor, patience,
-                           label; other keys go to the optimizer (K, momentum, ...)
+    NAME[:key=value,...]   keys: lr, batch, schedule, gamma, every, milestone, factor,
+                           patience, init, label; other keys go to the optimizer (K, ...)
   optimizers: fgd, fomoh, fomoh-2d, fomoh-3d, fomoh-<K>d, fomoh-bp, newton, sgd, adam
   (backprop = sgd). Example:
     fomoh compare --optimizers fgd:lr=0.03 "fomoh-2d:lr=0.3,label=FoMoH-2D" adam:lr=0.003
@@ -222,10 +234,17 @@ Run specifications (--optimizers) are an optimizer name with optional settings:
 Presets (--preset) fix the data, model, epochs, seeds and specifications:
   digits        the default above
   mnist-logreg  paper Table 1: logistic regression on MNIST with the appendix Table 3
-                hyper-parameters, 2,000 epochs, 5 seeds (shorten with --epochs)
+                hyper-parameters, 2,000 epochs, 5 seeds (shorten with --epochs), PyTorch's
+                default initialisation; "LR-sch." rows cut the rate once (x0.1, x0.8 for
+                FoMoH-3D) after the epoch where the seed-mean validation NLL of the same
+                method without schedule is lowest (milestone=auto: they start when those
+                runs have finished)
   mnist-cnn     paper Table 2: the 431,080-parameter CNN, appendix Table 4, 3,000
-                epochs, 3 seeds
+                epochs, 3 seeds; "LR-sch." divides the rate by 10 every 1,000 epochs
   e.g.  fomoh compare --preset mnist-logreg --data-dir /path/to/mnist --epochs 2000
+
+The runs go --jobs at a time, each in its own process with one BLAS thread and its own
+checkpoints under --out/<label>/seed<k>/; --resume continues every unfinished run.
 """
 
 _TRAIN_HELP = """\
@@ -297,6 +316,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="run specifications (default: the preset's)")
     p.add_argument("--seeds", nargs="+", type=_nonneg_int, default=None, metavar="SEED",
                    help="seeds (default: the preset's)")
+    p.add_argument("--jobs", type=_positive_int, default=None,
+                   help="runs trained at a time, each in its own process with one BLAS "
+                        "thread (default: one per CPU core; 1 with --backend cupy); results "
+                        "do not depend on it")
     _add_data_options(p, defaults_from_preset=True)
     _add_training_options(p, defaults_from_preset=True)
     p.set_defaults(func=_cmd_compare)
@@ -350,8 +373,9 @@ def _base_config(args, **overrides):
         dataset=args.dataset, data_dir=args.data_dir, download=args.download,
         model=args.model, model_kwargs=_model_kwargs(args), epochs=args.epochs,
         batch_size=args.batch_size, lr=args.lr, dtype=args.dtype, backend=args.backend,
-        schedule=args.schedule, gamma=args.gamma, every=args.every, factor=args.factor,
-        patience=args.patience, max_train=args.max_train, eval_max=args.eval_max,
+        schedule=args.schedule, gamma=args.gamma, every=args.every, milestone=args.milestone,
+        factor=args.factor, patience=args.patience, init=args.init or "default",
+        max_train=args.max_train, eval_max=args.eval_max,
         eval_batch_size=args.eval_batch_size, standardize=args.standardize,
         val_set=args.val_set, split_seed=args.split_seed)
     values.update(overrides)
@@ -381,6 +405,7 @@ def _cmd_train(args) -> int:
 
 def _cmd_compare(args) -> int:
     from .experiments import PRESETS, compare, markdown_table, parse_spec
+    from .parallel import default_jobs
 
     preset = PRESETS[args.preset or "digits"]
     model = args.model or preset.model
@@ -392,7 +417,8 @@ def _cmd_compare(args) -> int:
         epochs=args.epochs or preset.epochs, batch_size=args.batch_size or preset.batch_size,
         eval_max=args.eval_max if args.eval_max is not None else preset.eval_max,
         standardize=preset.standardize if args.standardize is None else args.standardize,
-        val_set=args.val_set or preset.val_set, lr=args.lr or 1.0).validate()
+        val_set=args.val_set or preset.val_set, init=args.init or preset.init,
+        lr=args.lr or 1.0).validate()
     specs = [parse_spec(s) for s in (args.optimizers or preset.specs)]
     seeds = args.seeds if args.seeds is not None else list(preset.seeds)
     out = Path(args.out or ("results/compare" if args.preset in (None, "digits")
@@ -404,8 +430,12 @@ def _cmd_compare(args) -> int:
         model_text = f"{base.model} {base.model_kwargs}" if base.model_kwargs else base.model
         print(f"  {base.dataset}, {model_text}, {base.epochs} epochs, "
               f"seeds {seeds}, {len(specs)} optimizers -> {out}/")
+    jobs = args.jobs or (1 if base.backend == "cupy" else default_jobs())
+    if not args.quiet:
+        print(f"  {jobs} run(s) at a time, one BLAS thread each")
     result = compare(base, specs, seeds, out, lr=args.lr, resume=args.resume,
-                     quiet=args.quiet, command=command.strip(), overwrite=args.overwrite)
+                     quiet=args.quiet, command=command.strip(), overwrite=args.overwrite,
+                     jobs=jobs)
     print()
     print(markdown_table(result.rows))
     print()

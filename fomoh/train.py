@@ -22,6 +22,12 @@ What happens in one epoch ``e`` (0-based)::
     schedule.step(val_loss)                                  # optional LR schedule
     save checkpoint
 
+Two training losses are recorded per epoch (deviation 4 of issue 16): ``train_loss``, the
+loss at the end of the epoch re-evaluated on the training set (or its fixed ``eval_max``
+subset), and ``step_loss``, the running mean of the minibatch losses the optimizer saw
+*before* each of its steps, weighted by batch size — what the FoMoH paper's scripts report
+as the training loss (``loss += n_batch·loss_batch`` over the epoch, divided by N).
+
 Reproducibility. The data split uses ``split_seed`` (fixed across seeds by default, so runs
 with different seeds see the same validation set). From ``seed`` come, independently, the
 model's initial parameters, the optimizer's random directions and — through
@@ -64,18 +70,33 @@ from .progress import Progress
 __all__ = ["RunConfig", "RunResult", "NonFiniteLossError", "ConfigError",
            "OutputExistsError", "DIVERGENCE_LOSS", "RUN_FILES", "train",
            "evaluate", "prepare_data", "build_model", "build_optimizer", "build_schedule",
-           "HISTORY_FIELDS", "SCHEDULES", "read_history"]
+           "HISTORY_FIELDS", "SCHEDULES", "INITS", "read_history", "pytorch_default_init",
+           "initial_parameters"]
 
 HISTORY_FIELDS = ("epoch", "lr", "train_loss", "train_acc", "val_loss", "val_acc",
                   "step_loss", "steps", "jitter_steps", "wall_time")
-"""Columns of ``history.csv``; ``step_loss`` is the mean of the minibatch losses seen by the
-optimizer during the epoch (before each step), ``jitter_steps`` how many K×K solves needed
-jitter, ``wall_time`` the cumulative seconds spent training and evaluating."""
+"""Columns of ``history.csv``; ``train_loss`` / ``train_acc`` are re-evaluated on the
+training set after the epoch; ``step_loss`` is the mean of the minibatch losses seen by the
+optimizer during the epoch, each taken before its step and weighted by its batch size (the
+paper's "training loss"); ``jitter_steps`` how many K×K solves needed jitter, ``wall_time``
+the cumulative seconds spent training and evaluating."""
 
-SCHEDULES = ("none", "step", "plateau")
-"""Learning-rate schedules: ``step`` multiplies the rate by ``gamma`` every ``every`` epochs;
-``plateau`` multiplies it by ``factor`` at each epoch where the validation loss rises above
-the best so far (after ``patience`` further such epochs)."""
+SCHEDULES = ("none", "step", "milestone", "plateau", "first-rise")
+"""Learning-rate schedules (stepped once after each epoch):
+
+* ``step``: multiply the rate by ``gamma`` every ``every`` epochs;
+* ``milestone``: multiply it by ``gamma`` once, after epoch ``milestone`` (the FoMoH paper's
+  logistic-regression schedule, the milestone being the epoch where the validation NLL of
+  the run without schedule starts to increase);
+* ``plateau``: multiply it by ``factor`` at each epoch where the validation loss rises above
+  the previous epoch's (after ``patience`` further such epochs);
+* ``first-rise``: like ``plateau`` but only once (the first rise)."""
+
+INITS = ("default", "pytorch")
+"""Initialisations: ``default`` is the model's own (``layers.models``: Glorot/He uniform
+weights, or PyTorch-like weights for the CNN; zero biases); ``pytorch`` draws every weight
+*and bias* of every Dense/Conv layer from ``U(-1/√fan_in, 1/√fan_in)``, PyTorch's default for
+``nn.Linear`` / ``nn.Conv2d`` and so the initialisation of the FoMoH paper's code."""
 
 IMAGE_MODELS = ("mnist_cnn", "lenet5")
 """Models that take images ``(N, 1, H, W)``; all other models take flattened inputs."""
@@ -90,6 +111,11 @@ RUN_FILES = ("config.json", "history.csv", "history.json", "checkpoint.npz", "su
 
 # Keys of RunConfig that may differ between an interrupted run and its resumption.
 _RESUME_FREE_KEYS = ("epochs", "label")
+
+# The default value of each RunConfig field, for checkpoints written before it existed.
+def _field_defaults() -> dict:
+    return {f.name: (f.default if f.default is not dataclasses.MISSING else f.default_factory())
+            for f in dataclasses.fields(RunConfig)}
 
 
 class ConfigError(ValueError):
@@ -143,11 +169,17 @@ class RunConfig:
         Seed of the initial parameters, the optimizer's directions and the batch order.
     dtype : {"float32", "float64"}
     backend : {"numpy", "cupy"}
-    schedule : {"none", "step", "plateau"}
+    schedule : {"none", "step", "milestone", "plateau", "first-rise"}
+        See :data:`SCHEDULES`.
     gamma, every : float, int
         ``step`` schedule: ``lr ← gamma·lr`` every ``every`` epochs.
+    milestone : int
+        ``milestone`` schedule: ``lr ← gamma·lr`` once, after this epoch.
     factor, patience : float, int
-        ``plateau`` schedule: ``lr ← factor·lr`` when the validation loss rises.
+        ``plateau`` and ``first-rise`` schedules: ``lr ← factor·lr`` when the validation loss
+        rises (every time, or the first time only).
+    init : {"default", "pytorch"}
+        Initial parameters (see :data:`INITS`).
     model_kwargs, optimizer_kwargs : dict
         Extra keyword arguments for the model builder and the optimizer (e.g. ``K``,
         ``momentum``).
@@ -186,8 +218,10 @@ class RunConfig:
     schedule: str = "none"
     gamma: float = 0.1
     every: int = 1000
+    milestone: int = 1000
     factor: float = 0.1
     patience: int = 0
+    init: str = "default"
     model_kwargs: dict = field(default_factory=dict)
     optimizer_kwargs: dict = field(default_factory=dict)
     data_dir: str | None = None
@@ -207,7 +241,7 @@ class RunConfig:
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
                 raise ConfigError(f"{name} must be a positive integer, got {value!r}")
 
-        for name in ("batch_size", "epochs", "every", "eval_batch_size"):
+        for name in ("batch_size", "epochs", "every", "milestone", "eval_batch_size"):
             positive_int(name)
         for name in ("max_train", "eval_max"):
             if getattr(self, name) is not None:
@@ -224,6 +258,8 @@ class RunConfig:
             raise ConfigError(f"val_set must be 'split' or 'test', got {self.val_set!r}")
         if self.schedule not in SCHEDULES:
             raise ConfigError(f"schedule must be one of {SCHEDULES}, got {self.schedule!r}")
+        if self.init not in INITS:
+            raise ConfigError(f"init must be one of {INITS}, got {self.init!r}")
         if self.patience < 0:
             raise ConfigError(f"patience must be >= 0, got {self.patience}")
         if not 0.0 < self.gamma <= 1.0 or not 0.0 < self.factor < 1.0:
@@ -356,14 +392,61 @@ def build_schedule(config: RunConfig, optimizer):
     A schedule is stepped once per epoch with the validation loss and changes
     ``optimizer.lr`` in place; it has ``state_dict()`` / ``load_state_dict()``.
     """
-    import optimizers
+    from optimizers.schedules import MilestoneDecay, ReduceOnRise, StepDecay
 
     if config.schedule == "step":
-        return optimizers.StepDecay(optimizer, gamma=config.gamma, every=config.every)
-    if config.schedule == "plateau":
-        return optimizers.ReduceOnRise(optimizer, factor=config.factor,
-                                       patience=config.patience)
+        return StepDecay(optimizer, gamma=config.gamma, every=config.every)
+    if config.schedule == "milestone":
+        return MilestoneDecay(optimizer, gamma=config.gamma, milestone=config.milestone)
+    if config.schedule in ("plateau", "first-rise"):
+        return ReduceOnRise(optimizer, factor=config.factor, patience=config.patience,
+                            max_reductions=1 if config.schedule == "first-rise" else None)
     return None
+
+
+def pytorch_default_init(model, seed: int, dtype=np.float32):
+    """θ drawn like PyTorch's default ``nn.Linear`` / ``nn.Conv2d`` initialisation.
+
+    Every weight tensor ``W`` (shape ``(out, in, *kernel)``) and the bias that follows it are
+    drawn from ``U(-b, b)`` with ``b = 1/√fan_in``, ``fan_in = in·prod(kernel)`` (PyTorch's
+    ``kaiming_uniform_(a=√5)`` for the weight and its bias rule), in θ order from one
+    ``numpy.random.default_rng(seed)`` in float64, then cast to ``dtype``. For MNIST logistic
+    regression ``b = 1/√784 = 0.0357`` and the initial NLL is ≈ log 10 = 2.30.
+
+    Parameters
+    ----------
+    model : a ``layers`` model with ``param_shapes()`` (``[("dense1.weight", (10, 784)),
+        ("dense1.bias", (10,)), ...]`` in θ order)
+    seed : int
+    dtype : floating dtype
+
+    Returns
+    -------
+    numpy.ndarray, shape (D,)
+    """
+    rng = np.random.default_rng(seed)
+    tensors, fan_in = [], {}
+    for name, shape in model.param_shapes():
+        layer, _, kind = name.rpartition(".")
+        if kind == "weight":
+            fan_in[layer] = int(np.prod(shape[1:], dtype=np.int64))
+        if layer not in fan_in or kind not in ("weight", "bias"):
+            raise ConfigError(f"init='pytorch' does not know how to draw {name!r} "
+                              f"(shape {shape}); use init='default'")
+        bound = 1.0 / math.sqrt(fan_in[layer])
+        tensors.append(rng.uniform(-bound, bound, size=shape).reshape(-1))
+    theta = np.concatenate(tensors) if tensors else np.zeros(0)
+    return theta.astype(np.dtype(dtype))
+
+
+def initial_parameters(config: RunConfig, model):
+    """The initial θ of a run (host NumPy or the model's backend array), seeded from
+    ``config.seed``, drawn as ``config.init`` says."""
+    seed = _derived_seed(config.seed, "model")
+    if config.init == "pytorch":
+        return pytorch_default_init(model, seed, np.dtype(config.dtype))
+    # init_params creates θ with the selected backend (NumPy or CuPy)
+    return model.init_params(seed=seed, dtype=np.dtype(config.dtype))
 
 
 def _info_value(info, key, default=None):
@@ -461,9 +544,10 @@ def _check_output(out: Path, resume: bool, overwrite: bool) -> None:
 
 def _check_resumable(saved: dict, config: RunConfig, path: Path) -> None:
     """Refuse to resume a checkpoint written by a run with other settings."""
-    mine = config.to_dict()
+    mine, defaults = config.to_dict(), _field_defaults()
+    # a setting missing from an older checkpoint had its default value then
     diff = [k for k in mine if k not in _RESUME_FREE_KEYS and
-            json.loads(json.dumps(saved.get(k))) != json.loads(json.dumps(mine[k]))]
+            json.loads(json.dumps(saved.get(k, defaults[k]))) != json.loads(json.dumps(mine[k]))]
     if diff:
         details = ", ".join(f"{k}: checkpoint {saved.get(k)!r} vs now {mine[k]!r}"
                             for k in diff)
@@ -481,7 +565,8 @@ def _diverged(loss: float) -> bool:
 
 def train(config: RunConfig, out_dir=None, *, resume: bool = False, quiet: bool = False,
           data=None, log: Callable[[str], Any] | None = None,
-          overwrite: bool = False) -> RunResult:
+          overwrite: bool = False,
+          on_epoch: Callable[[dict], Any] | None = None) -> RunResult:
     """Train one model with one optimizer; write history, checkpoints and summary.
 
     Parameters
@@ -502,6 +587,9 @@ def train(config: RunConfig, out_dir=None, *, resume: bool = False, quiet: bool 
     overwrite : bool
         Replace the files of an earlier run in ``out_dir``; without it (or ``resume``) a
         folder that already holds a run is refused with :class:`OutputExistsError`.
+    on_epoch : callable, optional
+        Called with each epoch's history record once it is checkpointed (progress reports
+        of parallel comparisons).
 
     Returns
     -------
@@ -566,8 +654,7 @@ def train(config: RunConfig, out_dir=None, *, resume: bool = False, quiet: bool 
         wall_before = float(state["extra"].get("wall_time", 0.0))
         log(f"[{config.name}] resumed from {ckpt_path} after epoch {start_epoch}")
     else:
-        # init_params creates θ with the selected backend (NumPy or CuPy)
-        theta = model.init_params(seed=_derived_seed(config.seed, "model"), dtype=dtype)
+        theta = initial_parameters(config, model)
     theta = xp.asarray(theta)        # a resumed θ is copied to the device explicitly
 
     def checkpoint(epoch):
@@ -600,7 +687,7 @@ def train(config: RunConfig, out_dir=None, *, resume: bool = False, quiet: bool 
     epochs = progress.bar(range(start_epoch, config.epochs), desc=config.name,
                           unit="epoch", initial=start_epoch, total=config.epochs)
     for epoch in epochs:
-        losses, jitter = [], 0
+        losses, sizes, jitter = [], [], 0
         batches = iterate_minibatches(data.X_train, data.y_train, config.batch_size,
                                       epoch_rng(config.seed, epoch))
         for step, (xb, yb) in enumerate(progress.bar(batches, total=n_steps, leave=False,
@@ -632,6 +719,7 @@ def train(config: RunConfig, out_dir=None, *, resume: bool = False, quiet: bool 
                 raise NonFiniteLossError(message, epoch + 1, step, ckpt_path)
             theta = new_theta
             losses.append(loss)
+            sizes.append(len(yb))
             jitter += int(_info_value(info, "jitter", 0.0) > 0.0)
             progress.line(lambda: f"[{config.name}] epoch {epoch + 1}/{config.epochs}, step "
                                   f"{step}/{n_steps}: loss {loss:.4g}")
@@ -655,7 +743,7 @@ def train(config: RunConfig, out_dir=None, *, resume: bool = False, quiet: bool 
             "epoch": epoch + 1, "lr": float(optimizer.lr),
             "train_loss": train_loss, "train_acc": train_acc,
             "val_loss": val_loss, "val_acc": val_acc,
-            "step_loss": float(np.mean(losses)), "steps": len(losses),
+            "step_loss": float(np.dot(losses, sizes) / np.sum(sizes)), "steps": len(losses),
             "jitter_steps": jitter,
             "wall_time": wall_before + time.perf_counter() - t0,
         })
@@ -668,6 +756,8 @@ def train(config: RunConfig, out_dir=None, *, resume: bool = False, quiet: bool 
                               f"{train_loss:.4f}, val loss {val_loss:.4f}, val acc "
                               f"{val_acc:.4f}, {history[-1]['wall_time']:.1f} s",
                       force=epoch + 1 == config.epochs)
+        if on_epoch is not None:
+            on_epoch(history[-1])
         if hasattr(epochs, "set_postfix"):
             epochs.set_postfix(train=f"{train_loss:.4f}", val=f"{val_loss:.4f}",
                                acc=f"{val_acc:.3f}")

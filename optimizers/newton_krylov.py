@@ -62,10 +62,13 @@ paper leaves open):
 * the Krylov loop stops at ``‖r‖ ≤ rtol·‖g‖`` ("not small enough" is not quantified) or
   after ``max_krylov`` = 20 iterations ("seldom iterates more than 20 loops");
 * **global gradient**: the paper computes the full training-set gradient after every update
-  (89.8 % of its run time). Pass ``global_grad=`` (the experiments use a fixed large subset
-  of the training set, documented there). Without it, the global gradient is estimated by an
-  exponential moving average of past minibatch gradients (``global_momentum``; the first
-  batch uses its own gradient) — cheaper and stale, a documented substitute.
+  (89.8 % of its run time). Pass ``global_grad=`` over the whole training set for the paper's
+  version (it is re-evaluated whenever θ has moved, i.e. after every update):
+  ``fomoh.companion_experiments`` does that with ``--global-subset all`` and by default uses
+  a fixed subset of 1,024 training images (cheaper; documented there). Without
+  ``global_grad``, the global gradient is estimated by an exponential moving average of past
+  minibatch gradients (``global_momentum``; the first batch uses its own gradient) — cheaper
+  and stale, a documented substitute.
 """
 
 from __future__ import annotations

@@ -50,11 +50,11 @@ def test_library_train_refuses_too(tmp_path):
 
 def test_compare_refuses_before_training_anything(tmp_path, capsys, monkeypatch):
     args = ["compare", "--optimizers", "fgd", "sgd", "--seeds", "0", "--epochs", "1",
-            "--out", str(tmp_path), *TINY]
+            "--jobs", "1", "--out", str(tmp_path), *TINY]
     assert main(args) == 0
-    import fomoh.experiments as experiments
+    import fomoh.train as training
     trained = []
-    monkeypatch.setattr(experiments, "train", lambda *a, **k: trained.append(a))
+    monkeypatch.setattr(training, "train", lambda *a, **k: trained.append(a))
     assert main(args) == 2
     assert trained == [] and "already holds" in capsys.readouterr().err
 
