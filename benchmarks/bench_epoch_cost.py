@@ -53,8 +53,11 @@ def measure(preset_name, data_dir=None, epochs=2, only=None, log=print):
             else:
                 config = spec.config(base, 0)
             marks = [(time.process_time(), time.perf_counter())]
-            train(config, None, quiet=True, data=data,
-                  on_epoch=lambda r: marks.append((time.process_time(), time.perf_counter())))
+
+            def on_epoch(record, marks=marks):        # one (CPU, wall) time stamp per epoch
+                marks.append((time.process_time(), time.perf_counter()))
+
+            train(config, None, quiet=True, data=data, on_epoch=on_epoch)
             cpu = [b[0] - a[0] for a, b in zip(marks, marks[1:])]
             wall = [b[1] - a[1] for a, b in zip(marks, marks[1:])]
             row = {"label": spec.label, "batch_size": config.batch_size,

@@ -13,7 +13,10 @@
 * ``build(name, **kw)`` — the optimizer the command-line tool names ("fomoh-2d", ...).
 """
 
-from . import directions
+from . import (
+    directions,
+    newton_methods,  # noqa: F401 - former name of .curvature, kept as an attribute
+)
 from .base import Optimizer, StepInfo
 from .baselines import SGD, Adam
 from .curvature import ModelObjective

@@ -5,6 +5,7 @@ messages of ``optimizers.partition``) keep working; new code imports ``optimizer
 """
 
 from .curvature import (
+    FLOAT64_EPS,
     CGResult,
     KrylovStepInfo,
     ModelObjective,
@@ -17,4 +18,4 @@ from .curvature import (
 )
 
 __all__ = ["ModelObjective", "KrylovStepInfo", "CGResult", "truncated_cg", "hvp_operator",
-           "gnvp_operator", "gauss_newton_vp", "dual_backprop_hvp", "host_dot"]
+           "gnvp_operator", "gauss_newton_vp", "dual_backprop_hvp", "host_dot", "FLOAT64_EPS"]

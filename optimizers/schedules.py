@@ -72,7 +72,7 @@ class MilestoneDecay:
     ``MultiStepLR(milestones=[m])`` stepped once per epoch).
     """
 
-    def __init__(self, optimizer, gamma: float = 0.1, milestone: int = 1000,
+    def __init__(self, optimizer: Optimizer, gamma: float = 0.1, milestone: int = 1000,
                  min_lr: float = 0.0):
         if not 0.0 < gamma <= 1.0:
             raise ValueError(f"gamma must be in (0, 1]; got {gamma}")
@@ -82,7 +82,7 @@ class MilestoneDecay:
         self.min_lr = float(min_lr)
         self.count = 0
 
-    def step(self, val_loss=None) -> bool:
+    def step(self, val_loss: float | None = None) -> bool:
         """Count one epoch; returns True when the learning rate was reduced."""
         self.count += 1
         if self.count != self.milestone:

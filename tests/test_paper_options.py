@@ -4,6 +4,7 @@ blow-up count (project and the paper's code)."""
 
 from __future__ import annotations
 
+import argparse
 import csv
 import json
 import math
@@ -16,8 +17,14 @@ import fomoh.train as train_module
 from fomoh.checkpoint import load_checkpoint, save_checkpoint
 from fomoh.cli import main
 from fomoh.experiments import PRESETS, compare, parse_spec
-from fomoh.train import (ConfigError, RunConfig, build_model, prepare_data,
-                         pytorch_default_init, train)
+from fomoh.train import (
+    ConfigError,
+    RunConfig,
+    build_model,
+    prepare_data,
+    pytorch_default_init,
+    train,
+)
 from layers import models
 
 MNIST = Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist"
@@ -242,7 +249,7 @@ def test_companion_cli_accepts_global_subset():
     from fomoh.companion_experiments import _global_subset
 
     assert _global_subset("all") == "all" and _global_subset("1024") == 1024
-    with pytest.raises(Exception):
+    with pytest.raises(argparse.ArgumentTypeError, match="positive integer"):
         _global_subset("0")
 
 
