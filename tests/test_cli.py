@@ -1,4 +1,4 @@
-"""The ``fomoh`` command line, driven through ``fomoh.cli.main([...])`` with tiny runs."""
+"""The ``fomoh`` command line, driven through ``hyperlab.cli.main([...])`` with tiny runs."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import json
 import numpy as np
 import pytest
 
-from fomoh.cli import main
-from fomoh.experiments import PRESETS, ConfigError, parse_spec
+from hyperlab.cli import main
+from hyperlab.experiments import PRESETS, ConfigError, parse_spec
 
 TINY = ["--max-train", "120", "--quiet"]
 

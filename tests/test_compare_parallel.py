@@ -10,11 +10,11 @@ import shutil
 import numpy as np
 import pytest
 
-from fomoh.checkpoint import CheckpointError
-from fomoh.cli import main
-from fomoh.experiments import ConfigError, auto_milestone, compare, parse_spec
-from fomoh.parallel import Task, run_all
-from fomoh.train import RunConfig, prepare_data, train
+from hyperlab.checkpoint import CheckpointError
+from hyperlab.cli import main
+from hyperlab.experiments import ConfigError, auto_milestone, compare, parse_spec
+from hyperlab.parallel import Task, run_all
+from hyperlab.train import RunConfig, prepare_data, train
 
 # FoMoH-2D (random directions: its generator state) and FoMoH with a schedule (its state);
 # tiny digits runs (each parallel run starts a process: keep them few).

@@ -1,4 +1,4 @@
-"""Tests for fomoh.data: IDX parsing and validation, downloads, splits, minibatches.
+"""Tests for hyperlab.data: IDX parsing and validation, downloads, splits, minibatches.
 
 The real MNIST files are read from the shared ``data/`` folder next to the repository
 (never copied into it); corrupt variants are built in ``tmp_path``; downloads use a
@@ -18,8 +18,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from fomoh import data
-from fomoh.data import (
+from hyperlab import data
+from hyperlab.data import (
     DataError,
     MissingDataError,
     epoch_rng,

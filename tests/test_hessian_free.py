@@ -23,7 +23,7 @@ from optimizers.hessian_free import (DampedNewton, HessianFreeGaussNewton, Hessi
 from optimizers.newton_methods import (ModelObjective, gauss_newton_vp, hvp_operator,
                                        truncated_cg)
 
-from fomoh.rosenbrock import rosenbrock as rosen, rosenbrock_value_and_grad as rosen_grad
+from hyperlab.rosenbrock import rosenbrock as rosen, rosenbrock_value_and_grad as rosen_grad
 
 F64 = np.float64
 
@@ -256,9 +256,9 @@ def test_registry_and_training_loop_style_closures():
                                      ("partition-newton", {}),
                                      ("cs-newton-krylov", {"max_krylov": 3})])
 def test_training_loop_runs_the_companion_optimizers(name, kw):
-    """fomoh.train passes ModelObjective(model, X, y): the model-based methods get their
+    """hyperlab.train passes ModelObjective(model, X, y): the model-based methods get their
     products (Gauss-Newton's G v, the partition's parameter groups) through it."""
-    from fomoh.train import RunConfig, train
+    from hyperlab.train import RunConfig, train
 
     config = RunConfig(dataset="digits", model="mlp", model_kwargs={"hidden": 8},
                        optimizer=name, lr=1.0 if name == "cs-newton-krylov" else 0.5,

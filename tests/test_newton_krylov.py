@@ -21,7 +21,7 @@ from layers import models
 from optimizers.newton_krylov import ComplexStepNewtonKrylov, csdd, csdd2, curvature_oracles
 from optimizers.newton_methods import ModelObjective
 
-from fomoh.rosenbrock import rosenbrock as rosen, rosenbrock_value_and_grad as rosen_grad
+from hyperlab.rosenbrock import rosenbrock as rosen, rosenbrock_value_and_grad as rosen_grad
 
 F64 = np.float64
 

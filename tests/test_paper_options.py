@@ -12,11 +12,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import fomoh.train as train_module
-from fomoh.checkpoint import load_checkpoint, save_checkpoint
-from fomoh.cli import main
-from fomoh.experiments import PRESETS, compare, parse_spec
-from fomoh.train import (ConfigError, RunConfig, build_model, prepare_data,
+import hyperlab.train as train_module
+from hyperlab.checkpoint import load_checkpoint, save_checkpoint
+from hyperlab.cli import main
+from hyperlab.experiments import PRESETS, compare, parse_spec
+from hyperlab.train import (ConfigError, RunConfig, build_model, prepare_data,
                          pytorch_default_init, train)
 from layers import models
 
@@ -212,7 +212,7 @@ def test_cli_milestone_and_first_rise_schedules(tmp_path):
 @pytest.mark.parametrize("subset", ["all", 40])
 def test_newton_krylov_global_gradient_on_the_whole_training_set(monkeypatch, subset):
     import optimizers
-    from fomoh.companion_experiments import MethodSpec, run_method
+    from hyperlab.companion_experiments import MethodSpec, run_method
 
     data = prepare_data(RunConfig(dataset="digits", max_train=120, dtype="float64"))
     model = models.mlp(hidden=4, n_features=64)
@@ -239,7 +239,7 @@ def test_newton_krylov_global_gradient_on_the_whole_training_set(monkeypatch, su
 
 
 def test_companion_cli_accepts_global_subset():
-    from fomoh.companion_experiments import _global_subset
+    from hyperlab.companion_experiments import _global_subset
 
     assert _global_subset("all") == "all" and _global_subset("1024") == 1024
     with pytest.raises(Exception):
@@ -250,7 +250,7 @@ def test_companion_cli_accepts_global_subset():
 
 
 def test_blowup_summary_counts_and_table():
-    from fomoh.blowup import markdown_table, summarize
+    from hyperlab.blowup import markdown_table, summarize
 
     records = [
         {"seed": 0, "losses": [2.3, 2.2, 2.1], "final_loss": 2.0, "seconds": 3.0,
@@ -278,7 +278,7 @@ def test_blowup_runs_both_implementations_on_a_few_images(tmp_path):
             impls.append("paper")
     except ImportError:
         pass
-    from fomoh.blowup import main as blowup_main
+    from hyperlab.blowup import main as blowup_main
 
     assert blowup_main(["--data-dir", str(MNIST), "--seeds", "0", "--steps", "2",
                         "--batch", "16", "--max-train", "64", "--impl", *impls,

@@ -18,7 +18,7 @@ from layers import models
 from optimizers.newton_methods import ModelObjective
 from optimizers.partition import PartitionNewton, partition_directions, resolve_groups
 
-from fomoh.rosenbrock import rosenbrock as rosen, rosenbrock_value_and_grad as rosen_grad
+from hyperlab.rosenbrock import rosenbrock as rosen, rosenbrock_value_and_grad as rosen_grad
 
 F64 = np.float64
 
@@ -170,9 +170,9 @@ def test_group_validation():
 
 
 def test_pseudo_hessian_heat_map_function(tmp_path):
-    """fomoh.companion_experiments: H̄ of the canonical partition (as the optimizer builds it)
+    """hyperlab.companion_experiments: H̄ of the canonical partition (as the optimizer builds it)
     and the Figure-1 style plot of its weight-weight, bias-bias and weight-bias blocks."""
-    from fomoh.companion_experiments import plot_pseudo_hessian, pseudo_hessian
+    from hyperlab.companion_experiments import plot_pseudo_hessian, pseudo_hessian
 
     model, obj, theta = tiny_network()
     names, g_bar, H_bar = pseudo_hessian(model, theta, obj.X, obj.y)

@@ -8,7 +8,7 @@ import pytest
 from scipy.optimize import rosen, rosen_der, rosen_hess
 
 import hyperdual as hd
-from fomoh import rosenbrock as R
+from hyperlab import rosenbrock as R
 from hyperdual.testing import assert_close, relative_error
 from optimizers import FGD, FoMoHKD, Newton
 

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from fomoh.train import ConfigError, RunConfig, build_schedule
+from hyperlab.train import ConfigError, RunConfig, build_schedule
 from optimizers.schedules import MilestoneDecay, ReduceOnRise, StepDecay
 
 

@@ -17,7 +17,7 @@
 # on hyper-dual numbers against an independent reference, then compares forward mode with
 # back-propagation — in results, time and **memory as the network gets deeper**.
 #
-# Data: scikit-learn's embedded 8×8 digits (no files, no network), through `fomoh.data`.
+# Data: scikit-learn's embedded 8×8 digits (no files, no network), through `hyperlab.data`.
 
 # %%
 import time
@@ -27,7 +27,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 import hyperdual as hd
-from fomoh.data import load_dataset
+from hyperlab.data import load_dataset
 from hyperdual import HyperDual
 from hyperdual.testing import assert_close
 from layers import (Conv2d, CrossEntropy, Dense, Flatten, MaxPool2d, Sequential, Tanh, im2col,

@@ -26,7 +26,7 @@ import time
 import numpy as np
 
 import hyperdual as hd
-from fomoh.data import load_dataset
+from hyperlab.data import load_dataset
 from hyperdual import Dual
 from hyperdual.testing import assert_close
 from layers import Dense, Sequential, Tanh, models

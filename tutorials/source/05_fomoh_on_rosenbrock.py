@@ -27,7 +27,7 @@
 #   (the *expected* step) and Newton's step, on the contour plot;
 # * (b) the loss against the iteration from several random starts.
 #
-# The optimizers live in `optimizers`, the experiment in `fomoh.rosenbrock` (the command
+# The optimizers live in `optimizers`, the experiment in `hyperlab.rosenbrock` (the command
 # `fomoh rosenbrock 2d` runs the full-size version and writes the figures).
 
 # %%
@@ -37,8 +37,8 @@ from matplotlib.patches import Ellipse
 
 import hyperdual as hd
 import optimizers
-from fomoh import rosenbrock as R
-from fomoh.rosenbrock import newton_step, rosenbrock, rosenbrock_hessian, rosenbrock_value_and_grad
+from hyperlab import rosenbrock as R
+from hyperlab.rosenbrock import newton_step, rosenbrock, rosenbrock_hessian, rosenbrock_value_and_grad
 from hyperdual.testing import assert_close
 
 rng = np.random.default_rng(0)   # the seed for every random number in this notebook
@@ -46,7 +46,7 @@ rng = np.random.default_rng(0)   # the seed for every random number in this note
 # %% [markdown]
 # ## 1. The function, its gradient and its Hessian
 #
-# `fomoh.rosenbrock` has the function (written with NumPy operations, so it runs on hyper-dual
+# `hyperlab.rosenbrock` has the function (written with NumPy operations, so it runs on hyper-dual
 # numbers) and, as an independent reference, its gradient and Hessian in closed form. The
 # starting point is the one `fomoh rosenbrock` uses: `default_rng(0).standard_normal(2)`.
 
@@ -255,10 +255,10 @@ plt.show()
 # %% [markdown]
 # ## 4. Convergence from several starts (Figure 1b)
 #
-# `fomoh.rosenbrock.convergence` runs each method from the same random starts
+# `hyperlab.rosenbrock.convergence` runs each method from the same random starts
 # (`default_rng(0).standard_normal((n_starts, 2))`), seeding the optimizer of start $i$ with
 # `[0, i]`, and records $f$ after every iteration (`inf` once a run diverges). The learning
-# rates are those of `fomoh.rosenbrock.METHODS_2D`: $\eta = 1$ for every FoMoH variant and
+# rates are those of `hyperlab.rosenbrock.METHODS_2D`: $\eta = 1$ for every FoMoH variant and
 # Newton (the paper's choice), $\eta = 10^{-3}$ for FGD (the paper's script), $2\cdot 10^{-4}$
 # for SGD with momentum 0.9 and $0.2$ for Adam; SGD, Adam and FoMoH-BP get the closed-form
 # gradient, exactly what back-propagation would return.

@@ -31,8 +31,8 @@ import numpy as np
 
 import hyperdual as hd
 import optimizers
-from fomoh import rosenbrock as R
-from fomoh.rosenbrock import rosenbrock, rosenbrock_hessian, rosenbrock_value_and_grad
+from hyperlab import rosenbrock as R
+from hyperlab.rosenbrock import rosenbrock, rosenbrock_hessian, rosenbrock_value_and_grad
 from hyperdual.testing import assert_close
 from optimizers import hyperplane_step
 
@@ -263,7 +263,7 @@ for name, frac in [("H = I", isotropic), ("Rosenbrock H", fraction)]:
 # %% [markdown]
 # ## 5. Convergence on 10-D Rosenbrock (Figure 2)
 #
-# `fomoh.rosenbrock.convergence` with $K = 1$ (FoMoH), $2, 4, 6, 8, 10$ and Newton, all with
+# `hyperlab.rosenbrock.convergence` with $K = 1$ (FoMoH), $2, 4, 6, 8, 10$ and Newton, all with
 # $\eta = 1$, from the same random starts `default_rng(0).standard_normal((5, 10))` (the
 # paper uses 10 starts and 1,000 iterations; `fomoh rosenbrock 10d` runs that).
 

@@ -18,7 +18,7 @@
 # $K$ directions it drew. Back-propagation learns the whole gradient every step.
 #
 # We train multinomial logistic regression (the paper's §6.2, Table 1 and Figure 3) with the
-# library's training loop `fomoh.train`, then look at what happens to FGD when $D$ grows.
+# library's training loop `hyperlab.train`, then look at what happens to FGD when $D$ grows.
 
 # %%
 import os
@@ -27,9 +27,9 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 import hyperdual as hd
-from fomoh.data import MissingDataError, iterate_minibatches, load_dataset
-from fomoh.experiments import parse_spec
-from fomoh.train import RunConfig, build_model, train
+from hyperlab.data import MissingDataError, iterate_minibatches, load_dataset
+from hyperlab.experiments import parse_spec
+from hyperlab.train import RunConfig, build_model, train
 from hyperdual.testing import assert_close
 
 rng = np.random.default_rng(0)   # the seed for every random number in this notebook
@@ -90,9 +90,9 @@ assert_close(slope, grad @ v, np.float64, "exact", "∇f·v")
 assert_close(curvature, v @ model.hvp(theta, xb, yb, v), np.float64, "exact", "vᵀHv")
 
 # %% [markdown]
-# ## 3. Training with `fomoh.train`
+# ## 3. Training with `hyperlab.train`
 #
-# `fomoh.train.train(config)` runs the loop
+# `hyperlab.train.train(config)` runs the loop
 #
 # ```python
 # for xb, yb in minibatches(seeded per epoch):

@@ -27,9 +27,9 @@ import numpy as np
 
 import hyperdual as hd
 import optimizers
-from fomoh.data import load_dataset
-from fomoh.experiments import parse_spec
-from fomoh.train import RunConfig, train
+from hyperlab.data import load_dataset
+from hyperlab.experiments import parse_spec
+from hyperlab.train import RunConfig, train
 from hyperdual import Dual
 from hyperdual.testing import assert_close, relative_error
 from layers import models
@@ -301,7 +301,7 @@ for name, (opt, A) in steps.items():
 # %% [markdown]
 # ## 5. Training
 #
-# `fomoh.train` passes each optimizer a `ModelObjective` of the minibatch, so the
+# `hyperlab.train` passes each optimizer a `ModelObjective` of the minibatch, so the
 # Hessian-free methods find `hvp` and `gnvp` on it. Six epochs on the digits (minibatches of
 # 64), float64, with the paper's settings where it states them ($\eta = 0.5$, λ = 32 for
 # Newton-CG and λ = 4 for Gauss-Newton; SGD with $\eta = 0.1$) and with smaller dampings. The

@@ -33,7 +33,7 @@ import numpy as np
 
 import hyperdual as hd
 import optimizers
-from fomoh.data import epoch_rng, iterate_minibatches, load_dataset
+from hyperlab.data import epoch_rng, iterate_minibatches, load_dataset
 from hyperdual import Bicomplex
 from hyperdual.testing import assert_close, relative_error
 from layers import models

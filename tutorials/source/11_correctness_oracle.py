@@ -335,7 +335,7 @@ print("stable foreign backend, logits of scale 100 (float32) and 1000 (float64):
 #
 # So far the foreign code was a function we could call from Python. A PyTorch or JAX model, or
 # a GPU kernel, lives elsewhere: it needs the problem handed over as files, and its answers
-# handed back the same way. That is the exchange format of `fomoh.oracle`
+# handed back the same way. That is the exchange format of `hyperlab.oracle`
 # (`docs/oracle-format.md`):
 #
 # * a **case** — `case.json` (model description, parameter layout, sizes, what to compute)
@@ -353,7 +353,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from fomoh import oracle
+from hyperlab import oracle
 from layers import models
 
 workdir = Path(tempfile.mkdtemp())
@@ -426,7 +426,7 @@ shutil.rmtree(workdir)
 # ```bash
 # fomoh oracle make-case case --model mlp --model-arg hidden=8 --hessian
 # fomoh oracle reference case
-# python -m fomoh.oracle.adapters.oracle_torch case   # or .oracle_jax: torch.func / nested jax.jvp
+# python -m hyperlab.oracle.adapters.oracle_torch case   # or .oracle_jax: torch.func / nested jax.jvp
 # fomoh oracle compare case case/torch-float64  # exit status 1 on any disagreement
 # ```
 

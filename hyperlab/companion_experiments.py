@@ -2,12 +2,12 @@
 
 ::
 
-    python -m fomoh.companion_experiments mlp        # (a) Newton family vs SGD
-    python -m fomoh.companion_experiments partition  # (c) partition Newton vs SGD, same benchmark
-    python -m fomoh.companion_experiments lenet      # (b) complex-step Newton-Krylov vs Adam
-    python -m fomoh.companion_experiments fd         # (b) supplement: finite differences vs CS
-    python -m fomoh.companion_experiments heatmaps   # (c) H̄ and H̄⁻¹ of LeNet-5 (Figure 1)
-    python -m fomoh.companion_experiments all        # all five
+    python -m hyperlab.companion_experiments mlp        # (a) Newton family vs SGD
+    python -m hyperlab.companion_experiments partition  # (c) partition Newton vs SGD, same benchmark
+    python -m hyperlab.companion_experiments lenet      # (b) complex-step Newton-Krylov vs Adam
+    python -m hyperlab.companion_experiments fd         # (b) supplement: finite differences vs CS
+    python -m hyperlab.companion_experiments heatmaps   # (c) H̄ and H̄⁻¹ of LeNet-5 (Figure 1)
+    python -m hyperlab.companion_experiments all        # all five
 
 Options: ``--data-dir`` (MNIST files; default the library's data directory), ``--out``
 (default ``results/companion``), ``--budget`` (wall-clock seconds per method, overriding the
@@ -688,7 +688,7 @@ def _global_subset(text):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(
-        prog="python -m fomoh.companion_experiments",
+        prog="python -m hyperlab.companion_experiments",
         description="Experiments of the companion papers (Hessian-free Newton / Gauss-Newton, "
                     "complex-step Newton-Krylov, partition Newton) on MNIST, CPU budgets.")
     parser.add_argument("experiment", choices=("mlp", "partition", "lenet", "fd", "heatmaps",

@@ -1,6 +1,6 @@
 """FoMoH-KD steps of the FoMoH paper's own PyTorch code on given MNIST batches (a worker).
 
-Run by :mod:`fomoh.blowup`, never imported: the paper's package is also called ``fomoh``, so
+Run by :mod:`hyperlab.blowup`, never imported: the paper's package is also called ``fomoh``, so
 this script runs in its own interpreter with ``python -P`` and
 ``PYTHONPATH=<peers>/fomoh/src`` and imports only the paper's code, PyTorch and NumPy.
 

@@ -1,4 +1,4 @@
-"""``python -m fomoh ...``: the same as the ``fomoh`` command."""
+"""``python -m hyperlab ...``: the same as the ``fomoh`` command."""
 
 import sys
 

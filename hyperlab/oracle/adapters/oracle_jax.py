@@ -14,7 +14,7 @@ by the ``parameters`` table (C order), and computes
 
 Usage::
 
-    python -m fomoh.oracle.adapters.oracle_jax CASE_DIR [-o OUT_DIR] [--dtype float32|float64]
+    python -m hyperlab.oracle.adapters.oracle_jax CASE_DIR [-o OUT_DIR] [--dtype float32|float64]
     fomoh oracle compare CASE_DIR OUT_DIR        # default OUT_DIR: CASE_DIR/jax-<dtype>
 """
 

@@ -15,7 +15,7 @@ inherited from the parent but the arguments:
 * **progress**: a bar over the runs (runs done / total, the slowest unfinished run's epoch)
   on a terminal, else a plain log line when a run finishes and every ``interval`` seconds.
 
-The results are the same objects :func:`fomoh.train.train` returns, in the order of the
+The results are the same objects :func:`hyperlab.train.train` returns, in the order of the
 tasks, so a comparison run with ``jobs=4`` writes the same ``results.csv`` and histories as
 one run with ``jobs=1`` (only the wall-time columns differ).
 """
@@ -58,7 +58,7 @@ class Task:
     ----------
     key : tuple
         ``(label, seed)``; names the run in progress lines and results.
-    config : fomoh.train.RunConfig
+    config : hyperlab.train.RunConfig
     run_dir : pathlib.Path or None
         The run's own folder (checkpoints, history), or None to write nothing.
     after : tuple of keys
@@ -272,7 +272,7 @@ def run_all(tasks: list[Task], base, *, jobs: int = 1, resume: bool = False,
     Parameters
     ----------
     tasks : list of Task
-    base : fomoh.train.RunConfig
+    base : hyperlab.train.RunConfig
         The common settings; its data fields (data set, split, dtype, ...) say which data
         every run trains on (each child process loads them once).
     jobs : int
@@ -283,13 +283,13 @@ def run_all(tasks: list[Task], base, *, jobs: int = 1, resume: bool = False,
         No progress output.
     log : callable
         Receives the progress lines (when stderr is not a terminal) and run summaries.
-    data : fomoh.data.Dataset, optional
+    data : hyperlab.data.Dataset, optional
         Already loaded data (``prepare_data(base)``); with ``jobs > 1`` it is written once
         to a temporary file that every child reads, instead of each loading the data set.
     interval : float
         Seconds between plain progress lines.
     overwrite : bool
-        Replace the files of earlier runs in the tasks' folders (``fomoh.train.train``).
+        Replace the files of earlier runs in the tasks' folders (``hyperlab.train.train``).
 
     Raises
     ------

@@ -26,7 +26,7 @@ same directory, flushed to disk and moved over the destination with :func:`os.re
 run killed mid-write leaves the previous checkpoint intact.
 
 Reading treats the file as untrusted, with the guards of the oracle reader
-(:mod:`fomoh.oracle.format`): only numeric or boolean dtypes and no pickles; the metadata is
+(:mod:`hyperlab.oracle.format`): only numeric or boolean dtypes and no pickles; the metadata is
 read first (at most ``_MAX_META_BYTES``, JSON nested at most ``_MAX_DEPTH`` deep), and
 *before any array is inflated* the archive's directory must list exactly the members the
 metadata declares, each no larger than its declared dtype and shape allow, and expanding at
@@ -46,7 +46,7 @@ from typing import Any
 
 import numpy as np
 
-from fomoh.atomic import atomic_write
+from hyperlab.atomic import atomic_write
 
 __all__ = ["CheckpointError", "FORMAT", "save_checkpoint", "load_checkpoint",
            "pack", "unpack"]

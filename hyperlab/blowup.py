@@ -11,10 +11,10 @@ first ``steps`` minibatches of epoch 1, the runs whose loss blows up, for
   optional safeguard such as ``--opt-arg curvature=abs`` is a separate, labelled row);
 * ``paper``: the paper's PyTorch code (``../shared/peers/fomoh``, ``fomoh.opt.
   optimizer_step_plane_Nd``), run in a child interpreter (its package is also called
-  ``fomoh``) by :mod:`fomoh.blowup_paper_worker`, with ``torch.set_num_threads(1)``.
+  ``fomoh``) by :mod:`hyperlab.blowup_paper_worker`, with ``torch.set_num_threads(1)``.
 
 Both see the same minibatches: the standardised MNIST training images in the order
-``fomoh.data.epoch_rng(seed, 0)`` gives for the seed. Initial parameters and random
+``hyperlab.data.epoch_rng(seed, 0)`` gives for the seed. Initial parameters and random
 directions come from each implementation's own generators seeded with ``seed``.
 
 A run **blows up** when a minibatch loss (taken before each step) is not finite or exceeds
@@ -25,9 +25,9 @@ CPU seconds per step (one thread).
 
 ::
 
-    python -m fomoh.blowup --data-dir ../shared/data/mnist                # 5 seeds x 30 steps
-    python -m fomoh.blowup --data-dir ../shared/data/mnist --seeds 0 1 --steps 10 --impl project
-    python -m fomoh.blowup --data-dir ../shared/data/mnist --opt-arg curvature=abs
+    python -m hyperlab.blowup --data-dir ../shared/data/mnist                # 5 seeds x 30 steps
+    python -m hyperlab.blowup --data-dir ../shared/data/mnist --seeds 0 1 --steps 10 --impl project
+    python -m hyperlab.blowup --data-dir ../shared/data/mnist --opt-arg curvature=abs
 
 Writes ``results.json`` (every loss and eigenvalue) and ``results.md`` to ``--out``.
 """
@@ -215,7 +215,7 @@ def markdown_table(results, threshold=THRESHOLD):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m fomoh.blowup", description=__doc__,
+    parser = argparse.ArgumentParser(prog="python -m hyperlab.blowup", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data-dir", default=None, help="MNIST folder")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])

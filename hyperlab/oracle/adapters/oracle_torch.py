@@ -1,7 +1,7 @@
 """PyTorch adapter for the fomoh oracle: answer a case with ``torch.func``, write results.
 
 This file needs only NumPy and PyTorch (not this library; it is shipped inside the package,
-``fomoh.oracle.adapters``, and can be copied out as one file): it is a worked example of how
+``hyperlab.oracle.adapters``, and can be copied out as one file): it is a worked example of how
 an engineer plugs *another* AD backend into the exchange format of ``docs/oracle-format.md``.
 It builds the case's network from the model description with ``torch.nn.functional``,
 cutting the flat parameter vector θ by the ``parameters`` table (C order, weight then bias,
@@ -16,7 +16,7 @@ Dense weights (out, in), Conv2d weights (C_out, C_in, kh, kw), images NCHW), and
 
 Usage::
 
-    python -m fomoh.oracle.adapters.oracle_torch CASE_DIR [-o OUT_DIR] [--dtype float32|float64]
+    python -m hyperlab.oracle.adapters.oracle_torch CASE_DIR [-o OUT_DIR] [--dtype float32|float64]
     fomoh oracle compare CASE_DIR OUT_DIR        # default OUT_DIR: CASE_DIR/torch-<dtype>
 
 The reader here is deliberately short (the checks of the format live in ``fomoh oracle

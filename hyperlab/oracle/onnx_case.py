@@ -191,7 +191,7 @@ def make_onnx_case(case_dir, onnx_path, *, input_shape=None, constants=(), batch
     case_dir.mkdir(parents=True, exist_ok=True)
     target = case_dir / ONNX_FILE
     if _has_external_data(onnx_path):
-        from fomoh.atomic import atomic_write
+        from hyperlab.atomic import atomic_write
         data = proto.SerializeToString()
         atomic_write(target, lambda fh: fh.write(data))
     elif onnx_path.resolve() != target.resolve():

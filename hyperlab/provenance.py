@@ -38,7 +38,7 @@ def versions() -> dict:
     import numpy
     import scipy
 
-    from fomoh import __version__
+    from hyperlab import __version__
 
     return {"fomoh-hyperdual": __version__, "numpy": numpy.__version__,
             "scipy": scipy.__version__, "python": platform.python_version(),

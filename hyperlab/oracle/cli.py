@@ -12,7 +12,7 @@ Subcommands::
 Exit status: 0 when everything agrees, 1 on disagreement (a quantity above tolerance, missing,
 of the wrong shape or dtype), 2 when a file is unreadable or invalid.
 
-The same commands run as ``python -m fomoh.oracle ...``.
+The same commands run as ``python -m hyperlab.oracle ...``.
 """
 
 from __future__ import annotations
@@ -263,7 +263,7 @@ _COMMANDS = {"make-case": _make_case, "reference": _reference, "validate": _vali
 
 
 def main(argv=None):
-    """``python -m fomoh.oracle``: the ``oracle`` command on its own."""
+    """``python -m hyperlab.oracle``: the ``oracle`` command on its own."""
     parser = argparse.ArgumentParser(prog="fomoh oracle", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     build_parser(parser)

@@ -1,4 +1,5 @@
-"""Data sets, training loop and the `fomoh` command-line tool."""
+"""The application: data sets, the training loop, comparisons, checkpoints, parallel runs,
+the oracle exchange tools and the `fomoh` command-line tool."""
 
 from importlib.metadata import PackageNotFoundError, version as _version
 

@@ -34,7 +34,7 @@ from pathlib import Path
 
 import numpy as np
 
-from fomoh.atomic import atomic_write
+from hyperlab.atomic import atomic_write
 
 from .onnx_case import is_onnx_description, load_onnx_model, validate_onnx_description
 

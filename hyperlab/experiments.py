@@ -14,7 +14,7 @@ A specification is an optimizer name optionally followed by settings::
     sgd:lr=0.03561,batch=2048,momentum=0.9
 
 Recognised keys: ``lr``, ``batch`` (or ``batch_size``), ``schedule`` (``none``, ``step``,
-``milestone``, ``plateau``, ``first-rise``; see :data:`fomoh.train.SCHEDULES`), ``gamma``,
+``milestone``, ``plateau``, ``first-rise``; see :data:`hyperlab.train.SCHEDULES`), ``gamma``,
 ``every``, ``milestone``, ``factor``, ``patience``, ``init`` (``default``, ``pytorch``),
 ``label``; every other key is passed to the optimizer's constructor (``K``, ``momentum``,
 ``curvature``, ``damping``, ...).
@@ -32,7 +32,7 @@ Table 1 / appendix Table 3) and ``mnist-cnn`` (Table 2 / appendix Table 4).
 Running
 -------
 :func:`compare` trains every (specification, seed) run, ``jobs`` at a time, each in its own
-process with one BLAS thread (:mod:`fomoh.parallel`); the results do not depend on ``jobs``.
+process with one BLAS thread (:mod:`hyperlab.parallel`); the results do not depend on ``jobs``.
 A specification with ``milestone=auto`` (the paper's logistic-regression schedule, see
 :func:`auto_milestone`) starts when the same method's runs without schedule have finished.
 """
@@ -117,7 +117,7 @@ class Spec:
     optimizer : str
         Registry name (aliases resolved).
     settings : dict
-        :class:`~fomoh.train.RunConfig` fields to set (``lr``, ``batch_size``, ...).
+        :class:`~hyperlab.train.RunConfig` fields to set (``lr``, ``batch_size``, ...).
     optimizer_kwargs : dict
         Extra constructor arguments of the optimizer.
     label : str
@@ -416,7 +416,7 @@ def compare(base: RunConfig, specs: list[Spec], seeds, out_dir=None, *, lr=None,
         already holds a run is refused before anything is trained.
     jobs : int
         Runs trained at a time, each in its own process with one BLAS thread
-        (:mod:`fomoh.parallel`); 1 trains them one after another in this process, also with
+        (:mod:`hyperlab.parallel`); 1 trains them one after another in this process, also with
         one BLAS thread, so the results do not depend on ``jobs`` (only wall times do).
 
     Returns
@@ -495,7 +495,7 @@ _METRICS = (("train_loss", "train loss"), ("val_loss", "val loss"),
             ("step_loss", "train loss (running)"))
 """The final metrics of the tables. ``train_loss`` / ``train_acc`` are re-evaluated on the
 training set after the last epoch; ``step_loss`` is the running mean of that epoch's
-pre-step minibatch losses (the FoMoH paper's "training loss"; see fomoh.train)."""
+pre-step minibatch losses (the FoMoH paper's "training loss"; see hyperlab.train)."""
 
 
 def summarize(runs: dict) -> list[dict]:

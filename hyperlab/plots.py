@@ -38,7 +38,7 @@ def plot_curves(curves: dict[str, list[list[dict]]], path, title: str | None = N
     ----------
     curves : dict
         ``label -> list of histories`` (one history per seed; a history is the list of
-        per-epoch records written by :func:`fomoh.train.train`).
+        per-epoch records written by :func:`hyperlab.train.train`).
     path : path-like
         Output image (``.png``, ``.pdf``, ``.svg``).
     title : str, optional

@@ -6,7 +6,7 @@ One *run* trains one model with one optimizer from one seed and writes into its 
 ``config.json``     the settings of the run (:class:`RunConfig`)
 ``history.csv``     one row per epoch: learning rate, train/validation loss and
 ``history.json``    accuracy, mean minibatch loss, steps, jitter, wall time
-``checkpoint.npz``  everything needed to continue (see :mod:`fomoh.checkpoint`),
+``checkpoint.npz``  everything needed to continue (see :mod:`hyperlab.checkpoint`),
                     rewritten atomically after every epoch
 ``summary.json``    final metrics, status (``"completed"`` or ``"diverged"``),
                     wall time
@@ -31,7 +31,7 @@ as the training loss (``loss += n_batch·loss_batch`` over the epoch, divided by
 Reproducibility. The data split uses ``split_seed`` (fixed across seeds by default, so runs
 with different seeds see the same validation set). From ``seed`` come, independently, the
 model's initial parameters, the optimizer's random directions and — through
-:func:`fomoh.data.epoch_rng` — the minibatch order of every epoch. Because the batch order of
+:func:`hyperlab.data.epoch_rng` — the minibatch order of every epoch. Because the batch order of
 epoch ``e`` depends only on ``(seed, e)`` and the checkpoint holds θ, the optimizer state
 (its random generator included) and the schedule state, a run resumed after epoch ``k``
 reaches bit-for-bit the same θ and history as a run that was never interrupted (only the
@@ -579,8 +579,8 @@ def train(config: RunConfig, out_dir=None, *, resume: bool = False, quiet: bool 
         ``config`` except ``epochs``); otherwise start from scratch.
     quiet : bool
         No progress bars and no log lines. Otherwise bars on a terminal or in a notebook,
-        and plain periodic lines elsewhere (a CI log; see :mod:`fomoh.progress`).
-    data : fomoh.data.Dataset, optional
+        and plain periodic lines elsewhere (a CI log; see :mod:`hyperlab.progress`).
+    data : hyperlab.data.Dataset, optional
         Already loaded data (must match ``config``); loaded from ``config`` otherwise.
     log : callable, optional
         Receives one line of text per event (default: print to stderr unless ``quiet``).
@@ -600,7 +600,7 @@ def train(config: RunConfig, out_dir=None, *, resume: bool = False, quiet: bool 
     NonFiniteLossError
         The loss became NaN/inf; the last good checkpoint is kept and the history up to
         the last completed epoch has been written.
-    ConfigError, CheckpointError, fomoh.data.DataError, hyperdual.BackendUnavailableError
+    ConfigError, CheckpointError, hyperlab.data.DataError, hyperdual.BackendUnavailableError
     OSError
         An unusable ``out_dir`` (a file, not writable) or a full disk.
     """

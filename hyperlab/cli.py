@@ -11,7 +11,7 @@
 Run ``fomoh <command> --help`` for the options. Exit status: 0 success; 1 the derivative
 check found a disagreement; 2 bad arguments, missing, corrupt or unwritable files (a one-line
 error naming the path), an existing --out without --resume/--overwrite, unusable backend;
-3 a training run diverged (NaN, infinite or huge loss). ``python -m fomoh`` is the same.
+3 a training run diverged (NaN, infinite or huge loss). ``python -m hyperlab`` is the same.
 """
 
 from __future__ import annotations
@@ -256,7 +256,7 @@ A NaN/inf loss stops the run with exit status 3, keeping the last good checkpoin
 """
 
 _ROSENBROCK_HELP = """\
-The Rosenbrock experiments of the FoMoH paper (section 6.1), from fomoh.rosenbrock:
+The Rosenbrock experiments of the FoMoH paper (section 6.1), from hyperlab.rosenbrock:
 
   2d   Figure 1a / 5: 10,000 sampled single steps of FGD, FoMoH, FoMoH-BP and FoMoH-2D
        from a random start against the Newton step; Figure 1b: all methods from 10

@@ -6,7 +6,7 @@
 Each answers a case (``docs/oracle-format.md``) and writes results in the exchange format::
 
     pip install "fomoh-hyperdual[oracle-adapters]"          # torch, jax, jaxlib
-    python -m fomoh.oracle.adapters.oracle_torch CASE_DIR --dtype float64
+    python -m hyperlab.oracle.adapters.oracle_torch CASE_DIR --dtype float64
     fomoh oracle compare CASE_DIR CASE_DIR/torch-float64
 
 Each module needs only NumPy and its framework (importing this package does not import

@@ -346,7 +346,7 @@ def read_idx(
 def _missing_message(kind: str, directory: Path, missing: list[str]) -> str:
     return (
         f"{kind} data not found: missing {', '.join(missing)} in directory "
-        f"{directory}. Get the files with fomoh.data.download({kind!r}, "
+        f"{directory}. Get the files with hyperlab.data.download({kind!r}, "
         f"{str(directory)!r}), load_dataset({kind!r}, data_dir=..., download=True) "
         f"or the command line option `fomoh ... --download`, or copy the four "
         f"original gzip IDX files from {DEFAULT_BASE_URLS[kind]} into that directory."

@@ -6,7 +6,7 @@ along. ``compute_reference`` answers it with hyper-dual numbers, cross-checked o
 against the bicomplex step; another backend writes its own results in the same format, and
 ``compare_results`` (``fomoh oracle compare``) says per quantity whether they agree::
 
-    from fomoh import oracle
+    from hyperlab import oracle
     case = oracle.make_case("case", "mlp")           # or oracle.write_case(...)
     oracle.compute_reference(case, "case/reference")
     cmp = oracle.compare_results(case, oracle.read_results("case/torch", case),
