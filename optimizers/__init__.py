@@ -10,20 +10,25 @@
   and jitter policies.
 * ``optimizers.directions`` — the direction samplers (Gaussian, basis, gradient, given).
 * ``StepDecay``, ``ReduceOnRise`` — learning-rate schedules.
-* ``build(name, **kw)`` — the optimizer the command-line tool names ("fomoh-2d", ...).
+* ``build(name, **kw)`` — the optimizer the command-line tool names ("fomoh-2d", ...);
+  ``optimizers.registry`` holds every per-optimizer fact (``default_lr``, ``pretty_name``).
+* ``optimizers.problems`` — test problems with closed-form derivatives (Rosenbrock).
 """
 
-from . import directions
+from . import directions, problems
 from .base import Optimizer, StepInfo
 from .baselines import SGD, Adam
 from .hyperplane import COND_MAX, HyperplaneResult, Solve, hyperplane_step, solve_kappa
 from .methods import FGD, FoMoH, FoMoHBP, FoMoHKD, Newton
-from .registry import FORWARD_ONLY, OPTIMIZERS, build, names
+from .registry import (DEFAULT_LR, FORWARD_ONLY, OPTIMIZERS, build, canonical_name,
+                       default_lr, names, pretty_name)
 from .schedules import ReduceOnRise, StepDecay
 from .hessian_free import DampedNewton, HessianFreeGaussNewton, HessianFreeNewton
 from .newton_krylov import ComplexStepNewtonKrylov
 from .newton_methods import ModelObjective
-from .partition import PartitionNewton
+from .partition import PartitionNewton, pseudo_hessian
+from .problems import (rosenbrock, rosenbrock_hessian, rosenbrock_newton_step,
+                       rosenbrock_value_and_grad)
 
 __all__ = [
     "FGD", "FoMoH", "FoMoHBP", "FoMoHKD", "Newton", "SGD", "Adam",
@@ -32,5 +37,9 @@ __all__ = [
     "FORWARD_ONLY",
     # companion papers (issue 5)
     "DampedNewton", "HessianFreeNewton", "HessianFreeGaussNewton", "ComplexStepNewtonKrylov",
-    "PartitionNewton", "ModelObjective",
+    "PartitionNewton", "ModelObjective", "pseudo_hessian",
+    # per-optimizer facts (optimizers.registry) and test problems (optimizers.problems)
+    "DEFAULT_LR", "default_lr", "pretty_name", "canonical_name",
+    "problems", "rosenbrock", "rosenbrock_value_and_grad", "rosenbrock_hessian",
+    "rosenbrock_newton_step",
 ]

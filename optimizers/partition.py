@@ -34,12 +34,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from hyperdual import namespace, to_numpy
+from hyperdual import namespace, projected_hessian, to_numpy
 
 from .base import Optimizer, as_parameters, value_and_gradient
 from .hyperplane import CURVATURE_MODES, hyperplane_step
 
-__all__ = ["PartitionNewton", "partition_directions", "resolve_groups", "PartitionStep"]
+__all__ = ["PartitionNewton", "partition_directions", "resolve_groups", "PartitionStep",
+           "pseudo_hessian"]
 
 PARTITIONS = ("canonical", "trivial", "discrete")
 
@@ -95,6 +96,21 @@ def partition_directions(g, groups):
     for s, (_, index) in enumerate(groups):
         V[s, index] = g[index]
     return V
+
+
+def pseudo_hessian(model, theta, X, y, chunk_size=6):
+    """H̄ (S, S) and ḡ (S,) of the canonical partition of ``model`` at θ on the batch (X, y).
+
+    ``u_s`` = the back-propagated gradient restricted to tensor s; one hyper-dual pass over
+    the S(S+1)/2 pairs (``hyperdual.projected_hessian``, as in the partition step).
+    Returns ``(names, g_bar, H_bar)``: the S group names, ḡ and H̄ as NumPy arrays.
+    """
+    groups = resolve_groups(model.param_groups(), theta.shape[0])
+    _, g = model.value_and_grad(theta, X, y)
+    V = partition_directions(g, groups)
+    _, g_bar, H_bar = projected_hessian(lambda t: model.loss(t, X, y), theta, V,
+                                        chunk_size=chunk_size)
+    return [name for name, _ in groups], np.asarray(g_bar), np.asarray(H_bar)
 
 
 @dataclass
