@@ -1,6 +1,6 @@
 """Check PyTorch's derivatives of *its own* model against the hyper-dual reference, via ONNX.
 
-The worked example of issue 12: a PyTorch model with attention, LayerNorm, GELU and batch norm
+A worked example: a PyTorch model with attention, LayerNorm, GELU and batch norm
 (nothing the layer-list format of ``docs/oracle-format.md`` could describe) is exported with
 ``torch.onnx.export``; the ONNX file becomes an oracle case; the reference results come from
 ``layers.from_onnx`` (hyper-dual numbers on the ONNX graph, cross-checked by the bicomplex
@@ -155,7 +155,7 @@ def torch_results(model, case, dtype="float64", nested_jvp=False):
 
 def main(argv=None):
     from hyperlab import oracle
-    from hyperlab.oracle.onnx_case import make_onnx_case
+    from hyperlab.oracle import make_onnx_case
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("out_dir", type=Path)

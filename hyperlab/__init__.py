@@ -1,7 +1,8 @@
 """The application: data sets, the training loop, comparisons, checkpoints, parallel runs,
 the oracle exchange tools and the `fomoh` command-line tool."""
 
-from importlib.metadata import PackageNotFoundError, version as _version
+from importlib.metadata import PackageNotFoundError
+from importlib.metadata import version as _version
 
 try:
     __version__ = _version("fomoh-hyperdual")   # the one source: pyproject.toml

@@ -21,7 +21,7 @@ declared dtype and shape, and no member may be left over. Python integers of any
 (e.g. a PCG64 generator state) and floats (written with ``repr``, so they round-trip exactly)
 are kept losslessly.
 
-Writing is atomic (DESIGN.md, section 6): the archive is written to a temporary file in the
+Writing is atomic: the archive is written to a temporary file in the
 same directory, flushed to disk and moved over the destination with :func:`os.replace`, so a
 run killed mid-write leaves the previous checkpoint intact.
 

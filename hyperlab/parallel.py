@@ -35,6 +35,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
+import numpy as np
+from tqdm.auto import tqdm
+
+from .builders import prepare_data
+from .checkpoint import CheckpointError, load_checkpoint
+from .config import ConfigError, RunResult
+from .data import DataError
+from .train import NonFiniteLossError, read_history, train
+
 __all__ = ["Task", "run_all", "default_jobs", "one_blas_thread", "BLAS_ENV"]
 
 BLAS_ENV = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS",
@@ -117,8 +126,6 @@ def _child_environment():
 
 def _train_one(task: Task, base, data, resume, quiet, log, on_epoch, overwrite=False):
     """Train one task; a diverged run becomes a result with status "diverged"."""
-    from .train import NonFiniteLossError, train
-
     try:
         return train(task.config, task.run_dir, resume=resume, quiet=quiet, data=data,
                      log=log, on_epoch=on_epoch, overwrite=overwrite)
@@ -129,10 +136,6 @@ def _train_one(task: Task, base, data, resume, quiet, log, on_epoch, overwrite=F
 
 def _diverged_result(config, run_dir, message: str):
     """The record of a run stopped by a NaN loss (history read back from its folder)."""
-    import numpy as np
-
-    from .train import RunResult, read_history
-
     history = read_history(run_dir) if run_dir and (Path(run_dir) / "history.json").exists() \
         else []
     return RunResult(config=config, theta=np.empty(0), history=history, status="diverged",
@@ -147,8 +150,6 @@ def _start_epoch(task: Task, resume: bool) -> int:
     path = Path(task.run_dir) / "checkpoint.npz"
     if not path.exists():
         return 0
-    from .checkpoint import CheckpointError, load_checkpoint
-
     try:
         return int(load_checkpoint(path)["epoch"])
     except CheckpointError:
@@ -160,8 +161,6 @@ def _load_data(base, data_file):
     if data_file is not None:
         with open(data_file, "rb") as fh:
             return pickle.load(fh)
-    from .train import prepare_data
-
     return prepare_data(base)
 
 
@@ -201,8 +200,6 @@ class _Progress:
         self.bar = None
         self.last_line = time.monotonic()
         if not quiet and sys.stderr.isatty():
-            from tqdm.auto import tqdm
-
             self.bar = tqdm(total=self.total, desc="runs", unit="run", dynamic_ncols=True)
 
     def slowest(self) -> str:
@@ -321,8 +318,6 @@ def run_all(tasks: list[Task], base, *, jobs: int = 1, resume: bool = False,
 
 
 def _run_here(tasks, base, resume, quiet, log, data, interval, overwrite=False):
-    from .train import prepare_data
-
     progress = _Progress(tasks, True, log, interval)     # each run shows its own bars
     results: dict[tuple, Any] = {}
     pending = list(tasks)
@@ -354,10 +349,6 @@ def _next_ready(pending: list, results: dict, block: bool = True):
 
 def _run_in_processes(tasks, base, jobs, resume, quiet, log, interval, data_file=None,
                       overwrite=False):
-    from .checkpoint import CheckpointError
-    from .data import DataError
-    from .train import ConfigError
-
     ctx = multiprocessing.get_context("spawn")
     messages = ctx.Queue()
     pending = list(tasks)

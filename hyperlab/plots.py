@@ -1,4 +1,4 @@
-"""Plots of training curves (matplotlib, Agg backend: no display needed).
+"""Plots of training curves (matplotlib's object API: no display and no global backend).
 
 The layout follows the FoMoH paper's Figures 3 and 4: a 2×2 grid with the training and
 validation negative log-likelihood on top and the accuracies below, one colour per
@@ -7,9 +7,12 @@ optimizer, the mean over seeds as a line and ± one standard deviation as a band
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import numpy as np
+from matplotlib import colormaps
+from matplotlib.figure import Figure
 
 __all__ = ["plot_curves", "stack_histories"]
 
@@ -50,14 +53,10 @@ def plot_curves(curves: dict[str, list[list[dict]]], path, title: str | None = N
     -------
     pathlib.Path
     """
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-
     path = Path(path)
-    fig, axes = plt.subplots(2, 2, figsize=(11, 7.5), sharex=True)
-    colours = plt.get_cmap("tab10")
+    fig = Figure(figsize=(11, 7.5), layout="tight")
+    axes = fig.subplots(2, 2, sharex=True)
+    colours = colormaps["tab10"]
     styles = _line_styles(list(curves))
     for label, histories in curves.items():
         histories = [h for h in histories if h]
@@ -86,10 +85,8 @@ def plot_curves(curves: dict[str, list[list[dict]]], path, title: str | None = N
     axes[0, 0].legend(fontsize=8, loc="best")
     if title:
         fig.suptitle(title)
-    fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)
-    plt.close(fig)
     return path
 
 
@@ -116,8 +113,6 @@ class _quiet_nan_warnings:
     """Silence 'Mean of empty slice' warnings for epochs no run reached."""
 
     def __enter__(self):
-        import warnings
-
         self._ctx = warnings.catch_warnings()
         self._ctx.__enter__()
         warnings.simplefilter("ignore", RuntimeWarning)

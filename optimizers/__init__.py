@@ -35,7 +35,7 @@ __all__ = [
     "Optimizer", "StepInfo", "hyperplane_step", "solve_kappa", "Solve", "HyperplaneResult",
     "COND_MAX", "directions", "StepDecay", "ReduceOnRise", "build", "names", "OPTIMIZERS",
     "FORWARD_ONLY",
-    # companion papers (issue 5)
+    # companion papers
     "DampedNewton", "HessianFreeNewton", "HessianFreeGaussNewton", "ComplexStepNewtonKrylov",
     "PartitionNewton", "ModelObjective", "pseudo_hessian",
     # per-optimizer facts (optimizers.registry) and test problems (optimizers.problems)

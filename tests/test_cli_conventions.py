@@ -1,4 +1,4 @@
-"""Issue 11: raw tracebacks and exit codes, and the CLI conventions of the ``fomoh`` command."""
+"""Raw tracebacks and exit codes, and the CLI conventions of the ``fomoh`` command."""
 
 from __future__ import annotations
 

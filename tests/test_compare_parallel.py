@@ -1,4 +1,4 @@
-"""``fomoh compare --jobs N`` (issue 16): runs in parallel processes give the same files as one
+"""``fomoh compare --jobs N``: runs in parallel processes give the same files as one
 after another, resume every unfinished run, report progress; ``milestone=auto``."""
 
 from __future__ import annotations
@@ -12,7 +12,9 @@ import pytest
 
 from hyperlab.checkpoint import CheckpointError
 from hyperlab.cli import main
-from hyperlab.experiments import ConfigError, auto_milestone, compare, parse_spec
+from hyperlab.compare import auto_milestone, compare
+from hyperlab.config import ConfigError
+from hyperlab.specs import parse_spec
 from hyperlab.parallel import Task, run_all
 from hyperlab.train import RunConfig, prepare_data, train
 

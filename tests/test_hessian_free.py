@@ -22,8 +22,7 @@ from optimizers.hessian_free import (DampedNewton, HessianFreeGaussNewton, Hessi
                                      dense_newton_solve, hessian_by_backprop)
 from optimizers.newton_methods import (ModelObjective, gauss_newton_vp, hvp_operator,
                                        truncated_cg)
-
-from hyperlab.rosenbrock import rosenbrock as rosen, rosenbrock_value_and_grad as rosen_grad
+from optimizers.problems import rosenbrock as rosen, rosenbrock_value_and_grad as rosen_grad
 
 F64 = np.float64
 

@@ -20,8 +20,7 @@ from hyperdual.testing import assert_close, relative_error
 from layers import models
 from optimizers.newton_krylov import ComplexStepNewtonKrylov, csdd, csdd2, curvature_oracles
 from optimizers.newton_methods import ModelObjective
-
-from hyperlab.rosenbrock import rosenbrock as rosen, rosenbrock_value_and_grad as rosen_grad
+from optimizers.problems import rosenbrock as rosen, rosenbrock_value_and_grad as rosen_grad
 
 F64 = np.float64
 

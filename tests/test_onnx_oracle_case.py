@@ -128,7 +128,7 @@ def test_unsupported_graphs_and_misused_options_exit_2(tmp_path, capsys):
 def test_external_data_is_stored_inline_in_the_case(tmp_path):
     onnx.save_model(transformer_model(), tmp_path / "ext.onnx", save_as_external_data=True,
                     location="ext.data", size_threshold=0)
-    from hyperlab.oracle.onnx_case import make_onnx_case
+    from hyperlab.oracle import make_onnx_case
     case = make_onnx_case(tmp_path / "case", tmp_path / "ext.onnx", batch=2, pairs=1, kd=2,
                           hvp=1)
     assert sorted(p.name for p in case.path.iterdir()) == ["case.json", "case.npz", "model.onnx"]

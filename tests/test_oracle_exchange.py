@@ -1,5 +1,5 @@
 """The oracle exchange format (hyperlab.oracle): round trips, reference cross-checks, compare with
-planted errors, and hostile or broken files (DESIGN.md, section 6)."""
+planted errors, and hostile or broken files."""
 
 import json
 import os
@@ -13,6 +13,7 @@ import hyperdual as hd
 from hyperlab import oracle
 from hyperlab.oracle import OracleFormatError
 from hyperlab.oracle import format as fmt
+from hyperlab.oracle import schema
 from hyperlab.oracle.cli import main as oracle_main
 from layers import (AvgPool2d, Conv2d, Dense, Flatten, MaxPool2d, ReLU, Sequential, Sigmoid,
                     Tanh, models)
@@ -382,7 +383,7 @@ def test_unreadable_json(case_copy):
 
 
 def test_full_hessian_only_for_small_models(case_copy, monkeypatch):
-    monkeypatch.setattr(fmt, "MAX_HESSIAN_PARAMETERS", 100)
+    monkeypatch.setattr(schema, "MAX_HESSIAN_PARAMETERS", 100)
     with pytest.raises(OracleFormatError, match="full Hessian is available for at most 100"):
         oracle.read_case(case_copy)
 

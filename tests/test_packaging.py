@@ -1,4 +1,4 @@
-"""Issue 11, "CLI and packaging conventions": license, metadata, citation, shipped adapters,
+"""CLI and packaging conventions: license, metadata, citation, shipped adapters,
 pytest options, tested minimum versions, the documented name clash."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Issue 11, "data loss and resource bounds": no lost run, bounded memory on hostile files."""
+"""Data loss and resource bounds: no lost run, bounded memory on hostile files."""
 
 from __future__ import annotations
 

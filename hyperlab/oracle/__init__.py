@@ -13,15 +13,32 @@ against the bicomplex step; another backend writes its own results in the same f
                                  oracle.read_results("case/reference", case))
     print(cmp.table()); assert cmp.ok
 
-Modules: ``format`` (reading, writing, validation), ``reference``, ``compare``, ``cli``.
+Modules: ``schema`` (names, limits, validation), ``files`` (JSON, archives), ``format``
+(reading and writing cases and results), ``make`` (random cases), ``onnx_case`` (ONNX
+models), ``reference``, ``compare``, ``cli``.
 """
 
-from .cli import make_case
 from .compare import Comparison, Row, compare_results
-from .format import (CASE_FORMAT, LAYER_TYPES, QUANTITIES, RESULT_ARRAYS, RESULTS_FORMAT,
-                     VERSION, Case, OracleFormatError, Results, build_model, describe_model,
-                     expected_result_shapes, read_case, read_results, validate_model,
-                     write_case, write_results)
+from .format import (
+                     CASE_FORMAT,
+                     LAYER_TYPES,
+                     QUANTITIES,
+                     RESULT_ARRAYS,
+                     RESULTS_FORMAT,
+                     VERSION,
+                     Case,
+                     OracleFormatError,
+                     Results,
+                     build_model,
+                     describe_model,
+                     expected_result_shapes,
+                     read_case,
+                     read_results,
+                     validate_model,
+                     write_case,
+                     write_results,
+)
+from .make import make_case, make_onnx_case
 from .reference import CrossCheckError, compute_reference
 
 __all__ = [
@@ -29,5 +46,5 @@ __all__ = [
     "OracleFormatError", "CrossCheckError", "Case", "Results", "Comparison", "Row",
     "validate_model", "describe_model", "build_model", "expected_result_shapes",
     "write_case", "read_case", "write_results", "read_results", "make_case",
-    "compute_reference", "compare_results",
+    "compute_reference", "compare_results", "make_onnx_case",
 ]

@@ -22,47 +22,22 @@ import json
 import sys
 from pathlib import Path
 
-import numpy as np
+from layers import models
+from layers.onnx import OnnxError
 
 from .compare import compare_results
-from .format import CASE_JSON, RESULTS_JSON, OracleFormatError, printable, read_case, read_results
+from .format import (
+    CASE_JSON,
+    RESULTS_JSON,
+    OracleFormatError,
+    printable,
+    read_case,
+    read_results,
+)
+from .make import make_case, make_onnx_case
 from .reference import CrossCheckError, compute_reference
 
-__all__ = ["add_parser", "run", "main", "make_case"]
-
-
-def make_case(case_dir, model, *, batch=4, pairs=2, kd=3, hvp=2, hessian=False, seed=0,
-              dtype="float64", name=""):
-    """A random case for ``model`` (a ``layers.Sequential`` or a ``models.build`` name).
-
-    θ is the model's seeded initialisation plus ``0.1·N(0, 1)`` (so that biases are not zero),
-    inputs are standard normal, labels uniform, directions standard normal; all from ``seed``.
-
-    Returns
-    -------
-    format.Case
-    """
-    from layers import models
-
-    from .format import write_case
-
-    if isinstance(model, str):
-        name = name or model
-        model = models.build(model)
-    rng = np.random.default_rng(seed)
-    D = model.num_params
-    dtype = np.dtype(dtype)
-    theta = (np.asarray(model.init_params(seed=seed)) + 0.1 * rng.standard_normal(D))
-    x = rng.standard_normal((batch, *model.input_shape))
-    y = rng.integers(0, model.output_shape[0], size=batch)
-
-    def directions(n):
-        return rng.standard_normal((n, D)).astype(dtype) if n else None
-
-    v1, v2 = directions(pairs), directions(pairs)
-    return write_case(case_dir, model, theta.astype(dtype), x.astype(dtype), y,
-                      v1=v1, v2=v2, V=directions(kd), hvp_v=directions(hvp), hessian=hessian,
-                      name=name or model.name)
+__all__ = ["add_parser", "run", "main"]
 
 
 def _shape_arg(text):
@@ -188,9 +163,6 @@ def _make_case(args):
     if args.onnx is not None:
         if args.model_arg:
             raise ValueError("--model-arg applies to --model, not to --onnx")
-        from layers.onnx import OnnxError
-
-        from .onnx_case import make_onnx_case
         try:
             case = make_onnx_case(args.case_dir, args.onnx, input_shape=args.input_shape,
                                   constants=args.constant, **common)
@@ -207,7 +179,6 @@ def _make_case(args):
 
 
 def _build(args):
-    from layers import models
     return models.build(args.model, **dict(args.model_arg))
 
 

@@ -19,11 +19,12 @@ against ``case.json`` before it is parsed, and ``layers.onnx`` applies its own l
 from __future__ import annotations
 
 import hashlib
-import math
-import shutil
 from pathlib import Path
 
 import numpy as np
+
+from layers.onnx import MAX_MODEL_BYTES, Graph, OnnxError, OnnxModel, from_onnx, load_model
+from layers.onnx.registry import ELEM_TYPES
 
 ONNX_FILE = "model.onnx"
 """The fixed name of the ONNX file inside a case directory (no paths are read from a case)."""
@@ -55,8 +56,6 @@ def _check_keys(obj, keys, optional, where):
 
 def _check_description(model):
     """Types and values of an ONNX model description (nothing is read)."""
-    from layers.onnx import MAX_MODEL_BYTES
-
     _check_keys(model, _KEYS, _OPTIONAL, "'model'")
     ref = model["onnx"]
     if not isinstance(ref, dict):
@@ -88,9 +87,6 @@ def _check_description(model):
 def load_onnx_model(model, case_dir):
     """The ``layers.onnx.OnnxModel`` of a (checked) description, after checking the file's
     size and SHA-256 against it."""
-    from layers.onnx import Graph, OnnxError, OnnxModel, load_model
-    from layers.onnx.registry import ELEM_TYPES
-
     if case_dir is None:
         raise ValueError("an ONNX model description needs its case directory (the file "
                          f"{ONNX_FILE} next to case.json)")
@@ -152,8 +148,6 @@ def validate_onnx_description(model, case_dir):
 def describe_onnx(path, input_shape=None, constants=()):
     """The model description of the ONNX file ``path`` (per-sample ``input_shape`` taken from
     the graph when not given)."""
-    from layers.onnx import from_onnx
-
     path = Path(path)
     model = from_onnx(path)
     if input_shape is None:
@@ -167,58 +161,3 @@ def describe_onnx(path, input_shape=None, constants=()):
     if constants:
         description["constants"] = list(constants)
     return description
-
-
-def make_onnx_case(case_dir, onnx_path, *, input_shape=None, constants=(), batch=4, pairs=2,
-                   kd=3, hvp=2, hessian=False, seed=0, dtype="float64", name=""):
-    """A random case for the ONNX model in ``onnx_path``: the file is copied into the case.
-
-    θ is the graph's initializers as stored (not perturbed: the case checks the exported
-    model as it is), inputs are standard normal, labels uniform, directions standard normal;
-    all from ``seed``. A model whose tensors live in external data files is stored with its
-    data inline (its SHA-256 is then that of the self-contained copy).
-
-    Returns
-    -------
-    format.Case
-    """
-    from layers.onnx import load_model
-
-    from .format import write_case
-
-    case_dir, onnx_path = Path(case_dir), Path(onnx_path)
-    proto, _ = load_model(onnx_path)              # checks the file; inlines external data
-    case_dir.mkdir(parents=True, exist_ok=True)
-    target = case_dir / ONNX_FILE
-    if _has_external_data(onnx_path):
-        from hyperlab.atomic import atomic_write
-        data = proto.SerializeToString()
-        atomic_write(target, lambda fh: fh.write(data))
-    elif onnx_path.resolve() != target.resolve():
-        shutil.copyfile(onnx_path, target)
-    description = describe_onnx(target, input_shape, constants)
-    output_shape, layout = validate_onnx_description(description, case_dir)
-    model = load_onnx_model(description, case_dir)
-    rng = np.random.default_rng(seed)
-    D = sum(math.prod(s) for _, s in layout)
-    dtype = np.dtype(dtype)
-    theta = np.asarray(model.init_params(dtype=np.float64))
-    x = rng.standard_normal((batch, *description["input_shape"]))
-    y = rng.integers(0, output_shape[0], size=batch)
-
-    def directions(n):
-        return rng.standard_normal((n, D)).astype(dtype) if n else None
-
-    v1, v2 = directions(pairs), directions(pairs)
-    return write_case(case_dir, description, theta.astype(dtype), x.astype(dtype), y, v1=v1,
-                      v2=v2, V=directions(kd), hvp_v=directions(hvp), hessian=hessian,
-                      name=name or onnx_path.stem)
-
-
-def _has_external_data(path):
-    """Whether the ONNX file at ``path`` keeps any tensor in a side file."""
-    import onnx
-
-    from layers.onnx.loading import all_tensors
-    stored = onnx.load_model(path, load_external_data=False)
-    return any(t.data_location == onnx.TensorProto.EXTERNAL for t in all_tensors(stored))

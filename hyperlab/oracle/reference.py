@@ -44,7 +44,7 @@ import hyperdual as hd
 from hyperdual.oracles import BICOMPLEX_STEP, bicomplex_directional
 from hyperdual.testing import relative_error, tolerance
 
-from .format import Case, RESULT_ARRAYS, read_case, write_results
+from .format import RESULT_ARRAYS, Case, Results, read_case, write_results
 
 __all__ = ["compute_reference", "FORWARD_MAX_PARAMETERS", "REFERENCE_BACKEND",
            "CrossCheckError"]
@@ -150,8 +150,6 @@ def compute_reference(case, out_dir=None, *, method="auto", probes=3, chunk_size
         ``arrays`` (float64), ``meta`` with ``cross_check`` (one entry per check, each with
         ``rel_error``, ``tolerance`` and ``agree``).
     """
-    from .format import Results
-
     case = case if isinstance(case, Case) else read_case(case)
     log = log or (lambda message: None)
     model = case.build_model()

@@ -27,8 +27,9 @@
 #   (the *expected* step) and Newton's step, on the contour plot;
 # * (b) the loss against the iteration from several random starts.
 #
-# The optimizers live in `optimizers`, the experiment in `hyperlab.rosenbrock` (the command
-# `fomoh rosenbrock 2d` runs the full-size version and writes the figures).
+# The optimizers and the function live in `optimizers` (`optimizers.problems`), the paper's
+# experiment in `paper_experiments.rosenbrock` (the command `fomoh rosenbrock 2d` runs the
+# full-size version and writes the figures).
 
 # %%
 import matplotlib.pyplot as plt
@@ -37,17 +38,18 @@ from matplotlib.patches import Ellipse
 
 import hyperdual as hd
 import optimizers
-from hyperlab import rosenbrock as R
-from hyperlab.rosenbrock import newton_step, rosenbrock, rosenbrock_hessian, rosenbrock_value_and_grad
 from hyperdual.testing import assert_close
+from optimizers.problems import (rosenbrock, rosenbrock_hessian, rosenbrock_newton_step,
+                                 rosenbrock_value_and_grad)
+from paper_experiments import rosenbrock as R
 
 rng = np.random.default_rng(0)   # the seed for every random number in this notebook
 
 # %% [markdown]
 # ## 1. The function, its gradient and its Hessian
 #
-# `hyperlab.rosenbrock` has the function (written with NumPy operations, so it runs on hyper-dual
-# numbers) and, as an independent reference, its gradient and Hessian in closed form. The
+# `optimizers.problems` has the function (written with NumPy operations, so it runs on
+# hyper-dual numbers) and, as an independent reference, its gradient and Hessian in closed form. The
 # starting point is the one `fomoh rosenbrock` uses: `default_rng(0).standard_normal(2)`.
 
 # %%
@@ -166,7 +168,7 @@ n_samples = 10_000
 steps = sampled_steps(rng.standard_normal((2 * n_samples, 2)), g0, H0)
 steps["FGD"], steps["FoMoH"] = steps["FGD"][:n_samples], steps["FoMoH"][:n_samples]
 mean = {name: s.mean(axis=0) for name, s in steps.items()}
-newton = newton_step(theta0)
+newton = rosenbrock_newton_step(theta0)
 bp = by_hand["FoMoH-BP"]
 for name in steps:
     print(f"{name:9s} mean step {mean[name]}   std {steps[name].std(axis=0)}")
@@ -255,10 +257,10 @@ plt.show()
 # %% [markdown]
 # ## 4. Convergence from several starts (Figure 1b)
 #
-# `hyperlab.rosenbrock.convergence` runs each method from the same random starts
+# `paper_experiments.rosenbrock.convergence` runs each method from the same random starts
 # (`default_rng(0).standard_normal((n_starts, 2))`), seeding the optimizer of start $i$ with
 # `[0, i]`, and records $f$ after every iteration (`inf` once a run diverges). The learning
-# rates are those of `hyperlab.rosenbrock.METHODS_2D`: $\eta = 1$ for every FoMoH variant and
+# rates are those of `paper_experiments.rosenbrock.METHODS_2D`: $\eta = 1$ for every FoMoH variant and
 # Newton (the paper's choice), $\eta = 10^{-3}$ for FGD (the paper's script), $2\cdot 10^{-4}$
 # for SGD with momentum 0.9 and $0.2$ for Adam; SGD, Adam and FoMoH-BP get the closed-form
 # gradient, exactly what back-propagation would return.

@@ -31,10 +31,10 @@ import numpy as np
 
 import hyperdual as hd
 import optimizers
-from hyperlab import rosenbrock as R
-from hyperlab.rosenbrock import rosenbrock, rosenbrock_hessian, rosenbrock_value_and_grad
 from hyperdual.testing import assert_close
 from optimizers import hyperplane_step
+from optimizers.problems import rosenbrock, rosenbrock_hessian, rosenbrock_value_and_grad
+from paper_experiments import rosenbrock as R
 
 rng = np.random.default_rng(0)   # the seed for every random number in this notebook
 
@@ -263,7 +263,7 @@ for name, frac in [("H = I", isotropic), ("Rosenbrock H", fraction)]:
 # %% [markdown]
 # ## 5. Convergence on 10-D Rosenbrock (Figure 2)
 #
-# `hyperlab.rosenbrock.convergence` with $K = 1$ (FoMoH), $2, 4, 6, 8, 10$ and Newton, all with
+# `paper_experiments.rosenbrock.convergence` with $K = 1$ (FoMoH), $2, 4, 6, 8, 10$ and Newton, all with
 # $\eta = 1$, from the same random starts `default_rng(0).standard_normal((5, 10))` (the
 # paper uses 10 starts and 1,000 iterations; `fomoh rosenbrock 10d` runs that).
 

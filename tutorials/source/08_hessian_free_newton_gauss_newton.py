@@ -21,6 +21,7 @@
 
 # %%
 import time
+from dataclasses import replace
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -28,7 +29,6 @@ import numpy as np
 import hyperdual as hd
 import optimizers
 from hyperlab.data import load_dataset
-from hyperlab.experiments import parse_spec
 from hyperlab.train import RunConfig, train
 from hyperdual import Dual
 from hyperdual.testing import assert_close, relative_error
@@ -316,24 +316,25 @@ for name, (opt, A) in steps.items():
 # %%
 base = RunConfig(dataset="digits", model="mlp", model_kwargs={"hidden": 8}, epochs=6,
                  batch_size=64, dtype="float64")
-specs = ["sgd:lr=0.1,label=SGD (η=0.1)", "sgd:lr=0.5,label=SGD (η=0.5)",
-         "hf-newton:lr=0.5,damping=32,label=HF Newton (λ=32)",
-         "hf-newton:lr=0.5,damping=1,label=HF Newton (λ=1)",
-         "hf-gauss-newton:lr=0.5,damping=4,label=HF Gauss-Newton (λ=4)",
-         "hf-gauss-newton:lr=0.5,damping=0.1,label=HF Gauss-Newton (λ=0.1)"]
+methods = [  # label, optimizer (an optimizers.build name), learning rate, its arguments
+    ("SGD (η=0.1)", "sgd", 0.1, {}),
+    ("SGD (η=0.5)", "sgd", 0.5, {}),
+    ("HF Newton (λ=32)", "hf-newton", 0.5, {"damping": 32}),
+    ("HF Newton (λ=1)", "hf-newton", 0.5, {"damping": 1}),
+    ("HF Gauss-Newton (λ=4)", "hf-gauss-newton", 0.5, {"damping": 4}),
+    ("HF Gauss-Newton (λ=0.1)", "hf-gauss-newton", 0.5, {"damping": 0.1}),
+]
 # One short untimed run first: the first training in a fresh kernel pays one-time costs
 # (imports, caches, memory allocation) that would otherwise be charged to whichever method
 # happens to run first and distort the time axis below.
-train(parse_spec("sgd:lr=0.1").config(RunConfig(dataset="digits", model="mlp",
-      model_kwargs={"hidden": 8}, epochs=1, batch_size=64, dtype="float64"), seed=0),
-      quiet=True, data=data)
+train(replace(base, optimizer="sgd", lr=0.1, epochs=1), quiet=True, data=data)
 
 runs = {}
-for text in specs:
-    spec = parse_spec(text)
-    runs[spec.label] = train(spec.config(base, seed=0), quiet=True, data=data)
-    last = runs[spec.label].final
-    print(f"{spec.label:26s} val loss {last['val_loss']:.3f}  val acc {last['val_acc']:.3f}  "
+for label, name, lr, kwargs in methods:
+    config = replace(base, optimizer=name, lr=lr, optimizer_kwargs=kwargs, label=label)
+    runs[label] = train(config, quiet=True, data=data)
+    last = runs[label].final
+    print(f"{label:26s} val loss {last['val_loss']:.3f}  val acc {last['val_acc']:.3f}  "
           f"{last['wall_time']:.1f} s")
 
 # %%

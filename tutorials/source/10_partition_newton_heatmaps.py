@@ -35,10 +35,10 @@ import numpy as np
 import hyperdual as hd
 import optimizers
 from hyperlab.data import epoch_rng, iterate_minibatches, load_dataset
-from hyperlab.rosenbrock import rosenbrock, rosenbrock_hessian, rosenbrock_value_and_grad
 from hyperdual.testing import assert_close
 from layers import AvgPool2d, Conv2d, Dense, Flatten, Sequential, Tanh
 from optimizers.partition import partition_directions
+from optimizers.problems import rosenbrock, rosenbrock_hessian, rosenbrock_value_and_grad
 
 rng = np.random.default_rng(0)   # the seed for every random number in this notebook
 

@@ -1,6 +1,6 @@
 """FoMoH-KD steps of the FoMoH paper's own PyTorch code on given MNIST batches (a worker).
 
-Run by :mod:`hyperlab.blowup`, never imported: the paper's package is also called ``fomoh``, so
+Run by :mod:`paper_experiments.blowup`, never imported: the paper's package is also called ``fomoh``, so
 this script runs in its own interpreter with ``python -P`` and
 ``PYTHONPATH=<peers>/fomoh/src`` and imports only the paper's code, PyTorch and NumPy.
 
@@ -47,10 +47,9 @@ def _torch_cnn():
 
 
 def run_seed(seed, X, y, order, steps, batch, lr, K, stop_above=None):
+    import fomoh.opt as paper_opt
     import numpy as np
     import torch
-
-    import fomoh.opt as paper_opt
     from fomoh.hyperdual import HyperTensor as htorch
     from fomoh.nn import CNNModel, nll_loss
 

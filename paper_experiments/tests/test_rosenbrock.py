@@ -1,64 +1,18 @@
-"""Rosenbrock: closed forms against SciPy, FoMoH-10D against Newton, FoMoH-2D against FGD,
-and a small run of the experiment module (plots, CSV, JSON)."""
+"""The Rosenbrock experiments of the FoMoH paper (§6.1): FoMoH-10D against Newton from the
+experiment's starts, FoMoH-2D against FGD, the sampled single steps, a small run of the whole
+module (plots, CSV, JSON) and the ``fomoh rosenbrock`` sub-command."""
 
 import json
 
 import numpy as np
-import pytest
-from scipy.optimize import rosen, rosen_der, rosen_hess
+from scipy.optimize import rosen_der, rosen_hess
 
-import hyperdual as hd
-from hyperlab import rosenbrock as R
 from hyperdual.testing import assert_close, relative_error
-from optimizers import FGD, FoMoHKD, Newton
+from hyperlab.cli import main
+from optimizers import FGD, FoMoHKD
+from paper_experiments import rosenbrock as R
 
 F64 = np.float64
-STARTS_10D = np.random.default_rng(0).standard_normal((10, 10))
-
-
-def test_closed_forms_match_scipy_and_forward_mode():
-    for theta in np.random.default_rng(3).standard_normal((5, 7)):
-        value, grad = R.rosenbrock_value_and_grad(theta)
-        assert_close(value, rosen(theta), F64, "exact", "f")
-        assert_close(grad, rosen_der(theta), F64, "exact", "closed-form gradient")
-        assert_close(R.rosenbrock_hessian(theta), rosen_hess(theta), F64, "exact", "Hessian")
-        assert_close(hd.gradient(R.rosenbrock, theta), rosen_der(theta), F64, "exact",
-                     "forward-mode gradient")
-        assert_close(hd.hessian(R.rosenbrock, theta), rosen_hess(theta), F64, "exact",
-                     "forward-mode Hessian")
-
-
-def test_newton_step_matches_scipy_closed_form_at_the_starts():
-    for theta in STARTS_10D:
-        new, _ = Newton().step(R.rosenbrock, theta)
-        expected = -np.linalg.solve(rosen_hess(theta), rosen_der(theta))
-        assert_close(new - theta, expected, F64, "exact", "Newton step")
-
-
-def test_fomoh_10d_with_basis_directions_is_newton_on_10d_rosenbrock():
-    for theta in STARTS_10D[:3]:
-        a = b = theta
-        newton, kd = Newton(), FoMoHKD(K=10, directions="basis")
-        for _ in range(30):
-            a, _ = newton.step(R.rosenbrock, a)
-            b, _ = kd.step(R.rosenbrock, b)
-            assert np.array_equal(a, b)
-
-
-def test_fomoh_10d_with_gaussian_directions_takes_newtons_step():
-    """K = D random directions span R^D, so the hyperplane step is Newton's step.
-
-    Compared at the 10 random starts of the experiment, to the "exact" tolerance where the
-    10×10 system V H Vᵀ is well conditioned and to 10·cond·eps otherwise (see
-    tests/test_optimizers.py::assert_equals_newton)."""
-    from test_optimizers import WELL_CONDITIONED, assert_equals_newton
-    exact = 0
-    for i, theta in enumerate(STARTS_10D):
-        newton, _ = Newton().step(R.rosenbrock, theta)
-        kd, info = FoMoHKD(K=10, seed=[0, i]).step(R.rosenbrock, theta)
-        assert_equals_newton(kd - theta, newton - theta, info.condition, f"start {i}")
-        exact += info.condition <= WELL_CONDITIONED
-    assert exact >= 5
 
 
 def test_fomoh_10d_runs_coincide_with_newton():
@@ -88,10 +42,10 @@ def test_fomoh_2d_reaches_the_minimum_orders_of_magnitude_faster_than_fgd():
     starts = np.random.default_rng(0).standard_normal((10, 2))
     fomoh_iters, fgd_final = [], []
     for i, theta in enumerate(starts):
-        losses = R._trajectory(FoMoHKD(K=2, lr=1.0, seed=[0, i]), theta, 20)
+        losses = R.trajectory(FoMoHKD(K=2, lr=1.0, seed=[0, i]), theta, 20)
         hits = np.flatnonzero(losses < R.SOLVED)
         fomoh_iters.append(hits[0] if len(hits) else np.inf)
-        fgd_final.append(R._trajectory(FGD(lr=1e-3, seed=[0, i]), theta, 2000)[-1])
+        fgd_final.append(R.trajectory(FGD(lr=1e-3, seed=[0, i]), theta, 2000)[-1])
     assert np.median(fomoh_iters) <= 20
     assert np.median(fgd_final) > 1e-3
 
@@ -130,8 +84,14 @@ def test_run_writes_plots_csv_and_json(tmp_path):
     assert header.startswith("iteration,FGD")
 
 
-@pytest.mark.parametrize("D", [2, 5])
-def test_rosenbrock_runs_on_hyperdual_numbers(D):
-    theta = np.linspace(-1, 1, D)
-    value, g, H = hd.projected_hessian(R.rosenbrock, theta, np.eye(D))
-    assert_close(H, rosen_hess(theta), F64, "exact", "H")
+def test_rosenbrock_quick(tmp_path, capsys):
+    assert main(["rosenbrock", "2d", "--quick", "--quiet", "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "FoMoH-2D" in out
+    assert (tmp_path / "rosenbrock_2d_convergence.png").is_file()
+    assert (tmp_path / "rosenbrock_2d_single_step.png").is_file()
+
+
+def test_bad_experiment_gives_a_clear_error(capsys):
+    assert main(["rosenbrock", "5d"]) == 2
+    assert "invalid choice" in capsys.readouterr().err

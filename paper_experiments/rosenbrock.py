@@ -1,6 +1,7 @@
 """The Rosenbrock experiments of the FoMoH paper (§6.1; Figures 1a, 1b, 2 and 5).
 
-``f(θ) = Σ_{i=1}^{D-1} 100 (θ_{i+1} − θ_i²)² + (1 − θ_i)²``, minimum ``f(1, ..., 1) = 0``.
+``f(θ) = Σ_{i=1}^{D-1} 100 (θ_{i+1} − θ_i²)² + (1 − θ_i)²``, minimum ``f(1, ..., 1) = 0``
+(the function, its closed-form gradient and Hessian: :mod:`optimizers.problems`).
 
 Experiments (each returns its numbers; ``run`` writes plots, CSV and JSON into a folder):
 
@@ -19,69 +20,40 @@ Adam, used here. FGD also runs at 2e-4, because η = 1e-3 lets FGD diverge from 
 same reason. Newton uses η = 1 and no damping, as the paper's Newton baseline.
 
 The "back-propagated" gradient of FoMoH-BP, SGD and Adam is the closed-form gradient
-``rosenbrock_value_and_grad`` (what back-propagation returns, exactly).
+``rosenbrock_value_and_grad`` (what back-propagation returns, exactly). Every run is the
+project's one step loop, :func:`hyperlab.loop.steps`.
 """
 
 from __future__ import annotations
 
 import csv
 import json
+import math
 import time
 from pathlib import Path
 
 import numpy as np
+from matplotlib import colormaps
+from matplotlib.figure import Figure
+from tqdm.auto import tqdm
 
 import optimizers
+from hyperlab import loop
+from optimizers.problems import rosenbrock, rosenbrock_newton_step, rosenbrock_value_and_grad
 
-__all__ = ["rosenbrock", "rosenbrock_value_and_grad", "rosenbrock_hessian", "newton_step",
-           "METHODS_2D", "single_step", "convergence", "hyperplane_dimensions",
-           "summarise", "plot_single_step", "plot_step_histograms", "plot_convergence",
+__all__ = ["METHODS_2D", "SINGLE_STEP_METHODS", "COLORS", "LOSS_FLOOR", "SOLVED",
+           "single_step", "convergence", "hyperplane_dimensions", "trajectory", "summarise",
+           "plot_single_step", "plot_step_histograms", "plot_convergence",
            "write_losses_csv", "write_single_step_csv", "json_safe", "run"]
+
+ROSENBROCK = loop.Objective(rosenbrock, rosenbrock_value_and_grad)
+"""The objective of every run: f and its closed-form ("back-propagated") gradient."""
 
 LOSS_FLOOR = 1e-30
 """Losses are drawn as max(f, LOSS_FLOOR) on log axes (Newton reaches f = 0 exactly)."""
 
 SOLVED = 1e-10
 """A run has 'reached the minimum' once f < SOLVED."""
-
-
-# ---------------------------------------------------------------------------- the function
-def rosenbrock(theta):
-    """Rosenbrock's function of ``theta`` (shape (D,), D ≥ 2); real arrays or hyper-duals."""
-    x, y = theta[:-1], theta[1:]
-    return np.sum(100.0 * (y - x ** 2) ** 2 + (1.0 - x) ** 2)
-
-
-def rosenbrock_value_and_grad(theta):
-    """``(f(θ), ∇f(θ))`` in closed form: the gradient back-propagation would return.
-
-    Written with operations every number type supports (no casts, no in-place writes), so it
-    also runs on complex θ (the complex step on the gradient gives ``H p``) and on ``Dual`` θ.
-    """
-    x, y = theta[:-1], theta[1:]
-    r = y - x ** 2
-    d_x = -400.0 * x * r - 2.0 * (1.0 - x)       # ∂f/∂θ_i from the terms where θ_i is x
-    d_y = 200.0 * r                               # ∂f/∂θ_i from the terms where θ_i is y
-    grad = np.concatenate([d_x, theta[-1:] * 0]) + np.concatenate([theta[:1] * 0, d_y])
-    return rosenbrock(theta), grad
-
-
-def rosenbrock_hessian(theta):
-    """The (tridiagonal) Hessian in closed form, shape (D, D)."""
-    theta = np.asarray(theta, dtype=float)
-    x, y = theta[:-1], theta[1:]
-    D = theta.shape[0]
-    H = np.zeros((D, D))
-    i = np.arange(D - 1)
-    H[i, i] += 1200.0 * x ** 2 - 400.0 * y + 2.0
-    H[i + 1, i + 1] += 200.0
-    H[i, i + 1] = H[i + 1, i] = -400.0 * x
-    return H
-
-
-def newton_step(theta):
-    """``−∇²f(θ)⁻¹ ∇f(θ)`` from the closed forms (the red arrow of Figure 1a)."""
-    return -np.linalg.solve(rosenbrock_hessian(theta), rosenbrock_value_and_grad(theta)[1])
 
 
 # ---------------------------------------------------------------------------- the methods
@@ -127,16 +99,16 @@ def single_step(theta0=None, n_samples=10_000, seed=0, methods=None):
     rng = np.random.default_rng(seed)
     theta0 = rng.standard_normal(2) if theta0 is None else np.asarray(theta0, dtype=float)
     methods = SINGLE_STEP_METHODS if methods is None else tuple(methods)
-    steps = {}
+    samples = {}
     for label in methods:
         opt = _build(METHODS_2D[label], seed=[seed, 1])
         out = np.empty((n_samples, 2))
         for n in range(n_samples):
             new, _ = opt.step(rosenbrock, theta0, grad=rosenbrock_value_and_grad)
             out[n] = new - theta0
-        steps[label] = out
-    return {"theta0": theta0, "newton": newton_step(theta0), "steps": steps,
-            "mean": {k: v.mean(axis=0) for k, v in steps.items()}}
+        samples[label] = out
+    return {"theta0": theta0, "newton": rosenbrock_newton_step(theta0), "steps": samples,
+            "mean": {k: v.mean(axis=0) for k, v in samples.items()}}
 
 
 def convergence(D=2, n_starts=10, iterations=1000, methods=None, seed=0, progress=False):
@@ -164,7 +136,7 @@ def convergence(D=2, n_starts=10, iterations=1000, methods=None, seed=0, progres
         jitter[label] = 0
         for i, theta in enumerate(starts):
             opt = _build(spec, seed=[seed, i])
-            L[i] = _trajectory(opt, theta, iterations)
+            L[i] = trajectory(opt, theta, iterations)
             jitter[label] += opt.jitter_count
             bar.update(1)
         losses[label], seconds[label] = L, time.perf_counter() - t0
@@ -173,17 +145,25 @@ def convergence(D=2, n_starts=10, iterations=1000, methods=None, seed=0, progres
             "iterations": iterations, "methods": {k: [v[0], v[1]] for k, v in methods.items()}}
 
 
-def _trajectory(opt, theta, iterations):
-    """f after 0..iterations steps; inf from the first non-finite value on."""
+def trajectory(opt, theta, iterations):
+    """f after 0..iterations steps of ``opt`` from ``theta`` (the shared step loop); inf
+    from the first non-finite value on.
+
+    A run stops only at a non-finite loss or θ (``max_loss=inf``): the training loop's
+    1e8 limit bounds a cross-entropy, while on 10-D Rosenbrock Newton's and FoMoH-KD's runs
+    pass through f ≈ 1e14 (and up to 1e26) and still reach the minimum.
+    """
     out = np.full(iterations + 1, np.inf)
     out[0] = rosenbrock(theta)
     with np.errstate(all="ignore"):
-        for t in range(1, iterations + 1):
-            theta, _ = opt.step(rosenbrock, theta, grad=rosenbrock_value_and_grad)
-            value = float(rosenbrock(theta))
+        for record in loop.steps(opt, theta, range(iterations), lambda _: ROSENBROCK,
+                                 max_loss=math.inf):
+            if record.diverged:
+                break
+            value = float(rosenbrock(record.theta))
             if not np.isfinite(value):
                 break
-            out[t] = value
+            out[record.step] = value
     return out
 
 
@@ -223,7 +203,7 @@ def summarise(result):
 
 # ---------------------------------------------------------------------------- plots
 def _figure(width=6.4, height=4.8):
-    from matplotlib.figure import Figure   # object API, no global backend change (Agg canvas)
+    """A figure of matplotlib's object API: no global backend change (an Agg canvas)."""
     return Figure(figsize=(width, height), layout="constrained")
 
 
@@ -301,7 +281,6 @@ def plot_convergence(result, path, title=None, colors=None):
     labels = list(result["losses"])
     colors = COLORS if colors is None else colors
     if not all(label in colors for label in labels):      # e.g. FoMoH-KD for K = 2..10
-        from matplotlib import colormaps
         ramp = colormaps["viridis"]
         colors = {label: "red" if label == "Newton" else ramp(n / max(len(labels) - 1, 1))
                   for n, label in enumerate(labels)}
@@ -327,7 +306,8 @@ def plot_convergence(result, path, title=None, colors=None):
 
 
 # ---------------------------------------------------------------------------- files
-def _write_losses_csv(result, path):
+def write_losses_csv(result, path):
+    """f per iteration of every run, one column per (method, start)."""
     labels = list(result["losses"])
     n_starts = result["losses"][labels[0]].shape[0]
     with open(path, "w", newline="") as fh:
@@ -340,7 +320,8 @@ def _write_losses_csv(result, path):
     return path
 
 
-def _write_single_step_csv(result, path):
+def write_single_step_csv(result, path):
+    """Mean and spread of each method's sampled steps, and their distance to Newton's."""
     with open(path, "w", newline="") as fh:
         w = csv.writer(fh)
         w.writerow(["method", "mean_dtheta1", "mean_dtheta2", "std_dtheta1", "std_dtheta2",
@@ -354,27 +335,19 @@ def _write_single_step_csv(result, path):
     return path
 
 
-def _json_safe(obj):
+def json_safe(obj):
     """Non-finite floats as the strings "inf", "-inf", "nan" (strict JSON has none)."""
     if isinstance(obj, dict):
-        return {k: _json_safe(v) for k, v in obj.items()}
+        return {k: json_safe(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
-        return [_json_safe(v) for v in obj]
+        return [json_safe(v) for v in obj]
     if isinstance(obj, float) and not np.isfinite(obj):
         return str(obj)
     return obj
 
 
-# Public names for the file writers (the command-line tool uses them; the underscored
-# names stay as aliases).
-write_losses_csv = _write_losses_csv
-write_single_step_csv = _write_single_step_csv
-json_safe = _json_safe
-
-
 def _progress(total, enabled, desc):
     if enabled:
-        from tqdm.auto import tqdm
         return tqdm(total=total, desc=desc)
 
     class _Silent:
@@ -399,18 +372,18 @@ def run(out_dir, n_samples=10_000, n_starts=10, iterations_2d=1000, iterations_1
     step = single_step(n_samples=n_samples, seed=seed)
     files["figure_1a"] = str(plot_single_step(step, out / "rosenbrock_2d_single_step.png"))
     files["figure_5"] = str(plot_step_histograms(step, out / "rosenbrock_2d_step_histograms.png"))
-    files["single_step_csv"] = str(_write_single_step_csv(step, out / "rosenbrock_2d_single_step.csv"))
+    files["single_step_csv"] = str(write_single_step_csv(step, out / "rosenbrock_2d_single_step.csv"))
 
     conv = convergence(2, n_starts, iterations_2d, seed=seed, progress=progress)
     files["figure_1b"] = str(plot_convergence(conv, out / "rosenbrock_2d_convergence.png"))
-    files["convergence_csv"] = str(_write_losses_csv(conv, out / "rosenbrock_2d_losses.csv"))
+    files["convergence_csv"] = str(write_losses_csv(conv, out / "rosenbrock_2d_losses.csv"))
 
     kd = hyperplane_dimensions(10, range(2, 11), n_starts, iterations_10d, seed=seed,
                                progress=progress)
     files["figure_2"] = str(plot_convergence(
         kd, out / "rosenbrock_10d_hyperplane.png",
         title=f"FoMoH-KD on 10-D Rosenbrock, {n_starts} random starts (thick: median run)"))
-    files["hyperplane_csv"] = str(_write_losses_csv(kd, out / "rosenbrock_10d_losses.csv"))
+    files["hyperplane_csv"] = str(write_losses_csv(kd, out / "rosenbrock_10d_losses.csv"))
 
     newton_10 = kd["losses"]["Newton"]
     summary = {
@@ -431,6 +404,6 @@ def run(out_dir, n_samples=10_000, n_starts=10, iterations_2d=1000, iterations_1
         "files": files,
     }
     with open(out / "rosenbrock_summary.json", "w") as fh:
-        json.dump(_json_safe(summary), fh, indent=2, allow_nan=False)
+        json.dump(json_safe(summary), fh, indent=2, allow_nan=False)
     files["summary"] = str(out / "rosenbrock_summary.json")
     return summary
