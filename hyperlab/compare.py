@@ -276,6 +276,8 @@ def write_results(result: CompareResult, base: RunConfig, seeds, title=None,
                       f"{len(list(seeds))} seed(s)")
     files["plot"] = plot_curves(curves, out / "curves.png", title=title)
 
+    train_set = ("all training examples" if base.eval_max is None else
+                 f"a fixed subset of at most {base.eval_max} training examples")
     lines = [f"# {title}", ""]
     if command:
         lines += ["Command:", "", f"    {command}", ""]
@@ -289,7 +291,7 @@ def write_results(result: CompareResult, base: RunConfig, seeds, title=None,
         "mean of that epoch's minibatch losses before each step (the FoMoH paper's training "
         "loss)",
         f"* initialisation: {base.init}",
-        f"* train metrics on {'all training examples' if base.eval_max is None else f'a fixed subset of at most {base.eval_max} training examples'}; "
+        f"* train metrics on {train_set}; "
         + ("validation on the test set (training on all training examples)"
            if base.val_set == "test" else
            f"validation on 10% held out of the training set (split_seed {base.split_seed})")

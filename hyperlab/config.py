@@ -152,7 +152,7 @@ class RunConfig:
     standardize: bool = False
     label: str | None = None
 
-    def validate(self) -> "RunConfig":
+    def validate(self) -> RunConfig:
         """Check the values; raise :class:`ConfigError` with a clear message."""
         def positive_int(name):
             value = getattr(self, name)
@@ -194,7 +194,7 @@ class RunConfig:
         return dataclasses.asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict) -> "RunConfig":
+    def from_dict(cls, data: dict) -> RunConfig:
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(data) - known)
         if unknown:

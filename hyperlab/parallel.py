@@ -31,9 +31,10 @@ import sys
 import tempfile
 import time
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 from tqdm.auto import tqdm
@@ -86,7 +87,7 @@ class Task:
     def ready(self, results: dict) -> bool:
         return all(key in results for key in self.after)
 
-    def resolve(self, results: dict) -> "Task":
+    def resolve(self, results: dict) -> Task:
         """Set the final ``config`` from the finished runs (when ``prepare`` is given)."""
         if self.prepare is not None:
             self.config = self.prepare(results)

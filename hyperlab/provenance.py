@@ -11,6 +11,11 @@ import platform
 import subprocess
 from pathlib import Path
 
+import numpy
+import scipy
+
+from . import __version__
+
 __all__ = ["versions", "git_revision"]
 
 _ROOT = Path(__file__).resolve().parent.parent
@@ -35,11 +40,6 @@ def git_revision() -> str | None:
 
 def versions() -> dict:
     """``{"fomoh-hyperdual", "numpy", "scipy", "python", "git_revision"}`` of this process."""
-    import numpy
-    import scipy
-
-    from hyperlab import __version__
-
     return {"fomoh-hyperdual": __version__, "numpy": numpy.__version__,
             "scipy": scipy.__version__, "python": platform.python_version(),
             "git_revision": git_revision()}

@@ -97,9 +97,9 @@ class Spec:
         """The run of this specification with ``seed``, on top of the common ``base``.
 
         The learning rate is the specification's ``lr``, else ``lr``, else the optimizer's
-        default (:func:`optimizers.registry.default_lr`); ``base.lr`` is not used. ``milestone`` replaces the
-        specification's (needed for ``milestone=auto``; until it is known, the run's last
-        epoch stands in).
+        default (:func:`optimizers.registry.default_lr`); ``base.lr`` is not used.
+        ``milestone`` replaces the specification's (needed for ``milestone=auto``; until it is
+        known, the run's last epoch stands in).
         """
         values = base.to_dict()
         values.update(optimizer=self.optimizer, seed=int(seed), label=self.label)
@@ -113,8 +113,8 @@ class Spec:
             values["milestone"] = values["epochs"]
         return RunConfig.from_dict(values).validate()
 
-    def reference(self, specs: list["Spec"], base: RunConfig,
-                  lr: float | None = None) -> "Spec":
+    def reference(self, specs: list[Spec], base: RunConfig,
+                  lr: float | None = None) -> Spec:
         """The specification in ``specs`` that is this one without a schedule (same
         optimizer, learning rate, batch size, initialisation and optimizer arguments):
         the run whose validation NLL places ``milestone=auto``."""

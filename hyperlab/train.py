@@ -398,7 +398,7 @@ def train(config: RunConfig, out_dir=None, *, resume: bool = False, quiet: bool 
     for _ in epochs:
         stats = run.train_epoch(progress)
         record = run.end_epoch(run.evaluate(), stats)
-        progress.line(lambda: _epoch_line(config, record), force=run.epoch == config.epochs)
+        progress.line(_epoch_line(config, record), force=run.epoch == config.epochs)
         if on_epoch is not None:
             on_epoch(record)
         if hasattr(epochs, "set_postfix"):

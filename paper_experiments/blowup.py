@@ -25,8 +25,9 @@ CPU seconds per step (one thread).
 
 ::
 
-    python -m paper_experiments.blowup --data-dir ../shared/data/mnist                # 5 seeds x 30 steps
-    python -m paper_experiments.blowup --data-dir ../shared/data/mnist --seeds 0 1 --steps 10 --impl project
+    python -m paper_experiments.blowup --data-dir ../shared/data/mnist   # 5 seeds x 30 steps
+    python -m paper_experiments.blowup --data-dir ../shared/data/mnist --seeds 0 1 --steps 10 \
+        --impl project
     python -m paper_experiments.blowup --data-dir ../shared/data/mnist --opt-arg curvature=abs
 
 Writes ``results.json`` (every loss and eigenvalue) and ``results.md`` to ``--out``.

@@ -1,7 +1,7 @@
 """FoMoH-KD steps of the FoMoH paper's own PyTorch code on given MNIST batches (a worker).
 
-Run by :mod:`paper_experiments.blowup`, never imported: the paper's package is also called ``fomoh``, so
-this script runs in its own interpreter with ``python -P`` and
+Run by :mod:`paper_experiments.blowup`, never imported: the paper's package is also called
+``fomoh``, so this script runs in its own interpreter with ``python -P`` and
 ``PYTHONPATH=<peers>/fomoh/src`` and imports only the paper's code, PyTorch and NumPy.
 
 For each seed it does what the paper's ``scripts/train.py --model cnn --method FoMoH3d`` does
@@ -19,6 +19,9 @@ The K×K matrix ``H̃`` each step inverts is recorded by wrapping ``fomoh.opt.in
 Writes a JSON list, one record per seed: ``losses`` (the minibatch loss before each step, as
 the paper's code returns it), ``eigenvalues`` (of each step's symmetrised H̃), ``seconds``
 (CPU time).
+
+NumPy, PyTorch and the paper's package are imported inside the functions: ``main`` first
+checks that the paper's package is on the path and says how to put it there.
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ from . import rosenbrock as R
 __all__ = ["add_rosenbrock_parser"]
 
 _ROSENBROCK_HELP = """\
-The Rosenbrock experiments of the FoMoH paper (section 6.1), from paper_experiments.rosenbrock:
+The Rosenbrock experiments of the FoMoH paper (section 6.1; paper_experiments.rosenbrock):
 
   2d   Figure 1a / 5: 10,000 sampled single steps of FGD, FoMoH, FoMoH-BP and FoMoH-2D
        from a random start against the Newton step; Figure 1b: all methods from 10

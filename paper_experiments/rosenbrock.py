@@ -372,7 +372,8 @@ def run(out_dir, n_samples=10_000, n_starts=10, iterations_2d=1000, iterations_1
     step = single_step(n_samples=n_samples, seed=seed)
     files["figure_1a"] = str(plot_single_step(step, out / "rosenbrock_2d_single_step.png"))
     files["figure_5"] = str(plot_step_histograms(step, out / "rosenbrock_2d_step_histograms.png"))
-    files["single_step_csv"] = str(write_single_step_csv(step, out / "rosenbrock_2d_single_step.csv"))
+    files["single_step_csv"] = str(write_single_step_csv(
+        step, out / "rosenbrock_2d_single_step.csv"))
 
     conv = convergence(2, n_starts, iterations_2d, seed=seed, progress=progress)
     files["figure_1b"] = str(plot_convergence(conv, out / "rosenbrock_2d_convergence.png"))

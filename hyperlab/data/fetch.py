@@ -74,7 +74,8 @@ def download(
     foreign = {n: o for n, o in foreign.items() if o is not None and o[0] != kind}
     if foreign:
         raise DataError(
-            f"{directory}: holds {', '.join(sorted(foreign))} of {foreign[next(iter(foreign))][0]}, "
+            f"{directory}: holds {', '.join(sorted(foreign))} of "
+            f"{foreign[next(iter(foreign))][0]}, "
             f"which {kind} would overwrite (same file names); download {kind} into its own "
             f"folder, e.g. {directory / kind}")
     base = base_url or DEFAULT_BASE_URLS[kind]

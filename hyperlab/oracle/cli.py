@@ -44,7 +44,8 @@ def _shape_arg(text):
     try:
         shape = [int(n) for n in text.replace("[", "").replace("]", "").split(",") if n.strip()]
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected positive integers like 3,4, got {text!r}")
+        raise argparse.ArgumentTypeError(f"expected positive integers like 3,4, got {text!r}"
+                                         ) from None
     if not shape or min(shape) < 1:
         raise argparse.ArgumentTypeError(f"expected positive integers like 3,4, got {text!r}")
     return shape
@@ -65,7 +66,8 @@ def add_parser(subparsers):
     parser = subparsers.add_parser(
         "oracle", help="correctness oracle for other AD backends (exchange format, reference "
                        "results, comparison)",
-        description=__doc__.split("\nThe same commands")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+        description=__doc__.split("\nThe same commands")[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter)
     build_parser(parser)
     return parser
 

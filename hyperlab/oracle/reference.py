@@ -1,4 +1,5 @@
-"""Reference results for a case: hyper-dual numbers, cross-checked on the spot by the bicomplex step.
+"""Reference results for a case: hyper-dual numbers, cross-checked on the spot by the
+bicomplex step.
 
 ``compute_reference(case)`` builds the case's model with ``layers`` and evaluates the mean
 cross-entropy ``f(θ)`` of the case's batch. Every quantity comes from hyper-dual evaluations

@@ -383,7 +383,7 @@ def check_sha(value, where):
 
 
 
-# --------------------------------------------------------------------------- case and results metadata
+# --------------------------------------------------------------------------- metadata
 def case_array_specs(meta):
     """``{array: (shape, allowed dtypes)}`` of the arrays of a validated case document."""
     D, N = meta["num_parameters"], meta["batch_size"]

@@ -127,7 +127,8 @@ def experiment_heatmaps(data_dir=None, out="results/companion", epochs=(1, 3), s
                         "H_bar": H_bar.tolist()})
     write_json(out / "results.json", summary)
     lines = ["| snapshot | S | eigenvalues of H̄ (min, max) | negative eigenvalues | mean "
-             "abs off-diagonal of H̄ / sqrt(diag·diag) | same for H̄⁻¹ |", "|---|---|---|---|---|---|"]
+             "abs off-diagonal of H̄ / sqrt(diag·diag) | same for H̄⁻¹ |",
+             "|---|---|---|---|---|---|"]
     for s in summary:
         ev = s["eigenvalues"]
         lines.append(f"| {s['snapshot']} | {len(s['names'])} | {ev[0]:.2e}, {ev[-1]:.2e} | "

@@ -3,6 +3,8 @@ line, and the pseudo-Hessian heat maps."""
 
 from __future__ import annotations
 
+import argparse
+
 import numpy as np
 import pytest
 
@@ -12,8 +14,12 @@ from hyperlab.train import RunConfig, prepare_data
 from layers import models
 from optimizers.newton_methods import ModelObjective
 from optimizers.partition import PartitionNewton, pseudo_hessian
-from paper_experiments.companion import (MethodSpec, global_subset_arg, plot_pseudo_hessian,
-                                         run_method)
+from paper_experiments.companion import (
+    MethodSpec,
+    global_subset_arg,
+    plot_pseudo_hessian,
+    run_method,
+)
 
 F64 = np.float64
 
@@ -46,7 +52,7 @@ def test_newton_krylov_global_gradient_on_the_whole_training_set(monkeypatch, su
 
 def test_companion_cli_accepts_global_subset():
     assert global_subset_arg("all") == "all" and global_subset_arg("1024") == 1024
-    with pytest.raises(Exception):
+    with pytest.raises(argparse.ArgumentTypeError):
         global_subset_arg("0")
 
 

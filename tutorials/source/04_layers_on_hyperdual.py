@@ -27,11 +27,22 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 import hyperdual as hd
-from hyperlab.data import load_dataset
 from hyperdual import HyperDual
 from hyperdual.testing import assert_close
-from layers import (Conv2d, CrossEntropy, Dense, Flatten, MaxPool2d, Sequential, Tanh, im2col,
-                    models, reference, softmax)
+from hyperlab.data import load_dataset
+from layers import (
+    Conv2d,
+    CrossEntropy,
+    Dense,
+    Flatten,
+    MaxPool2d,
+    Sequential,
+    Tanh,
+    im2col,
+    models,
+    reference,
+    softmax,
+)
 
 rng = np.random.default_rng(0)   # the seed for every random number in this notebook
 

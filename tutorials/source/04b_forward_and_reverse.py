@@ -26,9 +26,9 @@ import time
 import numpy as np
 
 import hyperdual as hd
-from hyperlab.data import load_dataset
 from hyperdual import Dual
 from hyperdual.testing import assert_close
+from hyperlab.data import load_dataset
 from layers import Dense, Sequential, Tanh, models
 
 rng = np.random.default_rng(0)   # the seed for every random number in this notebook

@@ -34,13 +34,16 @@
 # %%
 import matplotlib.pyplot as plt
 import numpy as np
-from matplotlib.patches import Ellipse
 
 import hyperdual as hd
 import optimizers
 from hyperdual.testing import assert_close
-from optimizers.problems import (rosenbrock, rosenbrock_hessian, rosenbrock_newton_step,
-                                 rosenbrock_value_and_grad)
+from optimizers.problems import (
+    rosenbrock,
+    rosenbrock_hessian,
+    rosenbrock_newton_step,
+    rosenbrock_value_and_grad,
+)
 from paper_experiments import rosenbrock as R
 
 rng = np.random.default_rng(0)   # the seed for every random number in this notebook

@@ -28,9 +28,9 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 import hyperdual as hd
+from hyperdual.testing import assert_close
 from hyperlab.data import MissingDataError, iterate_minibatches, load_dataset
 from hyperlab.train import RunConfig, build_model, train
-from hyperdual.testing import assert_close
 from optimizers import pretty_name
 
 rng = np.random.default_rng(0)   # the seed for every random number in this notebook

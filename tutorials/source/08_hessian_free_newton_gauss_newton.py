@@ -28,10 +28,10 @@ import numpy as np
 
 import hyperdual as hd
 import optimizers
-from hyperlab.data import load_dataset
-from hyperlab.train import RunConfig, train
 from hyperdual import Dual
 from hyperdual.testing import assert_close, relative_error
+from hyperlab.data import load_dataset
+from hyperlab.train import RunConfig, train
 from layers import models
 from optimizers.hessian_free import hessian_by_backprop
 from optimizers.newton_methods import truncated_cg

@@ -33,9 +33,9 @@ import numpy as np
 
 import hyperdual as hd
 import optimizers
-from hyperlab.data import epoch_rng, iterate_minibatches, load_dataset
 from hyperdual import Bicomplex
 from hyperdual.testing import assert_close, relative_error
+from hyperlab.data import epoch_rng, iterate_minibatches, load_dataset
 from layers import models
 from optimizers.newton_krylov import csdd, csdd2
 

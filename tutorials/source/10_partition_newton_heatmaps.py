@@ -34,8 +34,8 @@ import numpy as np
 
 import hyperdual as hd
 import optimizers
-from hyperlab.data import epoch_rng, iterate_minibatches, load_dataset
 from hyperdual.testing import assert_close
+from hyperlab.data import epoch_rng, iterate_minibatches, load_dataset
 from layers import AvgPool2d, Conv2d, Dense, Flatten, Sequential, Tanh
 from optimizers.partition import partition_directions
 from optimizers.problems import rosenbrock, rosenbrock_hessian, rosenbrock_value_and_grad

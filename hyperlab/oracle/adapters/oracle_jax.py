@@ -71,7 +71,8 @@ def make_loss(meta, x, y, view=param_view):
         for spec in specs:
             kind, name = spec["type"], spec["name"]
             if kind == "Dense":
-                h = h @ view(theta, params[name + ".weight"]).T + view(theta, params[name + ".bias"])
+                W, b = view(theta, params[name + ".weight"]), view(theta, params[name + ".bias"])
+                h = h @ W.T + b
             elif kind == "Conv2d":
                 p = spec["padding"]
                 h = lax.conv_general_dilated(
