@@ -9,8 +9,8 @@
 # |---|---|---|
 # | FGD | $\nabla f_b\cdot v$ | 1 hyper-dual forward pass, 1 pair |
 # | FoMoH | $\nabla f_b\cdot v$, $v^\top \nabla^2 f_b\, v$ | 1 forward pass, 1 pair |
-# | FoMoH-KD | $\tilde g = V\nabla f_b$, $\tilde H = V\nabla^2 f_b V^\top$ | 1 forward pass, $K(K+1)/2$ pairs |
-# | FoMoH-BP | $\nabla f_b$, then $\nabla f_b^\top \nabla^2 f_b \nabla f_b$ | 1 backward + 1 forward pass |
+# | FoMoH-KD | $\tilde g = V\nabla f_b$, $\tilde H = V\nabla^2 f_b V^\top$ | 1 forward pass, $K(K+1)/2$ pairs |  # noqa: E501
+# | FoMoH-BP | $\nabla f_b$, then $\nabla f_b^\top \nabla^2 f_b \nabla f_b$ | 1 backward + 1 forward pass |  # noqa: E501
 # | SGD (back-propagation) | $\nabla f_b$ | 1 forward pass storing activations + 1 backward pass |
 #
 # The forward-mode methods (the first three) never store activations for a backward pass —
@@ -127,7 +127,7 @@ base = RunConfig(dataset=data.name, model="logistic_regression", epochs=epochs,
                  batch_size=64, dtype="float32")
 runs = {}
 for name, lr, batch_size in methods:
-    label = pretty_name(name)                  # "fomoh-2d" -> "FoMoH-2D", "sgd" -> "Backprop (SGD)"
+    label = pretty_name(name)              # "fomoh-2d" -> "FoMoH-2D", "sgd" -> "Backprop (SGD)"
     run_config = replace(base, optimizer=name, lr=lr, batch_size=batch_size, label=label)
     runs[label] = train(run_config, out_dir=None, quiet=True, data=data)
     last = runs[label].final
@@ -186,7 +186,8 @@ assert min(final[b]["val_loss"] for b in backprop) < min(final[f]["val_loss"] fo
 order = sorted(forward, key=lambda label: final[label]["val_loss"])
 print("forward-mode methods, best first:", order)
 if data.name == "digits":      # same minibatches for every method
-    assert final["FoMoH-3D"]["val_loss"] < final["FoMoH-2D"]["val_loss"] < final["FoMoH"]["val_loss"]
+    assert (final["FoMoH-3D"]["val_loss"] < final["FoMoH-2D"]["val_loss"]
+            < final["FoMoH"]["val_loss"])
 else:                          # MNIST, the paper's batch sizes: compare equal batches only
     assert final["FoMoH-3D"]["val_loss"] < final["FoMoH-2D"]["val_loss"]
 
@@ -281,7 +282,8 @@ fgd_small = train(replace(mlp_base, optimizer="fgd", lr=0.01), quiet=True, data=
 fgd_curve_small = [r["val_loss"] for r in fgd_small.history]
 print("FGD (η = 0.01) validation loss by epoch:", " ".join(f"{x:.3g}" for x in fgd_curve_small))
 print("FoMoH (η = 0.3)                        :", " ".join(f"{x:.3g}" for x in fomoh_curve))
-assert max(fgd_curve_small) < start_loss + 0.5 and fgd_curve_small[-1] < fgd_curve_small[0] and fomoh_curve[-1] < fgd_curve_small[-1]
+assert (max(fgd_curve_small) < start_loss + 0.5 and fgd_curve_small[-1] < fgd_curve_small[0]
+        and fomoh_curve[-1] < fgd_curve_small[-1])
 
 # %% [markdown]
 # **Try it 2:** prove the identity of section 4 in matrix form: for $v \sim \mathcal N(0, I)$,
@@ -303,7 +305,8 @@ weights = (V4 @ g4) ** 2
 monte_carlo = (V4 * weights[:, None]).T @ V4 / len(V4)
 exact = (g4 @ g4) * np.eye(4) + 2 * np.outer(g4, g4)
 print(np.round(monte_carlo, 2), "\n", np.round(exact, 2))
-assert np.allclose(monte_carlo, exact, atol=0.05 * np.abs(exact).max()) and np.isclose(np.trace(exact), 6 * g4 @ g4)
+assert (np.allclose(monte_carlo, exact, atol=0.05 * np.abs(exact).max())
+        and np.isclose(np.trace(exact), 6 * g4 @ g4))
 
 # %% [markdown]
 # Next: [8. Hessian-free Newton-CG and Gauss-Newton](08_hessian_free_newton_gauss_newton.ipynb).

@@ -1,12 +1,12 @@
 # %% [markdown]
 # # 8. Hessian-free Newton-CG and Gauss-Newton-CG
 #
-# Newton's step $x$ solves $(H + \lambda I)\,x = g$ ($g$ the gradient, $H$ the Hessian, $\lambda \ge 0$
-# a damping that keeps the system positive definite; $\theta' = \theta - \eta x$). For a network
-# with $D$ parameters, forming $H$ costs $D$ Hessian-vector products and $D^2$ numbers of memory,
-# and solving costs $O(D^3)$. Notebook 6 got around this by shrinking the problem to $K$ random
-# directions. The **Hessian-free** methods (the companion paper *Second-order optimization made
-# practical*) keep all $D$ dimensions and solve the system *approximately*, by the conjugate
+# Newton's step $x$ solves $(H + \lambda I)\,x = g$ ($g$ the gradient, $H$ the Hessian,
+# $\lambda \ge 0$ a damping that keeps the system positive definite; $\theta' = \theta - \eta x$).
+# For a network with $D$ parameters, forming $H$ costs $D$ Hessian-vector products and $D^2$ numbers
+# of memory, and solving costs $O(D^3)$. Notebook 6 got around this by shrinking the problem to $K$
+# random directions. The **Hessian-free** methods (the companion paper *Second-order optimization
+# made practical*) keep all $D$ dimensions and solve the system *approximately*, by the conjugate
 # gradient method (CG), which touches the matrix only through products $A p$:
 #
 # * **Hessian-free Newton-CG**: $A = H + \lambda I$, products $Hp$ from **back-propagation run on
@@ -62,7 +62,7 @@ print(model.summary(), f"\nloss {loss:.4f}, |g| = {np.linalg.norm(g):.4f}")
 # type. Feed it $\theta + v\,\varepsilon$: every intermediate carries its derivative along $v$, and
 # the result is
 #
-# $$\nabla f(\theta + v\,\varepsilon) = \nabla f(\theta) + \big(\nabla^2 f(\theta)\, v\big)\,\varepsilon .$$
+# $$\nabla f(\theta + v\,\varepsilon) = \nabla f(\theta) + \big(\nabla^2 f(\theta)\, v\big)\,\varepsilon .$$  # noqa: E501
 #
 # ("forward-over-reverse"). One forward and one backward pass on dual numbers, whatever $D$.
 # Compare with the two other ways we know: forward mode alone (`hd.hvp`: $D$ hyper-dual pairs,
@@ -107,7 +107,8 @@ Hv_fd = (obj.value_and_grad(theta + h * v)[1] - g) / h
 
 print(f"back-prop on dual numbers: 1 forward + 1 backward pass, {1e3 * t_backprop:7.2f} ms")
 print(f"forward mode: {counted.pairs} hyper-dual pairs in {counted.calls} calls, "
-      f"{1e3 * t_forward:7.1f} ms, relative difference {relative_error(Hv_forward, Hv_backprop):.1e}")
+      f"{1e3 * t_forward:7.1f} ms, relative difference "
+      f"{relative_error(Hv_forward, Hv_backprop):.1e}")
 print(f"finite difference, h = {h:g}: relative error {relative_error(Hv_fd, Hv_backprop):.1e}")
 assert_close(Hv_forward, Hv_backprop, np.float64, "exact", "Hv")
 assert relative_error(Hv_fd, Hv_backprop) > 1e3 * relative_error(Hv_forward, Hv_backprop)
@@ -271,7 +272,7 @@ plt.show()
 # %%
 for name, product in [("H", lambda u: model.hvp(theta, X, y, u)),
                       ("G", lambda u: model.gnvp(theta, X, y, u))]:
-    res = truncated_cg(lambda u: product(u) + 0.01 * u, g, maxiter=200, tol=1e-10)
+    res = truncated_cg(lambda u: product(u) + 0.01 * u, g, maxiter=200, tol=1e-10)  # noqa: B023
     print(f"{name} + 0.01 I: stop = {res.stop!r} after {res.iterations} products")
     assert res.stop == ("negative_curvature" if name == "H" else "converged")
 
@@ -403,12 +404,13 @@ assert final["HF Gauss-Newton (λ=0.1)"] < final["HF Gauss-Newton (λ=4)"]
 lam_min, stops = eig_H[0], {}
 for factor in (0.5, 0.9, 0.99, 1.01, 1.1, 1.5, 3.0):
     lam_try = -lam_min * factor
-    res = truncated_cg(lambda u: model.hvp(theta, X, y, u) + lam_try * u, g, maxiter=2000,
+    res = truncated_cg(lambda u: model.hvp(theta, X, y, u) + lam_try * u, g, maxiter=2000,  # noqa: B023
                        tol=1e-10)
     stops[factor] = res.stop
     print(f"λ = {lam_try:.4f} ({factor:4.2f} × |λ_min|): stop = {res.stop!r} after "
           f"{res.iterations} products")
-assert all(stop == ("converged" if factor > 1 else "negative_curvature") for factor, stop in stops.items())
+assert all(stop == ("converged" if factor > 1 else "negative_curvature")
+           for factor, stop in stops.items())
 
 # %% [markdown]
 # **Try it 2:** find a direction that $G$ (and $H$) send to zero *exactly*, whatever $\theta$:
