@@ -26,9 +26,13 @@ for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from fomoh.experiments import PRESETS, parse_spec  # noqa: E402
-from fomoh.parallel import one_blas_thread  # noqa: E402
-from fomoh.train import prepare_data, train  # noqa: E402
+from hyperlab.parallel import one_blas_thread  # noqa: E402
+from hyperlab.plugins import load_plugins  # noqa: E402
+from hyperlab.presets import PRESETS  # noqa: E402
+from hyperlab.specs import parse_spec  # noqa: E402
+from hyperlab.train import RunConfig, prepare_data, train  # noqa: E402
+
+load_plugins()                           # the paper's presets (paper_experiments)
 
 
 def measure(preset_name, data_dir=None, epochs=2, only=None, log=print):
@@ -37,8 +41,6 @@ def measure(preset_name, data_dir=None, epochs=2, only=None, log=print):
     specs = [parse_spec(s) for s in preset.specs]
     if only:
         specs = [s for s in specs if s.label in only]
-    from fomoh.train import RunConfig
-
     base = RunConfig(dataset=preset.dataset, data_dir=data_dir, model=preset.model,
                      model_kwargs=dict(preset.model_kwargs), epochs=epochs,
                      batch_size=preset.batch_size, eval_max=preset.eval_max,

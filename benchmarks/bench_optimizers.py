@@ -31,9 +31,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import hyperdual
-import optimizers
-from fomoh.rosenbrock import rosenbrock, rosenbrock_value_and_grad
+import hyperdual  # noqa: E402
+import optimizers  # noqa: E402
+from optimizers.problems import rosenbrock, rosenbrock_value_and_grad  # noqa: E402
 
 METHODS = [("fgd", {}), ("fomoh", {}), ("fomoh-bp", {}), ("fomoh-2d", {}), ("fomoh-3d", {}),
            ("fomoh-kd", {"K": 10}), ("newton", {}), ("sgd", {"momentum": 0.9}), ("adam", {})]

@@ -154,8 +154,8 @@ def torch_results(model, case, dtype="float64", nested_jvp=False):
 
 
 def main(argv=None):
-    from fomoh import oracle
-    from fomoh.oracle.onnx_case import make_onnx_case
+    from hyperlab import oracle
+    from hyperlab.oracle import make_onnx_case
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("out_dir", type=Path)

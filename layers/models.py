@@ -136,6 +136,9 @@ MODELS = {
 
 ALIASES = {"logreg": "logistic_regression", "cnn": "mnist_cnn", "lenet": "lenet5"}
 
+IMAGE_MODELS = ("mnist_cnn", "lenet5")
+"""Models that take images ``(N, 1, H, W)``; all other models take flattened inputs."""
+
 
 def available() -> list[str]:
     """The model names ``build`` accepts (aliases excluded)."""

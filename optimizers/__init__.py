@@ -10,12 +10,15 @@
   and jitter policies.
 * ``optimizers.directions`` — the direction samplers (Gaussian, basis, given).
 * ``StepDecay``, ``ReduceOnRise`` — learning-rate schedules.
-* ``build(name, **kw)`` — the optimizer the command-line tool names ("fomoh-2d", ...).
+* ``build(name, **kw)`` — the optimizer the command-line tool names ("fomoh-2d", ...);
+  ``optimizers.registry`` holds every per-optimizer fact (``default_lr``, ``pretty_name``).
+* ``optimizers.problems`` — test problems with closed-form derivatives (Rosenbrock).
 """
 
 from . import (
     directions,
     newton_methods,  # noqa: F401 - former name of .curvature, kept as an attribute
+    problems,
 )
 from .base import Optimizer, StepInfo
 from .baselines import SGD, Adam
@@ -24,8 +27,23 @@ from .hessian_free import DampedNewton, HessianFreeGaussNewton, HessianFreeNewto
 from .hyperplane import COND_MAX, HyperplaneResult, Solve, hyperplane_step, solve_kappa
 from .methods import FGD, FoMoH, FoMoHBP, FoMoHKD, Newton
 from .newton_krylov import ComplexStepNewtonKrylov
-from .partition import PartitionNewton
-from .registry import FORWARD_ONLY, OPTIMIZERS, build, names
+from .partition import PartitionNewton, pseudo_hessian
+from .problems import (
+    rosenbrock,
+    rosenbrock_hessian,
+    rosenbrock_newton_step,
+    rosenbrock_value_and_grad,
+)
+from .registry import (
+    DEFAULT_LR,
+    FORWARD_ONLY,
+    OPTIMIZERS,
+    build,
+    canonical_name,
+    default_lr,
+    names,
+    pretty_name,
+)
 from .schedules import ReduceOnRise, StepDecay
 
 __all__ = [
@@ -33,7 +51,11 @@ __all__ = [
     "Optimizer", "StepInfo", "hyperplane_step", "solve_kappa", "Solve", "HyperplaneResult",
     "COND_MAX", "directions", "StepDecay", "ReduceOnRise", "build", "names", "OPTIMIZERS",
     "FORWARD_ONLY",
-    # companion papers: Wang & Huang, Shen et al., Wolinski
+    # companion papers
     "DampedNewton", "HessianFreeNewton", "HessianFreeGaussNewton", "ComplexStepNewtonKrylov",
-    "PartitionNewton", "ModelObjective",
+    "PartitionNewton", "ModelObjective", "pseudo_hessian",
+    # per-optimizer facts (optimizers.registry) and test problems (optimizers.problems)
+    "DEFAULT_LR", "default_lr", "pretty_name", "canonical_name",
+    "problems", "rosenbrock", "rosenbrock_value_and_grad", "rosenbrock_hessian",
+    "rosenbrock_newton_step",
 ]

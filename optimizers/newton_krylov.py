@@ -64,7 +64,7 @@ paper leaves open):
 * **global gradient**: the paper computes the full training-set gradient after every update
   (89.8 % of its run time). Pass ``global_grad=`` over the whole training set for the paper's
   version (it is re-evaluated whenever θ has moved, i.e. after every update):
-  ``fomoh.companion_experiments`` does that with ``--global-subset all`` and by default uses
+  ``hyperlab.companion_experiments`` does that with ``--global-subset all`` and by default uses
   a fixed subset of 1,024 training images (cheaper; documented there). Without
   ``global_grad``, the global gradient is estimated by an exponential moving average of past
   minibatch gradients (``global_momentum``; the first batch uses its own gradient) — cheaper

@@ -19,7 +19,7 @@ Special partitions (paper appendix C):
 * ``"trivial"`` (S = 1): ``θ − (gᵀg / gᵀHg) g`` — Cauchy's steepest descent;
 * ``"discrete"`` (S = D, one coordinate per group): ``θ − H⁻¹ g`` — Newton's step, when no
   coordinate of g is 0 (``G H G`` is then invertible iff H is);
-* ``"canonical"``: the groups of ``f.param_groups()`` (``newton_methods.ModelObjective``) or
+* ``"canonical"``: the groups of ``f.param_groups()`` (``curvature.ModelObjective``) or
   of ``groups=`` — a list of slices, index arrays, or ``(name, slice)`` pairs (what
   ``model.param_groups()`` returns).
 
@@ -34,12 +34,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from hyperdual import namespace, to_numpy
+from hyperdual import namespace, projected_hessian, to_numpy
 
 from .base import Optimizer, as_parameters, value_and_gradient
 from .hyperplane import CURVATURE_MODES, hyperplane_step
 
-__all__ = ["PartitionNewton", "partition_directions", "resolve_groups", "PartitionStep"]
+__all__ = ["PartitionNewton", "partition_directions", "resolve_groups", "PartitionStep",
+           "pseudo_hessian"]
 
 PARTITIONS = ("canonical", "trivial", "discrete")
 
@@ -62,7 +63,7 @@ def resolve_groups(spec, D, f=None):
                 raise ValueError(
                     "the canonical partition needs the model's parameter groups: pass "
                     "groups=model.param_groups(), or an objective with .param_groups() "
-                    "(optimizers.newton_methods.ModelObjective(model, X, y))")
+                    "(optimizers.ModelObjective(model, X, y))")
             spec = groups() if callable(groups) else groups
         else:
             raise ValueError(f"partition must be one of {PARTITIONS} or a list of groups; "
@@ -95,6 +96,21 @@ def partition_directions(g, groups):
     for s, (_, index) in enumerate(groups):
         V[s, index] = g[index]
     return V
+
+
+def pseudo_hessian(model, theta, X, y, chunk_size=6):
+    """H̄ (S, S) and ḡ (S,) of the canonical partition of ``model`` at θ on the batch (X, y).
+
+    ``u_s`` = the back-propagated gradient restricted to tensor s; one hyper-dual pass over
+    the S(S+1)/2 pairs (``hyperdual.projected_hessian``, as in the partition step).
+    Returns ``(names, g_bar, H_bar)``: the S group names, ḡ and H̄ as NumPy arrays.
+    """
+    groups = resolve_groups(model.param_groups(), theta.shape[0])
+    _, g = model.value_and_grad(theta, X, y)
+    V = partition_directions(g, groups)
+    _, g_bar, H_bar = projected_hessian(lambda t: model.loss(t, X, y), theta, V,
+                                        chunk_size=chunk_size)
+    return [name for name, _ in groups], np.asarray(g_bar), np.asarray(H_bar)
 
 
 @dataclass

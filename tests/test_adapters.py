@@ -1,4 +1,4 @@
-"""The PyTorch and JAX oracle adapters shipped in fomoh.oracle.adapters pass the comparison,
+"""The PyTorch and JAX oracle adapters shipped in hyperlab.oracle.adapters pass the comparison,
 and planted layout errors in them are caught. Optional: each test skips cleanly without its
 framework (``pip install torch`` / ``pip install jax``)."""
 
@@ -8,14 +8,14 @@ import importlib.util
 import numpy as np
 import pytest
 
-from fomoh import oracle
+from hyperlab import oracle
 from layers import AvgPool2d, Conv2d, Dense, Flatten, MaxPool2d, ReLU, Sequential, Tanh
 
 
 def load_adapter(name, framework):
-    """The shipped adapter ``fomoh.oracle.adapters.<name>`` (skipped without its framework)."""
+    """The shipped adapter ``hyperlab.oracle.adapters.<name>`` (skipped without its framework)."""
     pytest.importorskip(framework)
-    return importlib.import_module(f"fomoh.oracle.adapters.{name}")
+    return importlib.import_module(f"hyperlab.oracle.adapters.{name}")
 
 
 def test_the_adapters_are_shipped_inside_the_package():
@@ -23,10 +23,10 @@ def test_the_adapters_are_shipped_inside_the_package():
     themselves must come with the package (they used to live in examples/ only)."""
     import importlib.resources
 
-    files = importlib.resources.files("fomoh.oracle.adapters")
+    files = importlib.resources.files("hyperlab.oracle.adapters")
     for name, _ in ADAPTERS:
         assert (files / f"{name}.py").is_file(), name
-        assert importlib.util.find_spec(f"fomoh.oracle.adapters.{name}") is not None
+        assert importlib.util.find_spec(f"hyperlab.oracle.adapters.{name}") is not None
 
 
 def adapter_model():
@@ -90,7 +90,7 @@ def test_adapter_passes_the_comparison(name, framework, dtype, case_and_referenc
     assert len(cmp.rows) == 9
     if dtype == "float64":   # far inside the tolerance, not just under it
         assert max(row.rel for row in cmp.rows) < 1e-13, cmp.table()
-    from fomoh.cli import main as fomoh_main
+    from hyperlab.cli import main as fomoh_main
     assert fomoh_main(["oracle", "compare", str(case.path), str(out)]) == 0
     assert f"({dtype})" in capsys.readouterr().out
 

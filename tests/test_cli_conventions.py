@@ -1,4 +1,4 @@
-"""Issue 11: raw tracebacks and exit codes, and the CLI conventions of the ``fomoh`` command."""
+"""Raw tracebacks and exit codes, and the CLI conventions of the ``fomoh`` command."""
 
 from __future__ import annotations
 
@@ -15,9 +15,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import fomoh
-from fomoh import oracle, progress
-from fomoh.cli import build_parser, main
+import hyperlab
+from hyperlab import oracle, progress
+from hyperlab.cli import build_parser, main
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = ["--max-train", "120", "--quiet"]
@@ -53,7 +53,7 @@ def test_out_that_cannot_be_created_is_a_one_line_usage_error(tmp_path, capsys, 
 
 
 def test_full_disk_is_a_one_line_usage_error(tmp_path, capsys, monkeypatch):
-    from fomoh import atomic
+    from hyperlab import atomic
 
     def full(fd):
         raise OSError(errno.ENOSPC, "No space left on device")
@@ -148,15 +148,15 @@ def test_version_option_and_dunder_version(capsys):
 
     import hyperdual
 
-    assert fomoh.__version__ == hyperdual.__version__ == version("fomoh-hyperdual")
+    assert hyperlab.__version__ == hyperdual.__version__ == version("fomoh-hyperdual")
     assert main(["--version"]) == 0
-    assert capsys.readouterr().out.strip() == f"fomoh {fomoh.__version__}"
+    assert capsys.readouterr().out.strip() == f"fomoh {hyperlab.__version__}"
 
 
-def test_python_dash_m_fomoh_runs_the_cli():
-    done = subprocess.run([sys.executable, "-m", "fomoh", "--version"], capture_output=True,
+def test_python_dash_m_hyperlab_runs_the_cli():
+    done = subprocess.run([sys.executable, "-m", "hyperlab", "--version"], capture_output=True,
                           text=True, timeout=120)
-    assert done.returncode == 0 and done.stdout.strip() == f"fomoh {fomoh.__version__}"
+    assert done.returncode == 0 and done.stdout.strip() == f"fomoh {hyperlab.__version__}"
 
 
 def test_results_json_is_strict_even_when_every_run_diverged(tmp_path, capsys):
@@ -173,7 +173,7 @@ def test_results_json_is_strict_even_when_every_run_diverged(tmp_path, capsys):
 
 def test_progress_bars_show_in_notebooks_and_a_terminal(monkeypatch):
     """In Jupyter stderr is not a TTY, yet `train` must show its bars there."""
-    from fomoh.train import RunConfig, train
+    from hyperlab.train import RunConfig, train
 
     monkeypatch.setattr(progress, "_stderr_is_terminal", lambda: False)
     monkeypatch.setattr(progress, "in_notebook", lambda: True)
@@ -222,7 +222,7 @@ def test_versions_are_recorded_with_every_run(tmp_path):
                  "--out", str(tmp_path), *TINY]) == 0
     for path in (tmp_path / "results.json", tmp_path / "fgd" / "seed0" / "summary.json"):
         versions = json.loads(path.read_text())["versions"]
-        assert versions["fomoh-hyperdual"] == fomoh.__version__
+        assert versions["fomoh-hyperdual"] == hyperlab.__version__
         assert versions["numpy"] == np.__version__
         assert versions["python"] == ".".join(map(str, sys.version_info[:3]))
         if (ROOT / ".git").exists():
@@ -254,7 +254,7 @@ def test_help_describes_every_option_once_with_its_default():
 
 
 def test_digits_split_in_the_help_matches_the_code(capsys):
-    from fomoh.data import load_dataset
+    from hyperlab.data import load_dataset
 
     ds = load_dataset("digits")
     assert main(["compare", "--help"]) == 0

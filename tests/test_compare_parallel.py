@@ -1,4 +1,4 @@
-"""``fomoh compare --jobs N`` (issue 16): runs in parallel processes give the same files as one
+"""``fomoh compare --jobs N``: runs in parallel processes give the same files as one
 after another, resume every unfinished run, report progress; ``milestone=auto``."""
 
 from __future__ import annotations
@@ -10,11 +10,13 @@ import shutil
 import numpy as np
 import pytest
 
-from fomoh.checkpoint import CheckpointError
-from fomoh.cli import main
-from fomoh.experiments import ConfigError, auto_milestone, compare, parse_spec
-from fomoh.parallel import Task, run_all
-from fomoh.train import RunConfig, prepare_data, train
+from hyperlab.checkpoint import CheckpointError
+from hyperlab.cli import main
+from hyperlab.compare import auto_milestone, compare
+from hyperlab.config import ConfigError
+from hyperlab.parallel import Task, run_all
+from hyperlab.specs import parse_spec
+from hyperlab.train import RunConfig, prepare_data, train
 
 # FoMoH-2D (random directions: its generator state) and FoMoH with a schedule (its state);
 # tiny digits runs (each parallel run starts a process: keep them few).

@@ -1,4 +1,4 @@
-"""Tests for fomoh.data: IDX parsing and validation, downloads, splits, minibatches.
+"""Tests for hyperlab.data: IDX parsing and validation, downloads, splits, minibatches.
 
 The real MNIST files are read from the shared ``data/`` folder next to the repository
 (never copied into it); corrupt variants are built in ``tmp_path``; downloads use a
@@ -18,8 +18,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from fomoh import data
-from fomoh.data import (
+from hyperlab import data
+from hyperlab.data import (
     DataError,
     MissingDataError,
     epoch_rng,
@@ -430,12 +430,12 @@ def test_digits_split_is_seeded():
 def test_stratified_split_partitions():
     rng = np.random.default_rng(0)
     y = rng.integers(0, 7, size=1001)
-    keep, held = data._stratified_split(y, 0.25, np.random.default_rng(5))
+    keep, held = data.stratified_split(y, 0.25, np.random.default_rng(5))
     assert len(held) == round(0.25 * 1001)
     assert np.array_equal(np.sort(np.concatenate([keep, held])), np.arange(1001))
     for c in range(7):
         assert abs(np.sum(y[held] == c) - 0.25 * np.sum(y == c)) <= 1
-    keep2, held2 = data._stratified_split(y, 0.25, np.random.default_rng(5))
+    keep2, held2 = data.stratified_split(y, 0.25, np.random.default_rng(5))
     assert np.array_equal(held, held2) and np.array_equal(keep, keep2)
 
 

@@ -16,8 +16,6 @@ import scipy.optimize as so
 
 import hyperdual as hd
 import optimizers
-from fomoh.rosenbrock import rosenbrock as rosen
-from fomoh.rosenbrock import rosenbrock_value_and_grad as rosen_grad
 from hyperdual.testing import assert_close, relative_error
 from layers import models
 from optimizers.curvature import ModelObjective, gauss_newton_vp, hvp_operator, truncated_cg
@@ -28,6 +26,8 @@ from optimizers.hessian_free import (
     dense_newton_solve,
     hessian_by_backprop,
 )
+from optimizers.problems import rosenbrock as rosen
+from optimizers.problems import rosenbrock_value_and_grad as rosen_grad
 
 F64 = np.float64
 
@@ -260,9 +260,9 @@ def test_registry_and_training_loop_style_closures():
                                      ("partition-newton", {}),
                                      ("cs-newton-krylov", {"max_krylov": 3})])
 def test_training_loop_runs_the_companion_optimizers(name, kw):
-    """fomoh.train passes ModelObjective(model, X, y): the model-based methods get their
+    """hyperlab.train passes ModelObjective(model, X, y): the model-based methods get their
     products (Gauss-Newton's G v, the partition's parameter groups) through it."""
-    from fomoh.train import RunConfig, train
+    from hyperlab.train import RunConfig, train
 
     config = RunConfig(dataset="digits", model="mlp", model_kwargs={"hidden": 8},
                        optimizer=name, lr=1.0 if name == "cs-newton-krylov" else 0.5,

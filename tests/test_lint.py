@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-PATHS = ["hyperdual", "layers", "optimizers", "tests", "benchmarks", "examples"]
+PATHS = ["hyperdual", "layers", "optimizers", "hyperlab", "paper_experiments", "tests",
+         "benchmarks", "examples", "tutorials/source"]
 
 
 def _ruff():

@@ -16,12 +16,12 @@ import pytest
 
 import hyperdual as hd
 import optimizers
-from fomoh.rosenbrock import rosenbrock as rosen
-from fomoh.rosenbrock import rosenbrock_value_and_grad as rosen_grad
 from hyperdual.testing import assert_close, relative_error
 from layers import models
 from optimizers.curvature import ModelObjective
 from optimizers.newton_krylov import ComplexStepNewtonKrylov, csdd, csdd2, curvature_oracles
+from optimizers.problems import rosenbrock as rosen
+from optimizers.problems import rosenbrock_value_and_grad as rosen_grad
 
 F64 = np.float64
 

@@ -1,4 +1,4 @@
-"""Silent wrong numbers: each case here used to return a plausible but wrong number.
+"""Silent wrong numbers: each case used to return a plausible but wrong number.
 
 The guards sit where values enter the shared machinery (multipart / bilinear / number), so
 every forward number type (Dual, HyperDual, and new ones built the same way) gets them.
@@ -22,7 +22,7 @@ def number(cls, a, P=2):
 
 # ---------------------------------------------------------------- complex constants
 def test_complex_constant_no_longer_flips_a_gradient():
-    """The issue's example returned [-1, 1]; the true gradient of |i t| summed is sign(t)."""
+    """The original bug returned [-1, 1]; the true gradient of |i t| summed is sign(t)."""
     with pytest.raises(TypeError, match="complex"):
         hd.gradient(lambda t: np.sum(np.abs(1j * t)), np.array([2.0, -1.0]))
 
@@ -60,7 +60,7 @@ def test_nan_handling_matches_numpy_and_the_parts_follow_the_choice(fn):
     chosen_x = ~np.isnan(out.real) & (out.real == a) & (a != p)
     np.testing.assert_array_equal(out.eps1[0][chosen_x], 1.0)
     np.testing.assert_array_equal(out.eps1[0][~np.isnan(out.real) & (a == p)], 5.5)
-    # against a plain NaN constant (the issue's case): fmax(x, nan) is x, parts included
+    # against a plain NaN constant (the reported case): fmax(x, nan) is x, parts included
     if fn in (np.fmax, np.fmin):
         z = fn(x, np.nan)
         np.testing.assert_array_equal(z.real, a)

@@ -5,7 +5,7 @@ LayerNorm spelled out in primitive ops, mean pooling), both with a symbolic batc
 * the forward pass against plain-NumPy references (and onnxruntime where installed);
 * ``hyperdual.projected_hessian`` with K = 3 against the full Hessian (``hyperdual.hessian``)
   projected, and against the bicomplex step, ≤ 1e-12 relative in float64 (tighter than the
-  tolerance table's 1e-11: the issue's bar); float32 against the float64 references;
+  tolerance table's 1e-11: the bar set for ONNX models); float32 against the float64 references;
 * the gradient (Dual numbers) against central differences and the projected gradient, HVPs
   against the Hessian, the MSE loss, and FoMoH-KD steps on the model (batch-norm statistics
   held constant).
@@ -29,7 +29,7 @@ import hyperdual as hd
 from hyperdual.testing import assert_close, relative_error
 from layers import from_onnx
 
-STRICT = 1e-12          # the bar for projected Hessians in float64
+STRICT = 1e-12          # the bar for projected Hessians in float64
 
 MODELS = {
     "cnn": (cnn_model, cnn_reference, (2, 6, 6), 3),

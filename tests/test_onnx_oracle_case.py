@@ -14,11 +14,11 @@ import pytest
 
 onnx = pytest.importorskip("onnx")
 
-from onnx_helpers import cnn_model, helper, make_model, transformer_model
+from onnx_helpers import cnn_model, helper, make_model, transformer_model  # noqa: E402
 
-from fomoh import oracle
-from fomoh.oracle import OracleFormatError
-from fomoh.oracle.cli import main as oracle_main
+from hyperlab import oracle  # noqa: E402
+from hyperlab.oracle import OracleFormatError  # noqa: E402
+from hyperlab.oracle.cli import main as oracle_main  # noqa: E402
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
@@ -129,7 +129,7 @@ def test_unsupported_graphs_and_misused_options_exit_2(tmp_path, capsys):
 def test_external_data_is_stored_inline_in_the_case(tmp_path):
     onnx.save_model(transformer_model(), tmp_path / "ext.onnx", save_as_external_data=True,
                     location="ext.data", size_threshold=0)
-    from fomoh.oracle.onnx_case import make_onnx_case
+    from hyperlab.oracle import make_onnx_case
     case = make_onnx_case(tmp_path / "case", tmp_path / "ext.onnx", batch=2, pairs=1, kd=2,
                           hvp=1)
     assert sorted(p.name for p in case.path.iterdir()) == ["case.json", "case.npz", "model.onnx"]

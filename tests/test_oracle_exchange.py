@@ -1,5 +1,5 @@
-"""The oracle exchange format (fomoh.oracle): round trips, reference cross-checks, compare with
-planted errors, and hostile or broken files (DESIGN.md, section 6)."""
+"""The oracle exchange format (hyperlab.oracle): round trips, reference cross-checks, compare with
+planted errors, and hostile or broken files."""
 
 import json
 import os
@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 
 import hyperdual as hd
-from fomoh import oracle
-from fomoh.oracle import OracleFormatError
-from fomoh.oracle import format as fmt
-from fomoh.oracle.cli import main as oracle_main
+from hyperlab import oracle
+from hyperlab.oracle import OracleFormatError, schema
+from hyperlab.oracle import format as fmt
+from hyperlab.oracle.cli import main as oracle_main
 from layers import (
     AvgPool2d,
     Conv2d,
@@ -124,7 +124,7 @@ def test_reverse_method_matches_forward(conv_case):
 
 
 def test_reference_raises_when_a_cross_check_fails(conv_case, monkeypatch):
-    from fomoh.oracle import reference as ref_module
+    from hyperlab.oracle import reference as ref_module
 
     case, _ = conv_case
     real = ref_module.bicomplex_directional
@@ -393,7 +393,7 @@ def test_unreadable_json(case_copy):
 
 
 def test_full_hessian_only_for_small_models(case_copy, monkeypatch):
-    monkeypatch.setattr(fmt, "MAX_HESSIAN_PARAMETERS", 100)
+    monkeypatch.setattr(schema, "MAX_HESSIAN_PARAMETERS", 100)
     with pytest.raises(OracleFormatError, match="full Hessian is available for at most 100"):
         oracle.read_case(case_copy)
 
@@ -477,7 +477,7 @@ def test_member_larger_than_its_shape_is_refused_before_reading(case_copy):
 
 # --------------------------------------------------------------------------- command line
 def test_command_line_round_trip(tmp_path, capsys):
-    from fomoh.cli import main as fomoh_main
+    from hyperlab.cli import main as fomoh_main
 
     case_dir = tmp_path / "case"
     assert fomoh_main(["oracle", "make-case", str(case_dir), "--model", "mlp",

@@ -1,4 +1,4 @@
-"""Issue 11, "CLI and packaging conventions": license, metadata, citation, shipped adapters,
+"""CLI and packaging conventions: license, metadata, citation, shipped adapters,
 pytest options, tested minimum versions, the documented name clash."""
 
 from __future__ import annotations
@@ -45,10 +45,10 @@ def test_citation_names_the_paper_with_its_real_title():
 
 def test_the_oracle_adapters_are_part_of_the_package():
     for name in ("oracle_torch", "oracle_jax"):
-        spec = importlib.util.find_spec(f"fomoh.oracle.adapters.{name}")
+        spec = importlib.util.find_spec(f"hyperlab.oracle.adapters.{name}")
         assert spec is not None and Path(spec.origin).is_file()
     assert PROJECT["optional-dependencies"]["oracle-adapters"]
-    assert "python -m fomoh.oracle.adapters.oracle_torch" in README
+    assert "python -m hyperlab.oracle.adapters.oracle_torch" in README
 
 
 def test_nbmake_is_asked_for_by_the_test_command_not_by_addopts():

@@ -1,10 +1,9 @@
-"""Issue 16's options for reproducing the FoMoH paper: PyTorch's initialisation, the paper's
-running training loss, the presets' schedules, Newton-Krylov's full global gradient and the
-blow-up count (project and the paper's code)."""
+"""The application's options for reproducing the FoMoH paper: PyTorch's initialisation, the
+paper's running training loss and the milestone / first-rise schedules (the paper's presets,
+Newton-Krylov's global gradient and the blow-up count: paper_experiments/tests)."""
 
 from __future__ import annotations
 
-import argparse
 import csv
 import json
 import math
@@ -13,11 +12,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import fomoh.train as train_module
-from fomoh.checkpoint import load_checkpoint, save_checkpoint
-from fomoh.cli import main
-from fomoh.experiments import PRESETS, compare, parse_spec
-from fomoh.train import (
+import hyperlab.train as train_module
+from hyperlab.checkpoint import load_checkpoint, save_checkpoint
+from hyperlab.cli import main
+from hyperlab.compare import compare
+from hyperlab.specs import parse_spec
+from hyperlab.train import (
     ConfigError,
     RunConfig,
     build_model,
@@ -28,10 +28,6 @@ from fomoh.train import (
 from layers import models
 
 MNIST = Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist"
-PEERS = Path(__file__).resolve().parents[2] / "shared" / "peers" / "fomoh" / "src"
-
-TABLE1_LABELS = ["FGD", "FoMoH", "FoMoH (LR-sch.)", "FoMoH-2D", "FoMoH-2D (LR-sch.)",
-                 "FoMoH-3D", "FoMoH-3D (LR-sch.)", "FoMoH-BP", "Backpropagation"]
 
 
 def tiny(**kw):
@@ -169,36 +165,7 @@ def test_results_csv_has_both_training_losses(tmp_path):
     assert "train loss (running)" in (tmp_path / "results.md").read_text()
 
 
-# ------------------------------------------------------------------ presets
-
-
-def test_table1_preset_is_the_papers():
-    preset = PRESETS["mnist-logreg"]
-    specs = [parse_spec(s) for s in preset.specs]
-    assert [s.label for s in specs] == TABLE1_LABELS
-    assert preset.init == "pytorch" and preset.epochs == 2000 and len(preset.seeds) == 5
-    scheduled = {s.label: s.settings for s in specs if "schedule" in s.settings}
-    assert scheduled == {
-        "FoMoH (LR-sch.)": {"lr": 0.1362, "batch_size": 1024, "schedule": "milestone",
-                            "milestone": "auto", "gamma": 0.1},
-        "FoMoH-2D (LR-sch.)": {"lr": 0.04221, "batch_size": 512, "schedule": "milestone",
-                               "milestone": "auto", "gamma": 0.1},
-        "FoMoH-3D (LR-sch.)": {"lr": 0.1, "batch_size": 512, "schedule": "milestone",
-                               "milestone": "auto", "gamma": 0.8}}
-    for spec in specs:
-        if spec.auto_milestone:
-            reference = spec.reference(specs, RunConfig())
-            assert reference.label == spec.label.replace(" (LR-sch.)", "")
-
-
-def test_table2_preset_follows_the_papers_text():
-    preset = PRESETS["mnist-cnn"]
-    assert preset.init == "pytorch"
-    specs = {parse_spec(s).label: parse_spec(s).settings for s in preset.specs}
-    for label in ("FoMoH (LR-sch.)", "FoMoH-2D (LR-sch.)", "FoMoH-3D (LR-sch.)"):
-        assert specs[label]["schedule"] == "step"
-        assert (specs[label]["gamma"], specs[label]["every"]) == (0.1, 1000)
-    assert specs["FoMoH-3D"]["batch_size"] == 512
+# ------------------------------------------------------------------ schedules
 
 
 def test_cli_milestone_and_first_rise_schedules(tmp_path):
@@ -211,90 +178,3 @@ def test_cli_milestone_and_first_rise_schedules(tmp_path):
         assert config["schedule"] == schedule and config["milestone"] == 2
     lrs = [r["lr"] for r in json.loads((tmp_path / "milestone" / "history.json").read_text())]
     assert lrs == pytest.approx([3.0, 3.0, 0.3])
-
-
-# ------------------------------------------------------------------ Newton-Krylov
-
-
-@pytest.mark.parametrize("subset", ["all", 40])
-def test_newton_krylov_global_gradient_on_the_whole_training_set(monkeypatch, subset):
-    import optimizers
-    from fomoh.companion_experiments import MethodSpec, run_method
-
-    data = prepare_data(RunConfig(dataset="digits", max_train=120, dtype="float64"))
-    model = models.mlp(hidden=4, n_features=64)
-    captured = []
-
-    class Recording(optimizers.ModelObjective):
-        def __init__(self, *args, **kwargs):
-            super().__init__(*args, **kwargs)
-            captured.append(self.global_grad)
-
-    monkeypatch.setattr(optimizers, "ModelObjective", Recording)
-    spec = MethodSpec("NK", "cs-newton-krylov", {"eta": 0.05, "max_krylov": 3}, 60.0)
-    record = run_method(spec, model, data, batch_size=64, epochs=1, global_subset=subset,
-                        eval_max=50, log=lambda m: None)
-    assert record["steps"] == 2 and captured[0] is not None
-    theta = model.init_params(seed=1)
-    value, grad = captured[0](theta)
-    full_value, full_grad = model.value_and_grad(theta, data.X_train, data.y_train)
-    if subset == "all":      # the paper's: the gradient of the loss over every training image
-        assert value == pytest.approx(float(full_value), rel=1e-12)
-        np.testing.assert_allclose(grad, full_grad, rtol=1e-10, atol=1e-14)
-    else:
-        assert not np.allclose(grad, full_grad)
-
-
-def test_companion_cli_accepts_global_subset():
-    from fomoh.companion_experiments import _global_subset
-
-    assert _global_subset("all") == "all" and _global_subset("1024") == 1024
-    with pytest.raises(argparse.ArgumentTypeError, match="positive integer"):
-        _global_subset("0")
-
-
-# ------------------------------------------------------------------ blow-up count
-
-
-def test_blowup_summary_counts_and_table():
-    from fomoh.blowup import markdown_table, summarize
-
-    records = [
-        {"seed": 0, "losses": [2.3, 2.2, 2.1], "final_loss": 2.0, "seconds": 3.0,
-         "eigenvalues": [[-1.0, 1.0, 2.0], [0.1, 1.0, 2.0], [0.1, 0.2, 0.3]]},
-        {"seed": 1, "losses": [2.3, 9.0], "final_loss": 80.0, "seconds": 2.0,
-         "eigenvalues": [[-1.0, 1.0, 2.0], [-3.0, -1.0, 2.0]]},
-        {"seed": 2, "losses": [2.3, float("nan")], "final_loss": float("nan"), "seconds": 2.0,
-         "eigenvalues": [[1.0, 1.0, 2.0]]}]
-    rows = summarize(records, threshold=4.6)
-    assert [r["blew_up"] for r in rows] == [False, True, True]
-    assert [r["blow_up_step"] for r in rows] == [None, 2, 2]
-    assert [r["indefinite_steps"] for r in rows] == [1, 2, 0]
-    table = markdown_table({"x": rows}, 4.6)
-    assert "**2 of 3 runs blew up**" in table and "indefinite in 3 of 6 steps" in table
-
-
-def test_blowup_runs_both_implementations_on_a_few_images(tmp_path):
-    """Two steps of FoMoH-3D at batch 16 on the CNN, this project and the paper's code."""
-    if not (MNIST / "train-images-idx3-ubyte.gz").exists():
-        pytest.skip("MNIST is not in ../shared/data/mnist")
-    impls = ["project"]
-    try:
-        import torch  # noqa: F401
-        if (PEERS / "fomoh" / "opt.py").is_file():
-            impls.append("paper")
-    except ImportError:
-        pass
-    from fomoh.blowup import main as blowup_main
-
-    assert blowup_main(["--data-dir", str(MNIST), "--seeds", "0", "--steps", "2",
-                        "--batch", "16", "--max-train", "64", "--impl", *impls,
-                        "--out", str(tmp_path), "--quiet", "--peers", str(PEERS)]) == 0
-    saved = json.loads((tmp_path / "results.json").read_text())
-    assert len(saved["records"]) == len(impls)
-    for records in saved["records"].values():
-        (record,) = records
-        assert record["seed"] == 0 and 1 <= len(record["losses"]) <= 2
-        assert 2.0 < record["losses"][0] < 2.7        # PyTorch init: near log 10
-        assert all(len(e) == 3 for e in record["eigenvalues"])
-    assert "runs blew up" in (tmp_path / "results.md").read_text()

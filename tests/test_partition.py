@@ -13,15 +13,19 @@ import pytest
 
 import hyperdual as hd
 import optimizers
-from fomoh.rosenbrock import rosenbrock as rosen
-from fomoh.rosenbrock import rosenbrock_value_and_grad as rosen_grad
 from hyperdual.testing import assert_close, relative_error
 from layers import models
 from optimizers.curvature import ModelObjective
-from optimizers.partition import PartitionNewton, partition_directions, resolve_groups
+from optimizers.partition import (
+    PartitionNewton,
+    partition_directions,
+    pseudo_hessian,
+    resolve_groups,
+)
+from optimizers.problems import rosenbrock as rosen
+from optimizers.problems import rosenbrock_value_and_grad as rosen_grad
 
 F64 = np.float64
-
 
 
 def tiny_network(seed=0, N=9, hidden=3, features=4, classes=3, activation="tanh"):
@@ -169,11 +173,9 @@ def test_group_validation():
     assert_close(V, np.array([[1.0, 2.0, 0.0], [0.0, 0.0, 3.0]]), F64, "exact", "masks")
 
 
-def test_pseudo_hessian_heat_map_function(tmp_path):
-    """fomoh.companion_experiments: H̄ of the canonical partition (as the optimizer builds it)
-    and the Figure-1 style plot of its weight-weight, bias-bias and weight-bias blocks."""
-    from fomoh.companion_experiments import plot_pseudo_hessian, pseudo_hessian
-
+def test_pseudo_hessian_is_the_partition_steps():
+    """optimizers.partition.pseudo_hessian: H̄ and ḡ of the canonical partition, as the
+    optimizer builds them (its heat maps: paper_experiments/tests/test_companion.py)."""
     model, obj, theta = tiny_network()
     names, g_bar, H_bar = pseudo_hessian(model, theta, obj.X, obj.y)
     opt = PartitionNewton()
@@ -181,7 +183,3 @@ def test_pseudo_hessian_heat_map_function(tmp_path):
     assert names == opt.last.names
     assert_close(H_bar, opt.last.H_bar, F64, "exact", "pseudo-Hessian of the experiment")
     assert_close(g_bar, opt.last.g_bar, F64, "exact", "pseudo-gradient of the experiment")
-    for normalise in (False, True):
-        path = plot_pseudo_hessian([("tiny", names, H_bar)], tmp_path / f"h{normalise}.png",
-                                   normalise=normalise)
-        assert path.exists() and path.stat().st_size > 1000

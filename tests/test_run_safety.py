@@ -1,4 +1,4 @@
-"""Issue 11, "data loss and resource bounds": no lost run, bounded memory on hostile files."""
+"""Data loss and resource bounds: no lost run, bounded memory on hostile files."""
 
 from __future__ import annotations
 
@@ -9,11 +9,11 @@ import zipfile
 import numpy as np
 import pytest
 
-from fomoh import atomic
-from fomoh import train as training
-from fomoh.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
-from fomoh.cli import main
-from fomoh.train import RunConfig, train
+from hyperlab import atomic
+from hyperlab import train as training
+from hyperlab.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from hyperlab.cli import main
+from hyperlab.train import RunConfig, train
 
 TINY = ["--max-train", "120", "--quiet"]
 
@@ -52,7 +52,7 @@ def test_compare_refuses_before_training_anything(tmp_path, capsys, monkeypatch)
     args = ["compare", "--optimizers", "fgd", "sgd", "--seeds", "0", "--epochs", "1",
             "--jobs", "1", "--out", str(tmp_path), *TINY]
     assert main(args) == 0
-    import fomoh.train as training
+    import hyperlab.train as training
     trained = []
     monkeypatch.setattr(training, "train", lambda *a, **k: trained.append(a))
     assert main(args) == 2

@@ -1,4 +1,4 @@
-"""Learning-rate schedules (issue 16): the milestone cut, the one-off rise cut, and the paper's
+"""Learning-rate schedules: the milestone cut, the one-off rise cut, and the paper's
 released schedules reproduced against PyTorch's own ``MultiStepLR`` (skipped without torch)."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from fomoh.train import ConfigError, RunConfig, build_schedule
+from hyperlab.train import ConfigError, RunConfig, build_schedule
 from optimizers.schedules import MilestoneDecay, ReduceOnRise, StepDecay
 
 

@@ -9,9 +9,9 @@ import zipfile
 import numpy as np
 import pytest
 
-from fomoh import checkpoint as ckpt
-from fomoh.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
-from fomoh.train import NonFiniteLossError, RunConfig, train
+from hyperlab import checkpoint as ckpt
+from hyperlab.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from hyperlab.train import NonFiniteLossError, RunConfig, train
 
 
 def tiny(**kw) -> RunConfig:
@@ -177,7 +177,7 @@ def test_resume_after_interruption_is_bit_identical(tmp_path, monkeypatch, kw):
     """Interrupted during epoch 3 and resumed == never interrupted (θ and history)."""
     full = train(tiny(**kw), tmp_path / "full", quiet=True)
 
-    import fomoh.train as train_module
+    import hyperlab.train as train_module
 
     real_evaluate, calls = train_module.evaluate, {"n": 0}
 

@@ -7,7 +7,10 @@ The source uses the "percent" format (the same as jupytext's ``py:percent``):
 * a line ``# %%`` starts a code cell;
 * a line ``# %% [markdown]`` starts a markdown cell, whose lines are written as comments
   (``# `` is stripped);
-* either marker may end in cell tags, as jupytext writes them: ``# %% tags=["solution"]``.
+* either marker may end in cell tags, as jupytext writes them: ``# %% tags=["solution"]``;
+* a line may end in a marker for the linter, ``# noqa: CODES`` (a markdown table row or a
+  formula longer than the line limit, an import where a section starts, a closure used
+  right away in a loop); the builder drops it, so the notebooks never show it.
 
 Tags used by the course (see ``tutorials/README.md``):
 
@@ -30,6 +33,7 @@ A source is also a plain Python script: ``python tutorials/source/NAME.py`` runs
 from __future__ import annotations
 
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -41,6 +45,9 @@ SOURCES = HERE / "source"
 KERNELSPEC = {"name": "python3", "display_name": "Python 3", "language": "python"}
 
 COLLAPSED_TAGS = {"solution"}      # cells whose source Jupyter shows collapsed
+
+NOQA = re.compile(r"\s+# noqa: [A-Z]+[0-9]+(, ?[A-Z]+[0-9]+)*$")
+"""A linter marker at the end of a source line (dropped from the notebook)."""
 
 
 def parse_marker(line: str) -> tuple[str, list[str]] | None:
@@ -68,6 +75,7 @@ def parse_percent(text: str) -> list[tuple[str, str, list[str]]]:
     "markdown"."""
     cells: list[tuple[str, list[str], list[str]]] = []
     for line in text.splitlines():
+        line = NOQA.sub("", line)
         marker = parse_marker(line)
         if marker is not None:
             kind, tags = marker

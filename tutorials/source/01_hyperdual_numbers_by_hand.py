@@ -6,7 +6,9 @@
 # lines of plain Python:
 #
 # 1. **dual numbers** $a + b\,\varepsilon$ with $\varepsilon^2 = 0$ give first derivatives;
-# 2. **hyper-dual numbers** $a + b\,\varepsilon_1 + c\,\varepsilon_2 + d\,\varepsilon_1\varepsilon_2$ give second derivatives;
+# 2. **hyper-dual numbers**
+#    $a + b\,\varepsilon_1 + c\,\varepsilon_2 + d\,\varepsilon_1\varepsilon_2$ give second
+#    derivatives;
 # 3. writing each function out by hand gets repetitive, and one **generic chain rule** plus a
 #    table of $(f, f', f'')$ replaces it — that table is `hyperdual.rules.RULES`;
 # 4. the classic worked example $f(x) = e^x / \sqrt{\sin^3 x + \cos^3 x}$ at $x = 1.5$.
@@ -92,12 +94,12 @@ assert math.isclose(y.b, 2 * x0 * math.sin(x0) + x0**2 * math.cos(x0) + 3, rel_t
 # One $\varepsilon$ cannot hold a second derivative ($\varepsilon^2 = 0$ throws it away).
 # A **hyper-dual number** has two nilpotent units whose product is *not* zero:
 #
-# $$x = a + b\,\varepsilon_1 + c\,\varepsilon_2 + d\,\varepsilon_1\varepsilon_2, \qquad \varepsilon_1^2 = \varepsilon_2^2 = 0, \quad \varepsilon_1\varepsilon_2 = \varepsilon_2\varepsilon_1 \neq 0.$$
+# $$x = a + b\,\varepsilon_1 + c\,\varepsilon_2 + d\,\varepsilon_1\varepsilon_2, \qquad \varepsilon_1^2 = \varepsilon_2^2 = 0, \quad \varepsilon_1\varepsilon_2 = \varepsilon_2\varepsilon_1 \neq 0.$$  # noqa: E501
 #
 # Multiplying out and dropping every term containing $\varepsilon_1^2$ or $\varepsilon_2^2$:
 #
-# $$(a + b \varepsilon_1 + c \varepsilon_2 + d \varepsilon_1\varepsilon_2)(p + q \varepsilon_1 + r \varepsilon_2 + s \varepsilon_1\varepsilon_2)
-#   = ap + (aq + bp)\,\varepsilon_1 + (ar + cp)\,\varepsilon_2 + (as + br + cq + dp)\,\varepsilon_1\varepsilon_2 .$$
+# $$(a + b \varepsilon_1 + c \varepsilon_2 + d \varepsilon_1\varepsilon_2)(p + q \varepsilon_1 + r \varepsilon_2 + s \varepsilon_1\varepsilon_2)  # noqa: E501
+#   = ap + (aq + bp)\,\varepsilon_1 + (ar + cp)\,\varepsilon_2 + (as + br + cq + dp)\,\varepsilon_1\varepsilon_2 .$$  # noqa: E501
 #
 # We call the four parts `real, eps1, eps2, eps12` — the same names the library uses.
 
@@ -147,8 +149,8 @@ assert (unit1 * unit2 * unit1).parts == (0, 0, 0, 0)
 
 # %% [markdown]
 # Seed $x = x_0 + 1\,\varepsilon_1 + 1\,\varepsilon_2$ and cube it. The result reads
-# $x_0^3 + 3x_0^2\,\varepsilon_1 + 3x_0^2\,\varepsilon_2 + 6x_0\,\varepsilon_1\varepsilon_2$: value, first derivative (twice) and
-# **second** derivative.
+# $x_0^3 + 3x_0^2\,\varepsilon_1 + 3x_0^2\,\varepsilon_2 + 6x_0\,\varepsilon_1\varepsilon_2$: value,
+# first derivative (twice) and **second** derivative.
 
 # %%
 x0 = 1.3
@@ -160,7 +162,8 @@ assert np.allclose(y.parts, (x0**3, 3 * x0**2, 3 * x0**2, 6 * x0), rtol=1e-15, a
 # ## 3. One function, written out by hand
 #
 # Polynomials come for free from `+` and `*`. A transcendental function has to be taught.
-# For $\sin$, split $x = a + h$ with $h = b \varepsilon_1 + c \varepsilon_2 + d \varepsilon_1\varepsilon_2$ and use the angle-addition
+# For $\sin$, split $x = a + h$ with
+# $h = b \varepsilon_1 + c \varepsilon_2 + d \varepsilon_1\varepsilon_2$ and use the angle-addition
 # formula. Powers of $h$ stop early:
 #
 # $$h^2 = 2bc\,\varepsilon_1\varepsilon_2, \qquad h^3 = 0,$$
@@ -168,7 +171,7 @@ assert np.allclose(y.parts, (x0**3, 3 * x0**2, 3 * x0**2, 6 * x0), rtol=1e-15, a
 # so $\cos h = 1 - h^2/2 = 1 - bc\,\varepsilon_1\varepsilon_2$ and $\sin h = h$ exactly, and
 #
 # $$\sin(a + h) = \sin a \cos h + \cos a \sin h
-#   = \sin a + \cos a\,(b \varepsilon_1 + c \varepsilon_2 + d \varepsilon_1\varepsilon_2) - \sin a\; bc\; \varepsilon_1\varepsilon_2 .$$
+#   = \sin a + \cos a\,(b \varepsilon_1 + c \varepsilon_2 + d \varepsilon_1\varepsilon_2) - \sin a\; bc\; \varepsilon_1\varepsilon_2 .$$  # noqa: E501
 #
 # This is how Fike's C++ hyper-dual class writes every function — by hand, one at a time:
 
@@ -190,8 +193,8 @@ assert np.allclose(y.parts, (math.sin(x0), math.cos(x0), math.cos(x0), -math.sin
 
 # %% [markdown]
 # **Why two units?** Seed *different* variables with different units: $x = x_0 + \varepsilon_1$,
-# $y = y_0 + \varepsilon_2$. Then the $\varepsilon_1\varepsilon_2$ part is the **mixed** partial derivative
-# $\partial^2 f / \partial x\,\partial y$. For $f(x, y) = \sin(xy)$:
+# $y = y_0 + \varepsilon_2$. Then the $\varepsilon_1\varepsilon_2$ part is the **mixed** partial
+# derivative $\partial^2 f / \partial x\,\partial y$. For $f(x, y) = \sin(xy)$:
 #
 # $$\frac{\partial^2}{\partial x\,\partial y}\sin(xy) = \cos(xy) - xy\,\sin(xy).$$
 
@@ -207,10 +210,11 @@ assert math.isclose(out.eps12, math.cos(x0 * y0) - x0 * y0 * math.sin(x0 * y0), 
 # ## 4. The generic chain rule replaces the hand-written functions
 #
 # Nothing in the derivation above was special to $\sin$. For *any* smooth $f$, Taylor's series
-# in $h = b \varepsilon_1 + c \varepsilon_2 + d \varepsilon_1\varepsilon_2$ stops after $h^2/2 = bc\,\varepsilon_1\varepsilon_2$:
+# in $h = b \varepsilon_1 + c \varepsilon_2 + d \varepsilon_1\varepsilon_2$ stops after
+# $h^2/2 = bc\,\varepsilon_1\varepsilon_2$:
 #
 # $$f(a + h) = f(a) + f'(a)\,h + \tfrac12 f''(a)\,h^2
-#   = f(a) + f'(a)\,b\,\varepsilon_1 + f'(a)\,c\,\varepsilon_2 + \big(f'(a)\,d + f''(a)\,bc\big)\,\varepsilon_1\varepsilon_2 .$$
+#   = f(a) + f'(a)\,b\,\varepsilon_1 + f'(a)\,c\,\varepsilon_2 + \big(f'(a)\,d + f''(a)\,bc\big)\,\varepsilon_1\varepsilon_2 .$$  # noqa: E501
 #
 # So a function is completely described by three numbers at $a$: $f(a), f'(a), f''(a)$. One
 # function applies the rule; each elementary function becomes one line of a table.

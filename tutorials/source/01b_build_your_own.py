@@ -9,11 +9,11 @@
 #
 # | exercise | you write | checked against |
 # |---|---|---|
-# | 1 | `Dual`: $+\;-\;\times\;\div$ (the product and quotient rules) | `hyperdual.Dual`, complex step |
+# | 1 | `Dual`: $+\;-\;\times\;\div$ (the product and quotient rules) | `hyperdual.Dual`, complex step |  # noqa: E501
 # | 2 | `dual_chain` and a table of $(f, f')$ | `np.sin(hyperdual.Dual(...))`, …, complex step |
-# | 3 | `HyperDual`: $+\;-\;\times\;\div$ with two units | `hyperdual.HyperDual`, complex step on your `Dual` |
-# | 4 | `hyper_chain` and a table of $(f, f', f'')$ | `np.sin(hyperdual.HyperDual(...))`, …, complex step on your `Dual` |
-# | 5 | gradient and Hessian of $f:\mathbb R^D\to\mathbb R$ with your `HyperDual` | `hd.gradient`, `hd.hessian`, `hd.cs_gradient`, `hd.bicomplex_hessian` |
+# | 3 | `HyperDual`: $+\;-\;\times\;\div$ with two units | `hyperdual.HyperDual`, complex step on your `Dual` |  # noqa: E501
+# | 4 | `hyper_chain` and a table of $(f, f', f'')$ | `np.sin(hyperdual.HyperDual(...))`, …, complex step on your `Dual` |  # noqa: E501
+# | 5 | gradient and Hessian of $f:\mathbb R^D\to\mathbb R$ with your `HyperDual` | `hd.gradient`, `hd.hessian`, `hd.cs_gradient`, `hd.bicomplex_hessian` |  # noqa: E501
 #
 # **How the exercises work.** Each exercise has three code cells:
 #
@@ -109,7 +109,7 @@ class Dual:
 
 # %% tags=["exercise", "skip-execution"]
 # Exercise 1: your Dual. Replace each `raise NotImplementedError(...)` by your code.
-class Dual:
+class Dual:  # noqa: F811
     """a + b ε with ε² = 0. The parts may be any numbers (float, complex, ...)."""
 
     def __init__(self, a, b=0.0):
@@ -204,7 +204,7 @@ DUAL_RULES = {                                   # name -> (f, f')
 
 # %% tags=["exercise", "skip-execution"]
 # Exercise 2: your chain rule and table.
-def dual_chain(x, f, df):
+def dual_chain(x, f, df):  # noqa: F811
     """f(a + b ε) = f(a) + f'(a) b ε."""
     raise NotImplementedError("exercise 2: dual_chain")
 
@@ -333,7 +333,7 @@ class HyperDual:
 
 # %% tags=["exercise", "skip-execution"]
 # Exercise 3: your HyperDual.
-class HyperDual:
+class HyperDual:  # noqa: F811
     """real + eps1 ε1 + eps2 ε2 + eps12 ε1ε2 with ε1² = ε2² = 0 (scalars of any kind)."""
 
     def __init__(self, real, eps1=0.0, eps2=0.0, eps12=0.0):
@@ -444,7 +444,7 @@ HYPER_RULES = {                                  # name -> (f, f', f'')
 
 # %% tags=["exercise", "skip-execution"]
 # Exercise 4: your generic chain rule and table.
-def hyper_chain(x, f, df, d2f):
+def hyper_chain(x, f, df, d2f):  # noqa: F811
     """f(a + b ε1 + c ε2 + d ε1ε2) from the triple (f(a), f'(a), f''(a))."""
     raise NotImplementedError("exercise 4: hyper_chain")
 
@@ -489,7 +489,7 @@ def test_exercise_4():
                 assert_close(getattr(mine, part), theirs if part == "real" else theirs[0],
                              np.float64, "exact", f"{name}: {part}")
             y = my_hyper_fn(name, HyperDual(a, 1.0, 1.0))
-            reference = second_derivative_by_complex_step(lambda x: my_dual_fn(name, x), a)
+            reference = second_derivative_by_complex_step(lambda x: my_dual_fn(name, x), a)  # noqa: B023
             assert_close(y.eps12, reference, np.float64, "complex_step",
                          f"{name}: f'' vs complex step on Dual")
     y = worked_example(HyperDual(1.5, 1.0, 1.0), my_hyper_fn)
@@ -537,12 +537,12 @@ def my_hessian(f, theta):
 
 # %% tags=["exercise", "skip-execution"]
 # Exercise 5: your gradient and Hessian.
-def my_gradient(f, theta):
+def my_gradient(f, theta):  # noqa: F811
     """∇f(θ), shape (D,)."""
     raise NotImplementedError("exercise 5: my_gradient")
 
 
-def my_hessian(f, theta):
+def my_hessian(f, theta):  # noqa: F811
     """∇²f(θ), shape (D, D)."""
     raise NotImplementedError("exercise 5: my_hessian")
 
@@ -628,7 +628,8 @@ Dual.__pow__ = dual_pow
 x0, b0 = 1.7, -0.4
 mine, library = Dual(x0, b0) ** 2.5, hd.Dual(x0, b0) ** 2.5
 print(mine, library.real, library.eps[0])
-assert np.isclose(mine.a, library.real, rtol=1e-14) and np.isclose(mine.b, library.eps[0], rtol=1e-14)
+assert (np.isclose(mine.a, library.real, rtol=1e-14)
+        and np.isclose(mine.b, library.eps[0], rtol=1e-14))
 
 # %% [markdown]
 # **Try it 2:** a hyper-dual number seeded $x_0 + \varepsilon_1 + \varepsilon_2$ carries

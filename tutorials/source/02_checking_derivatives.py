@@ -6,9 +6,9 @@
 #
 # | method | first derivative | second derivative | step $h$? |
 # |---|---|---|---|
-# | central finite differences | $\dfrac{f(x+h) - f(x-h)}{2h}$ | $\dfrac{f(x+h) - 2f(x) + f(x-h)}{h^2}$ | yes, and it matters |
+# | central finite differences | $\dfrac{f(x+h) - f(x-h)}{2h}$ | $\dfrac{f(x+h) - 2f(x) + f(x-h)}{h^2}$ | yes, and it matters |  # noqa: E501
 # | complex step | $\dfrac{\operatorname{Im} f(x + ih)}{h}$ | — | yes, any tiny $h$ works |
-# | bicomplex step | $\dfrac{\operatorname{Im}_{i_1} f(x + h i_1 + h i_2)}{h}$ | $\dfrac{\operatorname{Im}_{i_1 i_2} f(x + h i_1 + h i_2)}{h^2}$ | yes, any tiny $h$ works |
+# | bicomplex step | $\dfrac{\operatorname{Im}_{i_1} f(x + h i_1 + h i_2)}{h}$ | $\dfrac{\operatorname{Im}_{i_1 i_2} f(x + h i_1 + h i_2)}{h^2}$ | yes, any tiny $h$ works |  # noqa: E501
 # | hyper-dual | `eps1` of $f(x + \varepsilon_1 + \varepsilon_2)$ | `eps12` | **no step at all** |
 #
 # and shows, with one plot, why a finite difference can never be trusted to more than a few
@@ -54,10 +54,10 @@ F0, F1, F2 = 4.497780053946162, 4.053427893898621, 9.463073681596601   # f, f', 
 #
 # $$\text{error}(h) \approx \frac{h^2}{6}|f'''| + \frac{\epsilon_{\rm mach} |f|}{h}$$
 #
-# is smallest near $h \sim \epsilon_{\rm mach}^{1/3}$ with an error $\sim \epsilon_{\rm mach}^{2/3}$: about
-# $10^{-11}$ in float64 and only $10^{-5}$ in float32. For the second difference it is worse:
-# cancellation $\sim \epsilon_{\rm mach}/h^2$, best $h \sim \epsilon_{\rm mach}^{1/4}$, best error $\sim
-# \epsilon_{\rm mach}^{1/2}$.
+# is smallest near $h \sim \epsilon_{\rm mach}^{1/3}$ with an error
+# $\sim \epsilon_{\rm mach}^{2/3}$: about $10^{-11}$ in float64 and only $10^{-5}$ in float32. For
+# the second difference it is worse: cancellation $\sim \epsilon_{\rm mach}/h^2$, best
+# $h \sim \epsilon_{\rm mach}^{1/4}$, best error $\sim \epsilon_{\rm mach}^{1/2}$.
 
 # %%
 def central_first(f, x, h):
@@ -194,9 +194,10 @@ plt.show()
 #
 # * **Finite differences** draw a **V**: right of the dashed line the truncation error grows
 #   like $h^2$; left of it the cancellation error grows like $1/h$ (first derivative) or
-#   $1/h^2$ (second), until $x \pm h = x$ and the difference is 0 (error 1). The best cases printed above match
-#   the estimates $\epsilon_{\rm mach}^{2/3}$ and $\epsilon_{\rm mach}^{1/2}$: about $10^{-11}$ for $f'$ and
-#   $10^{-8}$ for $f''$ in float64, but only $10^{-5}$ and $10^{-4}$ in float32.
+#   $1/h^2$ (second), until $x \pm h = x$ and the difference is 0 (error 1). The best cases printed
+#   above match the estimates $\epsilon_{\rm mach}^{2/3}$ and $\epsilon_{\rm mach}^{1/2}$: about
+#   $10^{-11}$ for $f'$ and $10^{-8}$ for $f''$ in float64, but only $10^{-5}$ and $10^{-4}$ in
+#   float32.
 # * The **complex step** falls like $h^2$ as $h$ shrinks and then stays **flat at machine
 #   precision** for every smaller $h$: there is nothing to cancel.
 # * The complex step's **second** derivative subtracts, so it has a V too — a steep one:
@@ -240,13 +241,13 @@ assert e32["hyper-dual first"] < 4e-7 and e32["hyper-dual second"] < 4e-7
 #
 # | oracle | gradient | Hessian | directional |
 # |---|---|---|---|
-# | central differences | `fd_gradient` ($2D$ calls) | `fd_hessian` ($\approx 2D^2$ calls) | `fd_directional` |
+# | central differences | `fd_gradient` ($2D$ calls) | `fd_hessian` ($\approx 2D^2$ calls) | `fd_directional` |  # noqa: E501
 # | complex step | `cs_gradient` ($D$ complex calls) | — | `cs_directional` |
-# | bicomplex step | `bicomplex_gradient` | `bicomplex_hessian` ($D(D+1)/2$ calls) | `bicomplex_directional` |
+# | bicomplex step | `bicomplex_gradient` | `bicomplex_hessian` ($D(D+1)/2$ calls) | `bicomplex_directional` |  # noqa: E501
 #
 # Default finite-difference steps are the balance points of section 2,
-# $\epsilon_{\rm mach}^{1/3}\max(1, |\theta_i|)$ and $\epsilon_{\rm mach}^{1/4}\max(1, |\theta_i|)$ — the dashed
-# lines in the plot:
+# $\epsilon_{\rm mach}^{1/3}\max(1, |\theta_i|)$ and
+# $\epsilon_{\rm mach}^{1/4}\max(1, |\theta_i|)$ — the dashed lines in the plot:
 
 # %%
 print("default FD steps at theta = 1.5:", default_fd_step(np.array([X0]), 1),
@@ -342,7 +343,8 @@ assert all(row.ok for row in report.rows if row.method != "complex step")
 # ## Summary
 #
 # * Finite differences: simple, work on any function, but their error has a floor
-#   ($\sim\epsilon_{\rm mach}^{2/3}$ first, $\sim\epsilon_{\rm mach}^{1/2}$ second) that is terrible in float32.
+#   ($\sim\epsilon_{\rm mach}^{2/3}$ first, $\sim\epsilon_{\rm mach}^{1/2}$ second) that is terrible
+#   in float32.
 # * Complex step: exact first derivatives for any tiny $h$; needs an analytic $f$.
 # * Bicomplex step: exact second derivatives; needs cancellation-free elementary functions
 #   and an $h$ whose square does not underflow.

@@ -10,8 +10,8 @@
 # $$F(x) = F(\theta) + (\nabla F\cdot v_1)\,\varepsilon_1 + (\nabla F\cdot v_2)\,\varepsilon_2
 #   + (v_1^\top \nabla^2 F\, v_2)\,\varepsilon_1\varepsilon_2 .$$
 #
-# (Apply the chain rule of notebook 1 to each elementary operation: the $\varepsilon_1\varepsilon_2$ part collects
-# exactly the second-order term of Taylor's series in the two directions.)
+# (Apply the chain rule of notebook 1 to each elementary operation: the $\varepsilon_1\varepsilon_2$
+# part collects exactly the second-order term of Taylor's series in the two directions.)
 #
 # Everything in this notebook is a choice of **pairs** $(v_1, v_2)$:
 #
@@ -62,9 +62,9 @@ print("F(theta) =", F(theta))
 # %% [markdown]
 # ## 1. One pair: directional derivatives
 #
-# `hd.directional(F, theta, v1, v2)` builds $\theta + v_1 \varepsilon_1 + v_2 \varepsilon_2$, calls `F` once and
-# unpacks the four parts. With $v_1 = v_2 = v$ we get the slope $\nabla F\cdot v$ and the
-# curvature $v^\top \nabla^2F\,v$ along $v$ — all a line search needs (FoMoH, notebook 5).
+# `hd.directional(F, theta, v1, v2)` builds $\theta + v_1 \varepsilon_1 + v_2 \varepsilon_2$, calls
+# `F` once and unpacks the four parts. With $v_1 = v_2 = v$ we get the slope $\nabla F\cdot v$ and
+# the curvature $v^\top \nabla^2F\,v$ along $v$ — all a line search needs (FoMoH, notebook 5).
 
 # %%
 v1, v2 = rng.normal(size=D), rng.normal(size=D)
@@ -179,14 +179,14 @@ assert_close(Hv, rosen_hess_prod(theta, v), np.float64, "exact", "Hessian-vector
 #
 # Stack $K$ directions as the rows of $V \in \mathbb{R}^{K\times D}$. The projections
 #
-# $$\tilde g = V\,\nabla F \in \mathbb{R}^K, \qquad \tilde H = V\,\nabla^2F\,V^\top \in \mathbb{R}^{K\times K}$$
+# $$\tilde g = V\,\nabla F \in \mathbb{R}^K, \qquad \tilde H = V\,\nabla^2F\,V^\top \in \mathbb{R}^{K\times K}$$  # noqa: E501
 #
 # (in code `g_K` and `H_K`) describe $F$ to second order on the $K$-dimensional plane through
 # $\theta$ spanned by the directions: with coordinates $\kappa \in \mathbb R^K$ on the plane,
 # $F(\theta + V^\top\kappa) \approx F(\theta) + \tilde g^\top\kappa + \tfrac12\kappa^\top
 # \tilde H\,\kappa$. $\tilde H$ is symmetric, so the $K(K+1)/2$ pairs with $i \le j$ suffice,
-# and the diagonal pairs $(v_k, v_k)$ carry $\tilde g_k$ in their `eps1`. This is what FoMoH-KD (notebook 6)
-# evaluates at every step — **independent of $D$** in the number of pairs.
+# and the diagonal pairs $(v_k, v_k)$ carry $\tilde g_k$ in their `eps1`. This is what FoMoH-KD
+# (notebook 6) evaluates at every step — **independent of $D$** in the number of pairs.
 
 # %%
 K = 3
@@ -278,7 +278,7 @@ for dim in dims:
         if name.startswith("Hessian") and dim > 256:
             timings[name].append(np.nan)
             continue
-        timings[name].append(best_time(lambda: run(F, th, Vd)))
+        timings[name].append(best_time(lambda: run(F, th, Vd)))  # noqa: B023
 
 print(f"{'D':29s}", "  ".join(f"{dim:8d}" for dim in dims))
 for name, ts in timings.items():
@@ -366,7 +366,7 @@ th32 = rng.normal(size=32)
 for chunk_size in (None, 1):
     counted = Counted(F)
     hd.hessian(counted, th32, chunk_size=chunk_size)
-    seconds = best_time(lambda: hd.hessian(F, th32, chunk_size=chunk_size))
+    seconds = best_time(lambda: hd.hessian(F, th32, chunk_size=chunk_size))  # noqa: B023
     print(f"D = 32, chunk_size = {chunk_size or hd.DEFAULT_CHUNK_SIZE:3d}: {counted.calls:3d} "
           f"calls of F for {counted.pairs} pairs, {seconds:.4f} s (fastest of 3 or more)")
     assert (counted.calls, counted.pairs) == hessian_work(32, chunk_size or hd.DEFAULT_CHUNK_SIZE)
@@ -403,13 +403,14 @@ for dim in sizes:
     A_dense, th = rng.normal(size=(dim, dim)) / np.sqrt(dim), rng.normal(size=dim)
 
     def F_A(t):
-        return np.log(np.sum(np.exp(A_dense @ t)))
+        return np.log(np.sum(np.exp(A_dense @ t)))  # noqa: B023
 
-    seconds.append(best_time(lambda: hd.hessian(F_A, th)))
+    seconds.append(best_time(lambda: hd.hessian(F_A, th)))  # noqa: B023
     p = np.exp(A_dense @ th - np.max(A_dense @ th))
     p /= p.sum()
     H_closed = A_dense.T @ (np.diag(p) - np.outer(p, p)) @ A_dense
-    assert_close(hd.hessian(F_A, th), H_closed, np.float64, "exact", f"log-sum-exp Hessian, D = {dim}")
+    assert_close(hd.hessian(F_A, th), H_closed, np.float64, "exact",
+                 f"log-sum-exp Hessian, D = {dim}")
 slopes = np.diff(np.log(seconds)) / np.diff(np.log(sizes))
 print("D:", sizes, " seconds:", [f"{t:.2e}" for t in seconds],
       "\nlocal slopes of log(time) against log(D):", [f"{k:.1f}" for k in slopes])
@@ -418,7 +419,7 @@ assert len(seconds) == len(sizes)
 # %% [markdown]
 # **Try it 2:** one hyper-dual pair $(v, v)$ gives only the *diagonal* value $v^\top H v$.
 # Show that two such pairs suffice for a mixed term, by the polarisation identity
-# $v_1^\top H v_2 = \tfrac14\big[(v_1 + v_2)^\top H (v_1 + v_2) - (v_1 - v_2)^\top H (v_1 - v_2)\big]$,
+# $v_1^\top H v_2 = \tfrac14\big[(v_1 + v_2)^\top H (v_1 + v_2) - (v_1 - v_2)^\top H (v_1 - v_2)\big]$,  # noqa: E501
 # and compare with `d12` from section 1.
 #
 # *Worked solution below (collapsed).*

@@ -17,7 +17,7 @@
 # on hyper-dual numbers against an independent reference, then compares forward mode with
 # back-propagation — in results, time and **memory as the network gets deeper**.
 #
-# Data: scikit-learn's embedded 8×8 digits (no files, no network), through `fomoh.data`.
+# Data: scikit-learn's embedded 8×8 digits (no files, no network), through `hyperlab.data`.
 
 # %%
 import time
@@ -27,11 +27,22 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 import hyperdual as hd
-from fomoh.data import load_dataset
 from hyperdual import HyperDual
 from hyperdual.testing import assert_close
-from layers import (Conv2d, CrossEntropy, Dense, Flatten, MaxPool2d, Sequential, Tanh, im2col,
-                    models, reference, softmax)
+from hyperlab.data import load_dataset
+from layers import (
+    Conv2d,
+    CrossEntropy,
+    Dense,
+    Flatten,
+    MaxPool2d,
+    Sequential,
+    Tanh,
+    im2col,
+    models,
+    reference,
+    softmax,
+)
 
 rng = np.random.default_rng(0)   # the seed for every random number in this notebook
 
@@ -65,9 +76,9 @@ assert_close(out.eps1[0], x @ V1.T + u1, np.float64, "exact", "ε1 part")
 assert np.all(out.eps12 == 0)
 
 # %% [markdown]
-# Stack a nonlinearity and a second layer and the $\varepsilon_1\varepsilon_2$ part appears. A whole network is a
-# `Sequential` over **one flat parameter vector** $\theta$; `unflatten` cuts $\theta$ into
-# per-layer tensors as *views*, also when $\theta$ is hyper-dual:
+# Stack a nonlinearity and a second layer and the $\varepsilon_1\varepsilon_2$ part appears. A whole
+# network is a `Sequential` over **one flat parameter vector** $\theta$; `unflatten` cuts $\theta$
+# into per-layer tensors as *views*, also when $\theta$ is hyper-dual:
 
 # %%
 mlp = Sequential([Dense(64, 16), Tanh(), Dense(16, 10)], input_shape=(64,), name="tiny_mlp")
@@ -294,10 +305,10 @@ for depth in depths:
     th = deep.init_params(seed=0)
     direction = rng.normal(size=deep.num_params)
     sizes.append(deep.num_params)
-    calls = [lambda: deep.loss(th, X_flat, y_big),
-             lambda: hd.directional(lambda t: deep.loss(t, X_flat, y_big), th, direction),
-             lambda: deep.value_and_grad(th, X_flat, y_big),
-             lambda: deep.hvp(th, X_flat, y_big, direction)]
+    calls = [lambda: deep.loss(th, X_flat, y_big),  # noqa: B023
+             lambda: hd.directional(lambda t: deep.loss(t, X_flat, y_big), th, direction),  # noqa: B023
+             lambda: deep.value_and_grad(th, X_flat, y_big),  # noqa: B023
+             lambda: deep.hvp(th, X_flat, y_big, direction)]  # noqa: B023
     for name, call in zip(memory, calls):
         memory[name].append(peak_bytes(call) / 1e6)
 
@@ -376,7 +387,7 @@ assert fm[0] > bp[0] and fm[-1] < bp[-1]                   # the curves cross
 # the products of ε-parts in the layers after it and in the cross-entropy.
 
 # %% tags=["solution"]
-from layers import ReLU, relu
+from layers import ReLU, relu  # noqa: E402
 
 cnn_relu = Sequential([Conv2d(1, 4, 3), ReLU(), MaxPool2d(2), Flatten(), Dense(36, 10)],
                       input_shape=(1, 8, 8), name="digits_cnn_relu")
@@ -390,7 +401,8 @@ z = HyperDual(rng.normal(size=(3, 5)), rng.normal(size=(3, 5)), rng.normal(size=
 out = relu(z)
 mask = z.real > 0
 print("ε1ε2 part in / out of ReLU:\n", z.eps12[0], "\n", out.eps12[0])
-assert np.array_equal(out.eps12[0], z.eps12[0] * mask) and np.array_equal(out.eps1[0], z.eps1[0] * mask)
+assert (np.array_equal(out.eps12[0], z.eps12[0] * mask)
+        and np.array_equal(out.eps1[0], z.eps1[0] * mask))
 
 # %% [markdown]
 # **Try it 2:** check a convolution with stride 2 and padding 1 on hyper-dual weights against

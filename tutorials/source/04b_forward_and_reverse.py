@@ -26,9 +26,9 @@ import time
 import numpy as np
 
 import hyperdual as hd
-from fomoh.data import load_dataset
 from hyperdual import Dual
 from hyperdual.testing import assert_close
+from hyperlab.data import load_dataset
 from layers import Dense, Sequential, Tanh, models
 
 rng = np.random.default_rng(0)   # the seed for every random number in this notebook
@@ -55,7 +55,7 @@ rng = np.random.default_rng(0)   # the seed for every random number in this note
 #
 # | what | forward mode | reverse mode |
 # |---|---|---|
-# | one pass gives | $J v$ (a column of $J$ for $v = e_i$) | $u^\top J$ (a row of $J$ for $u = e_j$) |
+# | one pass gives | $J v$ (a column of $J$ for $v = e_i$) | $u^\top J$ (a row of $J$ for $u = e_j$) |  # noqa: E501
 # | all of $J$ ($m\times n$) | $n$ passes | $m$ passes |
 # | gradient of a loss, $m = 1$ | $n$ passes | **1 pass** |
 # | $f:\mathbb R \to \mathbb R^m$ (one input, e.g. a trajectory) | **1 pass** | $m$ passes |
@@ -231,8 +231,8 @@ def best_time(fn, min_total=0.05, max_repeat=50):
 print(f"{'n':>5s} {'m':>5s} {'forward: n JVPs':>18s} {'reverse: m VJPs':>18s}")
 for n_in, m_out in [(1000, 1), (1000, 10), (10, 1000), (1, 1000)]:
     A, x = rng.normal(size=(m_out, n_in)) / np.sqrt(n_in), rng.normal(size=n_in)
-    J_fwd, t_fwd = best_time(lambda: jacobian_forward(A, x))
-    J_rev, t_rev = best_time(lambda: jacobian_reverse(A, x))
+    J_fwd, t_fwd = best_time(lambda: jacobian_forward(A, x))  # noqa: B023
+    J_rev, t_rev = best_time(lambda: jacobian_reverse(A, x))  # noqa: B023
     assert_close(J_fwd, J_rev, np.float64, "exact", "Jacobian: forward vs reverse")
     assert J_fwd.shape == (m_out, n_in)
     print(f"{n_in:5d} {m_out:5d} {n_in:6d} pass(es) {1e3 * t_fwd:6.2f} ms "
@@ -268,7 +268,7 @@ print(inspect.getsource(Dense.backward))
 # the **dot-product test** that defines a VJP — for any tangent $(\dot W, \dot b, \dot x)$,
 #
 # $$\langle \bar y,\; J(\dot W, \dot b, \dot x)\rangle
-#   = \langle \bar W, \dot W\rangle + \langle \bar b, \dot b\rangle + \langle \bar x, \dot x\rangle ,$$
+#   = \langle \bar W, \dot W\rangle + \langle \bar b, \dot b\rangle + \langle \bar x, \dot x\rangle ,$$  # noqa: E501
 #
 # where $J(\dot W, \dot b, \dot x)$, the JVP, comes from one forward pass on dual numbers.
 
@@ -286,7 +286,8 @@ y_bar = rng.normal(size=(N, n_out))
 
 W_bar, b_bar, x_bar = dense_backward(W, x, y_bar)
 x_bar_lib, (W_bar_lib, b_bar_lib) = dense.backward((W, b), x, dense.forward((W, b), x), y_bar)
-for mine, theirs, what in [(W_bar, W_bar_lib, "W̄"), (b_bar, b_bar_lib, "b̄"), (x_bar, x_bar_lib, "x̄")]:
+for mine, theirs, what in [(W_bar, W_bar_lib, "W̄"), (b_bar, b_bar_lib, "b̄"),
+                           (x_bar, x_bar_lib, "x̄")]:
     assert_close(mine, theirs, np.float64, "exact", what)
 
 W_dot, b_dot, x_dot = rng.normal(size=W.shape), rng.normal(size=b.shape), rng.normal(size=x.shape)
@@ -338,8 +339,8 @@ print(f"D = {net.num_params}: one reverse pass and {net.num_params} forward dire
 # | quantity | forward mode | reverse / forward-over-reverse |
 # |---|---|---|
 # | gradient $\nabla L$ | $D$ dual directions (`hd.gradient`) | 1 reverse pass (`value_and_grad`) |
-# | $\nabla^2 L\,v$ | $D$ hyper-dual pairs $(v, e_i)$ (`hd.hvp`) | 1 pass on $\theta + v\varepsilon$ (`hvp`) |
-# | $V\nabla^2 L\,V^\top$, $K = 8$ | $K(K+1)/2 = 36$ pairs (`hd.projected_hessian`) | 1 pass with $K$ duals on the pair axis, then $V(\cdot)^\top$ |
+# | $\nabla^2 L\,v$ | $D$ hyper-dual pairs $(v, e_i)$ (`hd.hvp`) | 1 pass on $\theta + v\varepsilon$ (`hvp`) |  # noqa: E501
+# | $V\nabla^2 L\,V^\top$, $K = 8$ | $K(K+1)/2 = 36$ pairs (`hd.projected_hessian`) | 1 pass with $K$ duals on the pair axis, then $V(\cdot)^\top$ |  # noqa: E501
 #
 # Reverse mode alone gives first derivatives only; it has no entry for the two second-order
 # rows.
@@ -504,7 +505,8 @@ x_bar = tanh_backward(y, y_bar)
 jvp = np.tanh(Dual(x, x_dot)).eps[0]
 library_bar, _ = Tanh().backward((), x, y, y_bar)
 print(f"⟨ȳ, J ẋ⟩ = {np.sum(y_bar * jvp):.14f},  ⟨x̄, ẋ⟩ = {np.sum(x_bar * x_dot):.14f}")
-assert np.isclose(np.sum(y_bar * jvp), np.sum(x_bar * x_dot), rtol=1e-13) and np.allclose(x_bar, library_bar, rtol=1e-15)
+assert (np.isclose(np.sum(y_bar * jvp), np.sum(x_bar * x_dot), rtol=1e-13)
+        and np.allclose(x_bar, library_bar, rtol=1e-15))
 
 # %% [markdown]
 # **Try it 3:** when is forward mode the better choice for a *whole* Jacobian? Time

@@ -331,7 +331,7 @@ assert_close(second, reference, np.float64, "exact", "second derivative")
 # numbers $\theta + v\,\varepsilon$ and every stored value and every adjoint becomes a dual
 # number; the gradient comes out as
 #
-# $$\nabla f(\theta + v\,\varepsilon) = \nabla f(\theta) + \big(\nabla^2 f(\theta)\,v\big)\,\varepsilon .$$
+# $$\nabla f(\theta + v\,\varepsilon) = \nabla f(\theta) + \big(\nabla^2 f(\theta)\,v\big)\,\varepsilon .$$  # noqa: E501
 #
 # A forward-mode perturbation **outside**, a reverse sweep **inside**. There is only one
 # forward perturbation, and the adjoints are a different kind of quantity (they flow
@@ -458,7 +458,8 @@ def sin_of_square(x):
 
 
 x0 = 0.9
-third = derivative_tagged(lambda a: derivative_tagged(lambda b: derivative_tagged(sin_of_square, b), a), x0)
+third = derivative_tagged(
+    lambda a: derivative_tagged(lambda b: derivative_tagged(sin_of_square, b), a), x0)
 exact = -12 * x0 * np.sin(x0**2) - 8 * x0**3 * np.cos(x0**2)
 print(f"f'''({x0}): nested {third:.15f}, closed form {exact:.15f}")
 assert abs(third - exact) <= 1e-13 * abs(exact)

@@ -345,8 +345,8 @@ print(f"{'K':>3s} {'P':>4s} {'pairs':>10s} {'jet':>10s}")
 for K_t in (2, 4, 8, 16):
     V_t = rng.normal(size=(K_t, D))
     I_t, J_t = pair_indices(K_t)
-    _, t_pairs = best_time(lambda: hd.directional(loss, theta, V_t[I_t], V_t[J_t]))
-    _, t_jet = best_time(lambda: hd.projected_hessian(loss, theta, V_t))
+    _, t_pairs = best_time(lambda: hd.directional(loss, theta, V_t[I_t], V_t[J_t]))  # noqa: B023
+    _, t_jet = best_time(lambda: hd.projected_hessian(loss, theta, V_t))  # noqa: B023
     print(f"{K_t:3d} {len(I_t):4d} {1e3 * t_pairs:8.1f} ms {1e3 * t_jet:8.1f} ms")
 
 # %% [markdown]
@@ -459,14 +459,18 @@ assert np.array_equal(H_jet, H_jet.T)
 v = rng.normal(size=D)
 line_jet = f_net(Jet(theta, v[None]))
 line_pair = f_net(HyperDual(theta, v, v))
-print(f"jet:  {float(line_jet.real):.15f} {line_jet.first.item():.15f} {line_jet.second.item():.15f}")
-print(f"pair: {float(line_pair.real):.15f} {line_pair.eps1.item():.15f} {line_pair.eps12.item():.15f}")
+print(f"jet:  {float(line_jet.real):.15f} {line_jet.first.item():.15f} "
+      f"{line_jet.second.item():.15f}")
+print(f"pair: {float(line_pair.real):.15f} {line_pair.eps1.item():.15f} "
+      f"{line_pair.eps12.item():.15f}")
 logits_jet = model.forward(Jet(theta, v[None]), X)
 logits_pair = model.forward(HyperDual(theta, v, v), X)
 arrays_jet = sum(part.shape[0] for part in logits_jet.parts[1:])
 arrays_pair = sum(part.shape[0] for part in logits_pair.parts[1:])
 print(f"ε-arrays of the logits: jet {arrays_jet}, pair {arrays_pair} (ε1 and ε2 are equal)")
-assert np.allclose([line_jet.first.item(), line_jet.second.item()], [line_pair.eps1.item(), line_pair.eps12.item()], rtol=1e-14) and (arrays_jet, arrays_pair) == (2, 3)
+assert (np.allclose([line_jet.first.item(), line_jet.second.item()],
+                    [line_pair.eps1.item(), line_pair.eps12.item()], rtol=1e-14)
+        and (arrays_jet, arrays_pair) == (2, 3))
 
 # %% [markdown]
 # **Try it 2:** replace both `Tanh` layers by `ReLU`. ReLU is piecewise linear: its rule has
@@ -490,7 +494,8 @@ relu_rows = layer_by_layer(relu_model, Jet(theta, V), X)
 for name, products, parts in relu_rows:
     print(f"{name:8s} {products:4d} products, parts {parts}")
 seconds = [parts[1] for _, _, parts in relu_rows]
-assert seconds == [None, None, P, P, P] and relu_rows[2][1] == 1 + 2 * K + K * K and relu_rows[4][1] == 1 + K + 3 * P
+assert (seconds == [None, None, P, P, P] and relu_rows[2][1] == 1 + 2 * K + K * K
+        and relu_rows[4][1] == 1 + K + 3 * P)
 
 # %% [markdown]
 # **Try it 3:** the chain rule composes. Applying `jet_chain` for $g = \sin$ and then for
@@ -511,7 +516,8 @@ once = jet_chain(x, lambda a: np.exp(np.sin(a)),
 library = np.exp(np.sin(Jet(*x)))
 for part_twice, part_once, part_library in zip(twice, once, library.parts):
     print(np.max(np.abs(part_twice - part_once)), np.max(np.abs(part_twice - part_library)))
-assert all(np.allclose(u, w, rtol=1e-14, atol=1e-15) and np.allclose(u, z, rtol=1e-14, atol=1e-15) for u, w, z in zip(twice, once, library.parts))
+assert all(np.allclose(u, w, rtol=1e-14, atol=1e-15) and np.allclose(u, z, rtol=1e-14, atol=1e-15)
+           for u, w, z in zip(twice, once, library.parts))
 
 # %% [markdown]
 # Next: [5. FoMoH, FoMoH-BP and FGD on Rosenbrock](05_fomoh_on_rosenbrock.ipynb), where

@@ -10,9 +10,9 @@
 # | method | step $\theta' - \theta$ | derivatives per step |
 # |---|---|---|
 # | FGD (forward gradient descent) | $-\eta\,(g\cdot v)\,v$ | 1 pass, 1 pair |
-# | FoMoH (eq. 1 of the paper) | $-\eta\,\dfrac{g\cdot v}{\lvert v^\top H v\rvert}\,v$ | 1 pass, 1 pair |
-# | FoMoH-BP (eq. 2) | $-\eta\,\dfrac{g\cdot g}{\lvert g^\top H g\rvert}\,g$ | 1 back-propagation + 1 pass |
-# | FoMoH-2D (Algorithm 1, $K=2$) | $-\eta\,V^\top (V H V^\top)^{-1} V g$, $V \in \mathbb R^{2\times D}$ | 1 pass, 3 pairs |
+# | FoMoH (eq. 1 of the paper) | $-\eta\,\dfrac{g\cdot v}{\lvert v^\top H v\rvert}\,v$ | 1 pass, 1 pair |  # noqa: E501
+# | FoMoH-BP (eq. 2) | $-\eta\,\dfrac{g\cdot g}{\lvert g^\top H g\rvert}\,g$ | 1 back-propagation + 1 pass |  # noqa: E501
+# | FoMoH-2D (Algorithm 1, $K=2$) | $-\eta\,V^\top (V H V^\top)^{-1} V g$, $V \in \mathbb R^{2\times D}$ | 1 pass, 3 pairs |  # noqa: E501
 # | Newton | $-\eta\,H^{-1} g$ | $D(D+1)/2$ pairs |
 #
 # **A sign convention.** The paper prints eqs. (1), (2) and (4) with a *plus* sign,
@@ -27,27 +27,32 @@
 #   (the *expected* step) and Newton's step, on the contour plot;
 # * (b) the loss against the iteration from several random starts.
 #
-# The optimizers live in `optimizers`, the experiment in `fomoh.rosenbrock` (the command
-# `fomoh rosenbrock 2d` runs the full-size version and writes the figures).
+# The optimizers and the function live in `optimizers` (`optimizers.problems`), the paper's
+# experiment in `paper_experiments.rosenbrock` (the command `fomoh rosenbrock 2d` runs the
+# full-size version and writes the figures).
 
 # %%
 import matplotlib.pyplot as plt
 import numpy as np
-from matplotlib.patches import Ellipse
 
 import hyperdual as hd
 import optimizers
-from fomoh import rosenbrock as R
-from fomoh.rosenbrock import newton_step, rosenbrock, rosenbrock_hessian, rosenbrock_value_and_grad
 from hyperdual.testing import assert_close
+from optimizers.problems import (
+    rosenbrock,
+    rosenbrock_hessian,
+    rosenbrock_newton_step,
+    rosenbrock_value_and_grad,
+)
+from paper_experiments import rosenbrock as R
 
 rng = np.random.default_rng(0)   # the seed for every random number in this notebook
 
 # %% [markdown]
 # ## 1. The function, its gradient and its Hessian
 #
-# `fomoh.rosenbrock` has the function (written with NumPy operations, so it runs on hyper-dual
-# numbers) and, as an independent reference, its gradient and Hessian in closed form. The
+# `optimizers.problems` has the function (written with NumPy operations, so it runs on
+# hyper-dual numbers) and, as an independent reference, its gradient and Hessian in closed form. The
 # starting point is the one `fomoh rosenbrock` uses: `default_rng(0).standard_normal(2)`.
 
 # %%
@@ -166,7 +171,7 @@ n_samples = 10_000
 steps = sampled_steps(rng.standard_normal((2 * n_samples, 2)), g0, H0)
 steps["FGD"], steps["FoMoH"] = steps["FGD"][:n_samples], steps["FoMoH"][:n_samples]
 mean = {name: s.mean(axis=0) for name, s in steps.items()}
-newton = newton_step(theta0)
+newton = rosenbrock_newton_step(theta0)
 bp = by_hand["FoMoH-BP"]
 for name in steps:
     print(f"{name:9s} mean step {mean[name]}   std {steps[name].std(axis=0)}")
@@ -210,7 +215,8 @@ colors = {"FGD": "tab:green", "FoMoH": "tab:blue", "FoMoH-BP": "tab:orange",
 # Newton first (wide, dashed, underneath), FoMoH-2D on top (thin, its tip circled): the two
 # steps coincide, and each must stay visible.
 arrows = {"Newton": (newton, "step"), "FoMoH-BP": (bp, "step"),
-          "FGD": (mean["FGD"], "mean step, along FoMoH-BP's"), "FoMoH": (mean["FoMoH"], "mean step"),
+          "FGD": (mean["FGD"], "mean step, along FoMoH-BP's"),
+          "FoMoH": (mean["FoMoH"], "mean step"),
           "FoMoH-2D": (mean["FoMoH-2D"], "mean step = Newton's; tip circled")}
 fig, ax = plt.subplots(figsize=(8, 6))
 ax.contour(X, Y, np.log10(Z), levels=25, cmap="Greys", linewidths=0.6)
@@ -255,11 +261,11 @@ plt.show()
 # %% [markdown]
 # ## 4. Convergence from several starts (Figure 1b)
 #
-# `fomoh.rosenbrock.convergence` runs each method from the same random starts
+# `paper_experiments.rosenbrock.convergence` runs each method from the same random starts
 # (`default_rng(0).standard_normal((n_starts, 2))`), seeding the optimizer of start $i$ with
 # `[0, i]`, and records $f$ after every iteration (`inf` once a run diverges). The learning
-# rates are those of `fomoh.rosenbrock.METHODS_2D`: $\eta = 1$ for every FoMoH variant and
-# Newton (the paper's choice), $\eta = 10^{-3}$ for FGD (the paper's script), $2\cdot 10^{-4}$
+# rates are those of `paper_experiments.rosenbrock.METHODS_2D`: $\eta = 1$ for every FoMoH variant
+# and Newton (the paper's choice), $\eta = 10^{-3}$ for FGD (the paper's script), $2\cdot 10^{-4}$
 # for SGD with momentum 0.9 and $0.2$ for Adam; SGD, Adam and FoMoH-BP get the closed-form
 # gradient, exactly what back-propagation would return.
 #
@@ -385,7 +391,8 @@ print(f"{negative.mean():.0%} of the directions have negative curvature; uphill 
       f"FoMoH {np.mean(s_abs @ g_ind > 0):.0%}, without |·| {np.mean(s_signed @ g_ind > 0):.0%}")
 scale = np.abs(s_abs @ g_ind).max()
 assert np.all(s_abs @ g_ind < 0) and np.all(s_signed[negative] @ g_ind > 0)
-assert np.allclose((quad + s_abs @ g_ind)[~negative], 0, atol=1e-10 * scale) and np.allclose((quad - s_abs @ g_ind)[negative], 0, atol=1e-10 * scale)
+assert (np.allclose((quad + s_abs @ g_ind)[~negative], 0, atol=1e-10 * scale)
+        and np.allclose((quad - s_abs @ g_ind)[negative], 0, atol=1e-10 * scale))
 
 # %% [markdown]
 # **Try it 2:** multiply $f$ by 10. What happens to one step of FGD and of FoMoH (same seed,

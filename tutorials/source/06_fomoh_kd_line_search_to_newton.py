@@ -31,10 +31,14 @@ import numpy as np
 
 import hyperdual as hd
 import optimizers
-from fomoh import rosenbrock as R
-from fomoh.rosenbrock import rosenbrock, rosenbrock_hessian, rosenbrock_value_and_grad
 from hyperdual.testing import assert_close
 from optimizers import hyperplane_step
+from optimizers.problems import (
+    rosenbrock,
+    rosenbrock_hessian,
+    rosenbrock_value_and_grad,
+)
+from paper_experiments import rosenbrock as R
 
 rng = np.random.default_rng(0)   # the seed for every random number in this notebook
 
@@ -236,13 +240,13 @@ print("mean fraction by K:", np.round(fraction.mean(axis=0), 3))
 # %% [markdown]
 # On average a random $K$-plane captures about $K/D$ of Newton's decrease (the dotted line);
 # the spread between draws is large — a lucky plane does much better, an unlucky one much
-# worse — and only $K = D$ is guaranteed to get it all. Why about $K/D$: write $w = H^{-1/2}g$ and $W = VH^{1/2}$; then the fraction is
-# $\lVert P_W w\rVert^2/\lVert w\rVert^2$, the share of a fixed vector that lies in the row
-# space of $W$. If that row space were a *uniformly* random $K$-dimensional subspace — as it
-# is for $H \propto I$ — the expected share would be exactly $K/D$. Here $W$'s rows are
-# Gaussian with covariance $H$, not isotropic, so $K/D$ is only an approximation. Both
-# statements, checked: the isotropic case ($H = I$, same draws) against $K/D$ within sampling
-# error, and the deviation for this $H$, measured:
+# worse — and only $K = D$ is guaranteed to get it all. Why about $K/D$: write $w = H^{-1/2}g$ and
+# $W = VH^{1/2}$; then the fraction is $\lVert P_W w\rVert^2/\lVert w\rVert^2$, the share of a fixed
+# vector that lies in the row space of $W$. If that row space were a *uniformly* random
+# $K$-dimensional subspace — as it is for $H \propto I$ — the expected share would be exactly $K/D$.
+# Here $W$'s rows are Gaussian with covariance $H$, not isotropic, so $K/D$ is only an
+# approximation. Both statements, checked: the isotropic case ($H = I$, same draws) against $K/D$
+# within sampling error, and the deviation for this $H$, measured:
 
 # %%
 W_draws = np.random.default_rng(1).standard_normal((n_draws, D, D))
@@ -263,8 +267,8 @@ for name, frac in [("H = I", isotropic), ("Rosenbrock H", fraction)]:
 # %% [markdown]
 # ## 5. Convergence on 10-D Rosenbrock (Figure 2)
 #
-# `fomoh.rosenbrock.convergence` with $K = 1$ (FoMoH), $2, 4, 6, 8, 10$ and Newton, all with
-# $\eta = 1$, from the same random starts `default_rng(0).standard_normal((5, 10))` (the
+# `paper_experiments.rosenbrock.convergence` with $K = 1$ (FoMoH), $2, 4, 6, 8, 10$ and Newton, all
+# with $\eta = 1$, from the same random starts `default_rng(0).standard_normal((5, 10))` (the
 # paper uses 10 starts and 1,000 iterations; `fomoh rosenbrock 10d` runs that).
 
 # %%
@@ -407,9 +411,9 @@ assert damped[2, -1] < 1e-10 and damped[1, -1] > 1 and abs(saddle_free[2, -1] - 
 
 # %% [markdown]
 # **Try it 2:** show that the plane step is the $H$-orthogonal projection of Newton's step
-# onto the plane: with $P = V^\top (VHV^\top)^{-1} V H$, check $P^2 = P$, $s_K = P\,s_\text{Newton}$,
-# and that the remainder $s_\text{Newton} - s_K$ is $H$-orthogonal to every direction of the
-# plane, for $K = 4$ random directions (at the $\theta$ of section 1).
+# onto the plane: with $P = V^\top (VHV^\top)^{-1} V H$, check $P^2 = P$,
+# $s_K = P\,s_\text{Newton}$, and that the remainder $s_\text{Newton} - s_K$ is $H$-orthogonal to
+# every direction of the plane, for $K = 4$ random directions (at the $\theta$ of section 1).
 #
 # *Worked solution below (collapsed).*
 
@@ -425,7 +429,9 @@ s_newton = -np.linalg.solve(H, g)
 s_plane, _ = hyperplane_step(rosenbrock, theta, V4, lr=1.0)
 print("‖P² − P‖ =", np.linalg.norm(P @ P - P), "  ‖s_K − P s_Newton‖ =",
       np.linalg.norm(s_plane - P @ s_newton))
-assert np.allclose(P @ P, P, atol=1e-10) and np.allclose(s_plane, P @ s_newton, rtol=1e-9, atol=1e-12) and np.allclose(V4 @ H @ (s_newton - s_plane), 0, atol=1e-8 * np.abs(V4 @ g).max())
+assert (np.allclose(P @ P, P, atol=1e-10)
+        and np.allclose(s_plane, P @ s_newton, rtol=1e-9, atol=1e-12)
+        and np.allclose(V4 @ H @ (s_newton - s_plane), 0, atol=1e-8 * np.abs(V4 @ g).max()))
 
 # %% [markdown]
 # Next: [7. Training: forward mode against back-propagation](07_training_forward_vs_backprop.ipynb).

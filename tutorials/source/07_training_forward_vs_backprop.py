@@ -9,8 +9,8 @@
 # |---|---|---|
 # | FGD | $\nabla f_b\cdot v$ | 1 hyper-dual forward pass, 1 pair |
 # | FoMoH | $\nabla f_b\cdot v$, $v^\top \nabla^2 f_b\, v$ | 1 forward pass, 1 pair |
-# | FoMoH-KD | $\tilde g = V\nabla f_b$, $\tilde H = V\nabla^2 f_b V^\top$ | 1 forward pass, $K(K+1)/2$ pairs |
-# | FoMoH-BP | $\nabla f_b$, then $\nabla f_b^\top \nabla^2 f_b \nabla f_b$ | 1 backward + 1 forward pass |
+# | FoMoH-KD | $\tilde g = V\nabla f_b$, $\tilde H = V\nabla^2 f_b V^\top$ | 1 forward pass, $K(K+1)/2$ pairs |  # noqa: E501
+# | FoMoH-BP | $\nabla f_b$, then $\nabla f_b^\top \nabla^2 f_b \nabla f_b$ | 1 backward + 1 forward pass |  # noqa: E501
 # | SGD (back-propagation) | $\nabla f_b$ | 1 forward pass storing activations + 1 backward pass |
 #
 # The forward-mode methods (the first three) never store activations for a backward pass —
@@ -18,19 +18,20 @@
 # $K$ directions it drew. Back-propagation learns the whole gradient every step.
 #
 # We train multinomial logistic regression (the paper's §6.2, Table 1 and Figure 3) with the
-# library's training loop `fomoh.train`, then look at what happens to FGD when $D$ grows.
+# library's training loop `hyperlab.train`, then look at what happens to FGD when $D$ grows.
 
 # %%
 import os
+from dataclasses import replace
 
 import matplotlib.pyplot as plt
 import numpy as np
 
 import hyperdual as hd
-from fomoh.data import MissingDataError, iterate_minibatches, load_dataset
-from fomoh.experiments import parse_spec
-from fomoh.train import RunConfig, build_model, train
 from hyperdual.testing import assert_close
+from hyperlab.data import MissingDataError, iterate_minibatches, load_dataset
+from hyperlab.train import RunConfig, build_model, train
+from optimizers import pretty_name
 
 rng = np.random.default_rng(0)   # the seed for every random number in this notebook
 
@@ -90,9 +91,9 @@ assert_close(slope, grad @ v, np.float64, "exact", "∇f·v")
 assert_close(curvature, v @ model.hvp(theta, xb, yb, v), np.float64, "exact", "vᵀHv")
 
 # %% [markdown]
-# ## 3. Training with `fomoh.train`
+# ## 3. Training with `hyperlab.train`
 #
-# `fomoh.train.train(config)` runs the loop
+# `hyperlab.train.train(config)` runs the loop
 #
 # ```python
 # for xb, yb in minibatches(seeded per epoch):
@@ -103,34 +104,35 @@ assert_close(curvature, v @ model.hvp(theta, xb, yb, v), np.float64, "exact", "v
 # ```
 #
 # and returns the per-epoch history (it can also write checkpoints and resume; here
-# `out_dir=None` writes nothing). The runs are specified as on the command line
-# (`fomoh compare --optimizers ...`): `name:lr=...,batch=...`. On the digits the learning
-# rates come from a small grid search (minibatches of 64); on MNIST they are the paper's
-# appendix Table 3, with its batch sizes (the paper also standardises the pixels and trains
-# for 2,000 epochs; we train 10 epochs on 10,000 images, so expect far less progress).
+# `out_dir=None` writes nothing). Each run is the common `RunConfig` `base` with the
+# optimizer's name (as `optimizers.build` takes it), learning rate and batch size replaced;
+# `optimizers.pretty_name` gives its label (on the command line the same runs are
+# `fomoh compare --optimizers fgd:lr=0.03 ...`). On the digits the learning rates come from a
+# small grid search (minibatches of 64); on MNIST they are the paper's appendix Table 3, with
+# its batch sizes (the paper also standardises the pixels and trains for 2,000 epochs; we
+# train 10 epochs on 10,000 images, so expect far less progress).
 
 # %%
-if data.name == "digits":
-    specs = ["fgd:lr=0.03", "fomoh:lr=0.3", "fomoh-2d:lr=0.2", "fomoh-3d:lr=0.2",
-             "fomoh-bp:lr=0.3", "sgd:lr=1.0,label=Backprop (SGD)"]
+if data.name == "digits":         # (optimizer, learning rate, batch size)
+    methods = [("fgd", 0.03, 64), ("fomoh", 0.3, 64), ("fomoh-2d", 0.2, 64),
+               ("fomoh-3d", 0.2, 64), ("fomoh-bp", 0.3, 64), ("sgd", 1.0, 64)]
     epochs = 15
 else:
-    specs = ["fgd:lr=0.00006497,batch=128", "fomoh:lr=0.1362,batch=1024",
-             "fomoh-2d:lr=0.04221,batch=512", "fomoh-3d:lr=0.1,batch=512",
-             "fomoh-bp:lr=0.04688,batch=2048", "sgd:lr=0.03561,batch=2048,label=Backprop (SGD)"]
+    methods = [("fgd", 0.00006497, 128), ("fomoh", 0.1362, 1024), ("fomoh-2d", 0.04221, 512),
+               ("fomoh-3d", 0.1, 512), ("fomoh-bp", 0.04688, 2048), ("sgd", 0.03561, 2048)]
     epochs = 10
     data = load_dataset("mnist", data_dir=data_dir, flatten=True, max_train=10_000,
                         standardize=True)
 base = RunConfig(dataset=data.name, model="logistic_regression", epochs=epochs,
                  batch_size=64, dtype="float32")
 runs = {}
-for text in specs:
-    spec = parse_spec(text)
-    run_config = spec.config(base, seed=0)
-    runs[spec.label] = train(run_config, out_dir=None, quiet=True, data=data)
-    last = runs[spec.label].final
+for name, lr, batch_size in methods:
+    label = pretty_name(name)              # "fomoh-2d" -> "FoMoH-2D", "sgd" -> "Backprop (SGD)"
+    run_config = replace(base, optimizer=name, lr=lr, batch_size=batch_size, label=label)
+    runs[label] = train(run_config, out_dir=None, quiet=True, data=data)
+    last = runs[label].final
     steps_per_epoch = int(np.ceil(len(data.y_train) / run_config.batch_size))
-    print(f"{spec.label:16s} lr {run_config.lr:<9g} batch {run_config.batch_size:<5d}"
+    print(f"{label:16s} lr {run_config.lr:<9g} batch {run_config.batch_size:<5d}"
           f"({steps_per_epoch:3d} steps/epoch)  val loss {last['val_loss']:.3f}  "
           f"val acc {last['val_acc']:.3f}  {last['wall_time']:5.1f} s")
 
@@ -184,7 +186,8 @@ assert min(final[b]["val_loss"] for b in backprop) < min(final[f]["val_loss"] fo
 order = sorted(forward, key=lambda label: final[label]["val_loss"])
 print("forward-mode methods, best first:", order)
 if data.name == "digits":      # same minibatches for every method
-    assert final["FoMoH-3D"]["val_loss"] < final["FoMoH-2D"]["val_loss"] < final["FoMoH"]["val_loss"]
+    assert (final["FoMoH-3D"]["val_loss"] < final["FoMoH-2D"]["val_loss"]
+            < final["FoMoH"]["val_loss"])
 else:                          # MNIST, the paper's batch sizes: compare equal batches only
     assert final["FoMoH-3D"]["val_loss"] < final["FoMoH-2D"]["val_loss"]
 
@@ -224,9 +227,9 @@ digits = data if data.name == "digits" else load_dataset("digits", flatten=True)
 mlp_base = RunConfig(dataset="digits", model="mlp", model_kwargs={"hidden": 32}, epochs=12,
                      batch_size=64, dtype="float32")
 mlp_runs = {}
-for text in ("fgd:lr=0.03", "fomoh:lr=0.3"):
-    spec = parse_spec(text)
-    mlp_runs[spec.label] = train(spec.config(mlp_base, seed=0), quiet=True, data=digits)
+for name, lr in (("fgd", 0.03), ("fomoh", 0.3)):
+    config = replace(mlp_base, optimizer=name, lr=lr, label=pretty_name(name))
+    mlp_runs[config.label] = train(config, quiet=True, data=digits)
 D_mlp = build_model(mlp_base, digits).num_params
 
 fig, ax = plt.subplots(figsize=(6.5, 4))
@@ -275,11 +278,12 @@ assert fomoh_curve[-1] < fomoh_curve[0] < start_loss + 0.5   # FoMoH keeps learn
 # FoMoH, whose step length the curvature chose.
 
 # %% tags=["solution"]
-fgd_small = train(parse_spec("fgd:lr=0.01").config(mlp_base, seed=0), quiet=True, data=digits)
+fgd_small = train(replace(mlp_base, optimizer="fgd", lr=0.01), quiet=True, data=digits)
 fgd_curve_small = [r["val_loss"] for r in fgd_small.history]
 print("FGD (η = 0.01) validation loss by epoch:", " ".join(f"{x:.3g}" for x in fgd_curve_small))
 print("FoMoH (η = 0.3)                        :", " ".join(f"{x:.3g}" for x in fomoh_curve))
-assert max(fgd_curve_small) < start_loss + 0.5 and fgd_curve_small[-1] < fgd_curve_small[0] and fomoh_curve[-1] < fgd_curve_small[-1]
+assert (max(fgd_curve_small) < start_loss + 0.5 and fgd_curve_small[-1] < fgd_curve_small[0]
+        and fomoh_curve[-1] < fgd_curve_small[-1])
 
 # %% [markdown]
 # **Try it 2:** prove the identity of section 4 in matrix form: for $v \sim \mathcal N(0, I)$,
@@ -301,7 +305,8 @@ weights = (V4 @ g4) ** 2
 monte_carlo = (V4 * weights[:, None]).T @ V4 / len(V4)
 exact = (g4 @ g4) * np.eye(4) + 2 * np.outer(g4, g4)
 print(np.round(monte_carlo, 2), "\n", np.round(exact, 2))
-assert np.allclose(monte_carlo, exact, atol=0.05 * np.abs(exact).max()) and np.isclose(np.trace(exact), 6 * g4 @ g4)
+assert (np.allclose(monte_carlo, exact, atol=0.05 * np.abs(exact).max())
+        and np.isclose(np.trace(exact), 6 * g4 @ g4))
 
 # %% [markdown]
 # Next: [8. Hessian-free Newton-CG and Gauss-Newton](08_hessian_free_newton_gauss_newton.ipynb).

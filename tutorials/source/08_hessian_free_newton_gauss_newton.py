@@ -1,12 +1,12 @@
 # %% [markdown]
 # # 8. Hessian-free Newton-CG and Gauss-Newton-CG
 #
-# Newton's step $x$ solves $(H + \lambda I)\,x = g$ ($g$ the gradient, $H$ the Hessian, $\lambda \ge 0$
-# a damping that keeps the system positive definite; $\theta' = \theta - \eta x$). For a network
-# with $D$ parameters, forming $H$ costs $D$ Hessian-vector products and $D^2$ numbers of memory,
-# and solving costs $O(D^3)$. Notebook 6 got around this by shrinking the problem to $K$ random
-# directions. The **Hessian-free** methods (the companion paper *Second-order optimization made
-# practical*) keep all $D$ dimensions and solve the system *approximately*, by the conjugate
+# Newton's step $x$ solves $(H + \lambda I)\,x = g$ ($g$ the gradient, $H$ the Hessian,
+# $\lambda \ge 0$ a damping that keeps the system positive definite; $\theta' = \theta - \eta x$).
+# For a network with $D$ parameters, forming $H$ costs $D$ Hessian-vector products and $D^2$ numbers
+# of memory, and solving costs $O(D^3)$. Notebook 6 got around this by shrinking the problem to $K$
+# random directions. The **Hessian-free** methods (the companion paper *Second-order optimization
+# made practical*) keep all $D$ dimensions and solve the system *approximately*, by the conjugate
 # gradient method (CG), which touches the matrix only through products $A p$:
 #
 # * **Hessian-free Newton-CG**: $A = H + \lambda I$, products $Hp$ from **back-propagation run on
@@ -21,20 +21,20 @@
 
 # %%
 import time
+from dataclasses import replace
 
 import matplotlib.pyplot as plt
 import numpy as np
 
 import hyperdual as hd
 import optimizers
-from fomoh.data import load_dataset
-from fomoh.experiments import parse_spec
-from fomoh.train import RunConfig, train
 from hyperdual import Dual
 from hyperdual.testing import assert_close, relative_error
+from hyperlab.data import load_dataset
+from hyperlab.train import RunConfig, train
 from layers import models
+from optimizers.curvature import truncated_cg
 from optimizers.hessian_free import hessian_by_backprop
-from optimizers.newton_methods import truncated_cg
 
 rng = np.random.default_rng(0)   # the seed for every random number in this notebook
 
@@ -62,7 +62,7 @@ print(model.summary(), f"\nloss {loss:.4f}, |g| = {np.linalg.norm(g):.4f}")
 # type. Feed it $\theta + v\,\varepsilon$: every intermediate carries its derivative along $v$, and
 # the result is
 #
-# $$\nabla f(\theta + v\,\varepsilon) = \nabla f(\theta) + \big(\nabla^2 f(\theta)\, v\big)\,\varepsilon .$$
+# $$\nabla f(\theta + v\,\varepsilon) = \nabla f(\theta) + \big(\nabla^2 f(\theta)\, v\big)\,\varepsilon .$$  # noqa: E501
 #
 # ("forward-over-reverse"). One forward and one backward pass on dual numbers, whatever $D$.
 # Compare with the two other ways we know: forward mode alone (`hd.hvp`: $D$ hyper-dual pairs,
@@ -107,7 +107,8 @@ Hv_fd = (obj.value_and_grad(theta + h * v)[1] - g) / h
 
 print(f"back-prop on dual numbers: 1 forward + 1 backward pass, {1e3 * t_backprop:7.2f} ms")
 print(f"forward mode: {counted.pairs} hyper-dual pairs in {counted.calls} calls, "
-      f"{1e3 * t_forward:7.1f} ms, relative difference {relative_error(Hv_forward, Hv_backprop):.1e}")
+      f"{1e3 * t_forward:7.1f} ms, relative difference "
+      f"{relative_error(Hv_forward, Hv_backprop):.1e}")
 print(f"finite difference, h = {h:g}: relative error {relative_error(Hv_fd, Hv_backprop):.1e}")
 assert_close(Hv_forward, Hv_backprop, np.float64, "exact", "Hv")
 assert relative_error(Hv_fd, Hv_backprop) > 1e3 * relative_error(Hv_forward, Hv_backprop)
@@ -271,7 +272,7 @@ plt.show()
 # %%
 for name, product in [("H", lambda u: model.hvp(theta, X, y, u)),
                       ("G", lambda u: model.gnvp(theta, X, y, u))]:
-    res = truncated_cg(lambda u: product(u) + 0.01 * u, g, maxiter=200, tol=1e-10)
+    res = truncated_cg(lambda u: product(u) + 0.01 * u, g, maxiter=200, tol=1e-10)  # noqa: B023
     print(f"{name} + 0.01 I: stop = {res.stop!r} after {res.iterations} products")
     assert res.stop == ("negative_curvature" if name == "H" else "converged")
 
@@ -301,7 +302,7 @@ for name, (opt, A) in steps.items():
 # %% [markdown]
 # ## 5. Training
 #
-# `fomoh.train` passes each optimizer a `ModelObjective` of the minibatch, so the
+# `hyperlab.train` passes each optimizer a `ModelObjective` of the minibatch, so the
 # Hessian-free methods find `hvp` and `gnvp` on it. Six epochs on the digits (minibatches of
 # 64), float64, with the paper's settings where it states them ($\eta = 0.5$, λ = 32 for
 # Newton-CG and λ = 4 for Gauss-Newton; SGD with $\eta = 0.1$) and with smaller dampings. The
@@ -316,24 +317,25 @@ for name, (opt, A) in steps.items():
 # %%
 base = RunConfig(dataset="digits", model="mlp", model_kwargs={"hidden": 8}, epochs=6,
                  batch_size=64, dtype="float64")
-specs = ["sgd:lr=0.1,label=SGD (η=0.1)", "sgd:lr=0.5,label=SGD (η=0.5)",
-         "hf-newton:lr=0.5,damping=32,label=HF Newton (λ=32)",
-         "hf-newton:lr=0.5,damping=1,label=HF Newton (λ=1)",
-         "hf-gauss-newton:lr=0.5,damping=4,label=HF Gauss-Newton (λ=4)",
-         "hf-gauss-newton:lr=0.5,damping=0.1,label=HF Gauss-Newton (λ=0.1)"]
+methods = [  # label, optimizer (an optimizers.build name), learning rate, its arguments
+    ("SGD (η=0.1)", "sgd", 0.1, {}),
+    ("SGD (η=0.5)", "sgd", 0.5, {}),
+    ("HF Newton (λ=32)", "hf-newton", 0.5, {"damping": 32}),
+    ("HF Newton (λ=1)", "hf-newton", 0.5, {"damping": 1}),
+    ("HF Gauss-Newton (λ=4)", "hf-gauss-newton", 0.5, {"damping": 4}),
+    ("HF Gauss-Newton (λ=0.1)", "hf-gauss-newton", 0.5, {"damping": 0.1}),
+]
 # One short untimed run first: the first training in a fresh kernel pays one-time costs
 # (imports, caches, memory allocation) that would otherwise be charged to whichever method
 # happens to run first and distort the time axis below.
-train(parse_spec("sgd:lr=0.1").config(RunConfig(dataset="digits", model="mlp",
-      model_kwargs={"hidden": 8}, epochs=1, batch_size=64, dtype="float64"), seed=0),
-      quiet=True, data=data)
+train(replace(base, optimizer="sgd", lr=0.1, epochs=1), quiet=True, data=data)
 
 runs = {}
-for text in specs:
-    spec = parse_spec(text)
-    runs[spec.label] = train(spec.config(base, seed=0), quiet=True, data=data)
-    last = runs[spec.label].final
-    print(f"{spec.label:26s} val loss {last['val_loss']:.3f}  val acc {last['val_acc']:.3f}  "
+for label, name, lr, kwargs in methods:
+    config = replace(base, optimizer=name, lr=lr, optimizer_kwargs=kwargs, label=label)
+    runs[label] = train(config, quiet=True, data=data)
+    last = runs[label].final
+    print(f"{label:26s} val loss {last['val_loss']:.3f}  val acc {last['val_acc']:.3f}  "
           f"{last['wall_time']:.1f} s")
 
 # %%
@@ -384,7 +386,7 @@ assert final["HF Gauss-Newton (λ=0.1)"] < final["HF Gauss-Newton (λ=4)"]
 #
 # ## Exercises
 #
-# **Try it 1:** run `truncated_cg` (from `optimizers.newton_methods`, imported above) on
+# **Try it 1:** run `truncated_cg` (from `optimizers.curvature`, imported above) on
 # $H + \lambda I$ for λ between $0.5\,|\lambda_{\min}(H)|$ and $3\,|\lambda_{\min}(H)|$:
 # where does it switch from stopping at negative curvature to converging, and how does that
 # compare with `eig_H[0]`?
@@ -402,12 +404,13 @@ assert final["HF Gauss-Newton (λ=0.1)"] < final["HF Gauss-Newton (λ=4)"]
 lam_min, stops = eig_H[0], {}
 for factor in (0.5, 0.9, 0.99, 1.01, 1.1, 1.5, 3.0):
     lam_try = -lam_min * factor
-    res = truncated_cg(lambda u: model.hvp(theta, X, y, u) + lam_try * u, g, maxiter=2000,
+    res = truncated_cg(lambda u: model.hvp(theta, X, y, u) + lam_try * u, g, maxiter=2000,  # noqa: B023
                        tol=1e-10)
     stops[factor] = res.stop
     print(f"λ = {lam_try:.4f} ({factor:4.2f} × |λ_min|): stop = {res.stop!r} after "
           f"{res.iterations} products")
-assert all(stop == ("converged" if factor > 1 else "negative_curvature") for factor, stop in stops.items())
+assert all(stop == ("converged" if factor > 1 else "negative_curvature")
+           for factor, stop in stops.items())
 
 # %% [markdown]
 # **Try it 2:** find a direction that $G$ (and $H$) send to zero *exactly*, whatever $\theta$:

@@ -33,9 +33,9 @@ import numpy as np
 
 import hyperdual as hd
 import optimizers
-from fomoh.data import epoch_rng, iterate_minibatches, load_dataset
 from hyperdual import Bicomplex
 from hyperdual.testing import assert_close, relative_error
+from hyperlab.data import epoch_rng, iterate_minibatches, load_dataset
 from layers import models
 from optimizers.newton_krylov import csdd, csdd2
 
@@ -94,8 +94,8 @@ assert_close(pHp_hyperdual, p @ Hp_hyperdual, np.float64, "exact", "pᵀ(Hp)")
 # Bicomplex arithmetic needs care that complex arithmetic does not: each elementary function
 # needs a formula that never subtracts two nearly equal numbers (`hyperdual.bicomplex` has one
 # for every function in the rule table), or the $i_1 i_2$ part — of size $h^2$ — drowns in
-# rounding. Hyper-dual numbers avoid the issue altogether: $\varepsilon_1^2 = 0$ truncates the series
-# exactly, with no $h$ at all.
+# rounding. Hyper-dual numbers avoid the issue altogether: $\varepsilon_1^2 = 0$ truncates the
+# series exactly, with no $h$ at all.
 #
 # ## 3. Accuracy against finite differences
 #
@@ -172,7 +172,7 @@ assert err["forward difference"][-1] > 1e-2 and err["second difference"][-1] >= 
 #    iterations;
 # 3. **post-batch screening**: remove any component of $\Delta w$ along $+g$;
 # 4. **step sizing by the Taylor ratio** (eq. 13):
-#    $\rho(\gamma) = \left|\frac{f_j(w + \gamma\Delta w) - f_j(w) - E_Q(\gamma)}{f_j(w + \gamma\Delta w) - f_j(w)}\right|$,
+#    $\rho(\gamma) = \left|\frac{f_j(w + \gamma\Delta w) - f_j(w) - E_Q(\gamma)}{f_j(w + \gamma\Delta w) - f_j(w)}\right|$,  # noqa: E501
 #    $E_Q(\gamma) = \gamma\, g_j\cdot\Delta w + \tfrac12\gamma^2\,\Delta w^\top H_j\Delta w$:
 #    the share of the actual loss change the quadratic model gets wrong. Keep $\gamma = 1$ if
 #    $\rho(1) \le \tilde\rho$, else shrink or stretch $\gamma$ until
@@ -197,7 +197,7 @@ def krylov(theta, obj, g, max_iter=20, rtol=1e-3):
     """Steps 2-3 for one minibatch: Δw from CG with early termination and post-screening."""
     delta, r = np.zeros_like(g), -g.copy()
     p, rr = r.copy(), r @ r
-    for i in range(max_iter):
+    for i in range(max_iter):  # noqa: B007
         if np.sqrt(rr) <= rtol * np.linalg.norm(g):
             break
         c = csdd2(obj, theta, p)                            # pᵀ H_j p
@@ -305,7 +305,8 @@ for label, (losses, times) in curves.items():
     print(f"{label:30s} {len(losses) - 1:3d} epochs in {times[-1]:.1f} s "
           f"(this machine, this run)")
 print(f"\n{'epoch':>5s} {'steps':>5s} " + " ".join(f"{k:>21s}" for k in COUNTERS) + "   loss after")
-for epoch, (row, loss) in enumerate(zip(nk_counters, curves["Newton-Krylov (complex step)"][0][1:])):
+nk_losses = curves["Newton-Krylov (complex step)"][0][1:]
+for epoch, (row, loss) in enumerate(zip(nk_counters, nk_losses)):
     print(f"{epoch + 1:5d} {row['t']:5d} " + " ".join(f"{row[k]:21d}" for k in COUNTERS)
           + f"   {loss:.2e}")
 
@@ -380,9 +381,9 @@ assert short["finite differences, h = 1e-16"][2] > 5 * short["complex step"][2]
 # %% [markdown]
 # Complex step and hyper-dual numbers train alike: both are exact, and they agree to three
 # digits after one epoch; after that their last-digit differences, amplified by the step-size
-# trials and the warm start, begin to show. Finite differences work for a reasonable $h$ on this small
-# problem — the Taylor-ratio step sizing forgives a lot — but at $h = 10^{-16}$ the curvature is
-# rounding noise and training falls far behind (exactly how far depends on that noise, so it
+# trials and the warm start, begin to show. Finite differences work for a reasonable $h$ on this
+# small problem — the Taylor-ratio step sizing forgives a lot — but at $h = 10^{-16}$ the curvature
+# is rounding noise and training falls far behind (exactly how far depends on that noise, so it
 # changes with the machine and the BLAS library). With the exact methods there is no $h$ to
 # choose.
 #
@@ -421,7 +422,8 @@ relu_curves = {"Newton-Krylov": run(optimizers.ComplexStepNewtonKrylov(), epochs
 model = sigmoid_model
 ratio_relu = relu_curves["Newton-Krylov"][2] / relu_curves["Adam (lr 0.1)"][2]
 ratio_sigmoid = nk_loss[2] / adam_loss[2]
-print(f"loss after 2 epochs, Newton-Krylov / Adam: ReLU {ratio_relu:.3f}, sigmoid {ratio_sigmoid:.3f}")
+print(f"loss after 2 epochs, Newton-Krylov / Adam: ReLU {ratio_relu:.3f}, "
+      f"sigmoid {ratio_sigmoid:.3f}")
 assert ratio_sigmoid < ratio_relu < 1
 
 # %% [markdown]
@@ -443,7 +445,8 @@ with np.errstate(all="ignore"):
         value = csdd2(obj, theta, p, h=h_try)
         csdd2_errors[h_try] = abs(value - pHp_hyperdual) / abs(pHp_hyperdual)
         print(f"h = {h_try:.0e}: pᵀHp = {value:.15g}, relative error {csdd2_errors[h_try]:.1e}")
-assert csdd2_errors[1e-150] < 1e-13 and csdd2_errors[1e-160] > 1e-8 and np.isnan(csdd2_errors[1e-170])
+assert (csdd2_errors[1e-150] < 1e-13 and csdd2_errors[1e-160] > 1e-8
+        and np.isnan(csdd2_errors[1e-170]))
 
 # %% [markdown]
 # Next: [10. Partition Newton and the inter-layer heat maps](10_partition_newton_heatmaps.ipynb).

@@ -34,11 +34,15 @@ import numpy as np
 
 import hyperdual as hd
 import optimizers
-from fomoh.data import epoch_rng, iterate_minibatches, load_dataset
-from fomoh.rosenbrock import rosenbrock, rosenbrock_hessian, rosenbrock_value_and_grad
 from hyperdual.testing import assert_close
+from hyperlab.data import epoch_rng, iterate_minibatches, load_dataset
 from layers import AvgPool2d, Conv2d, Dense, Flatten, Sequential, Tanh
 from optimizers.partition import partition_directions
+from optimizers.problems import (
+    rosenbrock,
+    rosenbrock_hessian,
+    rosenbrock_value_and_grad,
+)
 
 rng = np.random.default_rng(0)   # the seed for every random number in this notebook
 
@@ -91,7 +95,8 @@ for S in (1, 2, 4, 5, 10, 20):
     s = theta_new - theta20
     fractions[S] = -(g20 @ s + 0.5 * s @ H20 @ s) / newton_decrease
     print(f"S = {S:2d}: model decrease = {fractions[S]:.3f} × Newton's   "
-          f"(κ per group: {', '.join(f'{k:.3g}' for k in opt.last.eta[:4])}{' ...' if S > 4 else ''})")
+          f"(κ per group: {', '.join(f'{k:.3g}' for k in opt.last.eta[:4])}"
+          f"{' ...' if S > 4 else ''})")
 values = list(fractions.values())
 assert all(b >= a - 1e-12 for a, b in zip(values, values[1:]))   # refinements never lose
 assert np.isclose(fractions[20], 1.0)
@@ -192,7 +197,8 @@ def pseudo_hessian(theta, X, y):
     """ḡ (S,) and H̄ (S, S) of the canonical partition: one pass over S(S+1)/2 pairs."""
     batch = optimizers.ModelObjective(model, X, y)
     _, g = batch.value_and_grad(theta)
-    _, g_bar, H_bar = hd.projected_hessian(batch, theta, partition_directions(g, model.param_groups()))
+    V = partition_directions(g, model.param_groups())
+    _, g_bar, H_bar = hd.projected_hessian(batch, theta, V)
     return g_bar, H_bar
 
 
@@ -211,7 +217,8 @@ for epoch in range(10):
         theta, _ = sgd.step(batch, theta, grad=batch.value_and_grad)
     losses.append(float(model.loss(theta, data.X_train, data.y_train)))
     if epoch + 1 in (1, 10):
-        snapshots[f"after {epoch + 1} epoch{'s' if epoch else ''}"] = pseudo_hessian(theta, X_fixed, y_fixed)
+        title = f"after {epoch + 1} epoch{'s' if epoch else ''}"
+        snapshots[title] = pseudo_hessian(theta, X_fixed, y_fixed)
 print("training loss by epoch:", np.round(losses, 3))
 assert losses[-1] < 0.3 * losses[0]
 
@@ -221,7 +228,7 @@ b_idx = [i for i, n in enumerate(names) if n.endswith("bias")]
 layers = [names[i].rsplit(".", 1)[0] for i in w_idx]
 blocks = {"WW": (w_idx, w_idx), "BB": (b_idx, b_idx), "WB": (w_idx, b_idx)}
 
-from matplotlib.colors import Normalize, SymLogNorm
+from matplotlib.colors import Normalize, SymLogNorm  # noqa: E402
 
 matrices = {"H̄": [normalised(H_snap) for _, H_snap in snapshots.values()],
             "H̄⁻¹": [normalised(np.linalg.inv(H_snap)) for _, H_snap in snapshots.values()]}
@@ -357,8 +364,10 @@ for label, opt_try in variants.items():
     print(f"{label:18s} training loss by epoch: {' '.join(f'{x:.3g}' for x in curve)}   "
           f"jitter used in {opt_try.jitter_count} steps")
 start = trained["η = 0.3"][0]
-assert trained["full step (η = 1)"][-1] > 10 * start and variants["full step (η = 1)"].jitter_count > 0
-assert trained["η = 0.3"][-1] < trained["trivial (Cauchy)"][-1] < start and trained["|H̄|, η = 1"][-1] > 10 * start
+assert (trained["full step (η = 1)"][-1] > 10 * start
+        and variants["full step (η = 1)"].jitter_count > 0)
+assert (trained["η = 0.3"][-1] < trained["trivial (Cauchy)"][-1] < start
+        and trained["|H̄|, η = 1"][-1] > 10 * start)
 
 # %% [markdown]
 # **Try it 2:** "$S = D$ is Newton's method — when no coordinate of $g$ is zero." Make one
@@ -376,10 +385,13 @@ assert trained["η = 0.3"][-1] < trained["trivial (Cauchy)"][-1] < start and tra
 theta_zero = 1 + 0.3 * rng.standard_normal(6)
 theta_zero[-1] = theta_zero[-2] ** 2
 _, g_zero = rosenbrock_value_and_grad(theta_zero)
-step_zero = optimizers.PartitionNewton(partition="discrete").step(rosenbrock, theta_zero)[0] - theta_zero
+discrete = optimizers.PartitionNewton(partition="discrete")
+step_zero = discrete.step(rosenbrock, theta_zero)[0] - theta_zero
 newton_zero = -np.linalg.solve(rosenbrock_hessian(theta_zero), g_zero)
-print("g:", g_zero, "\ndiscrete partition step:", step_zero, "\nNewton's step:          ", newton_zero)
-assert g_zero[-1] == 0 and step_zero[-1] == 0 and newton_zero[-1] != 0 and not np.allclose(step_zero, newton_zero)
+print("g:", g_zero, "\ndiscrete partition step:", step_zero,
+      "\nNewton's step:          ", newton_zero)
+assert (g_zero[-1] == 0 and step_zero[-1] == 0 and newton_zero[-1] != 0
+        and not np.allclose(step_zero, newton_zero))
 
 # %% [markdown]
 # This is the last notebook of the optimizer part of the course; notebook

@@ -64,9 +64,9 @@ def swish(x):
     return x / (1.0 + np.exp(-x))
 
 # %% [markdown]
-# The references. Seeding $x + \varepsilon_1 + \varepsilon_2$ over a whole grid gives $f, f', f''$ at every point
-# in one pass; the bicomplex step $x + h i_1 + h i_2$ gives them again, independently. First
-# the two references must agree with each other:
+# The references. Seeding $x + \varepsilon_1 + \varepsilon_2$ over a whole grid gives $f, f', f''$
+# at every point in one pass; the bicomplex step $x + h i_1 + h i_2$ gives them again,
+# independently. First the two references must agree with each other:
 
 # %%
 xs = np.linspace(-20.0, 20.0, 2001)
@@ -139,8 +139,9 @@ def foreign_hvp(z, labels, u):
 # **The reference.** The specification is the library's `CrossEntropy` (a composition of
 # `log_softmax`, `take_along_axis` and `mean`), seen as a function of the flattened logits.
 # One hyper-dual pass with the $NC$ pairs $(u, e_i)$ gives *both* quantities at once: the
-# $\varepsilon_2$ parts are $\nabla L\cdot e_i$ — the gradient — and the $\varepsilon_1\varepsilon_2$ parts are
-# $u^\top\nabla^2L\,e_i$ — the Hessian-vector product. The bicomplex step confirms both.
+# $\varepsilon_2$ parts are $\nabla L\cdot e_i$ — the gradient — and the
+# $\varepsilon_1\varepsilon_2$ parts are $u^\top\nabla^2L\,e_i$ — the Hessian-vector product. The
+# bicomplex step confirms both.
 
 # %%
 ce = CrossEntropy()
@@ -335,7 +336,7 @@ print("stable foreign backend, logits of scale 100 (float32) and 1000 (float64):
 #
 # So far the foreign code was a function we could call from Python. A PyTorch or JAX model, or
 # a GPU kernel, lives elsewhere: it needs the problem handed over as files, and its answers
-# handed back the same way. That is the exchange format of `fomoh.oracle`
+# handed back the same way. That is the exchange format of `hyperlab.oracle`
 # (`docs/oracle-format.md`):
 #
 # * a **case** — `case.json` (model description, parameter layout, sizes, what to compute)
@@ -349,12 +350,12 @@ print("stable foreign backend, logits of scale 100 (float32) and 1000 (float64):
 # regression:
 
 # %%
-import shutil
-import tempfile
-from pathlib import Path
+import shutil  # noqa: E402
+import tempfile  # noqa: E402
+from pathlib import Path  # noqa: E402
 
-from fomoh import oracle
-from layers import models
+from hyperlab import oracle  # noqa: E402
+from layers import models  # noqa: E402
 
 workdir = Path(tempfile.mkdtemp())
 model = models.logistic_regression(n_features=6, n_classes=4)
@@ -426,8 +427,8 @@ shutil.rmtree(workdir)
 # ```bash
 # fomoh oracle make-case case --model mlp --model-arg hidden=8 --hessian
 # fomoh oracle reference case
-# python -m fomoh.oracle.adapters.oracle_torch case   # or .oracle_jax: torch.func / nested jax.jvp
-# fomoh oracle compare case case/torch-float64  # exit status 1 on any disagreement
+# python -m hyperlab.oracle.adapters.oracle_torch case   # or .oracle_jax: torch.func / nested
+# jax.jvp fomoh oracle compare case case/torch-float64  # exit status 1 on any disagreement
 # ```
 
 # %% [markdown]
@@ -436,9 +437,9 @@ shutil.rmtree(workdir)
 # | step | tool |
 # |---|---|
 # | write the function once with NumPy operations | the specification |
-# | reference gradient, $Hv$, $v_1^\top H v_2$, $K\times K$ or full Hessian | `hd.directional`, `hd.gradient`, `hd.hvp`, `hd.projected_hessian`, `hd.hessian` |
-# | confirm the reference independently | `hd.bicomplex_directional`, `hd.bicomplex_gradient`, `hd.bicomplex_hessian`, or all at once `hd.compare` |
-# | compare with the right tolerance | `hyperdual.testing.assert_close(actual, desired, dtype, kind)` |
+# | reference gradient, $Hv$, $v_1^\top H v_2$, $K\times K$ or full Hessian | `hd.directional`, `hd.gradient`, `hd.hvp`, `hd.projected_hessian`, `hd.hessian` |  # noqa: E501
+# | confirm the reference independently | `hd.bicomplex_directional`, `hd.bicomplex_gradient`, `hd.bicomplex_hessian`, or all at once `hd.compare` |  # noqa: E501
+# | compare with the right tolerance | `hyperdual.testing.assert_close(actual, desired, dtype, kind)` |  # noqa: E501
 # | …relative to the right scale | a floor where results cancel (saturated softmax) |
 # | random points, random directions, small and odd shapes, every dtype | a seeded loop |
 # | a whole model in another framework | `fomoh oracle` cases and results (section 6) |
@@ -464,7 +465,7 @@ shutil.rmtree(workdir)
 # by the bicomplex step, as in section 2.
 
 # %% tags=["solution"]
-from layers import MeanSquaredError
+from layers import MeanSquaredError  # noqa: E402
 
 mse_spec = MeanSquaredError()
 
@@ -481,12 +482,14 @@ rng_mse = np.random.default_rng(2)
 for trial in range(10):
     N, C = int(rng_mse.integers(1, 6)), int(rng_mse.integers(1, 8))
     z, t, u = rng_mse.normal(size=(3, N, C))
-    loss = lambda flat: mse_spec.value(flat.reshape(N, C), t)
+    loss = lambda flat: mse_spec.value(flat.reshape(N, C), t)  # noqa: B023
     _, _, grad_ref, hv_ref = hd.directional(loss, z.ravel(), u.ravel(), np.eye(N * C))
     _, _, hv_bicomplex = hd.bicomplex_directional(loss, z.ravel(), u.ravel(), np.eye(N * C))
     assert_close(hv_ref, hv_bicomplex, np.float64, "exact", "reference Hv vs bicomplex")
-    assert_close(foreign_mse_grad(z, t), grad_ref.reshape(N, C), np.float64, "exact", f"MSE gradient {trial}")
-    assert_close(foreign_mse_hvp(z, t, u), hv_ref.reshape(N, C), np.float64, "exact", f"MSE Hv {trial}")
+    assert_close(foreign_mse_grad(z, t), grad_ref.reshape(N, C), np.float64, "exact",
+                 f"MSE gradient {trial}")
+    assert_close(foreign_mse_hvp(z, t, u), hv_ref.reshape(N, C), np.float64, "exact",
+                 f"MSE Hv {trial}")
 print("foreign MSE gradient and Hessian-vector product pass 10 random trials")
 assert np.allclose(foreign_mse_hvp(z, t, u), mse_spec.hessian_vector(z, t, u))
 
@@ -511,7 +514,8 @@ def slipped_mse_grad(z, t):
 def check_mse_grad(grad_fn, N, C, seed=3):
     z, t = np.random.default_rng(seed).normal(size=(2, N, C))
     reference_grad = hd.gradient(lambda flat: mse_spec.value(flat.reshape(N, C), t), z.ravel())
-    assert_close(grad_fn(z, t), reference_grad.reshape(N, C), np.float64, "exact", f"MSE gradient, N={N}, C={C}")
+    assert_close(grad_fn(z, t), reference_grad.reshape(N, C), np.float64, "exact",
+                 f"MSE gradient, N={N}, C={C}")
 
 
 print(caught(check_mse_grad, slipped_mse_grad, 4, 3))

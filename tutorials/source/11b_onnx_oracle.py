@@ -142,9 +142,9 @@ assert_close(logits, numpy_forward(params, X)["logits"], np.float64, "exact",
 #
 # | quantity | forward mode | evaluations | bicomplex step | evaluations |
 # |---|---|---|---|---|
-# | $f(\theta)$, $g$ | `hd.gradient` (dual numbers, $e_i$) | $D$ directions, 1 call | `hd.bicomplex_gradient` | $D$ |
-# | $Hv$ | `hd.hvp` (pairs $(v, e_i)$) | $D$ pairs, 1 call | `hd.bicomplex_directional(f, θ, v, np.eye(D))` | $D$ |
-# | $\tilde H = VHV^\top$ | `hd.projected_hessian` (a $K$-jet, notebook 4d) | 1 call | pairs $(v_i, v_j)$ | $K(K+1)/2$ |
+# | $f(\theta)$, $g$ | `hd.gradient` (dual numbers, $e_i$) | $D$ directions, 1 call | `hd.bicomplex_gradient` | $D$ |  # noqa: E501
+# | $Hv$ | `hd.hvp` (pairs $(v, e_i)$) | $D$ pairs, 1 call | `hd.bicomplex_directional(f, θ, v, np.eye(D))` | $D$ |  # noqa: E501
+# | $\tilde H = VHV^\top$ | `hd.projected_hessian` (a $K$-jet, notebook 4d) | 1 call | pairs $(v_i, v_j)$ | $K(K+1)/2$ |  # noqa: E501
 #
 # ONNX models have no back-propagation here: every reference is forward mode, $D$
 # directions per gradient or product (a few milliseconds for this $D$).

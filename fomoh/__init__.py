@@ -1,8 +1,0 @@
-"""Data sets, training loop and the `fomoh` command-line tool."""
-
-from importlib.metadata import PackageNotFoundError, version as _version
-
-try:
-    __version__ = _version("fomoh-hyperdual")   # the one source: pyproject.toml
-except PackageNotFoundError:                    # run from a checkout that is not installed
-    __version__ = "0+unknown"

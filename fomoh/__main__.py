@@ -1,8 +1,0 @@
-"""``python -m fomoh ...``: the same as the ``fomoh`` command."""
-
-import sys
-
-from .cli import main
-
-if __name__ == "__main__":
-    sys.exit(main())

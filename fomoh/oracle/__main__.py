@@ -1,7 +1,0 @@
-"""``python -m fomoh.oracle ...``: the same commands as ``fomoh oracle ...``."""
-
-import sys
-
-from .cli import main
-
-sys.exit(main())

@@ -1,0 +1,1 @@
+"""Tests of the paper experiments (collected by the README's test command)."""
