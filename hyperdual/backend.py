@@ -32,7 +32,8 @@ def _load_cupy():
     except Exception as exc:  # ImportError, or a broken CUDA install raising at import
         raise BackendUnavailableError(
             f"HYPERDUAL_BACKEND=cupy was requested but CuPy cannot be imported ({exc!r}). "
-            "Install it with `pip install 'fomoh-hyperdual[gpu]'` on a machine with CUDA."
+            "Install it with `pip install 'fomoh-hyperdual[cuda12]'` (or `[cuda13]`, by the "
+            "CUDA major version of the driver) on a machine with an NVIDIA GPU."
         ) from exc
     try:
         count = cupy.cuda.runtime.getDeviceCount()
