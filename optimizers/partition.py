@@ -35,6 +35,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from hyperdual import namespace, projected_hessian, to_numpy
+from hyperdual.aliases import Array, GradientFn, Objective
 
 from .base import Optimizer, as_parameters, value_and_gradient
 from .hyperplane import CURVATURE_MODES, hyperplane_step
@@ -45,7 +46,7 @@ __all__ = ["PartitionNewton", "partition_directions", "resolve_groups", "Partiti
 PARTITIONS = ("canonical", "trivial", "discrete")
 
 
-def resolve_groups(spec, D, f=None):
+def resolve_groups(spec: object, D: int, f: Objective | None = None) -> list[tuple[str, object]]:
     """The groups as a list of ``(name, index)`` with ``index`` a slice or an int array.
 
     ``spec`` is ``"trivial"``, ``"discrete"``, ``"canonical"`` (from ``f.param_groups()``) or
@@ -89,7 +90,7 @@ def resolve_groups(spec, D, f=None):
     return out
 
 
-def partition_directions(g, groups):
+def partition_directions(g: Array, groups: list[tuple[str, object]]) -> Array:
     """``V`` (S, D): row s is the gradient ``g`` restricted to group s (zero elsewhere)."""
     xp = namespace(g)
     V = xp.zeros((len(groups), g.shape[0]), dtype=g.dtype)
@@ -98,7 +99,8 @@ def partition_directions(g, groups):
     return V
 
 
-def pseudo_hessian(model, theta, X, y, chunk_size=6):
+def pseudo_hessian(model: object, theta: Array, X: Array, y: Array,
+                   chunk_size: int = 6) -> tuple[Array, Array]:
     """H̄ (S, S) and ḡ (S,) of the canonical partition of ``model`` at θ on the batch (X, y).
 
     ``u_s`` = the back-propagated gradient restricted to tensor s; one hyper-dual pass over
@@ -143,8 +145,9 @@ class PartitionNewton(Optimizer):
 
     name = "partition-newton"
 
-    def __init__(self, lr: float = 1.0, partition="canonical", curvature: str = "solve",
-                 damping: float = 0.0, cond_max=None, chunk_size=None, seed=None):
+    def __init__(self, lr: float = 1.0, partition: object = "canonical",
+                 curvature: str = "solve", damping: float = 0.0, cond_max: float | None = None,
+                 chunk_size: int | None = None, seed: int | None = None) -> None:
         super().__init__(lr, seed)
         if curvature not in CURVATURE_MODES:
             raise ValueError(f"curvature must be one of {CURVATURE_MODES}; got {curvature!r}")
@@ -162,7 +165,8 @@ class PartitionNewton(Optimizer):
             f"<{len(self.partition)} groups>"
         return f"{type(self).__name__}(lr={self.lr:g}, partition={part!r})"
 
-    def step(self, f, theta, grad=None, groups=None):
+    def step(self, f: Objective, theta: Array, grad: GradientFn | None = None,
+             groups: object = None) -> tuple[Array, object]:
         theta = as_parameters(theta)
         D = theta.shape[0]
         groups = resolve_groups(groups if groups is not None else self.partition, D, f)

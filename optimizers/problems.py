@@ -18,17 +18,19 @@ from __future__ import annotations
 
 import numpy as np
 
+from hyperdual.aliases import Array
+
 __all__ = ["rosenbrock", "rosenbrock_value_and_grad", "rosenbrock_hessian",
            "rosenbrock_newton_step"]
 
 
-def rosenbrock(theta):
+def rosenbrock(theta: Array) -> Array:
     """Rosenbrock's function of ``theta`` (shape (D,), D ≥ 2); real arrays or hyper-duals."""
     x, y = theta[:-1], theta[1:]
     return np.sum(100.0 * (y - x ** 2) ** 2 + (1.0 - x) ** 2)
 
 
-def rosenbrock_value_and_grad(theta):
+def rosenbrock_value_and_grad(theta: Array) -> tuple[Array, Array]:
     """``(f(θ), ∇f(θ))`` in closed form: the gradient back-propagation would return.
 
     Written with operations every number type supports (no casts, no in-place writes), so it
@@ -42,7 +44,7 @@ def rosenbrock_value_and_grad(theta):
     return rosenbrock(theta), grad
 
 
-def rosenbrock_hessian(theta):
+def rosenbrock_hessian(theta: Array) -> Array:
     """The (tridiagonal) Hessian in closed form, shape (D, D), float64."""
     theta = np.asarray(theta, dtype=float)
     x, y = theta[:-1], theta[1:]
@@ -55,6 +57,6 @@ def rosenbrock_hessian(theta):
     return H
 
 
-def rosenbrock_newton_step(theta):
+def rosenbrock_newton_step(theta: Array) -> Array:
     """``−∇²f(θ)⁻¹ ∇f(θ)`` of Rosenbrock's function from the closed forms, shape (D,)."""
     return -np.linalg.solve(rosenbrock_hessian(theta), rosenbrock_value_and_grad(theta)[1])

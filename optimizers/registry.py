@@ -29,6 +29,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from .base import Optimizer
 from .baselines import SGD, Adam
 from .hessian_free import DampedNewton, HessianFreeGaussNewton, HessianFreeNewton
 from .methods import FGD, FoMoH, FoMoHBP, FoMoHKD, Newton
@@ -116,7 +117,7 @@ def names() -> list[str]:
     return sorted(OPTIMIZERS) + ["fomoh-2d", "fomoh-3d"]
 
 
-def build(name: str, **kw):
+def build(name: str, **kw: object) -> Optimizer:
     """``build("fomoh-2d", lr=1.0, seed=0)`` -> ``FoMoHKD(K=2, lr=1.0, seed=0)``."""
     key, K = _split_kd(name)
     if K is not None:
