@@ -19,11 +19,14 @@ def minimum_pins(pyproject: Path = ROOT / "pyproject.toml") -> list[str]:
     project = tomllib.loads(pyproject.read_text(encoding="utf-8"))["project"]
     pins = []
     for requirement in project["dependencies"]:
-        match = re.fullmatch(r"\s*([A-Za-z0-9][A-Za-z0-9._-]*)\s*>=\s*([0-9][0-9A-Za-z.]*)\s*",
-                             requirement)
+        match = re.fullmatch(
+            r"\s*([A-Za-z0-9][A-Za-z0-9._-]*)\s*>=\s*([0-9][0-9A-Za-z.]*)\s*", requirement
+        )
         if match is None:
-            raise SystemExit(f"pyproject.toml: {requirement!r} must be 'name>=version' so that "
-                             "its minimum can be tested")
+            raise SystemExit(
+                f"pyproject.toml: {requirement!r} must be 'name>=version' so that "
+                "its minimum can be tested"
+            )
         pins.append(f"{match[1]}=={match[2]}")
     return pins
 

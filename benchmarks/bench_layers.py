@@ -101,13 +101,16 @@ def memory_rows(width, N, depths, dtype, rng):
         y = rng.integers(0, 10, size=N)
         dual = hyperdual_theta(theta, 1, rng)
         v = rng.normal(size=theta.shape).astype(dtype)
-        rows.append({
-            "depth": depth, "D": model.num_params,
-            "hd_forward": peak_mb(model.loss, dual, X, y),
-            "backprop": peak_mb(model.value_and_grad, theta, X, y),
-            "hvp": peak_mb(model.hvp, theta, X, y, v),
-            "theta_mb": theta.nbytes / 1e6,
-        })
+        rows.append(
+            {
+                "depth": depth,
+                "D": model.num_params,
+                "hd_forward": peak_mb(model.loss, dual, X, y),
+                "backprop": peak_mb(model.value_and_grad, theta, X, y),
+                "hvp": peak_mb(model.hvp, theta, X, y, v),
+                "theta_mb": theta.nbytes / 1e6,
+            }
+        )
     return rows
 
 
@@ -117,8 +120,12 @@ def main(argv=None):
     parser.add_argument("--dtype", default="float64", choices=["float64", "float32"])
     parser.add_argument("--repeats", type=int, default=None)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--clock", default="wall", choices=sorted(CLOCKS),
-                        help="wall-clock time or process CPU time")
+    parser.add_argument(
+        "--clock",
+        default="wall",
+        choices=sorted(CLOCKS),
+        help="wall-clock time or process CPU time",
+    )
     args = parser.parse_args(argv)
     dtype = np.dtype(args.dtype)
     repeats = args.repeats or (3 if args.quick else 5)
@@ -130,33 +137,51 @@ def main(argv=None):
         ("mnist_cnn", models.mnist_cnn(), int(64 * scale)),
         ("deep_mlp 256x8", models.deep_mlp(width=256, depth=8), int(256 * scale)),
     ]
-    print(f"Time relative to one plain forward pass (loss at real θ), {dtype}, "
-          f"{args.clock} clock, min of {repeats} interleaved repeats")
-    header = (f"{'model':<20} {'D':>9} {'N':>5} {'plain ms':>9} {'HD P=1':>7} {'HD P=3':>7} "
-              f"{'HD P=6':>7} {'fwd+bwd':>8} {'hvp':>6} {'gnvp':>6}")
+    print(
+        f"Time relative to one plain forward pass (loss at real θ), {dtype}, "
+        f"{args.clock} clock, min of {repeats} interleaved repeats"
+    )
+    header = (
+        f"{'model':<20} {'D':>9} {'N':>5} {'plain ms':>9} {'HD P=1':>7} {'HD P=3':>7} "
+        f"{'HD P=6':>7} {'fwd+bwd':>8} {'hvp':>6} {'gnvp':>6}"
+    )
     print(header)
     print("-" * len(header))
     for name, model, N in cases:
         r = time_model(name, model, N, dtype, repeats, rng, CLOCKS[args.clock])
-        print(f"{r['model']:<20} {r['D']:>9,} {r['N']:>5} {r['plain_ms']:>9.2f} {r['hd1']:>7.1f} "
-              f"{r['hd3']:>7.1f} {r['hd6']:>7.1f} {r['fwd+bwd']:>8.1f} {r['hvp']:>6.1f} "
-              f"{r['gnvp']:>6.1f}", flush=True)
-    print("HD P=k: hyper-dual forward pass with k direction pairs; hvp: back-propagation on "
-          "dual numbers; gnvp: Jᵀ H_out J v.\n")
+        print(
+            f"{r['model']:<20} {r['D']:>9,} {r['N']:>5} {r['plain_ms']:>9.2f} {r['hd1']:>7.1f} "
+            f"{r['hd3']:>7.1f} {r['hd6']:>7.1f} {r['fwd+bwd']:>8.1f} {r['hvp']:>6.1f} "
+            f"{r['gnvp']:>6.1f}",
+            flush=True,
+        )
+    print(
+        "HD P=k: hyper-dual forward pass with k direction pairs; hvp: back-propagation on "
+        "dual numbers; gnvp: Jᵀ H_out J v.\n"
+    )
 
     width, N = 128, int(256 * scale)
     depths = (2, 4, 8, 16, 32)
-    print(f"Peak traced memory (MB) of one pass, deep MLP width {width}, batch {N}, {dtype} "
-          f"(θ itself allocated beforehand, not counted)")
-    header = (f"{'depth':>5} {'D':>9} {'θ MB':>7} {'HD forward':>11} {'backprop':>9} "
-              f"{'hvp (dual bp)':>14}")
+    print(
+        f"Peak traced memory (MB) of one pass, deep MLP width {width}, batch {N}, {dtype} "
+        f"(θ itself allocated beforehand, not counted)"
+    )
+    header = (
+        f"{'depth':>5} {'D':>9} {'θ MB':>7} {'HD forward':>11} {'backprop':>9} "
+        f"{'hvp (dual bp)':>14}"
+    )
     print(header)
     print("-" * len(header))
     for r in memory_rows(width, N, depths, dtype, rng):
-        print(f"{r['depth']:>5} {r['D']:>9,} {r['theta_mb']:>7.2f} {r['hd_forward']:>11.2f} "
-              f"{r['backprop']:>9.2f} {r['hvp']:>14.2f}", flush=True)
-    print("HD forward: hyper-dual loss, one pair; backprop: value_and_grad at real θ (stores "
-          "activations; includes the D-vector gradient); hvp: value_and_grad on θ + v e1.")
+        print(
+            f"{r['depth']:>5} {r['D']:>9,} {r['theta_mb']:>7.2f} {r['hd_forward']:>11.2f} "
+            f"{r['backprop']:>9.2f} {r['hvp']:>14.2f}",
+            flush=True,
+        )
+    print(
+        "HD forward: hyper-dual loss, one pair; backprop: value_and_grad at real θ (stores "
+        "activations; includes the D-vector gradient); hvp: value_and_grad on θ + v e1."
+    )
 
 
 if __name__ == "__main__":

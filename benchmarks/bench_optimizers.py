@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 
 for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ.setdefault(_var, "1")     # single-threaded BLAS: stable timings on shared cores
+    os.environ.setdefault(_var, "1")  # single-threaded BLAS: stable timings on shared cores
 
 import numpy as np
 
@@ -35,8 +35,17 @@ import hyperdual  # noqa: E402
 import optimizers  # noqa: E402
 from optimizers.problems import rosenbrock, rosenbrock_value_and_grad  # noqa: E402
 
-METHODS = [("fgd", {}), ("fomoh", {}), ("fomoh-bp", {}), ("fomoh-2d", {}), ("fomoh-3d", {}),
-           ("fomoh-kd", {"K": 10}), ("newton", {}), ("sgd", {"momentum": 0.9}), ("adam", {})]
+METHODS = [
+    ("fgd", {}),
+    ("fomoh", {}),
+    ("fomoh-bp", {}),
+    ("fomoh-2d", {}),
+    ("fomoh-3d", {}),
+    ("fomoh-kd", {"K": 10}),
+    ("newton", {}),
+    ("sgd", {"momentum": 0.9}),
+    ("adam", {}),
+]
 
 
 def quadratic(D, seed=0):
@@ -60,7 +69,7 @@ def time_round_robin(methods, f, grad, theta, repeats, budget_s):
     same θ (a steady per-step cost); stops after ``repeats`` rounds or ``budget_s`` seconds."""
     opts = {label: optimizers.build(name, seed=0, **kw) for label, name, kw in methods}
     for opt in opts.values():
-        opt.step(f, theta, grad=grad)                     # warm-up
+        opt.step(f, theta, grad=grad)  # warm-up
     times = {label: [] for label in opts}
     start = time.perf_counter()
     for _ in range(repeats):
@@ -96,10 +105,12 @@ def bench(problem, f, grad, theta, repeats, budget_s, full_newton):
             continue
         methods.append((label, name, kw))
     timed = time_round_robin(methods, f, grad, theta, repeats, budget_s)
-    rows = [{"method": label, "seconds": sec, "steps_timed": n}
-            for label, (sec, n) in timed.items()]
-    rows += [{"method": label, "seconds": sec, "steps_timed": 0}
-             for label, sec in estimated.items()]
+    rows = [
+        {"method": label, "seconds": sec, "steps_timed": n} for label, (sec, n) in timed.items()
+    ]
+    rows += [
+        {"method": label, "seconds": sec, "steps_timed": 0} for label, sec in estimated.items()
+    ]
     fgd = timed["fgd"][0]
     for r in rows:
         r["ratio_to_fgd"] = r["seconds"] / fgd
@@ -110,8 +121,12 @@ def bench(problem, f, grad, theta, repeats, budget_s, full_newton):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=20)
-    parser.add_argument("--budget", type=float, default=30.0,
-                        help="seconds per problem, after which no new round starts")
+    parser.add_argument(
+        "--budget",
+        type=float,
+        default=30.0,
+        help="seconds per problem, after which no new round starts",
+    )
     parser.add_argument("--dim", type=int, default=1000, help="dimension of the quadratic")
     parser.add_argument("--full-newton", action="store_true")
     parser.add_argument("--json", type=Path, help="also write the rows as JSON")
@@ -120,17 +135,29 @@ def main(argv=None):
     theta10 = np.random.default_rng(1).standard_normal(10)
     fq, gq = quadratic(args.dim)
     thetaq = np.random.default_rng(2).standard_normal(args.dim)
-    rows = bench("rosenbrock-10d", rosenbrock, rosenbrock_value_and_grad, theta10,
-                 args.repeats, args.budget, args.full_newton)
-    rows += bench(f"quadratic-{args.dim}d", fq, gq, thetaq, args.repeats, args.budget,
-                  args.full_newton)
+    rows = bench(
+        "rosenbrock-10d",
+        rosenbrock,
+        rosenbrock_value_and_grad,
+        theta10,
+        args.repeats,
+        args.budget,
+        args.full_newton,
+    )
+    rows += bench(
+        f"quadratic-{args.dim}d", fq, gq, thetaq, args.repeats, args.budget, args.full_newton
+    )
 
-    print(f"# {platform.processor() or platform.machine()}, numpy {np.__version__}, "
-          f"backend {hyperdual.backend_name()}")
+    print(
+        f"# {platform.processor() or platform.machine()}, numpy {np.__version__}, "
+        f"backend {hyperdual.backend_name()}"
+    )
     print(f"{'problem':<18} {'method':<15} {'ms/step':>12} {'× FGD':>10} {'steps':>6}")
     for r in rows:
-        print(f"{r['problem']:<18} {r['method']:<15} {1e3 * r['seconds']:>12.3f} "
-              f"{r['ratio_to_fgd']:>10.2f} {r['steps_timed']:>6}")
+        print(
+            f"{r['problem']:<18} {r['method']:<15} {1e3 * r['seconds']:>12.3f} "
+            f"{r['ratio_to_fgd']:>10.2f} {r['steps_timed']:>6}"
+        )
     if args.json:
         args.json.write_text(json.dumps(rows, indent=2))
     return rows

@@ -49,11 +49,18 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 PEERS = REPO.parent / "shared" / "peers" / "fomoh"
 FRAMEWORKS = ("project", "jax", "torch", "fomoh")
-CASES = {"cpu": [("cnn", 128, 1), ("cnn", 128, 2), ("cnn", 128, 3), ("logreg", 1024, 3),
-                 ("logreg", 1024, 1)],
-         "gpu": [("cnn", N, K) for N in (128, 2048) for K in (0, 1, 2, 3)]}
+CASES = {
+    "cpu": [
+        ("cnn", 128, 1),
+        ("cnn", 128, 2),
+        ("cnn", 128, 3),
+        ("logreg", 1024, 3),
+        ("logreg", 1024, 1),
+    ],
+    "gpu": [("cnn", N, K) for N in (128, 2048) for K in (0, 1, 2, 3)],
+}
 """(model, batch, K) per device; K = 0 is the primal forward pass (the loss alone)."""
-DEVICE = os.environ.get("BENCH_DEVICE", "cpu")      # set for the workers by the driver
+DEVICE = os.environ.get("BENCH_DEVICE", "cpu")  # set for the workers by the driver
 
 
 def _one_thread_env(name="project", device="cpu"):
@@ -61,10 +68,14 @@ def _one_thread_env(name="project", device="cpu"):
     package is also called ``fomoh``: its worker gets the peer's sources first on the path."""
     env = dict(os.environ)
     path = [str(PEERS / "src"), str(REPO)] if name == "fomoh" else [str(REPO)]
-    env.update(OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1",
-               XLA_FLAGS="--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1",
-               BENCH_DEVICE=device,
-               PYTHONPATH=os.pathsep.join(path + [env.get("PYTHONPATH", "")]))
+    env.update(
+        OMP_NUM_THREADS="1",
+        OPENBLAS_NUM_THREADS="1",
+        MKL_NUM_THREADS="1",
+        XLA_FLAGS="--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1",
+        BENCH_DEVICE=device,
+        PYTHONPATH=os.pathsep.join(path + [env.get("PYTHONPATH", "")]),
+    )
     if device == "cpu":
         env["JAX_PLATFORMS"] = "cpu"
     return env
@@ -76,9 +87,11 @@ def _synchronize(name):
         return
     if name == "project":
         import cupy
+
         cupy.cuda.Device().synchronize()
     elif name in ("torch", "fomoh"):
         import torch
+
         torch.cuda.synchronize()
 
 
@@ -86,6 +99,7 @@ def _synchronize(name):
 def _data(model, N, seed=0):
     """Random inputs of the model's shape and integer labels (the same for every framework)."""
     import numpy as np
+
     rng = np.random.default_rng(seed)
     shape = (N, 1, 28, 28) if model == "cnn" else (N, 784)
     return rng.random(shape, dtype=np.float32), rng.integers(0, 10, N)
@@ -97,11 +111,12 @@ def project_case(model, N, K):
     import hyperdual
     import layers
     import optimizers
+
     if DEVICE == "gpu":
         hyperdual.set_backend("cupy")
     xp = hyperdual.get_backend()
     net = layers.models.build("mnist_cnn" if model == "cnn" else "logistic_regression")
-    theta = net.init_params(0, dtype=np.float32)                      # on the backend
+    theta = net.init_params(0, dtype=np.float32)  # on the backend
     X, y = (xp.asarray(a) for a in _data(model, N))
     f = lambda t: net.loss(t, X, y)
     if K == 0:
@@ -112,6 +127,7 @@ def project_case(model, N, K):
 
 def _pairs(K):
     import numpy as np
+
     I, J = np.triu_indices(K)
     return I, J, np.flatnonzero(I == J)
 
@@ -120,6 +136,7 @@ def jax_case(model, N, K):
     import jax
     import jax.numpy as jnp
     import numpy as np
+
     X, y = (jnp.asarray(a) for a in _data(model, N))
     if model == "cnn":
         shapes = [(20, 1, 5, 5), (20,), (50, 20, 5, 5), (50,), (500, 800), (500,), (10, 500), (10,)]
@@ -135,8 +152,9 @@ def jax_case(model, N, K):
         return jax.lax.reduce_window(x, -jnp.inf, jax.lax.max, (1, 1, 2, 2), (1, 1, 2, 2), "VALID")
 
     def conv(x, w, b):
-        out = jax.lax.conv_general_dilated(x, w, (1, 1), "VALID",
-                                           dimension_numbers=("NCHW", "OIHW", "NCHW"))
+        out = jax.lax.conv_general_dilated(
+            x, w, (1, 1), "VALID", dimension_numbers=("NCHW", "OIHW", "NCHW")
+        )
         return out + b[None, :, None, None]
 
     def loss(t):
@@ -179,6 +197,7 @@ def torch_case(model, N, K):
     import numpy as np
     import torch
     import torch.nn.functional as F
+
     torch.set_num_threads(1)
     device = "cuda" if DEVICE == "gpu" else "cpu"
     X, y = (torch.as_tensor(a).to(device) for a in _data(model, N))
@@ -225,16 +244,23 @@ def torch_case(model, N, K):
 
 def fomoh_case(model, N, K):
     import torch
+
     torch.set_num_threads(1)
     from fomoh.hyperdual import HyperTensor as htorch
     from fomoh.nn import CNNModel, LogisticRegressionModel, nll_loss, optimizer_step
     from fomoh.opt import optimizer_step_plane_Nd
+
     device = "cuda" if DEVICE == "gpu" else "cpu"
     X, y = (torch.as_tensor(a).to(device) for a in _data(model, N))
     torch.manual_seed(0)
     if model == "cnn":
-        net = CNNModel(cnn_layers_channels=[1, 20, 50], cnn_filter_size=5,
-                       dense_layers=[800, 500, 10], maxpool_args=[2, 2], bias=True)
+        net = CNNModel(
+            cnn_layers_channels=[1, 20, 50],
+            cnn_filter_size=5,
+            dense_layers=[800, 500, 10],
+            maxpool_args=[2, 2],
+            bias=True,
+        )
         loss_module = lambda x, t: nll_loss(x.logsoftmax(-1), t)
     else:
         net = LogisticRegressionModel(784, 10)
@@ -244,10 +270,10 @@ def fomoh_case(model, N, K):
         return lambda: loss_module(net(htorch(X), None), htorch(y))
     if K == 1:
         sgd = torch.optim.SGD(net.params.values(), lr=0.01)
-        return lambda: optimizer_step(net, loss_module, sgd, 1, htorch(X), htorch(y),
-                                      device=device, hess=True)
-    return lambda: optimizer_step_plane_Nd(net, loss_module, 1, X, y, N=K, device=device,
-                                           lr=0.01)
+        return lambda: optimizer_step(
+            net, loss_module, sgd, 1, htorch(X), htorch(y), device=device, hess=True
+        )
+    return lambda: optimizer_step_plane_Nd(net, loss_module, 1, X, y, N=K, device=device, lr=0.01)
 
 
 def memory_per_layer(depths=(2, 4, 8), width=256, N=256):
@@ -258,6 +284,7 @@ def memory_per_layer(depths=(2, 4, 8), width=256, N=256):
 
     import layers
     import optimizers
+
     rng = np.random.default_rng(0)
     X = rng.random((N, 784), dtype=np.float32)
     y = rng.integers(0, 10, N)
@@ -274,9 +301,12 @@ def memory_per_layer(depths=(2, 4, 8), width=256, N=256):
         tracemalloc.stop()
         working.append(peaks[-1] - new_theta.nbytes)
     slice_bytes = (width * width + width) * 4
-    return {"depths": list(depths), "peak_MB": [p / 1e6 for p in peaks],
-            "slices_per_layer": np.polyfit(depths, peaks, 1)[0] / slice_bytes,
-            "working_slices_per_layer": np.polyfit(depths, working, 1)[0] / slice_bytes}
+    return {
+        "depths": list(depths),
+        "peak_MB": [p / 1e6 for p in peaks],
+        "slices_per_layer": np.polyfit(depths, peaks, 1)[0] / slice_bytes,
+        "working_slices_per_layer": np.polyfit(depths, working, 1)[0] / slice_bytes,
+    }
 
 
 WORKERS = {"project": project_case, "jax": jax_case, "torch": torch_case, "fomoh": fomoh_case}
@@ -298,7 +328,7 @@ def worker(name):
         try:
             if case not in steps:
                 steps[case] = WORKERS[name](*case)
-                for _ in range(2):                                         # compile / warm up
+                for _ in range(2):  # compile / warm up
                     steps[case]()
                 _synchronize(name)
             clock = time.perf_counter if DEVICE == "gpu" else time.process_time
@@ -309,32 +339,51 @@ def worker(name):
                 _synchronize(name)
                 times.append(clock() - t0)
             print(json.dumps({"times": times}), flush=True)
-        except Exception as exc:                                           # report, go on
+        except Exception as exc:  # report, go on
             print(json.dumps({"error": f"{type(exc).__name__}: {exc}"}), flush=True)
 
 
 # =========================================================================== driver
 def available(name, device="cpu"):
     """Whether the framework imports here (and, on ``gpu``, sees a GPU)."""
-    code = {"project": "import hyperdual", "jax": "import jax", "torch": "import torch",
-            "fomoh": "import torch, fomoh.nn"}[name]
+    code = {
+        "project": "import hyperdual",
+        "jax": "import jax",
+        "torch": "import torch",
+        "fomoh": "import torch, fomoh.nn",
+    }[name]
     if device == "gpu":
-        code += {"project": "; hyperdual.set_backend('cupy')",
-                 "jax": "; assert jax.default_backend() == 'gpu'",
-                 "torch": "; assert torch.cuda.is_available()",
-                 "fomoh": "; assert torch.cuda.is_available()"}[name]
-    return subprocess.run([sys.executable, "-P", "-c", code], env=_one_thread_env(name, device),
-                          capture_output=True).returncode == 0
+        code += {
+            "project": "; hyperdual.set_backend('cupy')",
+            "jax": "; assert jax.default_backend() == 'gpu'",
+            "torch": "; assert torch.cuda.is_available()",
+            "fomoh": "; assert torch.cuda.is_available()",
+        }[name]
+    return (
+        subprocess.run(
+            [sys.executable, "-P", "-c", code],
+            env=_one_thread_env(name, device),
+            capture_output=True,
+        ).returncode
+        == 0
+    )
 
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--rounds", type=int, default=5, help="interleaved rounds (default 5)")
     ap.add_argument("--reps", type=int, default=3, help="steps timed per round (default 3)")
-    ap.add_argument("--frameworks", default=",".join(FRAMEWORKS),
-                    help="comma-separated subset of project,jax,torch,fomoh")
-    ap.add_argument("--device", choices=("cpu", "gpu"), default="cpu",
-                    help="cpu: one core, CPU time (default); gpu: CUDA/CuPy, wall-clock time")
+    ap.add_argument(
+        "--frameworks",
+        default=",".join(FRAMEWORKS),
+        help="comma-separated subset of project,jax,torch,fomoh",
+    )
+    ap.add_argument(
+        "--device",
+        choices=("cpu", "gpu"),
+        default="cpu",
+        help="cpu: one core, CPU time (default); gpu: CUDA/CuPy, wall-clock time",
+    )
     ap.add_argument("--no-memory", action="store_true", help="skip the memory measurement")
     ap.add_argument("--out", type=Path, help="also write the results as Markdown here")
     ap.add_argument("--worker", help=argparse.SUPPRESS)
@@ -346,10 +395,16 @@ def main(argv=None):
     cases = CASES[args.device]
     missing = [n for n in names if not available(n, args.device)]
     names = [n for n in names if n not in missing]
-    procs = {n: subprocess.Popen([sys.executable, "-P", __file__, "--worker", n],
-                                 env=_one_thread_env(n, args.device),
-                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-             for n in names}
+    procs = {
+        n: subprocess.Popen(
+            [sys.executable, "-P", __file__, "--worker", n],
+            env=_one_thread_env(n, args.device),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for n in names
+    }
 
     def ask(name, request):
         proc = procs[name]
@@ -374,46 +429,70 @@ def main(argv=None):
         proc.wait()
 
     import numpy as np
+
     median = {k: float(np.median(v)) * 1e3 for k, v in times.items() if v}
     peers = [n for n in names if n != "project"]
-    header = ("| case | " + " | ".join(f"{n} ms" for n in names) + " | "
-              + " | ".join(f"project ÷ {p}" for p in peers) + " |")
+    header = (
+        "| case | "
+        + " | ".join(f"{n} ms" for n in names)
+        + " | "
+        + " | ".join(f"project ÷ {p}" for p in peers)
+        + " |"
+    )
     lines = [header, "|" + "---|" * (1 + len(names) + len(peers))]
     for case in cases:
         model, N, K = case
         cells = [f"{median[(n, case)]:.1f}" if (n, case) in median else "error" for n in names]
-        ratios = [f"{median[('project', case)] / median[(p, case)]:.2f}"
-                  if ("project", case) in median and (p, case) in median else "–" for p in peers]
+        ratios = [
+            f"{median[('project', case)] / median[(p, case)]:.2f}"
+            if ("project", case) in median and (p, case) in median
+            else "–"
+            for p in peers
+        ]
         what = "forward" if K == 0 else f"K={K}"
         lines.append(f"| {model} b{N} {what} | " + " | ".join(cells + ratios) + " |")
     table = "\n".join(lines)
     if args.device == "gpu":
-        card = subprocess.run(["nvidia-smi", "--query-gpu=name", "--format=csv,noheader"],
-                              capture_output=True, text=True).stdout.strip() or "unknown GPU"
-        info = (f"Device: {card}; {args.rounds} rounds × {args.reps} steps, median wall-clock "
-                "time per step with the device synchronised, float32.")
+        card = (
+            subprocess.run(
+                ["nvidia-smi", "--query-gpu=name", "--format=csv,noheader"],
+                capture_output=True,
+                text=True,
+            ).stdout.strip()
+            or "unknown GPU"
+        )
+        info = (
+            f"Device: {card}; {args.rounds} rounds × {args.reps} steps, median wall-clock "
+            "time per step with the device synchronised, float32."
+        )
     else:
-        info = (f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} "
-                f"cores (one used per framework), Python {platform.python_version()}; "
-                f"{args.rounds} rounds × {args.reps} steps, median CPU time per step, float32.")
+        info = (
+            f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} "
+            f"cores (one used per framework), Python {platform.python_version()}; "
+            f"{args.rounds} rounds × {args.reps} steps, median CPU time per step, float32."
+        )
     report = [table, "", info]
     if missing:
         report.append(f"Not installed here (skipped): {', '.join(missing)}.")
     for (name, case), message in errors.items():
         report.append(f"Error in {name} {case}: {message}")
     if memory:
-        report.append(f"\nFoMoH-2D step, deep MLP width 256, batch 256, depths {memory['depths']}: "
-                      f"peak {', '.join(f'{m:.1f}' for m in memory['peak_MB'])} MB; "
-                      "growth per extra layer: working memory "
-                      f"{memory['working_slices_per_layer']:.2f} parameter slices "
-                      f"(whole peak, with the returned θ: {memory['slices_per_layer']:.2f}).")
+        report.append(
+            f"\nFoMoH-2D step, deep MLP width 256, batch 256, depths {memory['depths']}: "
+            f"peak {', '.join(f'{m:.1f}' for m in memory['peak_MB'])} MB; "
+            "growth per extra layer: working memory "
+            f"{memory['working_slices_per_layer']:.2f} parameter slices "
+            f"(whole peak, with the returned θ: {memory['slices_per_layer']:.2f})."
+        )
     text = "\n".join(report)
     print(text)
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         command = "python benchmarks/bench_peers.py " + " ".join(a for a in (argv or sys.argv[1:]))
-        args.out.write_text(f"# Peer benchmark\n\nCommand: `{command.strip()}` "
-                            f"({time.strftime('%Y-%m-%d')})\n\n{text}\n")
+        args.out.write_text(
+            f"# Peer benchmark\n\nCommand: `{command.strip()}` "
+            f"({time.strftime('%Y-%m-%d')})\n\n{text}\n"
+        )
     return 0
 
 

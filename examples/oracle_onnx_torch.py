@@ -50,7 +50,7 @@ from torch import nn
 from torch.func import functional_call, grad, grad_and_value, jacrev, jvp
 from torch.nn.attention import SDPBackend, sdpa_kernel
 
-EPS = 2.0 ** -10
+EPS = 2.0**-10
 
 
 class AttentionClassifier(nn.Module):
@@ -70,8 +70,9 @@ class AttentionClassifier(nn.Module):
     def forward(self, x):
         N, T, d = x.shape
         x = self.bn(x.transpose(1, 2)).transpose(1, 2)
-        q, k, v = (t.reshape(N, T, self.heads, -1).transpose(1, 2)
-                   for t in self.qkv(x).chunk(3, dim=-1))
+        q, k, v = (
+            t.reshape(N, T, self.heads, -1).transpose(1, 2) for t in self.qkv(x).chunk(3, dim=-1)
+        )
         a = F.scaled_dot_product_attention(q, k, v).transpose(1, 2).reshape(N, T, d)
         x = self.ln1(x + self.out(a))
         x = self.ln2(x + self.ff2(F.gelu(self.ff1(x))))
@@ -86,18 +87,26 @@ def build_model(seed=0):
     with torch.no_grad():
         for name, t in list(model.named_parameters()) + list(model.named_buffers()):
             if t.dtype.is_floating_point:
-                t.copy_(0.5 + torch.rand_like(t) if "running_var" in name
-                        else 0.5 * torch.randn_like(t))
+                t.copy_(
+                    0.5 + torch.rand_like(t) if "running_var" in name else 0.5 * torch.randn_like(t)
+                )
     return model
 
 
 def export(model, path, sample_shape=(3, 4)):
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")      # the TorchScript exporter is deprecated
-        torch.onnx.export(model, (torch.zeros((2,) + sample_shape, dtype=torch.float64),),
-                          str(path), dynamo=False, do_constant_folding=False, opset_version=17,
-                          input_names=["x"], output_names=["logits"],
-                          dynamic_axes={"x": {0: "batch"}, "logits": {0: "batch"}})
+        warnings.simplefilter("ignore")  # the TorchScript exporter is deprecated
+        torch.onnx.export(
+            model,
+            (torch.zeros((2,) + sample_shape, dtype=torch.float64),),
+            str(path),
+            dynamo=False,
+            do_constant_folding=False,
+            opset_version=17,
+            input_names=["x"],
+            output_names=["logits"],
+            dynamic_axes={"x": {0: "batch"}, "logits": {0: "batch"}},
+        )
 
 
 def torch_results(model, case, dtype="float64", nested_jvp=False):
@@ -113,8 +122,10 @@ def torch_results(model, case, dtype="float64", nested_jvp=False):
     layout = case.meta["parameters"]
 
     def f(theta):
-        tensors = {p["name"]: theta[p["offset"]:p["offset"] + p["size"]].reshape(p["shape"])
-                   for p in layout}
+        tensors = {
+            p["name"]: theta[p["offset"] : p["offset"] + p["size"]].reshape(p["shape"])
+            for p in layout
+        }
         return F.cross_entropy(functional_call(module, tensors, (x,)), y)
 
     theta = a["theta"].to(dt)
@@ -125,25 +136,26 @@ def torch_results(model, case, dtype="float64", nested_jvp=False):
     def hvp(v):
         return jvp(grad(f), (theta,), (v,))[1]
 
-    def nested(v1, v2):          # wrong through F.layer_norm in PyTorch 2.13 (see above)
+    def nested(v1, v2):  # wrong through F.layer_norm in PyTorch 2.13 (see above)
         return jvp(lambda t: jvp(f, (t,), (v1,))[1], (theta,), (v2,))[1]
 
     out, quantities = {}, case.quantities
-    with sdpa_kernel(SDPBackend.MATH):       # fused CPU attention has no higher derivatives
+    with sdpa_kernel(SDPBackend.MATH):  # fused CPU attention has no higher derivatives
         g, value = grad_and_value(f)(theta)
         out["loss"], out["grad"] = value, g
         if "directional" in quantities:
             v1, v2 = a["v1"].to(dt), a["v2"].to(dt)
             out["dir_d1"] = torch.stack([d1(v) for v in v1])
             out["dir_d2"] = torch.stack([d1(v) for v in v2])
-            out["dir_d12"] = torch.stack([nested(p, q) if nested_jvp else p @ hvp(q)
-                                          for p, q in zip(v1, v2)])
+            out["dir_d12"] = torch.stack(
+                [nested(p, q) if nested_jvp else p @ hvp(q) for p, q in zip(v1, v2)]
+            )
         if "projected_hessian" in quantities:
             V = a["V"].to(dt)
             out["kd_g"] = torch.stack([d1(v) for v in V])
             if nested_jvp:
                 out["kd_H"] = torch.stack([torch.stack([nested(p, q) for q in V]) for p in V])
-            else:                                    # V H Vᵀ from K products H V[j]
+            else:  # V H Vᵀ from K products H V[j]
                 out["kd_H"] = V @ torch.stack([hvp(v) for v in V]).T
         if "hvp" in quantities:
             out["hvp"] = torch.stack([hvp(v.to(dt)) for v in a["hvp_v"]])
@@ -159,33 +171,54 @@ def main(argv=None):
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("out_dir", type=Path)
-    parser.add_argument("--dtype", choices=("float64", "float32"), default="float64",
-                        help="precision of the PyTorch computation (the reference is float64)")
-    parser.add_argument("--no-hessian", action="store_true",
-                        help="leave out the full Hessian (the slowest quantity on both sides)")
-    parser.add_argument("--nested-jvp", action="store_true",
-                        help="mixed second derivatives by jvp over jvp (shows PyTorch's "
-                             "LayerNorm bug)")
+    parser.add_argument(
+        "--dtype",
+        choices=("float64", "float32"),
+        default="float64",
+        help="precision of the PyTorch computation (the reference is float64)",
+    )
+    parser.add_argument(
+        "--no-hessian",
+        action="store_true",
+        help="leave out the full Hessian (the slowest quantity on both sides)",
+    )
+    parser.add_argument(
+        "--nested-jvp",
+        action="store_true",
+        help="mixed second derivatives by jvp over jvp (shows PyTorch's LayerNorm bug)",
+    )
     args = parser.parse_args(argv)
     args.out_dir.mkdir(parents=True, exist_ok=True)
 
     model = build_model()
     onnx_path = args.out_dir / "model.onnx"
     export(model, onnx_path)
-    case = make_onnx_case(args.out_dir / "case", onnx_path, batch=5, pairs=2, kd=3, hvp=2,
-                          hessian=not args.no_hessian,
-                          constants=["bn.running_mean", "bn.running_var"])
+    case = make_onnx_case(
+        args.out_dir / "case",
+        onnx_path,
+        batch=5,
+        pairs=2,
+        kd=3,
+        hvp=2,
+        hessian=not args.no_hessian,
+        constants=["bn.running_mean", "bn.running_var"],
+    )
     print(f"case {case.path}: D = {case.num_parameters}, quantities {', '.join(case.quantities)}")
     reference = oracle.compute_reference(case, case.path / "reference")
     checks = reference.meta["cross_check"]
-    print(f"reference: {len(checks['checks'])} cross-checks against the bicomplex step and "
-          f"for consistency, all agree: {checks['all_agree']}")
+    print(
+        f"reference: {len(checks['checks'])} cross-checks against the bicomplex step and "
+        f"for consistency, all agree: {checks['all_agree']}"
+    )
 
     results = torch_results(model, case, args.dtype, args.nested_jvp)
-    backend = (f"torch {torch.__version__} (torch.func on the original module, "
-               f"{'jvp over jvp' if args.nested_jvp else 'forward over reverse'})")
-    path = oracle.write_results(case.path / f"torch-{args.dtype}", case, results,
-                                backend=backend, dtype=args.dtype)
+    backend = (
+        f"torch {torch.__version__} (torch.func on the original module, "
+        f"{'jvp over jvp' if args.nested_jvp else 'forward over reverse'})"
+    )
+    path = oracle.write_results(
+        case.path / f"torch-{args.dtype}", case, results, backend=backend, dtype=args.dtype
+    )
     comparison = oracle.compare_results(case, oracle.read_results(path, case), reference)
     print(comparison.table())
     return 0 if comparison.ok else 1

@@ -73,22 +73,52 @@ from .oracles import (
 from .rules import RULES
 
 try:
-    __version__ = _version("fomoh-hyperdual")   # the distribution this package ships in
-except PackageNotFoundError:                    # a checkout that is not installed
+    __version__ = _version("fomoh-hyperdual")  # the distribution this package ships in
+except PackageNotFoundError:  # a checkout that is not installed
     __version__ = "0+unknown"
 
 __all__ = [
     # number types
-    "HyperDual", "Dual", "Jet", "Bicomplex", "ForwardNumber", "MultiPartArray", "RULES",
+    "HyperDual",
+    "Dual",
+    "Jet",
+    "Bicomplex",
+    "ForwardNumber",
+    "MultiPartArray",
+    "RULES",
     # derivatives of f: R^D -> R
-    "directional", "gradient", "hessian", "hvp", "projected_hessian", "DEFAULT_CHUNK_SIZE",
+    "directional",
+    "gradient",
+    "hessian",
+    "hvp",
+    "projected_hessian",
+    "DEFAULT_CHUNK_SIZE",
     # elementwise functions that are not NumPy ufuncs
-    "sigmoid", "softplus", "relu", "supported_functions",
+    "sigmoid",
+    "softplus",
+    "relu",
+    "supported_functions",
     # backend
-    "get_backend", "set_backend", "backend_name", "cupy_available", "namespace", "to_numpy",
-    "array_module", "BackendUnavailableError", "DeviceMismatchError",
+    "get_backend",
+    "set_backend",
+    "backend_name",
+    "cupy_available",
+    "namespace",
+    "to_numpy",
+    "array_module",
+    "BackendUnavailableError",
+    "DeviceMismatchError",
     # independent oracles
-    "bicomplex_directional", "bicomplex_gradient", "bicomplex_hessian",
-    "cs_directional", "cs_gradient", "fd_directional", "fd_gradient", "fd_hessian",
-    "compare", "ComparisonReport", "BICOMPLEX_STEP", "CS_STEP",
+    "bicomplex_directional",
+    "bicomplex_gradient",
+    "bicomplex_hessian",
+    "cs_directional",
+    "cs_gradient",
+    "fd_directional",
+    "fd_gradient",
+    "fd_hessian",
+    "compare",
+    "ComparisonReport",
+    "BICOMPLEX_STEP",
+    "CS_STEP",
 ]

@@ -14,8 +14,18 @@ from typing import Any, TypeAlias
 
 from numpy.typing import ArrayLike, DTypeLike  # re-exported: annotations import from here
 
-__all__ = ["Array", "ArrayLike", "ArrayModule", "DTypeLike", "Operand", "Objective",
-           "GradientFn", "Rule", "Parts", "BilinearOp"]
+__all__ = [
+    "Array",
+    "ArrayLike",
+    "ArrayModule",
+    "DTypeLike",
+    "Operand",
+    "Objective",
+    "GradientFn",
+    "Rule",
+    "Parts",
+    "BilinearOp",
+]
 
 Array: TypeAlias = Any
 """A plain array: ``numpy.ndarray``, or ``cupy.ndarray`` with the GPU backend."""

@@ -94,21 +94,23 @@ def namespace(*arrays: object) -> ModuleType:
     """
     devices = set()
     for a in arrays:
-        if isinstance(a, np.ndarray):              # the common case first
+        if isinstance(a, np.ndarray):  # the common case first
             devices.add(("numpy", 0))
         elif a is None or isinstance(a, (int, float, bool, complex, np.generic)):
             continue
         elif _is_cupy_array(a):
             devices.add(("cupy", a.device.id))
     if len(devices) > 1:
-        names = ", ".join("host (NumPy)" if d[0] == "numpy" else f"GPU {d[1]} (CuPy)"
-                          for d in sorted(devices))
+        names = ", ".join(
+            "host (NumPy)" if d[0] == "numpy" else f"GPU {d[1]} (CuPy)" for d in sorted(devices)
+        )
         raise DeviceMismatchError(
             f"arrays on different devices were mixed: {names}. Move them explicitly "
             "(cupy.asarray / hyperdual.to_numpy); nothing is copied silently."
         )
     if devices and next(iter(devices))[0] == "cupy":
         import cupy
+
         return cupy
     return np
 

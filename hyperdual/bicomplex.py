@@ -82,7 +82,7 @@ class Bicomplex(AlgebraArray):
     PART_NAMES = ("z1", "z2")
     LEAD = (0, 0)
     PART_KINDS = "c"
-    ELEMENTWISE: dict = {}     # name -> closed form (``FUNCTIONS``), filled in dispatch.py
+    ELEMENTWISE: dict = {}  # name -> closed form (``FUNCTIONS``), filled in dispatch.py
 
     def __init__(self, z1: ArrayLike, z2: ArrayLike = 0.0):
         xp = namespace(z1, z2)
@@ -96,8 +96,9 @@ class Bicomplex(AlgebraArray):
         self.z2 = z2 if z2.shape == shape else xp.broadcast_to(z2, shape)
 
     @classmethod
-    def from_components(cls, a: ArrayLike, b: ArrayLike = 0.0, c: ArrayLike = 0.0,
-                        d: ArrayLike = 0.0) -> Self:
+    def from_components(
+        cls, a: ArrayLike, b: ArrayLike = 0.0, c: ArrayLike = 0.0, d: ArrayLike = 0.0
+    ) -> Self:
         """``a + b i1 + c i2 + d i1i2`` from four real arrays (broadcast together)."""
         xp = namespace(a, b, c, d)
         a, b, c, d = (p if isinstance(p, (int, float)) else xp.asarray(p) for p in (a, b, c, d))
@@ -108,8 +109,9 @@ class Bicomplex(AlgebraArray):
     def constant(cls, value: ArrayLike, xp: ModuleType | None = None) -> Self:
         """Lift a real or complex array: ``z1 = value`` (made complex), ``z2 = 0``."""
         number = super().constant(value, xp)
-        return cls.from_parts((number.z1.astype(cls._part_dtype(number.z1.dtype), copy=False),
-                               number.z2))
+        return cls.from_parts(
+            (number.z1.astype(cls._part_dtype(number.z1.dtype), copy=False), number.z2)
+        )
 
     @staticmethod
     def _part_dtype(dtype):
@@ -201,6 +203,7 @@ def _log_one_plus_i2(w):
 # ---------------------------------------------------------------------- elementary functions
 # Each takes a Bicomplex ``z = z1 + i2 z2`` and returns one. In the notes, "step regime" means
 # z1 = a + O(h) i1 and z2 = O(h), the situation of the bicomplex step.
+
 
 def exp(x: Bicomplex) -> Bicomplex:
     """``exp(z1 + i2 z2) = exp(z1) (cos z2 + i2 sin z2)`` (Euler's formula in ``i2``).
@@ -362,7 +365,7 @@ def arctan(x: Bicomplex) -> Bicomplex:
     z1sq, z2sq = z1 * z1, z2 * z2
     one_plus = 1.0 + z1sq
     B = 0.5 * xp.arctanh(2.0 * z2 / (one_plus + z2sq))
-    A = xp.arctan(z1) + 0.5 * xp.arctan(2.0 * z1 * z2sq / (one_plus ** 2 - z2sq * (1.0 - z1sq)))
+    A = xp.arctan(z1) + 0.5 * xp.arctan(2.0 * z1 * z2sq / (one_plus**2 - z2sq * (1.0 - z1sq)))
     return _new(A, B)
 
 
@@ -380,8 +383,7 @@ def arctanh(x: Bicomplex) -> Bicomplex:
     one_minus = (1.0 - z1) * (1.0 + z1)
     z2sq = z2 * z2
     B = 0.5 * xp.arctan(2.0 * z2 / (one_minus - z2sq))
-    A = xp.arctanh(z1) - 0.5 * xp.arctanh(2.0 * z1 * z2sq
-                                          / (one_minus ** 2 + z2sq * (1.0 + z1 * z1)))
+    A = xp.arctanh(z1) - 0.5 * xp.arctanh(2.0 * z1 * z2sq / (one_minus**2 + z2sq * (1.0 + z1 * z1)))
     return _new(A, B)
 
 
@@ -477,8 +479,8 @@ def _segment_form(x, f, df, d2f):
     xp, z1, z2 = _split(x)
     nodes, weights = np.polynomial.legendre.leggauss(_GAUSS_NODES)
     mean1, rem2 = 0.0, 0.0
-    for node, weight in zip(nodes.tolist(), weights.tolist()):   # Python floats: keep float32
-        s, w = 0.5 * (node + 1.0), 0.5 * weight                  # mapped to [0, 1]
+    for node, weight in zip(nodes.tolist(), weights.tolist()):  # Python floats: keep float32
+        s, w = 0.5 * (node + 1.0), 0.5 * weight  # mapped to [0, 1]
         up, down = z1 + 1j * s * z2, z1 - 1j * s * z2
         mean1 = mean1 + w * 0.5 * (df(up) + df(down))
         rem2 = rem2 + w * (1.0 - s) * 0.5 * (d2f(up) + d2f(down))
@@ -498,11 +500,29 @@ def erf(x: Bicomplex) -> Bicomplex:
 
 
 FUNCTIONS = {
-    "exp": exp, "expm1": expm1, "log": log, "log1p": log1p, "sqrt": sqrt, "square": square,
-    "reciprocal": reciprocal, "sin": sin, "cos": cos, "tan": tan, "sinh": sinh, "cosh": cosh,
-    "tanh": tanh, "arctan": arctan, "arctanh": arctanh, "arcsin": arcsin, "arccos": arccos,
-    "arcsinh": arcsinh, "sigmoid": sigmoid, "softplus": softplus, "relu": relu,
-    "abs": absolute, "erf": erf,
+    "exp": exp,
+    "expm1": expm1,
+    "log": log,
+    "log1p": log1p,
+    "sqrt": sqrt,
+    "square": square,
+    "reciprocal": reciprocal,
+    "sin": sin,
+    "cos": cos,
+    "tan": tan,
+    "sinh": sinh,
+    "cosh": cosh,
+    "tanh": tanh,
+    "arctan": arctan,
+    "arctanh": arctanh,
+    "arcsin": arcsin,
+    "arccos": arccos,
+    "arcsinh": arcsinh,
+    "sigmoid": sigmoid,
+    "softplus": softplus,
+    "relu": relu,
+    "abs": absolute,
+    "erf": erf,
 }
 """name -> function of a Bicomplex; the same names as ``rules.RULES``."""
 
@@ -573,5 +593,7 @@ def _integer_power_array(x, n):
 
 def supported_functions() -> list[str]:
     """Names of the NumPy functions and ufuncs that accept Bicomplex inputs."""
-    return sorted(set(Bicomplex.supported_functions())
-                  | {"hyperdual.sigmoid", "hyperdual.softplus", "hyperdual.relu"})
+    return sorted(
+        set(Bicomplex.supported_functions())
+        | {"hyperdual.sigmoid", "hyperdual.softplus", "hyperdual.relu"}
+    )

@@ -76,10 +76,10 @@ def _matmul_parts(p, lead_p, q, lead_q):
     product instead (same numbers, several times faster).
     """
     xp = namespace(p, q)
-    if q.ndim == 2 and p.ndim > 2:               # (..., N, D) @ (D, K): fold the batch into rows
+    if q.ndim == 2 and p.ndim > 2:  # (..., N, D) @ (D, K): fold the batch into rows
         return (p.reshape(-1, p.shape[-1]) @ q).reshape(p.shape[:-1] + (q.shape[-1],))
-    if p.ndim == 2 and q.ndim > 2:               # (N, D) @ (..., D, K): fold the batch into columns
-        folded = xp.moveaxis(q, -2, 0).reshape(q.shape[-2], -1)     # (D, ...*K)
+    if p.ndim == 2 and q.ndim > 2:  # (N, D) @ (..., D, K): fold the batch into columns
+        folded = xp.moveaxis(q, -2, 0).reshape(q.shape[-2], -1)  # (D, ...*K)
         out = (p @ folded).reshape((p.shape[0],) + q.shape[:-2] + (q.shape[-1],))
         return xp.moveaxis(out, 0, -2)
     return p @ q
@@ -94,21 +94,21 @@ def _matmul_cross(b, q):
     K² narrow ones.
     """
     xp = namespace(b, q)
-    if q.ndim == 3 and b.ndim >= 3:               # q_j are (F, O) matrices
+    if q.ndim == 3 and b.ndim >= 3:  # q_j are (F, O) matrices
         F = q.shape[1]
-        Q = xp.moveaxis(q, 0, 1).reshape(F, -1)                       # (F, Kq·O)
+        Q = xp.moveaxis(q, 0, 1).reshape(F, -1)  # (F, Kq·O)
         out = (b.reshape(-1, F) @ Q).reshape(b.shape[:-1] + (q.shape[0], q.shape[2]))
-        return xp.moveaxis(out, -2, 1)                                # (Kb, Kq, ..., L, O)
-    if b.ndim == 3 and q.ndim >= 3:               # b_i are (L, F) matrices
+        return xp.moveaxis(out, -2, 1)  # (Kb, Kq, ..., L, O)
+    if b.ndim == 3 and q.ndim >= 3:  # b_i are (L, F) matrices
         L, F = b.shape[1:]
-        Q = xp.moveaxis(q, -2, 0).reshape(F, -1)                      # (F, Kq·…·O)
+        Q = xp.moveaxis(q, -2, 0).reshape(F, -1)  # (F, Kq·…·O)
         out = (b.reshape(-1, F) @ Q).reshape((b.shape[0], L) + q.shape[:-2] + (q.shape[-1],))
-        return xp.moveaxis(out, 1, -2)                                # (Kb, Kq, ..., L, O)
+        return xp.moveaxis(out, 1, -2)  # (Kb, Kq, ..., L, O)
     return b[:, None] @ q[None, :]
 
 
 _matmul_parts.cross = _matmul_cross
-_matmul_parts.stack_right = True     # plain @ number: one product against all parts at once
+_matmul_parts.stack_right = True  # plain @ number: one product against all parts at once
 
 
 def _ndim(v):
@@ -134,8 +134,10 @@ def dot(a: Operand, b: Operand, out: None = None) -> MultiPartArray:
     if _ndim(a) == 0 or _ndim(b) == 0:
         return multiply(a, b)
     if max(_ndim(a), _ndim(b)) > 2:
-        raise TypeError("numpy.dot on arrays with more than 2 dimensions is not supported for "
-                        "multi-part arrays; use np.einsum or @")
+        raise TypeError(
+            "numpy.dot on arrays with more than 2 dimensions is not supported for "
+            "multi-part arrays; use np.einsum or @"
+        )
     return matmul(a, b)
 
 
@@ -147,8 +149,9 @@ def einsum(subscripts: str, *operands: Operand, **kwargs: object) -> MultiPartAr
     if kwargs.get("out") is not None:
         raise TypeError("numpy.einsum(out=...) is not supported for multi-part arrays")
     if not isinstance(subscripts, str):
-        raise TypeError("numpy.einsum: only the string-subscripts form is supported for "
-                        "multi-part arrays")
+        raise TypeError(
+            "numpy.einsum: only the string-subscripts form is supported for multi-part arrays"
+        )
     subscripts = subscripts.replace(" ", "")
     inputs, arrow, output = subscripts.partition("->")
     terms = inputs.split(",")
@@ -157,9 +160,11 @@ def einsum(subscripts: str, *operands: Operand, **kwargs: object) -> MultiPartAr
     if not arrow:  # implicit output: the letters used once, in alphabetical order
         letters = inputs.replace(",", "").replace("...", "")
         output = ("..." if "..." in inputs else "") + "".join(
-            sorted(ch for ch in set(letters) if letters.count(ch) == 1))
-    pair = next(ch for ch in "ZYXWVUTSRQPONMLKJIHGFEDCBAzyxwvutsrqponmlkjihgfedcba"
-                if ch not in subscripts)
+            sorted(ch for ch in set(letters) if letters.count(ch) == 1)
+        )
+    pair = next(
+        ch for ch in "ZYXWVUTSRQPONMLKJIHGFEDCBAzyxwvutsrqponmlkjihgfedcba" if ch not in subscripts
+    )
     extra = {k: v for k, v in kwargs.items() if k != "out"}
 
     def spec(term, lead):
@@ -170,8 +175,7 @@ def einsum(subscripts: str, *operands: Operand, **kwargs: object) -> MultiPartAr
         if q is None:
             return xp.einsum(f"{spec(terms[0], lead_p)}->{spec(output, lead_p)}", p, **extra)
         out = spec(output, lead_p or lead_q)
-        return xp.einsum(f"{spec(terms[0], lead_p)},{spec(terms[1], lead_q)}->{out}", p, q,
-                         **extra)
+        return xp.einsum(f"{spec(terms[0], lead_p)},{spec(terms[1], lead_q)}->{out}", p, q, **extra)
 
     if len(operands) == 1:
         return operands[0].map_parts(lambda p, lead: contract(p, lead))

@@ -49,8 +49,9 @@ def _scalar_result(y, number_type):
             raise ValueError(f"f must return a scalar; it returned shape {shape}")
         return None
     if not isinstance(y, number_type):
-        raise TypeError(f"f returned a {type(y).__name__}, expected a {number_type.__name__} "
-                        "scalar")
+        raise TypeError(
+            f"f returned a {type(y).__name__}, expected a {number_type.__name__} scalar"
+        )
     if y.size != 1:
         raise ValueError(f"f must return a scalar (shape () or (1,)); it returned shape {y.shape}")
     return y.reshape(())
@@ -70,8 +71,12 @@ def _evaluate(f, theta, v1, v2):
         zeros = xp.zeros(P, dtype=theta.dtype)
         return xp.asarray(y).reshape(()), zeros, zeros, zeros
     shape = (P,)
-    return (number.real, xp.broadcast_to(number.eps1, shape),
-            xp.broadcast_to(number.eps2, shape), xp.broadcast_to(number.eps12, shape))
+    return (
+        number.real,
+        xp.broadcast_to(number.eps1, shape),
+        xp.broadcast_to(number.eps2, shape),
+        xp.broadcast_to(number.eps12, shape),
+    )
 
 
 def _chunk_size(chunk_size):
@@ -90,8 +95,13 @@ def _chunks(n, chunk_size):
         yield slice(start, min(start + size, n))
 
 
-def directional(f: Objective, theta: ArrayLike, v1: ArrayLike, v2: ArrayLike | None = None,
-                chunk_size: int | None = None) -> tuple[Array, Array, Array, Array]:
+def directional(
+    f: Objective,
+    theta: ArrayLike,
+    v1: ArrayLike,
+    v2: ArrayLike | None = None,
+    chunk_size: int | None = None,
+) -> tuple[Array, Array, Array, Array]:
     """Value, first and second directional derivatives of ``f`` at ``theta``.
 
     Parameters
@@ -121,8 +131,9 @@ def directional(f: Objective, theta: ArrayLike, v1: ArrayLike, v2: ArrayLike | N
     else:
         v2, single2 = as_directions(v2, theta, "v2")
     if v1.shape[0] != v2.shape[0] and 1 not in (v1.shape[0], v2.shape[0]):
-        raise ValueError(f"v1 and v2 hold different numbers of directions: "
-                         f"{v1.shape[0]} and {v2.shape[0]}")
+        raise ValueError(
+            f"v1 and v2 hold different numbers of directions: {v1.shape[0]} and {v2.shape[0]}"
+        )
     P = max(v1.shape[0], v2.shape[0])
     v1, v2 = xp.broadcast_to(v1, (P, D)), xp.broadcast_to(v2, (P, D))
     value, out = None, []
@@ -149,8 +160,9 @@ def gradient(f: Objective, theta: ArrayLike, chunk_size: int | None = None) -> A
     for chunk in _chunks(D, chunk_size):
         number = _scalar_result(f(Dual(theta, basis[chunk])), Dual)
         P = chunk.stop - chunk.start
-        pieces.append(xp.zeros(P, dtype=theta.dtype) if number is None
-                      else xp.broadcast_to(number.eps, (P,)))
+        pieces.append(
+            xp.zeros(P, dtype=theta.dtype) if number is None else xp.broadcast_to(number.eps, (P,))
+        )
     return xp.concatenate(pieces)
 
 
@@ -176,8 +188,11 @@ def _jet_evaluate(f, theta, V):
     y = f(seed(theta, V))
     number = _scalar_result(y, Jet)
     if number is None:
-        return (xp.asarray(y).reshape(()), xp.zeros(K, dtype=theta.dtype),
-                xp.zeros((K, K), dtype=theta.dtype))
+        return (
+            xp.asarray(y).reshape(()),
+            xp.zeros(K, dtype=theta.dtype),
+            xp.zeros((K, K), dtype=theta.dtype),
+        )
     g = xp.zeros(K, dtype=theta.dtype) if number.first is None else number.first
     return number.real, g, number.hessian()
 
@@ -209,15 +224,16 @@ def _blockwise(f, theta, K, rows, chunk_size):
         value, g_s, H_s = _jet_evaluate(f, theta, rows(bs))
         g[bs], H[bs, bs] = g_s, H_s
         n = bs.stop - bs.start
-        for bt in blocks[s + 1:]:
+        for bt in blocks[s + 1 :]:
             _, _, H_st = _jet_evaluate(f, theta, xp.concatenate([rows(bs), rows(bt)]))
             H[bs, bt] = H_st[:n, n:]
             H[bt, bs] = H_st[n:, :n]
     return value, g, H
 
 
-def projected_hessian(f: Objective, theta: ArrayLike, V: ArrayLike,
-                      chunk_size: int | None = None) -> tuple[Array, Array, Array]:
+def projected_hessian(
+    f: Objective, theta: ArrayLike, V: ArrayLike, chunk_size: int | None = None
+) -> tuple[Array, Array, Array]:
     """Projection of gradient and Hessian onto the K directions in the rows of ``V``.
 
     Parameters

@@ -47,8 +47,10 @@ MultiPartArray.ARRAY_FUNCTIONS = numpy_functions.ARRAY_FUNCTIONS
 
 def _chain_rule_ufunc(name):
     """The ufunc of one rule-table entry: the generic chain rule with that rule."""
+
     def impl(x):
         return x.apply(RULES[name])
+
     impl.__name__ = name
     return impl
 
@@ -77,4 +79,4 @@ Bicomplex.UFUNCS = {
     **{getattr(np, ufunc): bicomplex.FUNCTIONS[name] for ufunc, name in UFUNC_TO_RULE.items()},
 }
 Bicomplex.ARRAY_FUNCTIONS = {**numpy_functions.ARRAY_FUNCTIONS, **bilinear.ARRAY_FUNCTIONS}
-Bicomplex.ELEMENTWISE = bicomplex.FUNCTIONS   # hyperdual.sigmoid, softplus, relu by name
+Bicomplex.ELEMENTWISE = bicomplex.FUNCTIONS  # hyperdual.sigmoid, softplus, relu by name

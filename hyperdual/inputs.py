@@ -32,8 +32,10 @@ def as_parameters(theta: ArrayLike, dtype: DTypeLike | None = None) -> Array:
     if theta.dtype.kind != "f":
         raise ValueError(f"theta must be a real floating array, got dtype {theta.dtype}")
     if theta.ndim != 1:
-        raise ValueError(f"theta must be a 1-D parameter vector of shape (D,); got shape "
-                         f"{theta.shape}. Flatten your parameters (and reshape inside f).")
+        raise ValueError(
+            f"theta must be a 1-D parameter vector of shape (D,); got shape "
+            f"{theta.shape}. Flatten your parameters (and reshape inside f)."
+        )
     return theta if dtype is None else theta.astype(dtype, copy=True)
 
 
@@ -51,7 +53,7 @@ def as_directions(v: ArrayLike, theta: Array, name: str) -> tuple[Array, bool]:
     V : array, shape (P, D)
     single : bool, True when ``v`` was one direction of shape (D,)
     """
-    xp = namespace(v, theta)            # raises on a device mismatch
+    xp = namespace(v, theta)  # raises on a device mismatch
     v, D = xp.asarray(v), theta.shape[0]
     if v.ndim == 1 and v.shape[0] == D:
         return v[None].astype(theta.dtype, copy=False), True

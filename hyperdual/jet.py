@@ -110,8 +110,9 @@ class Jet(ForwardNumber):
     LEAD = (0, 1, 1)
     STRUCTURAL_ZEROS = True
 
-    def __init__(self, real: ArrayLike, first: ArrayLike | None = None,
-                 second: ArrayLike | None = None):
+    def __init__(
+        self, real: ArrayLike, first: ArrayLike | None = None, second: ArrayLike | None = None
+    ):
         given = [v for v in (real, first, second) if v is not None]
         xp = namespace(*given)
         dtype = _component_dtype(xp, given, "Jet")
@@ -124,9 +125,11 @@ class Jet(ForwardNumber):
         if self.second is not None:
             K = _K_from_pairs(self.second.shape[0])
             if self.first is not None and self.first.shape[0] != K:
-                raise ValueError(f"Jet: {self.first.shape[0]} first-order parts need "
-                                 f"{npairs(self.first.shape[0])} second-order parts, "
-                                 f"got {self.second.shape[0]}")
+                raise ValueError(
+                    f"Jet: {self.first.shape[0]} first-order parts need "
+                    f"{npairs(self.first.shape[0])} second-order parts, "
+                    f"got {self.second.shape[0]}"
+                )
 
     @staticmethod
     def _checked(xp, part, dtype, S, name):
@@ -134,8 +137,10 @@ class Jet(ForwardNumber):
             return None
         part = xp.array(part, dtype=dtype, copy=True)
         if part.ndim != len(S) + 1 or part.shape[1:] != S:
-            raise ValueError(f"Jet {name} must have shape (n, *{S}) with a leading axis of "
-                             f"parts; got {part.shape}")
+            raise ValueError(
+                f"Jet {name} must have shape (n, *{S}) with a leading axis of "
+                f"parts; got {part.shape}"
+            )
         return _frozen(part)
 
     # ------------------------------------------------------------------ the jet's size
@@ -175,20 +180,19 @@ class Jet(ForwardNumber):
         a, b, c = x
         p, q, r = y
         real = op(a, 0, p, 0)
-        first = _sum([None if q is None else op(a, 0, q, 1),
-                      None if b is None else op(b, 1, p, 0)])
+        first = _sum([None if q is None else op(a, 0, q, 1), None if b is None else op(b, 1, p, 0)])
         cross = None
         if b is not None and q is not None:
             I, J = pair_index(b.shape[0], namespace(b, q))
             cross_form = getattr(op, "cross", None)
             if cross_form is not None:
-                X = cross_form(b, q)                 # (K, K, ...): X[i, j] = op(b_i, q_j)
+                X = cross_form(b, q)  # (K, K, ...): X[i, j] = op(b_i, q_j)
                 cross = X[I, J] + X[J, I]
             else:
                 cross = op(b[I], 1, q[J], 1) + op(b[J], 1, q[I], 1)
-        second = _sum([None if r is None else op(a, 0, r, 1),
-                       None if c is None else op(c, 1, p, 0),
-                       cross])
+        second = _sum(
+            [None if r is None else op(a, 0, r, 1), None if c is None else op(c, 1, p, 0), cross]
+        )
         return real, first, second
 
     @staticmethod
@@ -213,4 +217,3 @@ def seed(theta: Array, V: Array) -> Jet:
     V : array, shape (K, D)
     """
     return Jet.from_parts((theta, V, None))
-

@@ -48,8 +48,8 @@ class MultiPartArray:
     # in one place: ``dispatch.py``.
     ARRAY_FUNCTIONS: dict = {}
     UFUNCS: dict = {}
-    STRUCTURAL_ZEROS = False    # True: a zero part may be stored as None (see module docstring)
-    PART_KINDS: str = "f"       # dtype kinds the parts may hold: "f" real (HyperDual, Dual,
+    STRUCTURAL_ZEROS = False  # True: a zero part may be stored as None (see module docstring)
+    PART_KINDS: str = "f"  # dtype kinds the parts may hold: "f" real (HyperDual, Dual,
     #                             Jet), "c" complex (Bicomplex). Guarded where values enter.
     __array_priority__ = 100
 
@@ -73,8 +73,9 @@ class MultiPartArray:
         if cls.STRUCTURAL_ZEROS:
             return cls.from_parts([value] + [None] * (len(cls.LEAD) - 1))
         zero = xp.zeros((), dtype=cls._part_dtype(value.dtype))
-        parts = [value] + [xp.broadcast_to(zero, (1,) * lead + value.shape)
-                           for lead in cls.LEAD[1:]]
+        parts = [value] + [
+            xp.broadcast_to(zero, (1,) * lead + value.shape) for lead in cls.LEAD[1:]
+        ]
         return cls.from_parts(parts)
 
     @staticmethod
@@ -95,8 +96,12 @@ class MultiPartArray:
             raise TypeError(
                 f"a {_kind_name(kind)} operand cannot enter a {cls.__name__} (its parts are "
                 f"{_kind_name(cls.PART_KINDS)}): the result would be silently wrong. "
-                + ("Use hyperdual.Bicomplex or the complex step for complex arithmetic."
-                   if kind == "c" else "Convert it to a floating array first."))
+                + (
+                    "Use hyperdual.Bicomplex or the complex step for complex arithmetic."
+                    if kind == "c"
+                    else "Convert it to a floating array first."
+                )
+            )
         return value
 
     @classmethod
@@ -107,9 +112,11 @@ class MultiPartArray:
             return None
         dtype = np.dtype(dtype)
         if dtype.kind not in cls.PART_KINDS:
-            raise TypeError(f"{what} with dtype={dtype} is not supported for {cls.__name__}: "
-                            f"casting its {_kind_name(cls.PART_KINDS)} parts to {dtype} "
-                            "would silently truncate or misrepresent them")
+            raise TypeError(
+                f"{what} with dtype={dtype} is not supported for {cls.__name__}: "
+                f"casting its {_kind_name(cls.PART_KINDS)} parts to {dtype} "
+                "would silently truncate or misrepresent them"
+            )
         return dtype
 
     @property
@@ -146,7 +153,8 @@ class MultiPartArray:
     def __repr__(self):
         body = ",\n  ".join(
             f"{n}={'0 (structural)' if p is None else np.array2string(np.asarray(p), prefix='  ')}"
-            for n, p in zip(self.PART_NAMES, self.parts))
+            for n, p in zip(self.PART_NAMES, self.parts)
+        )
         return f"{type(self).__name__}(\n  {body})"
 
     # A multi-part number must never be turned into a plain array or float silently:
@@ -159,15 +167,18 @@ class MultiPartArray:
         )
 
     def __float__(self):
-        raise TypeError(f"float() of a {type(self).__name__} would drop its derivative parts; "
-                        "use .real")
+        raise TypeError(
+            f"float() of a {type(self).__name__} would drop its derivative parts; use .real"
+        )
 
     __int__ = __complex__ = __float__
 
     def __bool__(self):
         if self.size != 1:
-            raise ValueError(f"the truth value of a {type(self).__name__} array with more "
-                             "than one element is ambiguous")
+            raise ValueError(
+                f"the truth value of a {type(self).__name__} array with more "
+                "than one element is ambiguous"
+            )
         return bool(self.real.reshape(()))
 
     # ----------------------------------------------------------------- helpers
@@ -176,8 +187,9 @@ class MultiPartArray:
 
         A structural zero (``None``) stays ``None``: a linear map of zero is zero.
         """
-        return self.from_parts(tuple(None if p is None else fn(p, lead)
-                                     for p, lead in zip(self.parts, self.LEAD)))
+        return self.from_parts(
+            tuple(None if p is None else fn(p, lead) for p, lead in zip(self.parts, self.LEAD))
+        )
 
     def map_stacked(self, fn: Callable[[Array], Array]) -> Self:
         """Apply one linear ``fn`` to all parts at once, stacked on one leading axis.
@@ -189,15 +201,20 @@ class MultiPartArray:
         whose parts have at most one leading axis.
         """
         if max(self.LEAD) > 1:
-            raise TypeError(f"map_stacked needs at most one leading axis per part "
-                            f"({type(self).__name__} has {self.LEAD})")
-        present = [(k, p if lead else p[None]) for k, (p, lead)
-                   in enumerate(zip(self.parts, self.LEAD)) if p is not None]
+            raise TypeError(
+                f"map_stacked needs at most one leading axis per part "
+                f"({type(self).__name__} has {self.LEAD})"
+            )
+        present = [
+            (k, p if lead else p[None])
+            for k, (p, lead) in enumerate(zip(self.parts, self.LEAD))
+            if p is not None
+        ]
         sizes = [p.shape[0] for _, p in present]
         out = fn(self.xp.concatenate([p for _, p in present]))
         parts, start = [None] * len(self.LEAD), 0
         for (k, _), size in zip(present, sizes):
-            piece = out[start:start + size]
+            piece = out[start : start + size]
             parts[k] = piece if self.LEAD[k] else piece[0]
             start += size
         return self.from_parts(parts)
@@ -218,8 +235,9 @@ class MultiPartArray:
         extra = ndim - self.ndim
         if extra <= 0:
             return self
-        return self.map_parts(lambda p, lead: p.reshape(p.shape[:lead] + (1,) * extra
-                                                        + p.shape[lead:]))
+        return self.map_parts(
+            lambda p, lead: p.reshape(p.shape[:lead] + (1,) * extra + p.shape[lead:])
+        )
 
     def broadcast_to(self, shape: Iterable[int]) -> Self:
         """Broadcast the number's shape to ``shape`` (leading axes of parts are kept)."""
@@ -244,22 +262,29 @@ class MultiPartArray:
         if len(axes) == 1 and (axes[0] is None or not isinstance(axes[0], int)):
             axes = axes[0]
         axes = tuple(reversed(range(self.ndim))) if not axes else tuple(axes)
-        return self.map_parts(lambda p, lead: p.transpose(
-            tuple(range(lead)) + tuple(self._axis(a, lead) for a in axes)))
+        return self.map_parts(
+            lambda p, lead: p.transpose(
+                tuple(range(lead)) + tuple(self._axis(a, lead) for a in axes)
+            )
+        )
 
     @property
     def T(self) -> Self:
         return self.transpose()
 
     def swapaxes(self, axis1: int, axis2: int) -> Self:
-        return self.map_parts(lambda p, lead: p.swapaxes(self._axis(axis1, lead),
-                                                         self._axis(axis2, lead)))
+        return self.map_parts(
+            lambda p, lead: p.swapaxes(self._axis(axis1, lead), self._axis(axis2, lead))
+        )
 
     def moveaxis(self, source: int | Iterable[int], destination: int | Iterable[int]) -> Self:
         src = source if isinstance(source, (tuple, list)) else (source,)
         dst = destination if isinstance(destination, (tuple, list)) else (destination,)
-        return self.map_parts(lambda p, lead: self.xp.moveaxis(
-            p, [self._axis(a, lead) for a in src], [self._axis(a, lead) for a in dst]))
+        return self.map_parts(
+            lambda p, lead: self.xp.moveaxis(
+                p, [self._axis(a, lead) for a in src], [self._axis(a, lead) for a in dst]
+            )
+        )
 
     def expand_dims(self, axis: int | Iterable[int]) -> Self:
         axes = axis if isinstance(axis, (tuple, list)) else (axis,)
@@ -294,34 +319,48 @@ class MultiPartArray:
         return self.map_parts(take)
 
     def __setitem__(self, index, value):
-        raise TypeError(f"{type(self).__name__} is immutable (in-place updates would break "
-                        "forward mode's no-tape guarantee); build a new array with "
-                        "np.where, np.concatenate or np.pad instead")
+        raise TypeError(
+            f"{type(self).__name__} is immutable (in-place updates would break "
+            "forward mode's no-tape guarantee); build a new array with "
+            "np.where, np.concatenate or np.pad instead"
+        )
 
     def take_along_axis(self, indices: Array, axis: int | None) -> Self:
         def take(p, lead):
             idx = indices.reshape((1,) * lead + indices.shape)
-            return self.xp.take_along_axis(p, idx, axis=None if axis is None
-                                           else self._axis(axis, lead))
+            return self.xp.take_along_axis(
+                p, idx, axis=None if axis is None else self._axis(axis, lead)
+            )
+
         return self.map_parts(take)
 
     # ----------------------------------------------------------------- linear: reductions
-    def sum(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False,
-            dtype: DTypeLike | None = None) -> Self:
+    def sum(
+        self,
+        axis: int | tuple[int, ...] | None = None,
+        keepdims: bool = False,
+        dtype: DTypeLike | None = None,
+    ) -> Self:
         dtype = self.check_dtype(dtype, "sum")
 
         def total(p, lead):
             ax = tuple(range(lead, p.ndim)) if axis is None else self._axis(axis, lead)
             return p.sum(axis=ax, keepdims=keepdims, dtype=dtype)
+
         return self.map_parts(total)
 
-    def mean(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False,
-             dtype: DTypeLike | None = None) -> Self:
+    def mean(
+        self,
+        axis: int | tuple[int, ...] | None = None,
+        keepdims: bool = False,
+        dtype: DTypeLike | None = None,
+    ) -> Self:
         dtype = self.check_dtype(dtype, "mean")
 
         def average(p, lead):
             ax = tuple(range(lead, p.ndim)) if axis is None else self._axis(axis, lead)
             return p.mean(axis=ax, keepdims=keepdims, dtype=dtype)
+
         return self.map_parts(average)
 
     # ----------------------------------------------------------------- linear: + and -
@@ -420,13 +459,18 @@ class MultiPartArray:
         if method != "__call__":
             raise TypeError(_unsupported(self, f"{name}.{method}"))
         if kwargs.get("out") is not None:
-            raise TypeError(f"{name}(out=...) is not supported: {cls.__name__} arrays are "
-                            "immutable")
-        extra = {k for k, v in kwargs.items() if k not in ("out", "where", "casting", "order")
-                 or (k == "where" and v is not True)}
+            raise TypeError(
+                f"{name}(out=...) is not supported: {cls.__name__} arrays are immutable"
+            )
+        extra = {
+            k
+            for k, v in kwargs.items()
+            if k not in ("out", "where", "casting", "order") or (k == "where" and v is not True)
+        }
         if extra:
-            raise TypeError(f"{name}: arguments {sorted(extra)} are not supported for "
-                            f"{cls.__name__}")
+            raise TypeError(
+                f"{name}: arguments {sorted(extra)} are not supported for {cls.__name__}"
+            )
         if any(isinstance(v, MultiPartArray) and not isinstance(v, cls) for v in inputs):
             return NotImplemented
         impl = cls.UFUNCS.get(ufunc)
@@ -437,8 +481,10 @@ class MultiPartArray:
     @classmethod
     def supported_functions(cls) -> list[str]:
         """Names of the NumPy ufuncs and functions that accept this type."""
-        return sorted({f"numpy.{u.__name__}" for u in cls.UFUNCS}
-                      | {f"numpy.{f.__name__}" for f in cls.ARRAY_FUNCTIONS})
+        return sorted(
+            {f"numpy.{u.__name__}" for u in cls.UFUNCS}
+            | {f"numpy.{f.__name__}" for f in cls.ARRAY_FUNCTIONS}
+        )
 
     def __array_function__(self, func, types, args, kwargs):
         if not all(issubclass(t, (type(self), np.ndarray)) or _is_cupy_type(t) for t in types):
@@ -454,23 +500,30 @@ def _is_cupy_type(t):
 
 
 def _unsupported(x, what):
-    return (f"{what} is not supported for {type(x).__name__} inputs (it might silently drop "
-            "derivative parts). Rewrite the computation with supported operations "
-            "(see hyperdual.supported_functions()) or ask for it to be added.")
+    return (
+        f"{what} is not supported for {type(x).__name__} inputs (it might silently drop "
+        "derivative parts). Rewrite the computation with supported operations "
+        "(see hyperdual.supported_functions()) or ask for it to be added."
+    )
 
 
 def _kind(value):
     """The NumPy dtype kind of a plain operand ("b", "i", "u", "f", "c", ...)."""
     for kind, types in (("b", bool), ("i", int), ("f", float), ("c", complex)):
-        if isinstance(value, types):    # Python scalars (and NumPy's float64, complex128)
+        if isinstance(value, types):  # Python scalars (and NumPy's float64, complex128)
             return kind
     dtype = getattr(value, "dtype", None)
     return np.dtype(dtype).kind if dtype is not None else np.asarray(value).dtype.kind
 
 
 def _kind_name(kinds):
-    return "complex" if "c" in kinds else {"b": "boolean", "i": "integer", "u": "integer",
-                                            "f": "real floating"}.get(kinds, f"kind {kinds!r}")
+    return (
+        "complex"
+        if "c" in kinds
+        else {"b": "boolean", "i": "integer", "u": "integer", "f": "real floating"}.get(
+            kinds, f"kind {kinds!r}"
+        )
+    )
 
 
 def _like(values):
@@ -500,15 +553,21 @@ def _add(x, y):
         _like((x, y))
         nd = max(x.ndim, y.ndim)
         shape = np.broadcast_shapes(x.shape, y.shape)
-        return x.from_parts(tuple(_add_parts(xp, p, q, lead, shape) for p, q, lead
-                                  in zip(x.lift(nd).parts, y.lift(nd).parts, x.LEAD)))
+        return x.from_parts(
+            tuple(
+                _add_parts(xp, p, q, lead, shape)
+                for p, q, lead in zip(x.lift(nd).parts, y.lift(nd).parts, x.LEAD)
+            )
+        )
     number = x if isinstance(x, MultiPartArray) else y
     number.check_operand(y if number is x else x)
     first = x.parts[0] + y if number is x else x + y.parts[0]
     shape = first.shape
     lifted = number.lift(len(shape))
-    rest = [None if p is None else xp.broadcast_to(p, p.shape[:lead] + shape)
-            for p, lead in zip(lifted.parts[1:], number.LEAD[1:])]
+    rest = [
+        None if p is None else xp.broadcast_to(p, p.shape[:lead] + shape)
+        for p, lead in zip(lifted.parts[1:], number.LEAD[1:])
+    ]
     return number.from_parts([first] + rest)
 
 
@@ -526,6 +585,7 @@ def __getattr__(name):
     """Former names: the NumPy functions (``where``, ``concatenate``, ``maximum``, ...) moved
     to ``numpy_functions.py``; importing them from here keeps working."""
     from . import numpy_functions
+
     if name in numpy_functions.__all__:
         return getattr(numpy_functions, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -51,8 +51,9 @@ def _component_dtype(xp, components, name):
     Python scalars are "weak" (NEP 50): ``HyperDual(float32_array, 1.0)`` stays float32.
     Complex components are refused (use ``Bicomplex``).
     """
-    dtype = xp.result_type(*(v if isinstance(v, (int, float)) else xp.asarray(v)
-                             for v in components))
+    dtype = xp.result_type(
+        *(v if isinstance(v, (int, float)) else xp.asarray(v) for v in components)
+    )
     if dtype.kind in "biu":
         dtype = np.dtype(np.float64)
     if dtype.kind != "f":
@@ -95,7 +96,8 @@ class ForwardNumber(AlgebraArray):
             elif not (e.ndim == len(shape) + 1 and e.shape[1:] == shape):
                 raise ValueError(
                     f"{name} {part_name} must have the real part's shape {shape} or "
-                    f"(P, *{shape}) with a leading pair axis; got {e.shape}")
+                    f"(P, *{shape}) with a leading pair axis; got {e.shape}"
+                )
             if e.shape[0] != 1:
                 pairs.add(e.shape[0])
             parts.append(e)
@@ -181,8 +183,9 @@ class HyperDual(ForwardNumber):
     PART_NAMES = ("real", "eps1", "eps2", "eps12")
     LEAD = (0, 1, 1, 1)
 
-    def __init__(self, real: ArrayLike, eps1: ArrayLike = 0.0, eps2: ArrayLike = 0.0,
-                 eps12: ArrayLike = 0.0):
+    def __init__(
+        self, real: ArrayLike, eps1: ArrayLike = 0.0, eps2: ArrayLike = 0.0, eps12: ArrayLike = 0.0
+    ):
         super().__init__(real, eps1, eps2, eps12)
 
     @staticmethod
@@ -190,10 +193,12 @@ class HyperDual(ForwardNumber):
         """The product rule for a bilinear ``op`` (``*``, ``@``, einsum) on the parts."""
         a, b, c, d = x
         p, q, r, s = y
-        return (op(a, 0, p, 0),
-                op(a, 0, q, 1) + op(b, 1, p, 0),
-                op(a, 0, r, 1) + op(c, 1, p, 0),
-                op(a, 0, s, 1) + op(b, 1, r, 1) + op(c, 1, q, 1) + op(d, 1, p, 0))
+        return (
+            op(a, 0, p, 0),
+            op(a, 0, q, 1) + op(b, 1, p, 0),
+            op(a, 0, r, 1) + op(c, 1, p, 0),
+            op(a, 0, s, 1) + op(b, 1, r, 1) + op(c, 1, q, 1) + op(d, 1, p, 0),
+        )
 
     @staticmethod
     def chain(parts: Parts, rule_values: tuple) -> Parts:
@@ -232,14 +237,19 @@ def _number_exponent(x, n):
     cls, xp = type(n), array_module(x, n)
     if not isinstance(x, MultiPartArray):
         cls.check_operand(x)
-        x = xp.asarray(x, dtype=n.dtype if isinstance(x, (int, float))
-                       else xp.result_type(xp.asarray(x).dtype, n.dtype))
+        x = xp.asarray(
+            x,
+            dtype=n.dtype
+            if isinstance(x, (int, float))
+            else xp.result_type(xp.asarray(x).dtype, n.dtype),
+        )
     p = n.real
     with np.errstate(divide="ignore", invalid="ignore"):
         log_x = np.log(x) if isinstance(x, MultiPartArray) else xp.log(x)
         t = (n - p) * log_x
-        parts = [xp.zeros_like(t.parts[0])] + (_vanishing_jet_terms(n, t) if n.STRUCTURAL_ZEROS
-                                               else _vanishing_pair_terms(n, t))
+        parts = [xp.zeros_like(t.parts[0])] + (
+            _vanishing_jet_terms(n, t) if n.STRUCTURAL_ZEROS else _vanishing_pair_terms(n, t)
+        )
         growth = np.exp(t.from_parts(parts))
         return (power(x, p) if isinstance(x, MultiPartArray) else xp.power(x, p)) * growth
 
@@ -251,8 +261,9 @@ def _vanishing_pair_terms(n, t):
     constant = functools.reduce(xp.logical_and, (e == 0 for e in n.parts[1:]))
     parts = []
     for part, lead in zip(t.parts[1:], t.LEAD[1:]):
-        mask = constant.reshape(constant.shape[:lead] + (1,) * (t.ndim - n.ndim)
-                                + constant.shape[lead:])
+        mask = constant.reshape(
+            constant.shape[:lead] + (1,) * (t.ndim - n.ndim) + constant.shape[lead:]
+        )
         parts.append(xp.where(mask, xp.zeros((), part.dtype), part))
     return parts
 
@@ -261,16 +272,22 @@ def _vanishing_jet_terms(n, t):
     """The same for a K-jet: ``t.first_k`` is 0 where ``n.first_k`` is, ``t.second_ij`` where
     ``n.second_ij``, ``n.first_i`` and ``n.first_j`` all are (a structural zero is zero)."""
     from .jet import pair_index  # here: jet.py imports this module
+
     xp, K = t.xp, t.K
     shape = (1,) * (t.ndim - n.ndim) + n.shape
-    first_zero = (xp.ones((K,) + shape, dtype=bool) if n.first is None
-                  else (n.first == 0).reshape((K,) + shape))
+    first_zero = (
+        xp.ones((K,) + shape, dtype=bool)
+        if n.first is None
+        else (n.first == 0).reshape((K,) + shape)
+    )
     I, J = pair_index(K, xp)
     second_zero = first_zero[I] & first_zero[J]
     if n.second is not None:
         second_zero = second_zero & (n.second == 0).reshape(second_zero.shape[:1] + shape)
-    return [None if part is None else xp.where(mask, xp.zeros((), part.dtype), part)
-            for part, mask in ((t.first, first_zero), (t.second, second_zero))]
+    return [
+        None if part is None else xp.where(mask, xp.zeros((), part.dtype), part)
+        for part, mask in ((t.first, first_zero), (t.second, second_zero))
+    ]
 
 
 # ---------------------------------------------------------------------- public elementwise
@@ -282,8 +299,10 @@ def _rule_function(name):
             # Other number types (Bicomplex) register their own closed forms by name.
             impl = getattr(type(x), "ELEMENTWISE", {}).get(name)
             if impl is None:
-                raise TypeError(f"hyperdual.{name} supports Dual, HyperDual and real arrays, "
-                                f"not {type(x).__name__}")
+                raise TypeError(
+                    f"hyperdual.{name} supports Dual, HyperDual and real arrays, "
+                    f"not {type(x).__name__}"
+                )
             return impl(x)
         xp = namespace(x)
         x = xp.asarray(x)
@@ -292,9 +311,12 @@ def _rule_function(name):
             # z2 = 0, and bicomplex.py has analytic, cancellation-free forms of these.
             return Bicomplex.ELEMENTWISE[name](Bicomplex(x)).z1
         return RULES[name](xp, x)[0]
+
     fn.__name__ = name
-    fn.__doc__ = (f"``{name}`` on a HyperDual (by the rule table), a Bicomplex, or a plain real "
-                  "or complex array (its value only).")
+    fn.__doc__ = (
+        f"``{name}`` on a HyperDual (by the rule table), a Bicomplex, or a plain real "
+        "or complex array (its value only)."
+    )
     return fn
 
 
@@ -305,8 +327,10 @@ relu = _rule_function("relu")
 
 def supported_functions() -> list[str]:
     """Names of the NumPy functions and ufuncs that accept HyperDual inputs."""
-    return sorted(set(HyperDual.supported_functions())
-                  | {"hyperdual.sigmoid", "hyperdual.softplus", "hyperdual.relu"})
+    return sorted(
+        set(HyperDual.supported_functions())
+        | {"hyperdual.sigmoid", "hyperdual.softplus", "hyperdual.relu"}
+    )
 
 
 def __getattr__(name):
@@ -314,5 +338,6 @@ def __getattr__(name):
     table is filled); importing it from here keeps working."""
     if name == "register_forward_type":
         from .dispatch import register_forward_type
+
         return register_forward_type
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

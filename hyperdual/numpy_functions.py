@@ -17,13 +17,26 @@ import numpy as np
 from .aliases import ArrayLike, DTypeLike, Operand
 from .multipart import MultiPartArray, _add, _like, array_module
 
-__all__ = ["maximum", "minimum", "fmax", "fmin", "concatenate", "stack", "where", "pad",
-           "sliding_window_view", "as_multipart", "COMMON_UFUNCS", "ARRAY_FUNCTIONS"]
+__all__ = [
+    "maximum",
+    "minimum",
+    "fmax",
+    "fmin",
+    "concatenate",
+    "stack",
+    "where",
+    "pad",
+    "sliding_window_view",
+    "as_multipart",
+    "COMMON_UFUNCS",
+    "ARRAY_FUNCTIONS",
+]
 
 
 # --------------------------------------------------------------------- plain operands
-def as_multipart(cls: type[MultiPartArray], value: Operand, xp: ModuleType,
-                 dtype: DTypeLike | None = None) -> MultiPartArray:
+def as_multipart(
+    cls: type[MultiPartArray], value: Operand, xp: ModuleType, dtype: DTypeLike | None = None
+) -> MultiPartArray:
     """``value`` as a ``cls`` number (plain arrays become constants with zero parts).
 
     A Python scalar takes ``dtype`` (that of the other operands), as NumPy's weak scalars do.
@@ -76,7 +89,7 @@ def fmin(x: Operand, y: Operand) -> MultiPartArray:
 def _select_extreme(x, y, wins, ignore_nan=False):
     cls = _like((x, y))
     xp = array_module(x, y)
-    dtype = _dtype_of((x, y))               # Python scalars take the operands' dtype
+    dtype = _dtype_of((x, y))  # Python scalars take the operands' dtype
     x, y = as_multipart(cls, x, xp, dtype), as_multipart(cls, y, xp, dtype)
     a, p = x.real, y.real
     # x where it wins, or where NaN decides for it (its own NaN propagates; fmax/fmin skip
@@ -88,8 +101,10 @@ def _select_extreme(x, y, wins, ignore_nan=False):
 
 def _zero_derivative(fn):
     """A ufunc whose derivative is zero (comparisons, sign, rounding): a plain array."""
+
     def impl(*inputs):
         return fn(*(v.real if isinstance(v, MultiPartArray) else v for v in inputs))
+
     return impl
 
 
@@ -102,12 +117,25 @@ COMMON_UFUNCS = {
     np.minimum: minimum,
     np.fmax: fmax,
     np.fmin: fmin,
-    **{u: _zero_derivative(u) for u in (np.greater, np.greater_equal, np.less, np.less_equal,
-                                        np.equal, np.not_equal, np.sign, np.floor, np.ceil,
-                                        np.rint)},
+    **{
+        u: _zero_derivative(u)
+        for u in (
+            np.greater,
+            np.greater_equal,
+            np.less,
+            np.less_equal,
+            np.equal,
+            np.not_equal,
+            np.sign,
+            np.floor,
+            np.ceil,
+            np.rint,
+        )
+    },
 }
 """The ufuncs every number type shares: affine (+, -), selections by the real part
 (maximum, minimum, fmax, fmin) and zero-derivative ones (comparisons, sign, rounding)."""
+
 
 # --------------------------------------------------------------------- functions of sequences
 def _align(values, cls, xp):
@@ -119,20 +147,26 @@ def _align(values, cls, xp):
     aligned = []
     for k, lead in enumerate(cls.LEAD):
         present = [v.parts[k] for v in values if v.parts[k] is not None]
-        if not present:                      # a structural zero in every value stays one
+        if not present:  # a structural zero in every value stays one
             aligned.append(None)
             continue
         lead_shape = np.broadcast_shapes(*(p.shape[:lead] for p in present))
         zero = xp.zeros((), dtype=present[0].dtype)
-        aligned.append([xp.broadcast_to(zero if v.parts[k] is None else v.parts[k],
-                                        lead_shape + (v.shape if v.parts[k] is None
-                                                      else v.parts[k].shape[lead:]))
-                        for v in values])
+        aligned.append(
+            [
+                xp.broadcast_to(
+                    zero if v.parts[k] is None else v.parts[k],
+                    lead_shape + (v.shape if v.parts[k] is None else v.parts[k].shape[lead:]),
+                )
+                for v in values
+            ]
+        )
     return values, aligned
 
 
-def concatenate(arrays: Sequence[Operand], axis: int | None = 0,
-                **kwargs: object) -> MultiPartArray:
+def concatenate(
+    arrays: Sequence[Operand], axis: int | None = 0, **kwargs: object
+) -> MultiPartArray:
     if kwargs.get("out") is not None:
         raise TypeError("numpy.concatenate(out=...) is not supported for multi-part arrays")
     cls = _like(arrays)
@@ -142,9 +176,12 @@ def concatenate(arrays: Sequence[Operand], axis: int | None = 0,
         axis = 0
     values, aligned = _align(arrays, cls, xp)
     first = values[0]
-    return cls.from_parts([None if parts is None else
-                           xp.concatenate(parts, axis=first._axis(axis, lead))
-                           for parts, lead in zip(aligned, cls.LEAD)])
+    return cls.from_parts(
+        [
+            None if parts is None else xp.concatenate(parts, axis=first._axis(axis, lead))
+            for parts, lead in zip(aligned, cls.LEAD)
+        ]
+    )
 
 
 def stack(arrays: Sequence[Operand], axis: int = 0, **kwargs: object) -> MultiPartArray:
@@ -154,8 +191,12 @@ def stack(arrays: Sequence[Operand], axis: int = 0, **kwargs: object) -> MultiPa
     xp = array_module(*arrays)
     values, aligned = _align(arrays, cls, xp)
     axis = axis % (values[0].ndim + 1)
-    return cls.from_parts([None if parts is None else xp.stack(parts, axis=axis + lead)
-                           for parts, lead in zip(aligned, cls.LEAD)])
+    return cls.from_parts(
+        [
+            None if parts is None else xp.stack(parts, axis=axis + lead)
+            for parts, lead in zip(aligned, cls.LEAD)
+        ]
+    )
 
 
 def where(condition: ArrayLike, x: Operand, y: Operand) -> MultiPartArray:
@@ -171,8 +212,12 @@ def where(condition: ArrayLike, x: Operand, y: Operand) -> MultiPartArray:
     x, y = x.lift(nd), y.lift(nd)
     cond = condition.reshape((1,) * (nd - condition.ndim) + condition.shape)
     shape = np.broadcast_shapes(cond.shape, x.shape, y.shape)
-    return cls.from_parts([_where_parts(xp, cond, p, q, lead, shape)
-                           for p, q, lead in zip(x.parts, y.parts, cls.LEAD)])
+    return cls.from_parts(
+        [
+            _where_parts(xp, cond, p, q, lead, shape)
+            for p, q, lead in zip(x.parts, y.parts, cls.LEAD)
+        ]
+    )
 
 
 def _where_parts(xp, cond, p, q, lead, shape):
@@ -186,8 +231,9 @@ def _where_parts(xp, cond, p, q, lead, shape):
     return xp.broadcast_to(out, present.shape[:lead] + shape)
 
 
-def pad(array: MultiPartArray, pad_width: ArrayLike, mode: str = "constant",
-        **kwargs: object) -> MultiPartArray:
+def pad(
+    array: MultiPartArray, pad_width: ArrayLike, mode: str = "constant", **kwargs: object
+) -> MultiPartArray:
     """Pad every part; a constant fill value applies to the first part only (the others get 0)."""
     if mode != "constant":
         raise TypeError(f"numpy.pad(mode={mode!r}) is not supported; only mode='constant'")
@@ -205,9 +251,14 @@ def pad(array: MultiPartArray, pad_width: ArrayLike, mode: str = "constant",
     return array.from_parts(parts)
 
 
-def sliding_window_view(x: MultiPartArray, window_shape: int | Sequence[int],
-                        axis: int | Sequence[int] | None = None, *, subok: bool = False,
-                        writeable: bool = False) -> MultiPartArray:
+def sliding_window_view(
+    x: MultiPartArray,
+    window_shape: int | Sequence[int],
+    axis: int | Sequence[int] | None = None,
+    *,
+    subok: bool = False,
+    writeable: bool = False,
+) -> MultiPartArray:
     """Windows over the number's axes (the im2col building block); views, no copies."""
     if writeable:
         raise TypeError("sliding_window_view(writeable=True) is not supported")
@@ -216,18 +267,24 @@ def sliding_window_view(x: MultiPartArray, window_shape: int | Sequence[int],
         axis = tuple(range(x.ndim))
     axes = axis if isinstance(axis, (tuple, list)) else (axis,)
     swv = x.xp.lib.stride_tricks.sliding_window_view
-    return x.map_parts(lambda p, lead: swv(p, window_shape,
-                                           axis=tuple(x._axis(a, lead) for a in axes)))
+    return x.map_parts(
+        lambda p, lead: swv(p, window_shape, axis=tuple(x._axis(a, lead) for a in axes))
+    )
 
 
 def _reduce_kwargs(kwargs, name):
-    bad = {k for k, v in kwargs.items() if v is not None and k not in ("axis", "keepdims", "dtype")
-           and not (k == "where" and v is True)}
+    bad = {
+        k
+        for k, v in kwargs.items()
+        if v is not None
+        and k not in ("axis", "keepdims", "dtype")
+        and not (k == "where" and v is True)
+    }
     if bad:
-        raise TypeError(f"numpy.{name}: arguments {sorted(bad)} are not supported for "
-                        "multi-part arrays")
-    return {k: v for k, v in kwargs.items() if k in ("axis", "keepdims", "dtype")
-            and v is not None}
+        raise TypeError(
+            f"numpy.{name}: arguments {sorted(bad)} are not supported for multi-part arrays"
+        )
+    return {k: v for k, v in kwargs.items() if k in ("axis", "keepdims", "dtype") and v is not None}
 
 
 def _method(name, reduce=False):
@@ -235,6 +292,7 @@ def _method(name, reduce=False):
         if reduce:
             kwargs = _reduce_kwargs(kwargs, name)
         return getattr(a, name)(*args, **kwargs)
+
     impl.__name__ = name
     return impl
 

@@ -84,16 +84,21 @@ def _call_rows(f, X, batched):
     if batched:
         y = f(X)
         if getattr(y, "shape", ())[:1] != (P,):
-            raise ValueError(f"batched f must map shape (P, D) = {X.shape} to (P, ...); "
-                             f"it returned shape {getattr(y, 'shape', ())}")
+            raise ValueError(
+                f"batched f must map shape (P, D) = {X.shape} to (P, ...); "
+                f"it returned shape {getattr(y, 'shape', ())}"
+            )
         return y
     rows = [f(X[p]) for p in range(P)]
     if any(isinstance(r, MultiPartArray) for r in rows):
         xp = X.xp
         rows = [r if isinstance(r, Bicomplex) else Bicomplex.constant(xp.asarray(r)) for r in rows]
-        return Bicomplex.from_parts(tuple(
-            xp.stack([xp.broadcast_to(r.parts[k], rows[0].shape) for r in rows])
-            for k in range(2)))
+        return Bicomplex.from_parts(
+            tuple(
+                xp.stack([xp.broadcast_to(r.parts[k], rows[0].shape) for r in rows])
+                for k in range(2)
+            )
+        )
     xp = namespace(X)
     return xp.stack([xp.asarray(r) for r in rows])
 
@@ -101,8 +106,9 @@ def _call_rows(f, X, batched):
 def _scalar_rows(y, P, what):
     """Check that ``f`` returned one scalar per row; reshape (P, 1) to (P,)."""
     if y.size != P:
-        raise ValueError(f"{what} needs a scalar-valued f; it returned shape {y.shape[1:]} "
-                         "per evaluation")
+        raise ValueError(
+            f"{what} needs a scalar-valued f; it returned shape {y.shape[1:]} per evaluation"
+        )
     return y.reshape(P)
 
 
@@ -121,7 +127,7 @@ def default_fd_step(theta: Array, order: int, dtype: DTypeLike = np.float64) -> 
     """
     xp = namespace(theta)
     eps = float(np.finfo(dtype).eps)
-    base = eps ** (1.0 / 3.0) if order == 1 else eps ** 0.25
+    base = eps ** (1.0 / 3.0) if order == 1 else eps**0.25
     return base * xp.maximum(1.0, xp.abs(xp.asarray(theta, dtype=np.float64)))
 
 
@@ -155,8 +161,11 @@ def fd_gradient(f: Objective, theta: ArrayLike, h: float | ArrayLike | None = No
     theta = as_parameters(theta, np.float64)
     xp = namespace(theta)
     D = theta.shape[0]
-    steps = default_fd_step(theta, 1) if h is None else xp.broadcast_to(
-        xp.asarray(h, dtype=np.float64), (D,))
+    steps = (
+        default_fd_step(theta, 1)
+        if h is None
+        else xp.broadcast_to(xp.asarray(h, dtype=np.float64), (D,))
+    )
     steps = _exact_step(theta, steps)
     g = xp.empty(D)
     for i in range(D):
@@ -169,8 +178,12 @@ def fd_gradient(f: Objective, theta: ArrayLike, h: float | ArrayLike | None = No
 def _mixed_difference(f, theta, u, w):
     """The 4-point central second difference ``f(θ+u+w) - f(θ+u-w) - f(θ-u+w) + f(θ-u-w)``,
     which is ``4 uᵀ∇²f w + O(|u|³|w| + |u||w|³)``."""
-    return (_f_real(f, theta + u + w) - _f_real(f, theta + u - w)
-            - _f_real(f, theta - u + w) + _f_real(f, theta - u - w))
+    return (
+        _f_real(f, theta + u + w)
+        - _f_real(f, theta + u - w)
+        - _f_real(f, theta - u + w)
+        + _f_real(f, theta - u - w)
+    )
 
 
 def fd_hessian(f: Objective, theta: ArrayLike, h: float | ArrayLike | None = None) -> Array:
@@ -194,20 +207,29 @@ def fd_hessian(f: Objective, theta: ArrayLike, h: float | ArrayLike | None = Non
     theta = as_parameters(theta, np.float64)
     xp = namespace(theta)
     D = theta.shape[0]
-    steps = default_fd_step(theta, 2) if h is None else xp.broadcast_to(
-        xp.asarray(h, dtype=np.float64), (D,))
+    steps = (
+        default_fd_step(theta, 2)
+        if h is None
+        else xp.broadcast_to(xp.asarray(h, dtype=np.float64), (D,))
+    )
     steps = _exact_step(theta, steps)
     basis = xp.diag(steps)
     H = xp.empty((D, D))
     for i in range(D):
         for j in range(i, D):
-            H[i, j] = H[j, i] = (_mixed_difference(f, theta, basis[i], basis[j]).reshape(())
-                                 / (4.0 * steps[i] * steps[j]))
+            H[i, j] = H[j, i] = _mixed_difference(f, theta, basis[i], basis[j]).reshape(()) / (
+                4.0 * steps[i] * steps[j]
+            )
     return H
 
 
-def fd_directional(f: Objective, theta: ArrayLike, v1: ArrayLike, v2: ArrayLike | None = None,
-                   h: float | None = None) -> tuple[Array, Array]:
+def fd_directional(
+    f: Objective,
+    theta: ArrayLike,
+    v1: ArrayLike,
+    v2: ArrayLike | None = None,
+    h: float | None = None,
+) -> tuple[Array, Array]:
     """First and mixed second directional derivatives by central differences.
 
     ``d1 = (f(θ + t v1) - f(θ - t v1)) / 2t`` and ``d12 = [f(θ + s1 v1 + s2 v2) -
@@ -239,8 +261,8 @@ def fd_directional(f: Objective, theta: ArrayLike, v1: ArrayLike, v2: ArrayLike 
     for p in range(v1.shape[0]):
         n1, n2 = (float(xp.max(xp.abs(v), initial=0.0)) or 1.0 for v in (v1[p], v2[p]))
         t = h if h is not None else eps ** (1 / 3) * size / n1
-        s1 = h if h is not None else eps ** 0.25 * size / n1
-        s2 = h if h is not None else eps ** 0.25 * size / n2
+        s1 = h if h is not None else eps**0.25 * size / n1
+        s2 = h if h is not None else eps**0.25 * size / n2
         d1.append((_f_real(f, theta + t * v1[p]) - _f_real(f, theta - t * v1[p])) / (2.0 * t))
         d12.append(_mixed_difference(f, theta, s1 * v1[p], s2 * v2[p]) / (4.0 * s1 * s2))
     return _squeeze(single1 and single2, xp.stack(d1), xp.stack(d12))
@@ -253,12 +275,16 @@ def _complex_rows(f, theta, V, h, batched):
     steps = h / _scale(V)
     y = _call_rows(f, theta[None, :] + 1j * steps[:, None] * V, batched)
     y = xp.asarray(y)
-    return y.imag / steps.reshape((-1,) + (1,) * (y.ndim - 1)) if y.dtype.kind == "c" \
+    return (
+        y.imag / steps.reshape((-1,) + (1,) * (y.ndim - 1))
+        if y.dtype.kind == "c"
         else xp.zeros(y.shape)
+    )
 
 
-def cs_directional(f: Objective, theta: ArrayLike, v: ArrayLike, h: float = CS_STEP,
-                   batched: bool = False) -> Array:
+def cs_directional(
+    f: Objective, theta: ArrayLike, v: ArrayLike, h: float = CS_STEP, batched: bool = False
+) -> Array:
     """Directional derivative ``∇f·v = Im f(θ + i h v) / h`` by the complex step.
 
     No subtraction, so exact to rounding for tiny ``h``. The step taken along ``v`` is
@@ -283,8 +309,7 @@ def cs_directional(f: Objective, theta: ArrayLike, v: ArrayLike, h: float = CS_S
     return d1[0] if single else d1
 
 
-def cs_gradient(f: Objective, theta: ArrayLike, h: float = CS_STEP,
-                batched: bool = False) -> Array:
+def cs_gradient(f: Objective, theta: ArrayLike, h: float = CS_STEP, batched: bool = False) -> Array:
     """∇f(θ), shape (D,), by the complex step along each basis vector (D evaluations,
     or one with ``batched=True``). Float64 result, exact to rounding."""
     theta = as_parameters(theta, np.float64)
@@ -310,9 +335,14 @@ def _bicomplex_rows(f, theta, V1, V2, h, batched):
     return y.real, y.imag1 / t1, y.imag12 / (t1 * t2)
 
 
-def bicomplex_directional(f: Objective, theta: ArrayLike, v1: ArrayLike,
-                          v2: ArrayLike | None = None, h: float = BICOMPLEX_STEP,
-                          batched: bool = False) -> tuple[Array, Array, Array]:
+def bicomplex_directional(
+    f: Objective,
+    theta: ArrayLike,
+    v1: ArrayLike,
+    v2: ArrayLike | None = None,
+    h: float = BICOMPLEX_STEP,
+    batched: bool = False,
+) -> tuple[Array, Array, Array]:
     """Value, ``∇f·v1`` and ``v1ᵀ∇²f v2`` from one bicomplex evaluation per pair.
 
     ``f(θ + t1 i1 v1 + t2 i2 v2) = f(θ) + t1 ∇f·v1 i1 + t2 ∇f·v2 i2 + t1 t2 v1ᵀ∇²f v2 i1i2
@@ -340,8 +370,9 @@ def bicomplex_directional(f: Objective, theta: ArrayLike, v1: ArrayLike,
     return _squeeze(single1 and single2, *_bicomplex_rows(f, theta, v1, v2, h, batched))
 
 
-def bicomplex_gradient(f: Objective, theta: ArrayLike, h: float = BICOMPLEX_STEP,
-                       batched: bool = False) -> Array:
+def bicomplex_gradient(
+    f: Objective, theta: ArrayLike, h: float = BICOMPLEX_STEP, batched: bool = False
+) -> Array:
     """∇f(θ), shape (D,), from the pairs ``(e_i, e_i)`` (the i1 part; D evaluations)."""
     theta = as_parameters(theta, np.float64)
     xp = namespace(theta)
@@ -349,8 +380,9 @@ def bicomplex_gradient(f: Objective, theta: ArrayLike, h: float = BICOMPLEX_STEP
     return _bicomplex_rows(f, theta, basis, basis, h, batched)[1]
 
 
-def bicomplex_hessian(f: Objective, theta: ArrayLike, h: float = BICOMPLEX_STEP,
-                      batched: bool = False) -> Array:
+def bicomplex_hessian(
+    f: Objective, theta: ArrayLike, h: float = BICOMPLEX_STEP, batched: bool = False
+) -> Array:
     """∇²f(θ), shape (D, D), from the ``D(D+1)/2`` pairs ``(e_i, e_j)``, ``i ≤ j``.
 
     Each pair needs its own evaluation (one bicomplex number carries one mixed derivative);
@@ -372,30 +404,40 @@ def bicomplex_hessian(f: Objective, theta: ArrayLike, h: float = BICOMPLEX_STEP,
 METHODS = ("bicomplex", "complex step", "finite diff")
 
 _KIND = {  # (quantity, method) -> tolerance kind of hyperdual.testing
-    ("value", "bicomplex"): "exact", ("value", "complex step"): "exact",
+    ("value", "bicomplex"): "exact",
+    ("value", "complex step"): "exact",
     ("value", "finite diff"): "exact",
-    ("gradient", "bicomplex"): "exact", ("gradient", "complex step"): "complex_step",
+    ("gradient", "bicomplex"): "exact",
+    ("gradient", "complex step"): "complex_step",
     ("gradient", "finite diff"): "fd_first",
-    ("d1", "bicomplex"): "exact", ("d1", "complex step"): "complex_step",
+    ("d1", "bicomplex"): "exact",
+    ("d1", "complex step"): "complex_step",
     ("d1", "finite diff"): "fd_first",
-    ("d12", "bicomplex"): "exact", ("d12", "finite diff"): "fd_second",
-    ("hessian", "bicomplex"): "exact", ("hessian", "finite diff"): "fd_second",
+    ("d12", "bicomplex"): "exact",
+    ("d12", "finite diff"): "fd_second",
+    ("hessian", "bicomplex"): "exact",
+    ("hessian", "finite diff"): "fd_second",
 }
 
-_QUANTITY_LABELS = {"value": "f(θ)", "gradient": "∇f", "d1": "∇f·v1",
-                    "d12": "v1ᵀ∇²f v2", "hessian": "∇²f"}
+_QUANTITY_LABELS = {
+    "value": "f(θ)",
+    "gradient": "∇f",
+    "d1": "∇f·v1",
+    "d12": "v1ᵀ∇²f v2",
+    "hessian": "∇²f",
+}
 
 
 @dataclass
 class Comparison:
     """One row of a ``ComparisonReport``: hyper-dual against one oracle for one quantity."""
 
-    quantity: str          # "value", "gradient", "d1", "d12" or "hessian"
-    method: str            # one of METHODS
-    max_abs: float = float("nan")   # max |hyper-dual - oracle|
-    max_rel: float = float("nan")   # max_abs / max |oracle| (hyperdual.testing.relative_error)
-    rtol: float = float("nan")      # hyperdual.testing.tolerance(dtype, kind)
-    error: str | None = None        # why the oracle could not be evaluated
+    quantity: str  # "value", "gradient", "d1", "d12" or "hessian"
+    method: str  # one of METHODS
+    max_abs: float = float("nan")  # max |hyper-dual - oracle|
+    max_rel: float = float("nan")  # max_abs / max |oracle| (hyperdual.testing.relative_error)
+    rtol: float = float("nan")  # hyperdual.testing.tolerance(dtype, kind)
+    error: str | None = None  # why the oracle could not be evaluated
 
     @property
     def ok(self) -> bool:
@@ -429,23 +471,34 @@ class ComparisonReport:
         raise KeyError((quantity, method))
 
     def __str__(self):
-        head = (f"hyper-dual ({self.dtype}) vs oracles (float64), D = {self.D}\n"
-                f"{'quantity':<11} {'oracle':<13} {'max abs diff':>12} {'max rel diff':>12} "
-                f"{'rtol':>8}  ok")
+        head = (
+            f"hyper-dual ({self.dtype}) vs oracles (float64), D = {self.D}\n"
+            f"{'quantity':<11} {'oracle':<13} {'max abs diff':>12} {'max rel diff':>12} "
+            f"{'rtol':>8}  ok"
+        )
         lines = [head, "-" * len(head.splitlines()[1])]
         for r in self.rows:
             label = _QUANTITY_LABELS[r.quantity]
             if r.error is not None:
                 lines.append(f"{label:<11} {r.method:<13} {'n/a: ' + r.error}")
             else:
-                lines.append(f"{label:<11} {r.method:<13} {r.max_abs:12.3e} {r.max_rel:12.3e} "
-                             f"{r.rtol:8.1e}  {'yes' if r.ok else 'NO'}")
+                lines.append(
+                    f"{label:<11} {r.method:<13} {r.max_abs:12.3e} {r.max_rel:12.3e} "
+                    f"{r.rtol:8.1e}  {'yes' if r.ok else 'NO'}"
+                )
         return "\n".join(lines)
 
 
-def compare(f: Objective, theta: ArrayLike, v1: ArrayLike | None = None,
-            v2: ArrayLike | None = None, *, hessian: bool | None = None, batched: bool = False,
-            seed: int = 0) -> ComparisonReport:
+def compare(
+    f: Objective,
+    theta: ArrayLike,
+    v1: ArrayLike | None = None,
+    v2: ArrayLike | None = None,
+    *,
+    hessian: bool | None = None,
+    batched: bool = False,
+    seed: int = 0,
+) -> ComparisonReport:
     """Compare hyper-dual derivatives of ``f`` at ``theta`` with every oracle.
 
     Quantities: the value, the gradient, ``∇f·v1``, ``v1ᵀ∇²f v2`` and (when ``D ≤ 50`` or
@@ -491,22 +544,32 @@ def compare(f: Objective, theta: ArrayLike, v1: ArrayLike | None = None,
 
     def bicomplex():
         val, b1, b12 = bicomplex_directional(f, theta64, v1, v2, batched=batched)
-        out = {"value": val, "gradient": bicomplex_gradient(f, theta64, batched=batched),
-               "d1": b1, "d12": b12}
+        out = {
+            "value": val,
+            "gradient": bicomplex_gradient(f, theta64, batched=batched),
+            "d1": b1,
+            "d12": b12,
+        }
         if hessian:
             out["hessian"] = bicomplex_hessian(f, theta64, batched=batched)
         return out
 
     def complex_step():
         z = xp.asarray(f(theta64 + 0j))
-        return {"value": z.real.reshape(z.shape),
-                "gradient": cs_gradient(f, theta64, batched=batched),
-                "d1": cs_directional(f, theta64, v1, batched=batched)}
+        return {
+            "value": z.real.reshape(z.shape),
+            "gradient": cs_gradient(f, theta64, batched=batched),
+            "d1": cs_directional(f, theta64, v1, batched=batched),
+        }
 
     def finite_differences():
         fd1, fd12 = fd_directional(f, theta64, v1, v2)
-        out = {"value": _f_real(f, theta64), "gradient": fd_gradient(f, theta64),
-               "d1": fd1, "d12": fd12}
+        out = {
+            "value": _f_real(f, theta64),
+            "gradient": fd_gradient(f, theta64),
+            "d1": fd1,
+            "d12": fd12,
+        }
         if hessian:
             out["hessian"] = fd_hessian(f, theta64)
         return out

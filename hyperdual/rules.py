@@ -58,7 +58,7 @@ def _expm1(xp, a):
 def _sqrt(xp, a):
     s = xp.sqrt(a)
     ds = 0.5 / s
-    return s, ds, -0.5 * ds / a          # f'' = -1/4 a^(-3/2) = -(1/2) f'(a) / a
+    return s, ds, -0.5 * ds / a  # f'' = -1/4 a^(-3/2) = -(1/2) f'(a) / a
 
 
 def _square(xp, a):
@@ -98,7 +98,7 @@ def _cosh(xp, a):
 
 def _tanh(xp, a):
     t = xp.tanh(a)
-    e = xp.exp(-xp.abs(a))                # sech a = 2e / (1 + e²): no overflow, and
+    e = xp.exp(-xp.abs(a))  # sech a = 2e / (1 + e²): no overflow, and
     sech2 = (2.0 * e / (1.0 + e * e)) ** 2  # unlike 1 - t*t no cancellation for |a| > 1
     return t, sech2, -2.0 * t * sech2
 
@@ -143,9 +143,9 @@ def sigmoid_pair(x: Operand) -> tuple[Operand, Operand]:
     every type) it is a composition of ``exp``, ``where``, ``+`` and ``1/``, each
     cancellation-free here (``1 + e`` adds positive reals).
     """
-    xp = namespace(x)        # NumPy or CuPy for plain arrays; NumPy's dispatch for numbers
+    xp = namespace(x)  # NumPy or CuPy for plain arrays; NumPy's dispatch for numbers
     positive = x.real >= 0
-    e = xp.exp(xp.where(positive, -x, x))       # exp(−|x|), in (0, 1]
+    e = xp.exp(xp.where(positive, -x, x))  # exp(−|x|), in (0, 1]
     r = 1.0 / (1.0 + e)
     er = e * r
     return xp.where(positive, r, er), xp.where(positive, er, r)
@@ -153,8 +153,8 @@ def sigmoid_pair(x: Operand) -> tuple[Operand, Operand]:
 
 def _sigmoid(xp, a):
     s, s_neg = sigmoid_pair(a)
-    ds = s * s_neg                        # sigmoid' = s (1 - s)
-    return s, ds, ds * (s_neg - s)        # sigmoid'' = s (1 - s)(1 - 2 s)
+    ds = s * s_neg  # sigmoid' = s (1 - s)
+    return s, ds, ds * (s_neg - s)  # sigmoid'' = s (1 - s)(1 - 2 s)
 
 
 def _softplus(xp, a):
@@ -184,12 +184,12 @@ def special_functions(xp: ModuleType) -> ModuleType:
     return special
 
 
-_TWO_OVER_SQRT_PI = 1.1283791670955126    # 2 / sqrt(pi)
+_TWO_OVER_SQRT_PI = 1.1283791670955126  # 2 / sqrt(pi)
 
 
 def _erf(xp, a):
-    d = _TWO_OVER_SQRT_PI * xp.exp(-a * a)   # erf' = (2/√π) exp(-a²)
-    return special_functions(xp).erf(a), d, -2.0 * a * d   # erf'' = -2a erf'
+    d = _TWO_OVER_SQRT_PI * xp.exp(-a * a)  # erf' = (2/√π) exp(-a²)
+    return special_functions(xp).erf(a), d, -2.0 * a * d  # erf'' = -2a erf'
 
 
 RULES = {
@@ -221,10 +221,25 @@ RULES = {
 
 
 UFUNC_TO_RULE = {
-    "exp": "exp", "log": "log", "log1p": "log1p", "expm1": "expm1", "sqrt": "sqrt",
-    "square": "square", "reciprocal": "reciprocal", "sin": "sin", "cos": "cos", "tan": "tan",
-    "sinh": "sinh", "cosh": "cosh", "tanh": "tanh", "arctan": "arctan", "arcsin": "arcsin",
-    "arccos": "arccos", "arcsinh": "arcsinh", "arctanh": "arctanh", "absolute": "abs",
+    "exp": "exp",
+    "log": "log",
+    "log1p": "log1p",
+    "expm1": "expm1",
+    "sqrt": "sqrt",
+    "square": "square",
+    "reciprocal": "reciprocal",
+    "sin": "sin",
+    "cos": "cos",
+    "tan": "tan",
+    "sinh": "sinh",
+    "cosh": "cosh",
+    "tanh": "tanh",
+    "arctan": "arctan",
+    "arcsin": "arcsin",
+    "arccos": "arccos",
+    "arcsinh": "arcsinh",
+    "arctanh": "arctanh",
+    "absolute": "abs",
 }
 """NumPy ufunc name -> table entry (``sigmoid``, ``softplus``, ``relu`` are not ufuncs)."""
 
@@ -235,8 +250,8 @@ def power_rule(xp: ModuleType, a: Array, n: float | Array) -> tuple[Array, Array
     The terms whose coefficient is zero (n = 0, 1) are set to 0 explicitly, so that
     ``x**1`` and ``x**0`` have finite derivatives at ``a = 0``.
     """
-    f = a ** n
-    if isinstance(n, (int, float)):                 # a Python exponent: choose the terms here
+    f = a**n
+    if isinstance(n, (int, float)):  # a Python exponent: choose the terms here
         d1 = xp.zeros_like(f) if n == 0 else (n * a ** (n - 1)).astype(f.dtype)
         d2 = xp.zeros_like(f) if n in (0, 1) else (n * (n - 1) * a ** (n - 2)).astype(f.dtype)
         return f, d1, d2

@@ -20,10 +20,18 @@ from .aliases import ArrayLike, DTypeLike
 from .backend import to_numpy
 
 TOLERANCES = {
-    np.dtype(np.float64): {"exact": 1e-11, "complex_step": 1e-11,
-                           "fd_first": 1e-6, "fd_second": 1e-4},
-    np.dtype(np.float32): {"exact": 2e-4, "complex_step": 2e-4,
-                           "fd_first": 1e-2, "fd_second": 5e-2},
+    np.dtype(np.float64): {
+        "exact": 1e-11,
+        "complex_step": 1e-11,
+        "fd_first": 1e-6,
+        "fd_second": 1e-4,
+    },
+    np.dtype(np.float32): {
+        "exact": 2e-4,
+        "complex_step": 2e-4,
+        "fd_first": 1e-2,
+        "fd_second": 5e-2,
+    },
 }
 """rtol by dtype of the tested result and kind of reference."""
 
@@ -36,9 +44,11 @@ def tolerance(dtype: DTypeLike, kind: str) -> float:
     try:
         return TOLERANCES[dtype][kind]
     except KeyError:
-        raise KeyError(f"no tolerance for dtype {dtype} and kind {kind!r}; "
-                       f"dtypes {list(map(str, TOLERANCES))}, kinds "
-                       f"{list(TOLERANCES[np.dtype(np.float64)])}") from None
+        raise KeyError(
+            f"no tolerance for dtype {dtype} and kind {kind!r}; "
+            f"dtypes {list(map(str, TOLERANCES))}, kinds "
+            f"{list(TOLERANCES[np.dtype(np.float64)])}"
+        ) from None
 
 
 def relative_error(actual: ArrayLike, desired: ArrayLike, scale: float | None = None) -> float:
@@ -49,13 +59,20 @@ def relative_error(actual: ArrayLike, desired: ArrayLike, scale: float | None = 
     """
     actual = np.asarray(to_numpy(actual), dtype=np.float64)
     desired = np.asarray(to_numpy(desired), dtype=np.float64)
-    scale = max(float(np.max(np.abs(desired), initial=0.0)), float(scale or 0.0),
-                np.finfo(np.float64).tiny)
+    scale = max(
+        float(np.max(np.abs(desired), initial=0.0)), float(scale or 0.0), np.finfo(np.float64).tiny
+    )
     return float(np.max(np.abs(actual - desired), initial=0.0)) / scale
 
 
-def assert_close(actual: ArrayLike, desired: ArrayLike, dtype: DTypeLike, kind: str,
-                 what: str = "", scale: float | None = None) -> None:
+def assert_close(
+    actual: ArrayLike,
+    desired: ArrayLike,
+    dtype: DTypeLike,
+    kind: str,
+    what: str = "",
+    scale: float | None = None,
+) -> None:
     """Assert ``actual`` matches ``desired`` within ``tolerance(dtype, kind)`` (scale-relative).
 
     Also checks the shapes agree and that nothing is NaN where the reference is finite.
@@ -70,6 +87,8 @@ def assert_close(actual: ArrayLike, desired: ArrayLike, dtype: DTypeLike, kind: 
     rtol = tolerance(dtype, kind)
     err = relative_error(actual_np, desired_np, scale)
     if not err <= rtol:
-        raise AssertionError(f"{what}: relative error {err:.3e} exceeds {rtol:.1e} "
-                             f"({np.dtype(dtype)}, {kind})\nactual={actual_np}\n"
-                             f"desired={desired_np}")
+        raise AssertionError(
+            f"{what}: relative error {err:.3e} exceeds {rtol:.1e} "
+            f"({np.dtype(dtype)}, {kind})\nactual={actual_np}\n"
+            f"desired={desired_np}"
+        )

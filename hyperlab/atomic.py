@@ -50,7 +50,7 @@ def finite_or_none(obj):
     ``NaN``/``Infinity``, which other JSON readers refuse. A missing metric is ``null``.
     """
     if type(obj).__module__ == "numpy" and getattr(obj, "ndim", None) == 0:
-        obj = obj.item()                  # NumPy scalars as Python numbers
+        obj = obj.item()  # NumPy scalars as Python numbers
     if isinstance(obj, dict):
         return {k: finite_or_none(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):

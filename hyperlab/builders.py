@@ -22,8 +22,17 @@ from optimizers.schedules import MilestoneDecay, ReduceOnRise, StepDecay
 from .config import ConfigError, RunConfig
 from .data import load_dataset
 
-__all__ = ["derived_seed", "canonical_model", "is_image_model", "prepare_data", "build_model",
-           "build_optimizer", "build_schedule", "pytorch_default_init", "initial_parameters"]
+__all__ = [
+    "derived_seed",
+    "canonical_model",
+    "is_image_model",
+    "prepare_data",
+    "build_model",
+    "build_optimizer",
+    "build_schedule",
+    "pytorch_default_init",
+    "initial_parameters",
+]
 
 
 def derived_seed(seed: int, purpose: str) -> int:
@@ -50,10 +59,16 @@ def prepare_data(config: RunConfig):
     serves as the validation set.
     """
     data = load_dataset(
-        config.dataset, data_dir=config.data_dir, download=config.download,
-        seed=config.split_seed, flatten=not is_image_model(config.model),
-        dtype=np.dtype(config.dtype), standardize=config.standardize,
-        max_train=config.max_train, val_fraction=0.0 if config.val_set == "test" else 0.1)
+        config.dataset,
+        data_dir=config.data_dir,
+        download=config.download,
+        seed=config.split_seed,
+        flatten=not is_image_model(config.model),
+        dtype=np.dtype(config.dtype),
+        standardize=config.standardize,
+        max_train=config.max_train,
+        val_fraction=0.0 if config.val_set == "test" else 0.1,
+    )
     if config.val_set == "test":
         data = dataclasses.replace(data, X_val=data.X_test, y_val=data.y_test)
     return data
@@ -80,9 +95,12 @@ def build_model(config: RunConfig, data):
 def build_optimizer(config: RunConfig):
     """The optimizer named in ``config``, seeded from the run seed."""
     try:
-        return optimizers.build(config.optimizer, lr=config.lr,
-                                seed=derived_seed(config.seed, "optimizer"),
-                                **config.optimizer_kwargs)
+        return optimizers.build(
+            config.optimizer,
+            lr=config.lr,
+            seed=derived_seed(config.seed, "optimizer"),
+            **config.optimizer_kwargs,
+        )
     except (ValueError, TypeError) as exc:
         raise ConfigError(f"cannot build optimizer {config.optimizer!r}: {exc}") from exc
 
@@ -98,8 +116,12 @@ def build_schedule(config: RunConfig, optimizer):
     if config.schedule == "milestone":
         return MilestoneDecay(optimizer, gamma=config.gamma, milestone=config.milestone)
     if config.schedule in ("plateau", "first-rise"):
-        return ReduceOnRise(optimizer, factor=config.factor, patience=config.patience,
-                            max_reductions=1 if config.schedule == "first-rise" else None)
+        return ReduceOnRise(
+            optimizer,
+            factor=config.factor,
+            patience=config.patience,
+            max_reductions=1 if config.schedule == "first-rise" else None,
+        )
     return None
 
 
@@ -130,8 +152,10 @@ def pytorch_default_init(model, seed: int, dtype=np.float32):
         if kind == "weight":
             fan_in[layer] = int(np.prod(shape[1:], dtype=np.int64))
         if layer not in fan_in or kind not in ("weight", "bias"):
-            raise ConfigError(f"init='pytorch' does not know how to draw {name!r} "
-                              f"(shape {shape}); use init='default'")
+            raise ConfigError(
+                f"init='pytorch' does not know how to draw {name!r} "
+                f"(shape {shape}); use init='default'"
+            )
         bound = 1.0 / math.sqrt(fan_in[layer])
         tensors.append(rng.uniform(-bound, bound, size=shape).reshape(-1))
     theta = np.concatenate(tensors) if tensors else np.zeros(0)

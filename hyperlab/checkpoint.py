@@ -48,16 +48,15 @@ import numpy as np
 
 from hyperlab.atomic import atomic_write
 
-__all__ = ["CheckpointError", "FORMAT", "save_checkpoint", "load_checkpoint",
-           "pack", "unpack"]
+__all__ = ["CheckpointError", "FORMAT", "save_checkpoint", "load_checkpoint", "pack", "unpack"]
 
 FORMAT = "fomoh-checkpoint-v1"
 """Value of the ``format`` key; a file with another value is refused."""
 
 _META = "__meta__"
 _MAX_META_BYTES = 64 << 20
-_MAX_DEPTH = 64            # nesting of the metadata's JSON (a real checkpoint needs about 6)
-_MAX_EXPANSION = 32        # inflated / compressed size of a member
+_MAX_DEPTH = 64  # nesting of the metadata's JSON (a real checkpoint needs about 6)
+_MAX_EXPANSION = 32  # inflated / compressed size of a member
 _MAX_NPY_HEADER = 1 << 16
 _REQUIRED_KEYS = ("format", "epoch", "theta", "optimizer", "schedule", "history", "config")
 
@@ -93,8 +92,9 @@ def pack(obj: Any, arrays: dict[str, np.ndarray]) -> Any:
     placeholders.
     """
     if _is_array(obj):
-        host = np.asarray(obj.get() if hasattr(obj, "get") and not isinstance(obj, np.ndarray)
-                          else obj)
+        host = np.asarray(
+            obj.get() if hasattr(obj, "get") and not isinstance(obj, np.ndarray) else obj
+        )
         if host.dtype.kind not in "biufc":
             raise TypeError(f"cannot store an array of dtype {host.dtype} in a checkpoint")
         name = f"a{len(arrays)}"
@@ -143,11 +143,11 @@ def unpack(data: Any, arrays: dict[str, np.ndarray], used: set[str], where: str 
                 raise ValueError(
                     f"array {name!r} at {where} has dtype {arr.dtype.str} and shape "
                     f"{list(arr.shape)}, but the metadata declares {data['dtype']} and "
-                    f"{data['shape']}")
+                    f"{data['shape']}"
+                )
             used.add(name)
             return arr
-        return {k: unpack(v, arrays, used, f"{where}.{k}" if where else k)
-                for k, v in data.items()}
+        return {k: unpack(v, arrays, used, f"{where}.{k}" if where else k) for k, v in data.items()}
     if isinstance(data, list):
         return [unpack(v, arrays, used, f"{where}[{i}]") for i, v in enumerate(data)]
     return data
@@ -156,9 +156,17 @@ def unpack(data: Any, arrays: dict[str, np.ndarray], used: set[str], where: str 
 # --------------------------------------------------------------------------- saving
 
 
-def save_checkpoint(path: str | os.PathLike, *, theta, optimizer: dict | None,
-                    schedule: dict | None, epoch: int, history: list[dict],
-                    config: dict, extra: dict | None = None) -> Path:
+def save_checkpoint(
+    path: str | os.PathLike,
+    *,
+    theta,
+    optimizer: dict | None,
+    schedule: dict | None,
+    epoch: int,
+    history: list[dict],
+    config: dict,
+    extra: dict | None = None,
+) -> Path:
     """Write a checkpoint atomically.
 
     Parameters
@@ -240,21 +248,24 @@ def load_checkpoint(path: str | os.PathLike) -> dict:
             # Everything is checked against the zip directory before an array is inflated.
             unused = sorted(set(members) - set(declared) - {_META})
             if unused:
-                raise CheckpointError(f"{path}: archive members {unused} are not described by "
-                                      "the metadata")
+                raise CheckpointError(
+                    f"{path}: archive members {unused} are not described by the metadata"
+                )
             arrays = {}
             for name, (dtype, shape) in declared.items():
                 if name not in members:
                     raise CheckpointError(f"{path}: array {name!r} is missing from the archive")
-                arrays[name] = _read_member(archive, members[name], path, (dtype, shape),
-                                            dtype.itemsize * math.prod(shape))
+                arrays[name] = _read_member(
+                    archive, members[name], path, (dtype, shape), dtype.itemsize * math.prod(shape)
+                )
     except CheckpointError:
         raise
     except (zipfile.BadZipFile, EOFError, OSError, ValueError, KeyError) as exc:
         raise CheckpointError(f"{path}: corrupt or truncated checkpoint ({exc})") from exc
     except Exception as exc:  # zlib errors, malformed .npy headers, ...
-        raise CheckpointError(f"{path}: unreadable checkpoint ({type(exc).__name__}: {exc})"
-                              ) from exc
+        raise CheckpointError(
+            f"{path}: unreadable checkpoint ({type(exc).__name__}: {exc})"
+        ) from exc
 
     if not isinstance(state, dict):
         raise CheckpointError(f"{path}: metadata is not a JSON object")
@@ -262,31 +273,35 @@ def load_checkpoint(path: str | os.PathLike) -> dict:
     if missing:
         raise CheckpointError(f"{path}: metadata lacks the keys {missing}")
     if state["format"] != FORMAT:
-        raise CheckpointError(f"{path}: unknown checkpoint format {state['format']!r}; "
-                              f"expected {FORMAT!r}")
+        raise CheckpointError(
+            f"{path}: unknown checkpoint format {state['format']!r}; expected {FORMAT!r}"
+        )
     used: set[str] = set()
     try:
-        out = {key: unpack(state.get(key), arrays, used, key)
-               for key in (*_REQUIRED_KEYS[1:], "extra")}
+        out = {
+            key: unpack(state.get(key), arrays, used, key) for key in (*_REQUIRED_KEYS[1:], "extra")
+        }
     except ValueError as exc:
         raise CheckpointError(f"{path}: {exc}") from exc
     unused = sorted(set(arrays) - used)
     if unused:
-        raise CheckpointError(f"{path}: archive members {unused} are not described by the "
-                              "metadata")
+        raise CheckpointError(f"{path}: archive members {unused} are not described by the metadata")
 
     epoch, theta, history = out["epoch"], out["theta"], out["history"]
     if isinstance(epoch, bool) or not isinstance(epoch, int) or epoch < 0:
         raise CheckpointError(f"{path}: epoch must be a non-negative integer, got {epoch!r}")
     if not isinstance(theta, np.ndarray) or theta.ndim != 1 or theta.dtype.kind != "f":
-        raise CheckpointError(f"{path}: theta must be a 1-D floating array, got "
-                              f"{getattr(theta, 'dtype', type(theta).__name__)} "
-                              f"{getattr(theta, 'shape', '')}")
+        raise CheckpointError(
+            f"{path}: theta must be a 1-D floating array, got "
+            f"{getattr(theta, 'dtype', type(theta).__name__)} "
+            f"{getattr(theta, 'shape', '')}"
+        )
     if not isinstance(history, list) or not all(isinstance(r, dict) for r in history):
         raise CheckpointError(f"{path}: history must be a list of records")
     if len(history) != epoch:
-        raise CheckpointError(f"{path}: history has {len(history)} records but the "
-                              f"checkpoint is at epoch {epoch}")
+        raise CheckpointError(
+            f"{path}: history has {len(history)} records but the checkpoint is at epoch {epoch}"
+        )
     if not isinstance(out["config"], dict):
         raise CheckpointError(f"{path}: config must be a dictionary")
     if out["extra"] is None:
@@ -309,13 +324,15 @@ def _members(archive: zipfile.ZipFile, path: Path) -> dict:
         raise CheckpointError(f"{path}: unexpected archive members {bad[:5]}")
     compressed, on_disk = sum(info.compress_size for info in infos), path.stat().st_size
     if compressed > on_disk:
-        raise CheckpointError(f"{path}: the zip directory claims {compressed} compressed "
-                              f"bytes in a file of {on_disk}")
+        raise CheckpointError(
+            f"{path}: the zip directory claims {compressed} compressed bytes in a file of {on_disk}"
+        )
     for info in infos:
         if info.file_size > _MAX_EXPANSION * max(info.compress_size, 1) + _MAX_NPY_HEADER:
             raise CheckpointError(
                 f"{path}: member {info.filename!r} would inflate from {info.compress_size} to "
-                f"{info.file_size} bytes (a checkpoint is stored uncompressed)")
+                f"{info.file_size} bytes (a checkpoint is stored uncompressed)"
+            )
     return {info.filename[:-4]: info for info in infos}
 
 
@@ -324,36 +341,46 @@ def _read_member(archive, info, path: Path, expected, max_data: int) -> np.ndarr
     ``expected = (dtype, shape)`` (``None``: the metadata, a 1-D uint8 array)."""
     name = info.filename[:-4]
     if info.file_size > max_data + _MAX_NPY_HEADER:
-        raise CheckpointError(f"{path}: member {name!r} is {info.file_size} bytes, more than "
-                              f"the {max_data} bytes of data its declaration allows")
+        raise CheckpointError(
+            f"{path}: member {name!r} is {info.file_size} bytes, more than "
+            f"the {max_data} bytes of data its declaration allows"
+        )
     with archive.open(info) as fh:
         version = np.lib.format.read_magic(fh)
         if version not in ((1, 0), (2, 0)):
             raise CheckpointError(f"{path}: member {name!r} has .npy version {version}")
-        read_header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
-                       else np.lib.format.read_array_header_2_0)
+        read_header = (
+            np.lib.format.read_array_header_1_0
+            if version == (1, 0)
+            else np.lib.format.read_array_header_2_0
+        )
         shape, fortran, dtype = read_header(fh)
         if dtype.hasobject or dtype.fields is not None or dtype.kind not in "biufc":
             raise CheckpointError(f"{path}: member {name!r} has unsupported dtype {dtype}")
         if expected is None:
             if dtype != np.uint8 or len(shape) != 1:
-                raise CheckpointError(f"{path}: metadata member has dtype {dtype} and shape "
-                                      f"{shape}; expected a 1-D uint8 array")
+                raise CheckpointError(
+                    f"{path}: metadata member has dtype {dtype} and shape "
+                    f"{shape}; expected a 1-D uint8 array"
+                )
         elif dtype.str != expected[0].str or tuple(shape) != expected[1]:
             raise CheckpointError(
                 f"{path}: array {name!r} has dtype {dtype.str} and shape {list(shape)}, but "
-                f"the metadata declares {expected[0].str} and {list(expected[1])}")
+                f"the metadata declares {expected[0].str} and {list(expected[1])}"
+            )
         nbytes = dtype.itemsize * math.prod(shape)
         if nbytes > max_data:
-            raise CheckpointError(f"{path}: member {name!r} claims {nbytes} bytes, more than "
-                                  f"the limit of {max_data}")
+            raise CheckpointError(
+                f"{path}: member {name!r} claims {nbytes} bytes, more than the limit of {max_data}"
+            )
         data = fh.read(nbytes)
         if len(data) != nbytes or fh.read(1):
-            raise CheckpointError(f"{path}: member {name!r} does not hold the {nbytes} bytes "
-                                  "its header declares")
+            raise CheckpointError(
+                f"{path}: member {name!r} does not hold the {nbytes} bytes its header declares"
+            )
     array = np.frombuffer(data, dtype=dtype)
     array = array.reshape(shape[::-1]).T if fortran else array.reshape(shape)
-    return np.array(array, order="C")       # writable, native layout
+    return np.array(array, order="C")  # writable, native layout
 
 
 def _parse_meta(meta_arr: np.ndarray, path: Path):
@@ -363,15 +390,17 @@ def _parse_meta(meta_arr: np.ndarray, path: Path):
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise CheckpointError(f"{path}: metadata is not valid JSON ({exc})") from exc
     except RecursionError:
-        raise CheckpointError(f"{path}: metadata is nested too deeply (limit {_MAX_DEPTH})"
-                              ) from None
+        raise CheckpointError(
+            f"{path}: metadata is nested too deeply (limit {_MAX_DEPTH})"
+        ) from None
     stack = [(state, 1)]
-    while stack:                          # iterative: no recursion on hostile input
+    while stack:  # iterative: no recursion on hostile input
         value, depth = stack.pop()
         if isinstance(value, (dict, list)):
             if depth > _MAX_DEPTH:
-                raise CheckpointError(f"{path}: metadata is nested more than {_MAX_DEPTH} "
-                                      "levels deep")
+                raise CheckpointError(
+                    f"{path}: metadata is nested more than {_MAX_DEPTH} levels deep"
+                )
             items = value.values() if isinstance(value, dict) else value
             stack.extend((v, depth + 1) for v in items)
     return state
@@ -388,10 +417,15 @@ def _declared_arrays(state, path: Path) -> dict:
                 dtype = np.dtype(dtype) if isinstance(dtype, str) else None
             except TypeError:
                 dtype = None
-            if (not isinstance(name, str) or name == _META or dtype is None
-                    or dtype.kind not in "biufc" or not isinstance(shape, list)
-                    or len(shape) > 32 or not all(isinstance(n, int) and not isinstance(n, bool)
-                                                  and n >= 0 for n in shape)):
+            if (
+                not isinstance(name, str)
+                or name == _META
+                or dtype is None
+                or dtype.kind not in "biufc"
+                or not isinstance(shape, list)
+                or len(shape) > 32
+                or not all(isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in shape)
+            ):
                 raise CheckpointError(f"{path}: malformed array placeholder {value!r:.200}")
             if name in declared and declared[name] != (dtype, tuple(shape)):
                 raise CheckpointError(f"{path}: array {name!r} is declared twice, differently")

@@ -32,8 +32,14 @@ from .provenance import versions
 from .specs import Spec, slug
 from .train import check_output
 
-__all__ = ["CompareResult", "compare", "summarize", "markdown_table", "write_results",
-           "auto_milestone"]
+__all__ = [
+    "CompareResult",
+    "compare",
+    "summarize",
+    "markdown_table",
+    "write_results",
+    "auto_milestone",
+]
 
 
 def auto_milestone(histories: list[list[dict]]) -> int:
@@ -87,9 +93,21 @@ class CompareResult:
     references: dict = field(default_factory=dict)
 
 
-def compare(base: RunConfig, specs: list[Spec], seeds, out_dir=None, *, lr=None,
-            resume=False, quiet=False, log=None, title=None, command=None,
-            overwrite=False, jobs: int = 1) -> CompareResult:
+def compare(
+    base: RunConfig,
+    specs: list[Spec],
+    seeds,
+    out_dir=None,
+    *,
+    lr=None,
+    resume=False,
+    quiet=False,
+    log=None,
+    title=None,
+    command=None,
+    overwrite=False,
+    jobs: int = 1,
+) -> CompareResult:
     """Train every specification with every seed on the same data; tabulate and plot.
 
     Parameters
@@ -138,15 +156,16 @@ def compare(base: RunConfig, specs: list[Spec], seeds, out_dir=None, *, lr=None,
         raise ConfigError(f"labels {labels} map to the same folder names; rename them")
     configs = {s.label: [s.config(base, seed, lr) for seed in seeds] for s in specs}
     # milestone=auto waits for the same method's runs without a schedule
-    references = {s.label: s.reference(specs, base, lr).label for s in specs
-                  if s.auto_milestone}
+    references = {s.label: s.reference(specs, base, lr).label for s in specs if s.auto_milestone}
     if log is None:
         log = (lambda m: None) if quiet else (lambda m: print(m, file=sys.stderr, flush=True))
     out = Path(out_dir) if out_dir is not None else None
-    if out is not None:     # refuse before training anything, not after the first runs
+    if out is not None:  # refuse before training anything, not after the first runs
         if not (resume or overwrite) and (out / "results.json").exists():
-            raise OutputExistsError(f"{out} already holds a comparison (results.json); use "
-                                    "--resume, --overwrite or another --out folder")
+            raise OutputExistsError(
+                f"{out} already holds a comparison (results.json); use "
+                "--resume, --overwrite or another --out folder"
+            )
         for spec in specs:
             for config in configs[spec.label]:
                 check_output(out / slug(spec.label) / f"seed{config.seed}", resume, overwrite)
@@ -160,22 +179,36 @@ def compare(base: RunConfig, specs: list[Spec], seeds, out_dir=None, *, lr=None,
     for spec in specs:
         reference = references.get(spec.label)
         for config in configs[spec.label]:
-            task = Task((spec.label, config.seed), config,
-                        out / slug(spec.label) / f"seed{config.seed}" if out else None)
+            task = Task(
+                (spec.label, config.seed),
+                config,
+                out / slug(spec.label) / f"seed{config.seed}" if out else None,
+            )
             if reference is not None:
                 task.after = tuple((reference, seed) for seed in seeds)
-                task.prepare = _auto_milestone_preparer(spec, base, config.seed, lr,
-                                                        task.after)
+                task.prepare = _auto_milestone_preparer(spec, base, config.seed, lr, task.after)
             tasks.append(task)
-    results = run_all(tasks, base, jobs=int(jobs), resume=resume, quiet=quiet, log=log,
-                      overwrite=overwrite,
-                      data=data)
+    results = run_all(
+        tasks,
+        base,
+        jobs=int(jobs),
+        resume=resume,
+        quiet=quiet,
+        log=log,
+        overwrite=overwrite,
+        data=data,
+    )
     runs: dict[str, list[RunResult]] = {spec.label: [] for spec in specs}
     for task, run in zip(tasks, results):
         runs[task.key[0]].append(run)
-    result = CompareResult(runs=runs, specs=list(specs), rows=summarize(runs),
-                           wall_time=time.perf_counter() - t0, out_dir=out,
-                           references=references)
+    result = CompareResult(
+        runs=runs,
+        specs=list(specs),
+        rows=summarize(runs),
+        wall_time=time.perf_counter() - t0,
+        out_dir=out,
+        references=references,
+    )
     if out is not None:
         result.files = write_results(result, base, seeds, title=title, command=command)
     return result
@@ -183,17 +216,23 @@ def compare(base: RunConfig, specs: list[Spec], seeds, out_dir=None, *, lr=None,
 
 def _auto_milestone_preparer(spec, base, seed, lr, after):
     """``results -> RunConfig`` of a ``milestone=auto`` run, once its references finished."""
+
     def prepare(results):
         milestone = auto_milestone([results[key].history for key in after])
         return spec.config(base, seed, lr, milestone=milestone)
+
     return prepare
 
 
 # --------------------------------------------------------------------------- tables
 
-_METRICS = (("train_loss", "train loss"), ("val_loss", "val loss"),
-            ("train_acc", "train acc"), ("val_acc", "val acc"),
-            ("step_loss", "train loss (running)"))
+_METRICS = (
+    ("train_loss", "train loss"),
+    ("val_loss", "val loss"),
+    ("train_acc", "train acc"),
+    ("val_acc", "val acc"),
+    ("step_loss", "train loss (running)"),
+)
 """The final metrics of the tables. ``train_loss`` / ``train_acc`` are re-evaluated on the
 training set after the last epoch; ``step_loss`` is the running mean of that epoch's
 pre-step minibatch losses (the FoMoH paper's "training loss"; see hyperlab.train)."""
@@ -208,10 +247,13 @@ def summarize(runs: dict) -> list[dict]:
     rows = []
     for label, results in runs.items():
         finals = [r.final for r in results if r.final]
-        row = {"label": label, "seeds": len(results),
-               "diverged": sum(r.status == "diverged" for r in results),
-               "epochs": max((f["epoch"] for f in finals), default=0),
-               "wall_time": float(np.mean([r.wall_time for r in results]))}
+        row = {
+            "label": label,
+            "seeds": len(results),
+            "diverged": sum(r.status == "diverged" for r in results),
+            "epochs": max((f["epoch"] for f in finals), default=0),
+            "wall_time": float(np.mean([r.wall_time for r in results])),
+        }
         for key, _ in _METRICS:
             values = np.array([f[key] for f in finals], dtype=float)
             row[key] = float(values.mean()) if len(values) else float("nan")
@@ -245,9 +287,9 @@ def _describe_schedule(spec: Spec, cfg: RunConfig, reference: str | None) -> str
     elif cfg.schedule == "milestone":
         what = f"x{cfg.gamma} once, after epoch {cfg.milestone}"
         if spec.auto_milestone:
-            what += (f" = milestone=auto: the lowest seed-mean validation NLL of "
-                     f"{reference}" + (" (its last epoch: no cut)"
-                                       if cfg.milestone >= cfg.epochs else ""))
+            what += f" = milestone=auto: the lowest seed-mean validation NLL of {reference}" + (
+                " (its last epoch: no cut)" if cfg.milestone >= cfg.epochs else ""
+            )
     elif cfg.schedule == "plateau":
         what = f"x{cfg.factor} whenever the val loss rises, patience {cfg.patience}"
     else:
@@ -255,8 +297,7 @@ def _describe_schedule(spec: Spec, cfg: RunConfig, reference: str | None) -> str
     return f", schedule {cfg.schedule} ({what})"
 
 
-def write_results(result: CompareResult, base: RunConfig, seeds, title=None,
-                  command=None) -> dict:
+def write_results(result: CompareResult, base: RunConfig, seeds, title=None, command=None) -> dict:
     """Write ``results.md``, ``results.csv``, ``results.json`` and ``curves.png``."""
     out = result.out_dir
     out.mkdir(parents=True, exist_ok=True)
@@ -270,14 +311,17 @@ def write_results(result: CompareResult, base: RunConfig, seeds, title=None,
     files["csv"] = out / "results.csv"
 
     curves = {label: [r.history for r in results] for label, results in result.runs.items()}
-    num_params = next((int(r.theta.shape[0]) for rs in result.runs.values() for r in rs
-                       if r.theta.size), 0)
-    title = title or (f"{base.model} on {base.dataset}: mean ± std over "
-                      f"{len(list(seeds))} seed(s)")
+    num_params = next(
+        (int(r.theta.shape[0]) for rs in result.runs.values() for r in rs if r.theta.size), 0
+    )
+    title = title or (f"{base.model} on {base.dataset}: mean ± std over {len(list(seeds))} seed(s)")
     files["plot"] = plot_curves(curves, out / "curves.png", title=title)
 
-    train_set = ("all training examples" if base.eval_max is None else
-                 f"a fixed subset of at most {base.eval_max} training examples")
+    train_set = (
+        "all training examples"
+        if base.eval_max is None
+        else f"a fixed subset of at most {base.eval_max} training examples"
+    )
     lines = [f"# {title}", ""]
     if command:
         lines += ["Command:", "", f"    {command}", ""]
@@ -292,38 +336,64 @@ def write_results(result: CompareResult, base: RunConfig, seeds, title=None,
         "loss)",
         f"* initialisation: {base.init}",
         f"* train metrics on {train_set}; "
-        + ("validation on the test set (training on all training examples)"
-           if base.val_set == "test" else
-           f"validation on 10% held out of the training set (split_seed {base.split_seed})")
-        + ("; pixels standardised with the training mean and std" if base.standardize
-           else "; pixels scaled to [0, 1]")
-        + (f"; training on a seeded subset of {base.max_train} examples"
-           if base.max_train else ""),
-        f"* total wall time: {result.wall_time:.1f} s", "",
-        markdown_table(result.rows), "", "Settings per approach:", ""]
+        + (
+            "validation on the test set (training on all training examples)"
+            if base.val_set == "test"
+            else f"validation on 10% held out of the training set (split_seed {base.split_seed})"
+        )
+        + (
+            "; pixels standardised with the training mean and std"
+            if base.standardize
+            else "; pixels scaled to [0, 1]"
+        )
+        + (f"; training on a seeded subset of {base.max_train} examples" if base.max_train else ""),
+        f"* total wall time: {result.wall_time:.1f} s",
+        "",
+        markdown_table(result.rows),
+        "",
+        "Settings per approach:",
+        "",
+    ]
     for spec in result.specs:
         cfg = result.runs[spec.label][0].config
         sched = _describe_schedule(spec, cfg, result.references.get(spec.label))
         extra = f", {cfg.optimizer_kwargs}" if cfg.optimizer_kwargs else ""
-        lines.append(f"* {spec.label}: `{cfg.optimizer}`, lr {cfg.lr:g}, batch "
-                     f"{cfg.batch_size}{sched}{extra}")
+        lines.append(
+            f"* {spec.label}: `{cfg.optimizer}`, lr {cfg.lr:g}, batch "
+            f"{cfg.batch_size}{sched}{extra}"
+        )
     diverged = [r for rs in result.runs.values() for r in rs if r.status == "diverged"]
     if diverged:
         lines += ["", "Diverged runs (metrics above use their last good epoch):", ""]
         lines += [f"* {r.message}" for r in diverged]
-    lines += ["", f"Curves: `{files['plot'].name}`; per-run files under `<label>/seed<k>/`.",
-              ""]
+    lines += ["", f"Curves: `{files['plot'].name}`; per-run files under `<label>/seed<k>/`.", ""]
     write_text(out / "results.md", "\n".join(lines))
     files["markdown"] = out / "results.md"
 
-    write_json(out / "results.json", {     # strict JSON: a diverged row's NaN is null
-        "command": command, "title": title, "wall_time": result.wall_time,
-        "seeds": list(seeds), "base": base.to_dict(), "rows": result.rows,
-        "runs": {label: [{"seed": r.config.seed, "status": r.status,
-                          "wall_time": r.wall_time, "final": r.final,
-                          "config": r.config.to_dict()} for r in rs]
-                 for label, rs in result.runs.items()},
-        "versions": versions(),
-    })
+    write_json(
+        out / "results.json",
+        {  # strict JSON: a diverged row's NaN is null
+            "command": command,
+            "title": title,
+            "wall_time": result.wall_time,
+            "seeds": list(seeds),
+            "base": base.to_dict(),
+            "rows": result.rows,
+            "runs": {
+                label: [
+                    {
+                        "seed": r.config.seed,
+                        "status": r.status,
+                        "wall_time": r.wall_time,
+                        "final": r.final,
+                        "config": r.config.to_dict(),
+                    }
+                    for r in rs
+                ]
+                for label, rs in result.runs.items()
+            },
+            "versions": versions(),
+        },
+    )
     files["json"] = out / "results.json"
     return files

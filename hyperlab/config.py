@@ -15,11 +15,31 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["RunConfig", "RunResult", "ConfigError", "OutputExistsError", "HISTORY_FIELDS",
-           "SCHEDULES", "INITS", "RUN_FILES", "RESUME_FREE_KEYS", "field_defaults"]
+__all__ = [
+    "RunConfig",
+    "RunResult",
+    "ConfigError",
+    "OutputExistsError",
+    "HISTORY_FIELDS",
+    "SCHEDULES",
+    "INITS",
+    "RUN_FILES",
+    "RESUME_FREE_KEYS",
+    "field_defaults",
+]
 
-HISTORY_FIELDS = ("epoch", "lr", "train_loss", "train_acc", "val_loss", "val_acc",
-                  "step_loss", "steps", "jitter_steps", "wall_time")
+HISTORY_FIELDS = (
+    "epoch",
+    "lr",
+    "train_loss",
+    "train_acc",
+    "val_loss",
+    "val_acc",
+    "step_loss",
+    "steps",
+    "jitter_steps",
+    "wall_time",
+)
 """Columns of ``history.csv``; ``train_loss`` / ``train_acc`` are re-evaluated on the
 training set after the epoch; ``step_loss`` is the mean of the minibatch losses seen by the
 optimizer during the epoch, each taken before its step and weighted by its batch size (the
@@ -53,8 +73,10 @@ RESUME_FREE_KEYS = ("epochs", "label")
 def field_defaults() -> dict:
     """The default value of each :class:`RunConfig` field (for checkpoints written before
     the field existed)."""
-    return {f.name: (f.default if f.default is not dataclasses.MISSING else f.default_factory())
-            for f in dataclasses.fields(RunConfig)}
+    return {
+        f.name: (f.default if f.default is not dataclasses.MISSING else f.default_factory())
+        for f in dataclasses.fields(RunConfig)
+    }
 
 
 class ConfigError(ValueError):
@@ -154,6 +176,7 @@ class RunConfig:
 
     def validate(self) -> RunConfig:
         """Check the values; raise :class:`ConfigError` with a clear message."""
+
         def positive_int(name):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
@@ -181,8 +204,10 @@ class RunConfig:
         if self.patience < 0:
             raise ConfigError(f"patience must be >= 0, got {self.patience}")
         if not 0.0 < self.gamma <= 1.0 or not 0.0 < self.factor < 1.0:
-            raise ConfigError(f"need 0 < gamma <= 1 and 0 < factor < 1, got gamma="
-                              f"{self.gamma}, factor={self.factor}")
+            raise ConfigError(
+                f"need 0 < gamma <= 1 and 0 < factor < 1, got gamma="
+                f"{self.gamma}, factor={self.factor}"
+            )
         return self
 
     @property

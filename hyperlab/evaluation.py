@@ -37,8 +37,8 @@ def evaluate(model, theta, X, y, batch_size: int = 2048, xp=np) -> tuple[float, 
     n = len(y)
     total_loss, correct = 0.0, 0
     for start in range(0, n, batch_size):
-        xb = xp.asarray(X[start:start + batch_size])
-        yb = xp.asarray(y[start:start + batch_size])
+        xb = xp.asarray(X[start : start + batch_size])
+        yb = xp.asarray(y[start : start + batch_size])
         logits = model.forward(theta, xb)
         shift = logits.max(axis=1, keepdims=True)
         lse = xp.log(xp.exp(logits - shift).sum(axis=1)) + shift[:, 0]

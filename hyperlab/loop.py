@@ -31,8 +31,15 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["DIVERGENCE_LOSS", "Objective", "StepRecord", "steps", "diverged",
-           "divergence_message", "info_value"]
+__all__ = [
+    "DIVERGENCE_LOSS",
+    "Objective",
+    "StepRecord",
+    "steps",
+    "diverged",
+    "divergence_message",
+    "info_value",
+]
 
 DIVERGENCE_LOSS = 1e8
 """A finite loss above this also stops a run as diverged: the cross-entropy of a C-class
@@ -110,8 +117,15 @@ def _problem(loss: float, new_theta, max_loss: float, xp) -> str | None:
     return None
 
 
-def steps(optimizer, theta, batches: Iterable, objective: Callable, *,
-          max_loss: float = DIVERGENCE_LOSS, xp=np) -> Iterator[StepRecord]:
+def steps(
+    optimizer,
+    theta,
+    batches: Iterable,
+    objective: Callable,
+    *,
+    max_loss: float = DIVERGENCE_LOSS,
+    xp=np,
+) -> Iterator[StepRecord]:
     """Step ``optimizer`` once per batch from ``theta``; yield a :class:`StepRecord` each.
 
     Parameters
@@ -146,17 +160,27 @@ def steps(optimizer, theta, batches: Iterable, objective: Callable, *,
         theta = new_theta
 
 
-def divergence_message(label: str, what: str, *, epoch: int, lr: float,
-                       step: int | None = None, n_steps: int | None = None,
-                       checkpoint=None) -> str:
+def divergence_message(
+    label: str,
+    what: str,
+    *,
+    epoch: int,
+    lr: float,
+    step: int | None = None,
+    n_steps: int | None = None,
+    checkpoint=None,
+) -> str:
     """The one wording of a stopped run.
 
     ``what`` says what went wrong (a :class:`StepRecord`'s ``problem``, or the evaluated
     losses); ``epoch`` is 1-based; ``step`` (with ``n_steps``) places it inside the epoch,
     without it the end-of-epoch evaluation found it; ``checkpoint``, the last good one.
     """
-    where = (f"at epoch {epoch}, step {step} of {n_steps}" if step is not None
-             else f"after epoch {epoch}")
+    where = (
+        f"at epoch {epoch}, step {step} of {n_steps}"
+        if step is not None
+        else f"after epoch {epoch}"
+    )
     message = f"[{label}] {what} {where} (lr = {lr:g}); run stopped."
     if checkpoint is not None:
         message += f" The last good checkpoint (after epoch {epoch - 1}) is kept: {checkpoint}"

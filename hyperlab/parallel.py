@@ -47,8 +47,14 @@ from .train import NonFiniteLossError, read_history, train
 
 __all__ = ["Task", "run_all", "default_jobs", "one_blas_thread", "BLAS_ENV"]
 
-BLAS_ENV = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS",
-            "BLIS_NUM_THREADS", "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS")
+BLAS_ENV = (
+    "OPENBLAS_NUM_THREADS",
+    "OMP_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "BLIS_NUM_THREADS",
+    "VECLIB_MAXIMUM_THREADS",
+    "NUMEXPR_NUM_THREADS",
+)
 """Environment variables that fix the thread count of the BLAS / OpenMP libraries."""
 
 
@@ -56,7 +62,7 @@ def default_jobs() -> int:
     """One job per CPU core this process may run on."""
     try:
         return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:                      # not on Linux
+    except AttributeError:  # not on Linux
         return max(1, os.cpu_count() or 1)
 
 
@@ -100,7 +106,7 @@ def one_blas_thread():
     """Limit the BLAS/OpenMP thread pools already loaded in this process to one thread."""
     try:
         from threadpoolctl import threadpool_limits
-    except ImportError:                         # scikit-learn brings it; be lenient
+    except ImportError:  # scikit-learn brings it; be lenient
         yield
         return
     with threadpool_limits(limits=1):
@@ -128,8 +134,16 @@ def _child_environment():
 def _train_one(task: Task, base, data, resume, quiet, log, on_epoch, overwrite=False):
     """Train one task; a diverged run becomes a result with status "diverged"."""
     try:
-        return train(task.config, task.run_dir, resume=resume, quiet=quiet, data=data,
-                     log=log, on_epoch=on_epoch, overwrite=overwrite)
+        return train(
+            task.config,
+            task.run_dir,
+            resume=resume,
+            quiet=quiet,
+            data=data,
+            log=log,
+            on_epoch=on_epoch,
+            overwrite=overwrite,
+        )
     except NonFiniteLossError as exc:
         log(str(exc))
         return _diverged_result(task.config, task.run_dir, str(exc))
@@ -137,11 +151,16 @@ def _train_one(task: Task, base, data, resume, quiet, log, on_epoch, overwrite=F
 
 def _diverged_result(config, run_dir, message: str):
     """The record of a run stopped by a NaN loss (history read back from its folder)."""
-    history = read_history(run_dir) if run_dir and (Path(run_dir) / "history.json").exists() \
-        else []
-    return RunResult(config=config, theta=np.empty(0), history=history, status="diverged",
-                     wall_time=float(history[-1]["wall_time"]) if history else 0.0,
-                     out_dir=run_dir, message=message)
+    history = read_history(run_dir) if run_dir and (Path(run_dir) / "history.json").exists() else []
+    return RunResult(
+        config=config,
+        theta=np.empty(0),
+        history=history,
+        status="diverged",
+        wall_time=float(history[-1]["wall_time"]) if history else 0.0,
+        out_dir=run_dir,
+        message=message,
+    )
 
 
 def _start_epoch(task: Task, resume: bool) -> int:
@@ -154,7 +173,7 @@ def _start_epoch(task: Task, resume: bool) -> int:
     try:
         return int(load_checkpoint(path)["epoch"])
     except CheckpointError:
-        return 0                                # train() reports it properly
+        return 0  # train() reports it properly
 
 
 def _load_data(base, data_file):
@@ -167,17 +186,23 @@ def _load_data(base, data_file):
 
 def _child(task: Task, base, resume: bool, messages, data_file=None, overwrite=False) -> None:
     """Entry point of a child process: train ``task``, report through ``messages``."""
-    for name in BLAS_ENV:                       # normally already set by the parent
+    for name in BLAS_ENV:  # normally already set by the parent
         os.environ.setdefault(name, "1")
     key = task.key
     try:
         with one_blas_thread():
             messages.put(("epoch", key, _start_epoch(task, resume)))
             data = _load_data(base, data_file)
-            result = _train_one(task, base, data, resume, True,
-                                lambda line: messages.put(("log", key, line)),
-                                lambda record: messages.put(("epoch", key, record["epoch"])),
-                                overwrite)
+            result = _train_one(
+                task,
+                base,
+                data,
+                resume,
+                True,
+                lambda line: messages.put(("log", key, line)),
+                lambda record: messages.put(("epoch", key, record["epoch"])),
+                overwrite,
+            )
         messages.put(("done", key, result))
     except KeyboardInterrupt:
         messages.put(("interrupted", key, None))
@@ -209,14 +234,12 @@ class _Progress:
         if not waiting:
             return "none running"
         key = min(waiting, key=lambda k: (self.epochs[k] / self.target[k], k[1]))
-        return (f"slowest {key[0]} seed {key[1]} at epoch {self.epochs[key]}/"
-                f"{self.target[key]}")
+        return f"slowest {key[0]} seed {key[1]} at epoch {self.epochs[key]}/{self.target[key]}"
 
     def status(self) -> str:
         if self.done == self.total:
             return f"[{self.done}/{self.total} runs done]"
-        return (f"[{self.done}/{self.total} runs done, {len(self.running)} running] "
-                f"{self.slowest()}")
+        return f"[{self.done}/{self.total} runs done, {len(self.running)} running] {self.slowest()}"
 
     def started(self, key):
         self.running.add(key)
@@ -254,17 +277,28 @@ def _summary(key, result) -> str:
     final = result.final
     if not final:
         return f"{key[0]:>24s} seed {key[1]}: {result.status}, no completed epoch"
-    return (f"{key[0]:>24s} seed {key[1]}: {result.status}, {final['epoch']} epochs, "
-            f"train loss {final['train_loss']:.4f}, val loss {final['val_loss']:.4f}, "
-            f"val acc {final['val_acc']:.4f}, {result.wall_time:.1f} s")
+    return (
+        f"{key[0]:>24s} seed {key[1]}: {result.status}, {final['epoch']} epochs, "
+        f"train loss {final['train_loss']:.4f}, val loss {final['val_loss']:.4f}, "
+        f"val acc {final['val_acc']:.4f}, {result.wall_time:.1f} s"
+    )
 
 
 # --------------------------------------------------------------------------- the pool
 
 
-def run_all(tasks: list[Task], base, *, jobs: int = 1, resume: bool = False,
-            quiet: bool = False, log: Callable[[str], Any] = print, data=None,
-            interval: float = 60.0, overwrite: bool = False) -> list:
+def run_all(
+    tasks: list[Task],
+    base,
+    *,
+    jobs: int = 1,
+    resume: bool = False,
+    quiet: bool = False,
+    log: Callable[[str], Any] = print,
+    data=None,
+    interval: float = 60.0,
+    overwrite: bool = False,
+) -> list:
     """Train every task, ``jobs`` at a time; return their results in the order of ``tasks``.
 
     Parameters
@@ -304,8 +338,9 @@ def run_all(tasks: list[Task], base, *, jobs: int = 1, resume: bool = False,
     keys = {t.key for t in tasks}
     missing = sorted({str(k) for t in tasks for k in t.after if k not in keys})
     if missing or len(keys) != len(tasks):
-        raise ValueError(f"tasks must have distinct keys and wait only for each other "
-                         f"(unknown: {missing})")
+        raise ValueError(
+            f"tasks must have distinct keys and wait only for each other (unknown: {missing})"
+        )
     if jobs == 1:
         return _run_here(tasks, base, resume, quiet, log, data, interval, overwrite)
     with tempfile.TemporaryDirectory(prefix="fomoh-compare-") as tmp:
@@ -314,12 +349,13 @@ def run_all(tasks: list[Task], base, *, jobs: int = 1, resume: bool = False,
             data_file = os.path.join(tmp, "data.pickle")
             with open(data_file, "wb") as fh:
                 pickle.dump(data, fh, protocol=pickle.HIGHEST_PROTOCOL)
-        return _run_in_processes(tasks, base, min(jobs, len(tasks)), resume, quiet, log,
-                                 interval, data_file, overwrite)
+        return _run_in_processes(
+            tasks, base, min(jobs, len(tasks)), resume, quiet, log, interval, data_file, overwrite
+        )
 
 
 def _run_here(tasks, base, resume, quiet, log, data, interval, overwrite=False):
-    progress = _Progress(tasks, True, log, interval)     # each run shows its own bars
+    progress = _Progress(tasks, True, log, interval)  # each run shows its own bars
     results: dict[tuple, Any] = {}
     pending = list(tasks)
     with one_blas_thread():
@@ -328,8 +364,16 @@ def _run_here(tasks, base, resume, quiet, log, data, interval, overwrite=False):
         while pending:
             task = _next_ready(pending, results)
             progress.started(task.key)
-            result = _train_one(task.resolve(results), base, data, resume, quiet,
-                                log if not quiet else (lambda line: None), None, overwrite)
+            result = _train_one(
+                task.resolve(results),
+                base,
+                data,
+                resume,
+                quiet,
+                log if not quiet else (lambda line: None),
+                None,
+                overwrite,
+            )
             results[task.key] = result
             progress.finished(task.key, "")
             if not quiet:
@@ -343,17 +387,19 @@ def _next_ready(pending: list, results: dict, block: bool = True):
         if task.ready(results):
             return pending.pop(i)
     if block:
-        raise ValueError("the remaining runs wait for each other: "
-                         + ", ".join(str(t.key) for t in pending))
+        raise ValueError(
+            "the remaining runs wait for each other: " + ", ".join(str(t.key) for t in pending)
+        )
     return None
 
 
-def _run_in_processes(tasks, base, jobs, resume, quiet, log, interval, data_file=None,
-                      overwrite=False):
+def _run_in_processes(
+    tasks, base, jobs, resume, quiet, log, interval, data_file=None, overwrite=False
+):
     ctx = multiprocessing.get_context("spawn")
     messages = ctx.Queue()
     pending = list(tasks)
-    running: dict[tuple, Any] = {}                 # key -> Process
+    running: dict[tuple, Any] = {}  # key -> Process
     results: dict[tuple, Any] = {}
     progress = _Progress(tasks, quiet, log, interval)
     if not quiet and progress.bar is None:
@@ -365,11 +411,12 @@ def _run_in_processes(tasks, base, jobs, resume, quiet, log, interval, data_file
                 if task is None:
                     break
                 task.resolve(results)
-                process = ctx.Process(target=_child,
-                                      args=(task, base, resume, messages, data_file,
-                                            overwrite),
-                                      name=f"fomoh-run-{task.key[0]}-seed{task.key[1]}",
-                                      daemon=True)
+                process = ctx.Process(
+                    target=_child,
+                    args=(task, base, resume, messages, data_file, overwrite),
+                    name=f"fomoh-run-{task.key[0]}-seed{task.key[1]}",
+                    daemon=True,
+                )
                 with _child_environment():
                     process.start()
                 running[task.key] = process
@@ -378,8 +425,11 @@ def _run_in_processes(tasks, base, jobs, resume, quiet, log, interval, data_file
                 kind, key, payload = messages.get(timeout=1.0)
             except queue_module.Empty:
                 _check_alive(running, results)
-                if not quiet and progress.bar is None and \
-                        time.monotonic() - progress.last_line >= interval:
+                if (
+                    not quiet
+                    and progress.bar is None
+                    and time.monotonic() - progress.last_line >= interval
+                ):
                     progress.line(progress.status())
                 continue
             if kind == "epoch":
@@ -396,13 +446,14 @@ def _run_in_processes(tasks, base, jobs, resume, quiet, log, interval, data_file
             elif kind == "error":
                 cls, message, trace = payload
                 running.pop(key).join()
-                if isinstance(cls, type) and issubclass(cls, (ConfigError, CheckpointError,
-                                                              DataError)):
+                if isinstance(cls, type) and issubclass(
+                    cls, (ConfigError, CheckpointError, DataError)
+                ):
                     raise cls(message)
                 raise RuntimeError(f"run {key[0]!r} seed {key[1]} failed:\n{trace}")
     finally:
         progress.close()
-        for process in running.values():       # an error or Ctrl-C: stop the others
+        for process in running.values():  # an error or Ctrl-C: stop the others
             if process.is_alive():
                 process.terminate()
         for process in running.values():
@@ -418,4 +469,5 @@ def _check_alive(running, results):
             raise RuntimeError(
                 f"the process of run {key[0]!r} seed {key[1]} died with exit code "
                 f"{process.exitcode} (killed or out of memory?); its last checkpoint is kept, "
-                "rerun with --resume to continue")
+                "rerun with --resume to continue"
+            )

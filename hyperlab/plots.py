@@ -16,8 +16,12 @@ from matplotlib.figure import Figure
 
 __all__ = ["plot_curves", "stack_histories"]
 
-_PANELS = (("train_loss", "training NLL"), ("val_loss", "validation NLL"),
-           ("train_acc", "training accuracy"), ("val_acc", "validation accuracy"))
+_PANELS = (
+    ("train_loss", "training NLL"),
+    ("val_loss", "validation NLL"),
+    ("train_acc", "training accuracy"),
+    ("val_acc", "validation accuracy"),
+)
 
 
 def stack_histories(histories: list[list[dict]], key: str) -> np.ndarray:
@@ -29,12 +33,13 @@ def stack_histories(histories: list[list[dict]], key: str) -> np.ndarray:
     length = max((len(h) for h in histories), default=0)
     out = np.full((len(histories), length), np.nan)
     for i, history in enumerate(histories):
-        out[i, :len(history)] = [record[key] for record in history]
+        out[i, : len(history)] = [record[key] for record in history]
     return out
 
 
-def plot_curves(curves: dict[str, list[list[dict]]], path, title: str | None = None,
-                log_loss: bool = True) -> Path:
+def plot_curves(
+    curves: dict[str, list[list[dict]]], path, title: str | None = None, log_loss: bool = True
+) -> Path:
     """Plot loss and accuracy curves of several optimizers and save the figure.
 
     Parameters
@@ -70,9 +75,15 @@ def plot_curves(curves: dict[str, list[list[dict]]], path, title: str | None = N
             with np.errstate(invalid="ignore"), _quiet_nan_warnings():
                 mean = np.nanmean(values, axis=0)
                 std = np.nanstd(values, axis=0)
-            ax.plot(epochs, mean, style, color=colour, lw=1.6,
-                    label=f"{label} (n={len(histories)})" if len(histories) > 1 else label,
-                    marker="o" if len(epochs) == 1 else None)
+            ax.plot(
+                epochs,
+                mean,
+                style,
+                color=colour,
+                lw=1.6,
+                label=f"{label} (n={len(histories)})" if len(histories) > 1 else label,
+                marker="o" if len(epochs) == 1 else None,
+            )
             if len(histories) > 1:
                 ax.fill_between(epochs, mean - std, mean + std, color=colour, alpha=0.2, lw=0)
     for ax, (key, name) in zip(axes.flat, _PANELS):

@@ -28,8 +28,8 @@ COMMANDS: dict[str, Callable] = {}
 """Sub-command name -> ``add_parser(subparsers)``, which adds it to the ``fomoh`` parser and
 sets its ``func`` default (``args -> exit status``)."""
 
-_loaded: list[str] = []      # names of the plugins loaded
-_tried = False               # load_plugins has run
+_loaded: list[str] = []  # names of the plugins loaded
+_tried = False  # load_plugins has run
 
 
 def register_command(name: str, add_parser: Callable) -> None:
@@ -47,8 +47,11 @@ def load_plugins() -> list[str]:
             try:
                 entry.load()()
             except Exception as exc:  # noqa: BLE001 - one broken plugin must not break fomoh
-                print(f"fomoh: warning: plugin {entry.name!r} ({entry.value}) was not loaded: "
-                      f"{type(exc).__name__}: {exc}", file=sys.stderr)
+                print(
+                    f"fomoh: warning: plugin {entry.name!r} ({entry.value}) was not loaded: "
+                    f"{type(exc).__name__}: {exc}",
+                    file=sys.stderr,
+                )
                 continue
             _loaded.append(entry.name)
     return list(_loaded)

@@ -53,8 +53,14 @@ _DIGITS_SPECS = (
 PRESETS: dict[str, Preset] = {
     "digits": Preset(
         description="logistic regression on the embedded 8x8 digits (offline, 1-2 minutes)",
-        dataset="digits", model="logistic_regression", epochs=100, seeds=(0, 1, 2),
-        specs=_DIGITS_SPECS, batch_size=64, details="the default above"),
+        dataset="digits",
+        model="logistic_regression",
+        epochs=100,
+        seeds=(0, 1, 2),
+        specs=_DIGITS_SPECS,
+        batch_size=64,
+        details="the default above",
+    ),
 }
 """name -> :class:`Preset`: ``digits`` and those registered by plugins."""
 

@@ -40,7 +40,7 @@ def in_notebook() -> bool:
 def _stderr_is_terminal() -> bool:
     try:
         return sys.stderr.isatty()
-    except (AttributeError, ValueError):   # replaced or closed stream
+    except (AttributeError, ValueError):  # replaced or closed stream
         return False
 
 
@@ -56,10 +56,12 @@ def _tqdm():
         try:
             import ipywidgets  # noqa: F401 - tqdm.notebook needs it
             from tqdm.notebook import tqdm
+
             return tqdm
         except ImportError:
             pass
     from tqdm import tqdm
+
     return tqdm
 
 

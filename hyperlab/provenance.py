@@ -25,12 +25,15 @@ _ROOT = Path(__file__).resolve().parent.parent
 def git_revision() -> str | None:
     """The commit of the source tree this package runs from (``+dirty`` with uncommitted
     changes to tracked files), or ``None`` outside a git checkout (an installed wheel)."""
+
     def git(*args):
-        return subprocess.run(["git", "-C", str(_ROOT), *args], capture_output=True,
-                              text=True, timeout=10, check=True).stdout.strip()
+        return subprocess.run(
+            ["git", "-C", str(_ROOT), *args], capture_output=True, text=True, timeout=10, check=True
+        ).stdout.strip()
+
     try:
         if Path(git("rev-parse", "--show-toplevel")).resolve() != _ROOT:
-            return None                  # installed inside someone else's repository
+            return None  # installed inside someone else's repository
         revision = git("rev-parse", "HEAD")
         dirty = git("status", "--porcelain", "--untracked-files=no")
     except (OSError, subprocess.SubprocessError):
@@ -40,6 +43,10 @@ def git_revision() -> str | None:
 
 def versions() -> dict:
     """``{"fomoh-hyperdual", "numpy", "scipy", "python", "git_revision"}`` of this process."""
-    return {"fomoh-hyperdual": __version__, "numpy": numpy.__version__,
-            "scipy": scipy.__version__, "python": platform.python_version(),
-            "git_revision": git_revision()}
+    return {
+        "fomoh-hyperdual": __version__,
+        "numpy": numpy.__version__,
+        "scipy": scipy.__version__,
+        "python": platform.python_version(),
+        "git_revision": git_revision(),
+    }

@@ -43,9 +43,19 @@ def _milestone(text: str):
 
 _milestone.__name__ = "positive integer or 'auto'"
 
-_SPEC_KEYS = {"lr": float, "batch": int, "batch_size": int, "schedule": str, "gamma": float,
-              "every": int, "milestone": _milestone, "factor": float, "patience": int,
-              "init": str, "label": str}
+_SPEC_KEYS = {
+    "lr": float,
+    "batch": int,
+    "batch_size": int,
+    "schedule": str,
+    "gamma": float,
+    "every": int,
+    "milestone": _milestone,
+    "factor": float,
+    "patience": int,
+    "init": str,
+    "label": str,
+}
 
 
 def slug(text: str) -> str:
@@ -92,8 +102,9 @@ class Spec:
         """True for ``schedule=milestone,milestone=auto`` (resolved during a comparison)."""
         return self.settings.get("milestone") == AUTO
 
-    def config(self, base: RunConfig, seed: int, lr: float | None = None,
-               milestone: int | None = None) -> RunConfig:
+    def config(
+        self, base: RunConfig, seed: int, lr: float | None = None, milestone: int | None = None
+    ) -> RunConfig:
         """The run of this specification with ``seed``, on top of the common ``base``.
 
         The learning rate is the specification's ``lr``, else ``lr``, else the optimizer's
@@ -103,8 +114,7 @@ class Spec:
         """
         values = base.to_dict()
         values.update(optimizer=self.optimizer, seed=int(seed), label=self.label)
-        values["lr"] = self.settings.get("lr", lr if lr is not None
-                                         else default_lr(self.optimizer))
+        values["lr"] = self.settings.get("lr", lr if lr is not None else default_lr(self.optimizer))
         values["optimizer_kwargs"] = {**base.optimizer_kwargs, **self.optimizer_kwargs}
         values.update({k: v for k, v in self.settings.items() if k != "lr"})
         if milestone is not None:
@@ -113,8 +123,7 @@ class Spec:
             values["milestone"] = values["epochs"]
         return RunConfig.from_dict(values).validate()
 
-    def reference(self, specs: list[Spec], base: RunConfig,
-                  lr: float | None = None) -> Spec:
+    def reference(self, specs: list[Spec], base: RunConfig, lr: float | None = None) -> Spec:
         """The specification in ``specs`` that is this one without a schedule (same
         optimizer, learning rate, batch size, initialisation and optimizer arguments):
         the run whose validation NLL places ``milestone=auto``."""
@@ -123,14 +132,17 @@ class Spec:
             if other is self:
                 continue
             theirs = other.config(base, 0, lr)
-            if theirs.schedule == "none" and all(getattr(mine, k) == getattr(theirs, k) for k in
-                   ("optimizer", "lr", "batch_size", "init", "optimizer_kwargs")):
+            if theirs.schedule == "none" and all(
+                getattr(mine, k) == getattr(theirs, k)
+                for k in ("optimizer", "lr", "batch_size", "init", "optimizer_kwargs")
+            ):
                 return other
         raise ConfigError(
             f"{self.label}: milestone=auto takes the epoch where the validation NLL of the same "
             f"method without a schedule starts to increase, but no specification runs "
             f"{self.optimizer} with lr={mine.lr:g}, batch={mine.batch_size} and no schedule; "
-            "add it, or give milestone=<epoch>")
+            "add it, or give milestone=<epoch>"
+        )
 
 
 def parse_value(text: str):
@@ -164,16 +176,19 @@ def parse_spec(text: str) -> Spec:
             key, eq, value = item.partition("=")
             key, value = key.strip(), value.strip()
             if not eq or not key:
-                raise ConfigError(f"bad setting {item!r} in {text!r}; expected key=value, "
-                                  "e.g. fomoh-2d:lr=0.05,batch=512")
+                raise ConfigError(
+                    f"bad setting {item!r} in {text!r}; expected key=value, "
+                    "e.g. fomoh-2d:lr=0.05,batch=512"
+                )
             if key == "label":
                 label = value
             elif key in _SPEC_KEYS:
                 try:
                     parsed = _SPEC_KEYS[key](value)
                 except ValueError:
-                    raise ConfigError(f"{key}={value!r} in {text!r}: expected a "
-                                      f"{_SPEC_KEYS[key].__name__}") from None
+                    raise ConfigError(
+                        f"{key}={value!r} in {text!r}: expected a {_SPEC_KEYS[key].__name__}"
+                    ) from None
                 settings["batch_size" if key == "batch" else key] = parsed
             else:
                 kwargs[key] = parse_value(value)

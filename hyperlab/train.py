@@ -96,11 +96,30 @@ from .loop import DIVERGENCE_LOSS, diverged, divergence_message, info_value, ste
 from .progress import Progress
 from .provenance import versions
 
-__all__ = ["RunConfig", "RunResult", "NonFiniteLossError", "ConfigError",
-           "OutputExistsError", "DIVERGENCE_LOSS", "RUN_FILES", "train",
-           "evaluate", "prepare_data", "build_model", "build_optimizer", "build_schedule",
-           "HISTORY_FIELDS", "SCHEDULES", "INITS", "read_history", "pytorch_default_init",
-           "initial_parameters", "canonical_model", "is_image_model", "check_output"]
+__all__ = [
+    "RunConfig",
+    "RunResult",
+    "NonFiniteLossError",
+    "ConfigError",
+    "OutputExistsError",
+    "DIVERGENCE_LOSS",
+    "RUN_FILES",
+    "train",
+    "evaluate",
+    "prepare_data",
+    "build_model",
+    "build_optimizer",
+    "build_schedule",
+    "HISTORY_FIELDS",
+    "SCHEDULES",
+    "INITS",
+    "read_history",
+    "pytorch_default_init",
+    "initial_parameters",
+    "canonical_model",
+    "is_image_model",
+    "check_output",
+]
 
 
 class NonFiniteLossError(FloatingPointError):
@@ -131,8 +150,13 @@ def _write_history(out_dir: Path, history: list[dict], config: RunConfig) -> Non
     writer = csv.DictWriter(text, fieldnames=("label", "seed") + HISTORY_FIELDS)
     writer.writeheader()
     for record in history:
-        writer.writerow({"label": config.name, "seed": config.seed,
-                         **{k: record.get(k) for k in HISTORY_FIELDS}})
+        writer.writerow(
+            {
+                "label": config.name,
+                "seed": config.seed,
+                **{k: record.get(k) for k in HISTORY_FIELDS},
+            }
+        )
     write_text(out_dir / "history.csv", text.getvalue())
     write_json(out_dir / "history.json", history)
 
@@ -143,11 +167,17 @@ def read_history(out_dir) -> list[dict]:
 
 
 def _write_summary(out_dir: Path, result: RunResult) -> None:
-    summary = {"label": result.config.name, "status": result.status,
-               "message": result.message, "epochs": len(result.history),
-               "wall_time": result.wall_time, "final": result.final,
-               "num_params": int(result.theta.shape[0]), "config": result.config.to_dict(),
-               "versions": versions()}
+    summary = {
+        "label": result.config.name,
+        "status": result.status,
+        "message": result.message,
+        "epochs": len(result.history),
+        "wall_time": result.wall_time,
+        "final": result.final,
+        "num_params": int(result.theta.shape[0]),
+        "config": result.config.to_dict(),
+        "versions": versions(),
+    }
     write_json(out_dir / "summary.json", summary)
 
 
@@ -159,20 +189,26 @@ def check_output(out: Path, resume: bool, overwrite: bool) -> None:
     if existing:
         raise OutputExistsError(
             f"{out} already holds a run ({', '.join(existing)}); use --resume to continue "
-            "it, --overwrite to replace it, or another --out folder")
+            "it, --overwrite to replace it, or another --out folder"
+        )
 
 
 def _check_resumable(saved: dict, config: RunConfig, path: Path) -> None:
     """Refuse to resume a checkpoint written by a run with other settings."""
     mine, defaults = config.to_dict(), field_defaults()
     # a setting missing from an older checkpoint had its default value then
-    diff = [k for k in mine if k not in RESUME_FREE_KEYS and
-            json.loads(json.dumps(saved.get(k, defaults[k]))) != json.loads(json.dumps(mine[k]))]
+    diff = [
+        k
+        for k in mine
+        if k not in RESUME_FREE_KEYS
+        and json.loads(json.dumps(saved.get(k, defaults[k]))) != json.loads(json.dumps(mine[k]))
+    ]
     if diff:
-        details = ", ".join(f"{k}: checkpoint {saved.get(k)!r} vs now {mine[k]!r}"
-                            for k in diff)
-        raise CheckpointError(f"{path}: written by a run with different settings ({details}); "
-                              "use another --out folder or the original settings")
+        details = ", ".join(f"{k}: checkpoint {saved.get(k)!r} vs now {mine[k]!r}" for k in diff)
+        raise CheckpointError(
+            f"{path}: written by a run with different settings ({details}); "
+            "use another --out folder or the original settings"
+        )
 
 
 # --------------------------------------------------------------------------- a run
@@ -183,8 +219,11 @@ def _eval_subset(config: RunConfig, data):
     reported: all of it, or a seeded subset of ``config.eval_max`` examples."""
     X, y = data.X_train, data.y_train
     if config.eval_max is not None and len(y) > config.eval_max:
-        pick = np.sort(np.random.default_rng(derived_seed(config.seed, "eval"))
-                       .choice(len(y), config.eval_max, replace=False))
+        pick = np.sort(
+            np.random.default_rng(derived_seed(config.seed, "eval")).choice(
+                len(y), config.eval_max, replace=False
+            )
+        )
         X, y = X[pick], y[pick]
     return X, y
 
@@ -216,17 +255,17 @@ class _Run:
         initial parameters; write ``config.json`` and the epoch-0 checkpoint."""
         if self.out is not None:
             self.out.mkdir(parents=True, exist_ok=True)
-            remove_orphans(self.out, RUN_FILES)   # left by a run killed while writing
+            remove_orphans(self.out, RUN_FILES)  # left by a run killed while writing
         if resume and self.ckpt_path is not None and self.ckpt_path.exists():
             self._resume()
         else:
             self.theta = initial_parameters(self.config, self.model)
-        self.theta = self.xp.asarray(self.theta)   # a resumed θ is copied to the device
+        self.theta = self.xp.asarray(self.theta)  # a resumed θ is copied to the device
         self.t0 = time.perf_counter()
         if self.out is not None:
             write_json(self.out / "config.json", self.config.to_dict())
             if self.epoch == 0:
-                self.save_checkpoint()   # the initial parameters: a good state to fall back on
+                self.save_checkpoint()  # the initial parameters: a good state to fall back on
 
     def _resume(self) -> None:
         """θ, optimizer and schedule state, history and time from the checkpoint."""
@@ -235,16 +274,17 @@ class _Run:
         _check_resumable(state["config"], config, path)
         theta, dtype = state["theta"], np.dtype(config.dtype)
         if theta.dtype != dtype or theta.shape != (self.model.num_params,):
-            raise CheckpointError(f"{path}: theta has dtype {theta.dtype} and shape "
-                                  f"{theta.shape}; the model needs {dtype} "
-                                  f"({self.model.num_params},)")
+            raise CheckpointError(
+                f"{path}: theta has dtype {theta.dtype} and shape "
+                f"{theta.shape}; the model needs {dtype} "
+                f"({self.model.num_params},)"
+            )
         try:
             self.optimizer.load_state_dict(state["optimizer"])
             if self.schedule is not None:
                 self.schedule.load_state_dict(state["schedule"])
         except (ValueError, TypeError, KeyError) as exc:
-            raise CheckpointError(f"{path}: invalid optimizer or schedule state: {exc}"
-                                  ) from exc
+            raise CheckpointError(f"{path}: invalid optimizer or schedule state: {exc}") from exc
         self.theta, self.history, self.epoch = theta, state["history"], state["epoch"]
         self.wall_before = float(state["extra"].get("wall_time", 0.0))
         self.log(f"[{config.name}] resumed from {path} after epoch {self.epoch}")
@@ -256,9 +296,16 @@ class _Run:
         config, epoch = self.config, self.epoch
         losses, sizes, jitter = [], [], 0
         batches = progress.bar(
-            iterate_minibatches(self.data.X_train, self.data.y_train, config.batch_size,
-                                epoch_rng(config.seed, epoch)),
-            total=self.n_steps, leave=False, desc=f"epoch {epoch + 1}")
+            iterate_minibatches(
+                self.data.X_train,
+                self.data.y_train,
+                config.batch_size,
+                epoch_rng(config.seed, epoch),
+            ),
+            total=self.n_steps,
+            leave=False,
+            desc=f"epoch {epoch + 1}",
+        )
         for record in steps(self.optimizer, self.theta, batches, self._objective, xp=self.xp):
             if record.diverged:
                 self.stop(record.problem, step=record.step)
@@ -266,10 +313,17 @@ class _Run:
             losses.append(record.loss)
             sizes.append(len(record.batch[1]))
             jitter += int(info_value(record.info, "jitter", 0.0) > 0.0)
-            progress.line(lambda r=record: f"[{config.name}] epoch {epoch + 1}/{config.epochs}, "
-                                           f"step {r.step}/{self.n_steps}: loss {r.loss:.4g}")
-        return {"step_loss": float(np.dot(losses, sizes) / np.sum(sizes)),
-                "steps": len(losses), "jitter_steps": jitter}
+            progress.line(
+                lambda r=record: (
+                    f"[{config.name}] epoch {epoch + 1}/{config.epochs}, "
+                    f"step {r.step}/{self.n_steps}: loss {r.loss:.4g}"
+                )
+            )
+        return {
+            "step_loss": float(np.dot(losses, sizes) / np.sum(sizes)),
+            "steps": len(losses),
+            "jitter_steps": jitter,
+        }
 
     def _objective(self, batch):
         """``f(θ) = model.loss(θ, xb, yb)``; the objective also carries the model's
@@ -282,20 +336,35 @@ class _Run:
         """Loss and accuracy on the training (sub)set and the validation set at θ."""
         size, xp = self.config.eval_batch_size, self.xp
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            train_loss, train_acc = evaluate(self.model, self.theta, self.X_eval, self.y_eval,
-                                             size, xp)
-            val_loss, val_acc = evaluate(self.model, self.theta, self.data.X_val,
-                                         self.data.y_val, size, xp)
+            train_loss, train_acc = evaluate(
+                self.model, self.theta, self.X_eval, self.y_eval, size, xp
+            )
+            val_loss, val_acc = evaluate(
+                self.model, self.theta, self.data.X_val, self.data.y_val, size, xp
+            )
         if diverged(train_loss) or diverged(val_loss):
-            self.stop(f"the evaluated loss is not finite or above {DIVERGENCE_LOSS:g} (train "
-                      f"{train_loss}, validation {val_loss})")
-        return {"train_loss": train_loss, "train_acc": train_acc,
-                "val_loss": val_loss, "val_acc": val_acc}
+            self.stop(
+                f"the evaluated loss is not finite or above {DIVERGENCE_LOSS:g} (train "
+                f"{train_loss}, validation {val_loss})"
+            )
+        return {
+            "train_loss": train_loss,
+            "train_acc": train_acc,
+            "val_loss": val_loss,
+            "val_acc": val_acc,
+        }
 
     def end_epoch(self, metrics: dict, stats: dict) -> dict:
         """Record the epoch, step the schedule, save the checkpoint and the history."""
-        self.history.append({"epoch": self.epoch + 1, "lr": float(self.optimizer.lr),
-                             **metrics, **stats, "wall_time": self.wall_time()})
+        self.history.append(
+            {
+                "epoch": self.epoch + 1,
+                "lr": float(self.optimizer.lr),
+                **metrics,
+                **stats,
+                "wall_time": self.wall_time(),
+            }
+        )
         if self.schedule is not None:
             self.schedule.step(metrics["val_loss"])
         self.epoch += 1
@@ -310,23 +379,42 @@ class _Run:
         if self.ckpt_path is None:
             return
         schedule = self.schedule.state_dict() if self.schedule is not None else None
-        save_checkpoint(self.ckpt_path, theta=self.theta, optimizer=self.optimizer.state_dict(),
-                        schedule=schedule, epoch=self.epoch, history=self.history,
-                        config=self.config.to_dict(), extra={"wall_time": self.wall_time()})
+        save_checkpoint(
+            self.ckpt_path,
+            theta=self.theta,
+            optimizer=self.optimizer.state_dict(),
+            schedule=schedule,
+            epoch=self.epoch,
+            history=self.history,
+            config=self.config.to_dict(),
+            extra={"wall_time": self.wall_time()},
+        )
 
     def stop(self, what: str, step: int | None = None):
         """The run diverged in the current epoch: write what there is, raise."""
-        message = divergence_message(self.config.name, what, epoch=self.epoch + 1,
-                                     step=step, n_steps=self.n_steps, lr=self.optimizer.lr,
-                                     checkpoint=self.ckpt_path)
+        message = divergence_message(
+            self.config.name,
+            what,
+            epoch=self.epoch + 1,
+            step=step,
+            n_steps=self.n_steps,
+            lr=self.optimizer.lr,
+            checkpoint=self.ckpt_path,
+        )
         self.finish("diverged", message)
         raise NonFiniteLossError(message, self.epoch + 1, step, self.ckpt_path)
 
     def finish(self, status: str, message: str = "") -> RunResult:
         """The result; the history and ``summary.json`` written."""
-        result = RunResult(config=self.config, theta=to_host(self.theta), history=self.history,
-                           status=status, wall_time=self.wall_time(), out_dir=self.out,
-                           message=message)
+        result = RunResult(
+            config=self.config,
+            theta=to_host(self.theta),
+            history=self.history,
+            status=status,
+            wall_time=self.wall_time(),
+            out_dir=self.out,
+            message=message,
+        )
         if self.out is not None:
             _write_history(self.out, self.history, self.config)
             _write_summary(self.out, result)
@@ -334,15 +422,24 @@ class _Run:
 
 
 def _epoch_line(config: RunConfig, record: dict) -> str:
-    return (f"[{config.name}] epoch {record['epoch']}/{config.epochs}: train loss "
-            f"{record['train_loss']:.4f}, val loss {record['val_loss']:.4f}, val acc "
-            f"{record['val_acc']:.4f}, {record['wall_time']:.1f} s")
+    return (
+        f"[{config.name}] epoch {record['epoch']}/{config.epochs}: train loss "
+        f"{record['train_loss']:.4f}, val loss {record['val_loss']:.4f}, val acc "
+        f"{record['val_acc']:.4f}, {record['wall_time']:.1f} s"
+    )
 
 
-def train(config: RunConfig, out_dir=None, *, resume: bool = False, quiet: bool = False,
-          data=None, log: Callable[[str], Any] | None = None,
-          overwrite: bool = False,
-          on_epoch: Callable[[dict], Any] | None = None) -> RunResult:
+def train(
+    config: RunConfig,
+    out_dir=None,
+    *,
+    resume: bool = False,
+    quiet: bool = False,
+    data=None,
+    log: Callable[[str], Any] | None = None,
+    overwrite: bool = False,
+    on_epoch: Callable[[dict], Any] | None = None,
+) -> RunResult:
     """Train one model with one optimizer; write history, checkpoints and summary.
 
     Parameters
@@ -391,10 +488,18 @@ def train(config: RunConfig, out_dir=None, *, resume: bool = False, quiet: bool 
     run.start(resume)
 
     progress = Progress(quiet, log)
-    progress.line(f"[{config.name}] training epochs {run.epoch + 1}-{config.epochs}, "
-                  f"{run.n_steps} steps each", force=True)
-    epochs = progress.bar(range(run.epoch, config.epochs), desc=config.name, unit="epoch",
-                          initial=run.epoch, total=config.epochs)
+    progress.line(
+        f"[{config.name}] training epochs {run.epoch + 1}-{config.epochs}, "
+        f"{run.n_steps} steps each",
+        force=True,
+    )
+    epochs = progress.bar(
+        range(run.epoch, config.epochs),
+        desc=config.name,
+        unit="epoch",
+        initial=run.epoch,
+        total=config.epochs,
+    )
     for _ in epochs:
         stats = run.train_epoch(progress)
         record = run.end_epoch(run.evaluate(), stats)
@@ -402,6 +507,9 @@ def train(config: RunConfig, out_dir=None, *, resume: bool = False, quiet: bool 
         if on_epoch is not None:
             on_epoch(record)
         if hasattr(epochs, "set_postfix"):
-            epochs.set_postfix(train=f"{record['train_loss']:.4f}",
-                               val=f"{record['val_loss']:.4f}", acc=f"{record['val_acc']:.3f}")
+            epochs.set_postfix(
+                train=f"{record['train_loss']:.4f}",
+                val=f"{record['val_loss']:.4f}",
+                acc=f"{record['val_acc']:.3f}",
+            )
     return run.finish("completed")

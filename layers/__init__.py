@@ -44,7 +44,7 @@ from .losses import CrossEntropy, MeanSquaredError, cross_entropy, mse
 from .pooling import AvgPool2d, MaxPool2d
 from .sequential import Sequential
 
-if TYPE_CHECKING:                      # onnx is an optional dependency
+if TYPE_CHECKING:  # onnx is an optional dependency
     import onnx
 
     from .onnx import OnnxModel
@@ -53,12 +53,35 @@ if TYPE_CHECKING:                      # onnx is an optional dependency
 def from_onnx(source: str | os.PathLike | onnx.ModelProto, **kwargs: Any) -> OnnxModel:
     """An ONNX model (path or ``onnx.ModelProto``) as a model of θ: see ``layers.onnx``."""
     from .onnx import from_onnx as _from_onnx
+
     return _from_onnx(source, **kwargs)
 
+
 __all__ = [
-    "Layer", "Model", "Dense", "Flatten", "Conv2d", "MaxPool2d", "AvgPool2d",
-    "ReLU", "Sigmoid", "Tanh", "Softmax", "LogSoftmax",
-    "relu", "sigmoid", "tanh", "softmax", "log_softmax",
-    "CrossEntropy", "MeanSquaredError", "cross_entropy", "mse",
-    "im2col", "col2im", "Sequential", "models", "from_onnx",
+    "Layer",
+    "Model",
+    "Dense",
+    "Flatten",
+    "Conv2d",
+    "MaxPool2d",
+    "AvgPool2d",
+    "ReLU",
+    "Sigmoid",
+    "Tanh",
+    "Softmax",
+    "LogSoftmax",
+    "relu",
+    "sigmoid",
+    "tanh",
+    "softmax",
+    "log_softmax",
+    "CrossEntropy",
+    "MeanSquaredError",
+    "cross_entropy",
+    "mse",
+    "im2col",
+    "col2im",
+    "Sequential",
+    "models",
+    "from_onnx",
 ]

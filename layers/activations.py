@@ -54,7 +54,7 @@ def log_softmax(x: Operand, axis: int = -1) -> Operand:
     -------
     array, the shape of ``x``
     """
-    shift = np.max(x.real, axis=axis, keepdims=True)   # plain array: a stop-gradient constant
+    shift = np.max(x.real, axis=axis, keepdims=True)  # plain array: a stop-gradient constant
     z = x - shift
     return z - np.log(np.sum(np.exp(z), axis=axis, keepdims=True))
 
@@ -73,8 +73,9 @@ class ReLU(Layer):
     def forward(self, params: tuple, x: Operand) -> Operand:
         return relu(x)
 
-    def backward(self, params: tuple, x: Operand, y: Operand, grad_y: Operand,
-                 need_input_grad: bool = True) -> tuple[Operand | None, tuple]:
+    def backward(
+        self, params: tuple, x: Operand, y: Operand, grad_y: Operand, need_input_grad: bool = True
+    ) -> tuple[Operand | None, tuple]:
         return (grad_y * (x.real > 0) if need_input_grad else None), ()
 
 
@@ -87,8 +88,9 @@ class Sigmoid(Layer):
     def forward(self, params: tuple, x: Operand) -> Operand:
         return sigmoid(x)
 
-    def backward(self, params: tuple, x: Operand, y: Operand, grad_y: Operand,
-                 need_input_grad: bool = True) -> tuple[Operand | None, tuple]:
+    def backward(
+        self, params: tuple, x: Operand, y: Operand, grad_y: Operand, need_input_grad: bool = True
+    ) -> tuple[Operand | None, tuple]:
         if not need_input_grad:
             return None, ()
         s, s_neg = sigmoid_pair(x)
@@ -103,8 +105,9 @@ class Tanh(Layer):
     def forward(self, params: tuple, x: Operand) -> Operand:
         return tanh(x)
 
-    def backward(self, params: tuple, x: Operand, y: Operand, grad_y: Operand,
-                 need_input_grad: bool = True) -> tuple[Operand | None, tuple]:
+    def backward(
+        self, params: tuple, x: Operand, y: Operand, grad_y: Operand, need_input_grad: bool = True
+    ) -> tuple[Operand | None, tuple]:
         return (grad_y * (1.0 - y * y) if need_input_grad else None), ()
 
 
@@ -119,8 +122,9 @@ class Softmax(Layer):
     def forward(self, params: tuple, x: Operand) -> Operand:
         return softmax(x, axis=-1)
 
-    def backward(self, params: tuple, x: Operand, y: Operand, grad_y: Operand,
-                 need_input_grad: bool = True) -> tuple[Operand | None, tuple]:
+    def backward(
+        self, params: tuple, x: Operand, y: Operand, grad_y: Operand, need_input_grad: bool = True
+    ) -> tuple[Operand | None, tuple]:
         if not need_input_grad:
             return None, ()
         inner = np.sum(y * grad_y, axis=-1, keepdims=True)
@@ -138,8 +142,9 @@ class LogSoftmax(Layer):
     def forward(self, params: tuple, x: Operand) -> Operand:
         return log_softmax(x, axis=-1)
 
-    def backward(self, params: tuple, x: Operand, y: Operand, grad_y: Operand,
-                 need_input_grad: bool = True) -> tuple[Operand | None, tuple]:
+    def backward(
+        self, params: tuple, x: Operand, y: Operand, grad_y: Operand, need_input_grad: bool = True
+    ) -> tuple[Operand | None, tuple]:
         if not need_input_grad:
             return None, ()
         return grad_y - np.exp(y) * np.sum(grad_y, axis=-1, keepdims=True), ()

@@ -58,8 +58,9 @@ class Layer:
         """The output ``y`` of the layer for the batch ``x`` (first axis: samples)."""
         raise NotImplementedError
 
-    def backward(self, params: tuple, x: Operand, y: Operand, grad_y: Operand,
-                 need_input_grad: bool = True) -> tuple[Operand | None, tuple]:
+    def backward(
+        self, params: tuple, x: Operand, y: Operand, grad_y: Operand, need_input_grad: bool = True
+    ) -> tuple[Operand | None, tuple]:
         """Back-propagation through the layer.
 
         Parameters
@@ -93,8 +94,9 @@ def real_dtype(x: Operand) -> np.dtype:
     return x.real.dtype
 
 
-def glorot_uniform(rng: np.random.Generator, shape: tuple[int, ...], fan_in: int,
-                   fan_out: int) -> np.ndarray:
+def glorot_uniform(
+    rng: np.random.Generator, shape: tuple[int, ...], fan_in: int, fan_out: int
+) -> np.ndarray:
     """Glorot/Xavier uniform: ``U(-a, a)`` with ``a = sqrt(6 / (fan_in + fan_out))``.
 
     Keeps the variance of activations and gradients roughly constant through layers with
@@ -110,8 +112,7 @@ def he_uniform(rng: np.random.Generator, shape: tuple[int, ...], fan_in: int) ->
     return rng.uniform(-bound, bound, size=shape)
 
 
-def pytorch_uniform(rng: np.random.Generator, shape: tuple[int, ...],
-                    fan_in: int) -> np.ndarray:
+def pytorch_uniform(rng: np.random.Generator, shape: tuple[int, ...], fan_in: int) -> np.ndarray:
     """PyTorch's default for ``Linear`` and ``Conv2d`` weights: ``U(-a, a)``, ``a = 1/sqrt(fan_in)``
     (its ``kaiming_uniform_(a=√5)``); the FoMoH paper's models were initialised this way."""
     bound = 1.0 / math.sqrt(fan_in)
@@ -121,8 +122,9 @@ def pytorch_uniform(rng: np.random.Generator, shape: tuple[int, ...],
 INIT_SCHEMES = ("glorot", "he", "pytorch")
 
 
-def init_weight(rng: np.random.Generator, scheme: str, shape: tuple[int, ...], fan_in: int,
-                fan_out: int) -> np.ndarray:
+def init_weight(
+    rng: np.random.Generator, scheme: str, shape: tuple[int, ...], fan_in: int, fan_out: int
+) -> np.ndarray:
     """A weight tensor of ``shape`` drawn with ``scheme`` (one of ``INIT_SCHEMES``)."""
     if scheme == "glorot":
         return glorot_uniform(rng, shape, fan_in, fan_out)
@@ -173,8 +175,9 @@ class Model:
 
     def _check_theta(self, theta):
         if theta.ndim != 1 or theta.shape[0] != self.num_params:
-            raise ValueError(f"{self.name}: theta must have shape ({self.num_params},), "
-                             f"got {tuple(theta.shape)}")
+            raise ValueError(
+                f"{self.name}: theta must have shape ({self.num_params},), got {tuple(theta.shape)}"
+            )
         return theta
 
     def unflatten(self, theta: Operand) -> list[tuple[str, Operand]]:

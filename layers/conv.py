@@ -41,8 +41,15 @@ class Conv2d(Layer):
 
     kind = "conv"
 
-    def __init__(self, in_channels: int, out_channels: int, kernel_size: int | tuple[int, int],
-                 stride: int = 1, padding: int = 0, init: str = "glorot"):
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: int | tuple[int, int],
+        stride: int = 1,
+        padding: int = 0,
+        init: str = "glorot",
+    ):
         self.in_channels = check_positive_int(in_channels, "Conv2d in_channels")
         self.out_channels = check_positive_int(out_channels, "Conv2d out_channels")
         self.kernel_size = pair(kernel_size, "Conv2d kernel_size")
@@ -53,22 +60,34 @@ class Conv2d(Layer):
         self.init = init
 
     def param_shapes(self) -> list[tuple[str, tuple[int, ...]]]:
-        return [("weight", (self.out_channels, self.in_channels) + self.kernel_size),
-                ("bias", (self.out_channels,))]
+        return [
+            ("weight", (self.out_channels, self.in_channels) + self.kernel_size),
+            ("bias", (self.out_channels,)),
+        ]
 
     def output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
         if len(input_shape) != 3 or input_shape[0] != self.in_channels:
-            raise ValueError(f"{self!r} expects samples of shape ({self.in_channels}, H, W), "
-                             f"got {tuple(input_shape)}")
+            raise ValueError(
+                f"{self!r} expects samples of shape ({self.in_channels}, H, W), "
+                f"got {tuple(input_shape)}"
+            )
         _, H, W = input_shape
         kh, kw = self.kernel_size
-        return (self.out_channels, output_size(H, kh, self.stride, self.padding),
-                output_size(W, kw, self.stride, self.padding))
+        return (
+            self.out_channels,
+            output_size(H, kh, self.stride, self.padding),
+            output_size(W, kw, self.stride, self.padding),
+        )
 
     def init_params(self, rng: np.random.Generator) -> list[Array]:
         kh, kw = self.kernel_size
-        weight = init_weight(rng, self.init, self.param_shapes()[0][1],
-                             self.in_channels * kh * kw, self.out_channels * kh * kw)
+        weight = init_weight(
+            rng,
+            self.init,
+            self.param_shapes()[0][1],
+            self.in_channels * kh * kw,
+            self.out_channels * kh * kw,
+        )
         return [weight, np.zeros(self.out_channels)]
 
     # ------------------------------------------------------------------ the two passes
@@ -83,24 +102,30 @@ class Conv2d(Layer):
     def forward(self, params: tuple, x: Operand) -> Operand:
         weight, bias = params
         rows, (N, OH, OW) = self._window_matrix(x)
-        out = rows @ self._weight_matrix(weight).T + bias           # (N·OH·OW, C_out)
+        out = rows @ self._weight_matrix(weight).T + bias  # (N·OH·OW, C_out)
         return out.reshape(N, OH, OW, self.out_channels).transpose(0, 3, 1, 2)
 
-    def backward(self, params: tuple, x: Operand, y: Operand, grad_y: Operand,
-                 need_input_grad: bool = True) -> tuple[Operand | None, tuple]:
+    def backward(
+        self, params: tuple, x: Operand, y: Operand, grad_y: Operand, need_input_grad: bool = True
+    ) -> tuple[Operand | None, tuple]:
         weight, _ = params
         rows, (N, OH, OW) = self._window_matrix(x)
         grad_out = grad_y.transpose(0, 2, 3, 1).reshape(N * OH * OW, self.out_channels)
-        grad_weight = (grad_out.T @ rows).reshape(
-            (self.out_channels,) + self.kernel_size + (self.in_channels,)).transpose(0, 3, 1, 2)
+        grad_weight = (
+            (grad_out.T @ rows)
+            .reshape((self.out_channels,) + self.kernel_size + (self.in_channels,))
+            .transpose(0, 3, 1, 2)
+        )
         grad_bias = grad_out.sum(axis=0)
         if not need_input_grad:
             return None, (grad_weight, grad_bias)
-        grad_rows = grad_out @ self._weight_matrix(weight)           # (N·OH·OW, kh·kw·C)
+        grad_rows = grad_out @ self._weight_matrix(weight)  # (N·OH·OW, kh·kw·C)
         grad_cols = grad_rows.reshape((N, OH, OW) + self.kernel_size + (self.in_channels,))
         grad_x = col2im(grad_cols, x.shape, self.stride, self.padding)
         return grad_x, (grad_weight, grad_bias)
 
     def __repr__(self):
-        return (f"Conv2d({self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
-                f"stride={self.stride}, padding={self.padding}, init={self.init!r})")
+        return (
+            f"Conv2d({self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
+            f"stride={self.stride}, padding={self.padding}, init={self.init!r})"
+        )

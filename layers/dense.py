@@ -34,28 +34,35 @@ class Dense(Layer):
         self.init = init
 
     def param_shapes(self) -> list[tuple[str, tuple[int, ...]]]:
-        return [("weight", (self.out_features, self.in_features)),
-                ("bias", (self.out_features,))]
+        return [("weight", (self.out_features, self.in_features)), ("bias", (self.out_features,))]
 
     def output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
         if tuple(input_shape) != (self.in_features,):
-            raise ValueError(f"Dense({self.in_features}, {self.out_features}) expects samples of "
-                             f"shape ({self.in_features},), got {tuple(input_shape)}")
+            raise ValueError(
+                f"Dense({self.in_features}, {self.out_features}) expects samples of "
+                f"shape ({self.in_features},), got {tuple(input_shape)}"
+            )
         return (self.out_features,)
 
     def init_params(self, rng: np.random.Generator) -> list[Array]:
-        weight = init_weight(rng, self.init, (self.out_features, self.in_features),
-                             self.in_features, self.out_features)
+        weight = init_weight(
+            rng,
+            self.init,
+            (self.out_features, self.in_features),
+            self.in_features,
+            self.out_features,
+        )
         return [weight, np.zeros(self.out_features)]
 
     def forward(self, params: tuple, x: Operand) -> Operand:
         weight, bias = params
         return x @ weight.T + bias
 
-    def backward(self, params: tuple, x: Operand, y: Operand, grad_y: Operand,
-                 need_input_grad: bool = True) -> tuple[Operand | None, tuple]:
+    def backward(
+        self, params: tuple, x: Operand, y: Operand, grad_y: Operand, need_input_grad: bool = True
+    ) -> tuple[Operand | None, tuple]:
         weight, _ = params
-        grad_weight = grad_y.T @ x                 # (out, N) @ (N, in)
+        grad_weight = grad_y.T @ x  # (out, N) @ (N, in)
         grad_bias = grad_y.sum(axis=0)
         grad_x = grad_y @ weight if need_input_grad else None
         return grad_x, (grad_weight, grad_bias)
@@ -75,6 +82,7 @@ class Flatten(Layer):
     def forward(self, params: tuple, x: Operand) -> Operand:
         return x.reshape(x.shape[0], -1)
 
-    def backward(self, params: tuple, x: Operand, y: Operand, grad_y: Operand,
-                 need_input_grad: bool = True) -> tuple[Operand | None, tuple]:
+    def backward(
+        self, params: tuple, x: Operand, y: Operand, grad_y: Operand, need_input_grad: bool = True
+    ) -> tuple[Operand | None, tuple]:
         return (grad_y.reshape(x.shape) if need_input_grad else None), ()

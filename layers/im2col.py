@@ -34,8 +34,9 @@ def output_size(size: int, kernel: int, stride: int, padding: int) -> int:
     """Number of windows along one axis: ``(size + 2·padding − kernel) // stride + 1``."""
     out = (size + 2 * padding - kernel) // stride + 1
     if out < 1:
-        raise ValueError(f"a window of {kernel} (padding {padding}) does not fit an input of "
-                         f"size {size}")
+        raise ValueError(
+            f"a window of {kernel} (padding {padding}) does not fit an input of size {size}"
+        )
     return out
 
 
@@ -49,8 +50,9 @@ def pair(value: int | tuple[int, int], what: str) -> tuple[int, int]:
     return (k, k)
 
 
-def im2col_rows(x: Operand, kernel_size: int | tuple[int, int], stride: int = 1,
-                padding: int = 0) -> Operand:
+def im2col_rows(
+    x: Operand, kernel_size: int | tuple[int, int], stride: int = 1, padding: int = 0
+) -> Operand:
     """The windows of ``x`` as the rows of one matrix per number part: the conv's left factor.
 
     Parameters
@@ -66,9 +68,10 @@ def im2col_rows(x: Operand, kernel_size: int | tuple[int, int], stride: int = 1,
         so each part's rows are a contiguous block of one buffer.
     (N, OH, OW) : tuple of int
     """
-    def rows_of(images):                         # (..., N, C, H, W) -> (..., N·OH·OW, kh·kw·C)
+
+    def rows_of(images):  # (..., N, C, H, W) -> (..., N·OH·OW, kh·kw·C)
         cols = _windows_array(images, kernel_size, stride, padding, 0.0)
-        row = cols.shape[-3] * cols.shape[-2] * cols.shape[-1]          # kh·kw·C
+        row = cols.shape[-3] * cols.shape[-2] * cols.shape[-1]  # kh·kw·C
         return cols.reshape(cols.shape[:-6] + (-1, row))
 
     kh, kw = kernel_size
@@ -86,14 +89,19 @@ def _windows_array(x, kernel_size, stride, padding, fill):
         widths = [(0, 0)] * (x.ndim - 2) + [(padding, padding)] * 2
         x = namespace(x).pad(x, widths, constant_values=fill)
     windows = namespace(x).lib.stride_tricks.sliding_window_view(x, (kh, kw), axis=(-2, -1))
-    windows = windows[..., ::stride, ::stride, :, :]              # (..., N, C, OH, OW, kh, kw)
+    windows = windows[..., ::stride, ::stride, :, :]  # (..., N, C, OH, OW, kh, kw)
     lead = tuple(range(x.ndim - 4))
     n, c, oh, ow, a, b = (len(lead) + i for i in range(6))
     return windows.transpose(lead + (n, oh, ow, a, b, c))
 
 
-def im2col(x: Operand, kernel_size: int | tuple[int, int], stride: int = 1, padding: int = 0,
-           fill: float = 0.0) -> Operand:
+def im2col(
+    x: Operand,
+    kernel_size: int | tuple[int, int],
+    stride: int = 1,
+    padding: int = 0,
+    fill: float = 0.0,
+) -> Operand:
     """All ``kh × kw`` windows of the images ``x``, channels last.
 
     Parameters
@@ -112,13 +120,17 @@ def im2col(x: Operand, kernel_size: int | tuple[int, int], stride: int = 1, padd
         A strided view of ``x`` (of its padded copy when ``padding > 0``).
     """
     if isinstance(x, MultiPartArray):
-        return x.map_parts(lambda part, lead: _windows_array(part, kernel_size, stride, padding,
-                                                             fill if lead == 0 else 0.0))
+        return x.map_parts(
+            lambda part, lead: _windows_array(
+                part, kernel_size, stride, padding, fill if lead == 0 else 0.0
+            )
+        )
     return _windows_array(x, kernel_size, stride, padding, fill)
 
 
-def col2im(cols: Operand, input_shape: tuple[int, ...], stride: int = 1,
-           padding: int = 0) -> Operand:
+def col2im(
+    cols: Operand, input_shape: tuple[int, ...], stride: int = 1, padding: int = 0
+) -> Operand:
     """The transpose of ``im2col``: add every window entry back onto its pixel.
 
     Parameters
@@ -159,5 +171,5 @@ def _col2im_array(cols, input_shape, stride, padding):
             rows = slice(a, a + stride * (OH - 1) + 1, stride)
             columns = slice(b, b + stride * (OW - 1) + 1, stride)
             image[..., rows, columns, :] += cols[..., a, b, :]
-    image = image[..., padding: padding + H, padding: padding + W, :]
+    image = image[..., padding : padding + H, padding : padding + W, :]
     return np.moveaxis(image, -1, -3)

@@ -24,16 +24,18 @@ from .base import array_module, real_dtype
 
 def check_labels(labels: Array, logits: Operand) -> Array:
     """Integer class labels (N,) valid for ``logits`` (N, K); raises ``ValueError`` otherwise."""
-    labels = array_module(logits, labels).asarray(labels)   # raises if on another device
+    labels = array_module(logits, labels).asarray(labels)  # raises if on another device
     N, K = logits.shape
     if labels.shape != (N,):
-        raise ValueError(f"labels must have shape ({N},) to match the outputs {logits.shape}; "
-                         f"got {labels.shape}")
+        raise ValueError(
+            f"labels must have shape ({N},) to match the outputs {logits.shape}; got {labels.shape}"
+        )
     if labels.dtype.kind not in "iu":
         raise ValueError(f"labels must be integer class indices, got dtype {labels.dtype}")
     if N and (int(labels.min()) < 0 or int(labels.max()) >= K):
-        raise ValueError(f"labels must lie in [0, {K}); got values in "
-                         f"[{int(labels.min())}, {int(labels.max())}]")
+        raise ValueError(
+            f"labels must lie in [0, {K}); got values in [{int(labels.min())}, {int(labels.max())}]"
+        )
     return labels
 
 
@@ -56,7 +58,7 @@ class CrossEntropy:
     def value(self, logits: Operand, labels: Array) -> Operand:
         labels = check_labels(labels, logits)
         log_p = log_softmax(logits, axis=-1)
-        picked = np.take_along_axis(log_p, labels[:, None], axis=1)   # (N, 1)
+        picked = np.take_along_axis(log_p, labels[:, None], axis=1)  # (N, 1)
         return -np.mean(picked)
 
     def grad(self, logits: Operand, labels: Array) -> Operand:
@@ -83,8 +85,10 @@ class MeanSquaredError:
     @staticmethod
     def _check(outputs, target):
         if tuple(target.shape) != tuple(outputs.shape):
-            raise ValueError(f"MSE target shape {tuple(target.shape)} must equal the output "
-                             f"shape {tuple(outputs.shape)}")
+            raise ValueError(
+                f"MSE target shape {tuple(target.shape)} must equal the output "
+                f"shape {tuple(outputs.shape)}"
+            )
 
     def value(self, outputs: Operand, target: Array) -> Operand:
         self._check(outputs, target)

@@ -36,8 +36,9 @@ from .sequential import Sequential
 def logistic_regression(n_features: int = 784, n_classes: int = 10) -> Sequential:
     """Multinomial logistic regression: one Dense layer, ``n_features·n_classes + n_classes``
     parameters (7,850 for MNIST). Inputs (N, n_features); images are flattened."""
-    return Sequential([Dense(n_features, n_classes)], input_shape=(n_features,),
-                      name="logistic_regression")
+    return Sequential(
+        [Dense(n_features, n_classes)], input_shape=(n_features,), name="logistic_regression"
+    )
 
 
 def mlp(hidden: int = 16, n_features: int = 784, n_classes: int = 10) -> Sequential:
@@ -50,8 +51,11 @@ def mlp(hidden: int = 16, n_features: int = 784, n_classes: int = 10) -> Sequent
     of seconds. Pass a smaller ``hidden`` for cheaper Newton experiments
     (``D = hidden·(n_features + 1) + n_classes·(hidden + 1)``).
     """
-    return Sequential([Dense(n_features, hidden, init="he"), ReLU(),
-                       Dense(hidden, n_classes)], input_shape=(n_features,), name="mlp")
+    return Sequential(
+        [Dense(n_features, hidden, init="he"), ReLU(), Dense(hidden, n_classes)],
+        input_shape=(n_features,),
+        name="mlp",
+    )
 
 
 def mnist_cnn(input_shape: tuple[int, int, int] = (1, 28, 28), n_classes: int = 10) -> Sequential:
@@ -67,13 +71,22 @@ def mnist_cnn(input_shape: tuple[int, int, int] = (1, 28, 28), n_classes: int = 
     for _ in range(2):  # conv 5×5 then max-pool 2, twice
         h, w = output_size(h, 5, 1, 0) // 2, output_size(w, 5, 1, 0) // 2
     flat = 50 * h * w
-    return Sequential([
-        Conv2d(C, 20, 5, init="pytorch"), ReLU(), MaxPool2d(2),
-        Conv2d(20, 50, 5, init="pytorch"), ReLU(), MaxPool2d(2),
-        Flatten(),
-        Dense(flat, 500, init="pytorch"), ReLU(),
-        Dense(500, n_classes, init="pytorch"),
-    ], input_shape=(C, H, W), name="mnist_cnn")
+    return Sequential(
+        [
+            Conv2d(C, 20, 5, init="pytorch"),
+            ReLU(),
+            MaxPool2d(2),
+            Conv2d(20, 50, 5, init="pytorch"),
+            ReLU(),
+            MaxPool2d(2),
+            Flatten(),
+            Dense(flat, 500, init="pytorch"),
+            ReLU(),
+            Dense(500, n_classes, init="pytorch"),
+        ],
+        input_shape=(C, H, W),
+        name="mnist_cnn",
+    )
 
 
 def lenet5(input_shape: tuple[int, int, int] = (1, 28, 28), n_classes: int = 10) -> Sequential:
@@ -90,21 +103,36 @@ def lenet5(input_shape: tuple[int, int, int] = (1, 28, 28), n_classes: int = 10)
     h, w = H, W
     for pad in (2, 0):  # conv 5×5 then average-pool 2, twice
         h, w = output_size(h, 5, 1, pad) // 2, output_size(w, 5, 1, pad) // 2
-    return Sequential([
-        Conv2d(C, 6, 5, padding=2), Sigmoid(), AvgPool2d(2),
-        Conv2d(6, 16, 5), Sigmoid(), AvgPool2d(2),
-        Flatten(),
-        Dense(16 * h * w, 120), Sigmoid(),
-        Dense(120, 84), Sigmoid(),
-        Dense(84, n_classes),
-    ], input_shape=(C, H, W), name="lenet5")
+    return Sequential(
+        [
+            Conv2d(C, 6, 5, padding=2),
+            Sigmoid(),
+            AvgPool2d(2),
+            Conv2d(6, 16, 5),
+            Sigmoid(),
+            AvgPool2d(2),
+            Flatten(),
+            Dense(16 * h * w, 120),
+            Sigmoid(),
+            Dense(120, 84),
+            Sigmoid(),
+            Dense(84, n_classes),
+        ],
+        input_shape=(C, H, W),
+        name="lenet5",
+    )
 
 
 _ACTIVATIONS = {"relu": (ReLU, "he"), "tanh": (Tanh, "glorot"), "sigmoid": (Sigmoid, "glorot")}
 
 
-def deep_mlp(width: int = 64, depth: int = 4, n_features: int = 784, n_classes: int = 10,
-             activation: str = "relu") -> Sequential:
+def deep_mlp(
+    width: int = 64,
+    depth: int = 4,
+    n_features: int = 784,
+    n_classes: int = 10,
+    activation: str = "relu",
+) -> Sequential:
     """A deep multilayer perceptron for memory and depth experiments.
 
     ``depth`` hidden layers of ``width`` units (Dense then activation), then Dense
@@ -153,6 +181,8 @@ def build(name: str, **kwargs: Any) -> Sequential:
     """
     key = ALIASES.get(name, name)
     if key not in MODELS:
-        raise ValueError(f"unknown model {name!r}; available: {', '.join(available())} "
-                         f"(aliases: {', '.join(sorted(ALIASES))})")
+        raise ValueError(
+            f"unknown model {name!r}; available: {', '.join(available())} "
+            f"(aliases: {', '.join(sorted(ALIASES))})"
+        )
     return MODELS[key](**kwargs)

@@ -29,19 +29,25 @@ class _Pool2d(Layer):
 
     def __init__(self, kernel_size: int, stride: int | None = None, padding: int = 0):
         self.kernel_size = check_positive_int(kernel_size, f"{type(self).__name__} kernel_size")
-        self.stride = self.kernel_size if stride is None else check_positive_int(
-            stride, f"{type(self).__name__} stride")
+        self.stride = (
+            self.kernel_size
+            if stride is None
+            else check_positive_int(stride, f"{type(self).__name__} stride")
+        )
         if isinstance(padding, bool) or not isinstance(padding, (int, np.integer)) or padding < 0:
             raise ValueError(f"{type(self).__name__} padding must be a non-negative integer")
         if 2 * padding > self.kernel_size:
-            raise ValueError(f"{type(self).__name__} padding must be at most half the kernel "
-                             f"size (a window of only padding has no maximum)")
+            raise ValueError(
+                f"{type(self).__name__} padding must be at most half the kernel "
+                f"size (a window of only padding has no maximum)"
+            )
         self.padding = int(padding)
 
     def output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
         if len(input_shape) != 3:
-            raise ValueError(f"{self!r} expects samples of shape (C, H, W), "
-                             f"got {tuple(input_shape)}")
+            raise ValueError(
+                f"{self!r} expects samples of shape (C, H, W), got {tuple(input_shape)}"
+            )
         C, H, W = input_shape
         k, s, p = self.kernel_size, self.stride, self.padding
         return (C, output_size(H, k, s, p), output_size(W, k, s, p))
@@ -69,8 +75,10 @@ class _Pool2d(Layer):
         return a.transpose(0, 3, 1, 2)
 
     def __repr__(self):
-        return (f"{type(self).__name__}({self.kernel_size}, stride={self.stride}, "
-                f"padding={self.padding})")
+        return (
+            f"{type(self).__name__}({self.kernel_size}, stride={self.stride}, "
+            f"padding={self.padding})"
+        )
 
 
 class MaxPool2d(_Pool2d):
@@ -141,43 +149,46 @@ class MaxPool2d(_Pool2d):
         xp = array_module(index)
         k, s, p = self.kernel_size, self.stride, self.padding
         dims = [shape[a] for a in order]
-        stride = {axis: int(np.prod(dims[i + 1:], dtype=np.int64)) for i, axis in enumerate(order)}
-        itype = np.int32 if int(np.prod(dims, dtype=np.int64)) < 2 ** 31 else np.int64
+        stride = {axis: int(np.prod(dims[i + 1 :], dtype=np.int64)) for i, axis in enumerate(order)}
+        itype = np.int32 if int(np.prod(dims, dtype=np.int64)) < 2**31 else np.int64
         corner = 0
         for axis in order:
             n = index.shape[order.index(axis)]
             grid = xp.arange(n, dtype=itype).reshape([n if a == axis else 1 for a in order])
             if axis in (2, 3):
-                grid = grid * s - p                     # the window's first row / column
+                grid = grid * s - p  # the window's first row / column
             corner = corner + grid * stride[axis]
-        step = xp.asarray([a * stride[2] + b * stride[3] for a in range(k) for b in range(k)],
-                          dtype=itype)
+        step = xp.asarray(
+            [a * stride[2] + b * stride[3] for a in range(k) for b in range(k)], dtype=itype
+        )
         return corner + xp.take(step, index)
 
     def forward(self, params: tuple, x: Operand) -> Operand:
         real = x.real
         order = self._memory_order(real)
         flat = self._flat_sources(self._argmax(real, order), real.shape, order)
-        back = tuple(order.index(a) for a in range(4))          # the inverse permutation
+        back = tuple(order.index(a) for a in range(4))  # the inverse permutation
         xp = array_module(x)
 
         def gather(part, lead=0):
-            laid_out = xp.ascontiguousarray(part.transpose(
-                tuple(range(lead)) + tuple(lead + a for a in order)))
+            laid_out = xp.ascontiguousarray(
+                part.transpose(tuple(range(lead)) + tuple(lead + a for a in order))
+            )
             picked = xp.take(laid_out.reshape(laid_out.shape[:lead] + (-1,)), flat, axis=lead)
             return picked.transpose(tuple(range(lead)) + tuple(lead + a for a in back))
 
         return x.map_parts(gather) if hasattr(x, "map_parts") else gather(x)
 
-    def backward(self, params: tuple, x: Operand, y: Operand, grad_y: Operand,
-                 need_input_grad: bool = True) -> tuple[Operand | None, tuple]:
+    def backward(
+        self, params: tuple, x: Operand, y: Operand, grad_y: Operand, need_input_grad: bool = True
+    ) -> tuple[Operand | None, tuple]:
         if not need_input_grad:
             return None, ()
         xp = array_module(x)
-        k2 = self.kernel_size ** 2
+        k2 = self.kernel_size**2
         order = (0, 2, 3, 1)
-        index = self._argmax(x.real, order)[:, :, :, None, :]           # (N, OH, OW, 1, C)
-        one_hot = index == xp.arange(k2).reshape(k2, 1)                 # (N, OH, OW, k·k, C)
+        index = self._argmax(x.real, order)[:, :, :, None, :]  # (N, OH, OW, 1, C)
+        one_hot = index == xp.arange(k2).reshape(k2, 1)  # (N, OH, OW, k·k, C)
         grad_windows = np.expand_dims(self._channels_last(grad_y), 3) * one_hot
         return self._spread(grad_windows, x.shape), ()
 
@@ -193,11 +204,12 @@ class AvgPool2d(_Pool2d):
     def forward(self, params: tuple, x: Operand) -> Operand:
         return self._channels_first(self._windows(x).mean(axis=3))
 
-    def backward(self, params: tuple, x: Operand, y: Operand, grad_y: Operand,
-                 need_input_grad: bool = True) -> tuple[Operand | None, tuple]:
+    def backward(
+        self, params: tuple, x: Operand, y: Operand, grad_y: Operand, need_input_grad: bool = True
+    ) -> tuple[Operand | None, tuple]:
         if not need_input_grad:
             return None, ()
         k2 = self.kernel_size * self.kernel_size
-        share = np.expand_dims(self._channels_last(grad_y), 3) / k2      # (N, OH, OW, 1, C)
+        share = np.expand_dims(self._channels_last(grad_y), 3) / k2  # (N, OH, OW, 1, C)
         grad_windows = np.broadcast_to(share, share.shape[:3] + (k2, share.shape[-1]))
         return self._spread(grad_windows, x.shape), ()

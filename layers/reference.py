@@ -12,8 +12,9 @@ import numpy as np
 from hyperdual.aliases import Operand
 
 
-def conv2d(x: Operand, weight: Operand, bias: Operand, stride: int = 1,
-           padding: int = 0) -> Operand:
+def conv2d(
+    x: Operand, weight: Operand, bias: Operand, stride: int = 1, padding: int = 0
+) -> Operand:
     """``y[n, o, i, j] = b[o] + Σ_{c,a,b} W[o, c, a, b] x_pad[n, c, i·s + a, j·s + b]``.
 
     Shapes: ``x`` (N, C, H, W), ``weight`` (C_out, C, kh, kw), ``bias`` (C_out,)
@@ -29,15 +30,14 @@ def conv2d(x: Operand, weight: Operand, bias: Operand, stride: int = 1,
         for o in range(C_out):
             for i in range(OH):
                 for j in range(OW):
-                    window = xp[n, :, i * stride: i * stride + kh, j * stride: j * stride + kw]
+                    window = xp[n, :, i * stride : i * stride + kh, j * stride : j * stride + kw]
                     y[n, o, i, j] = np.sum(window * weight[o]) + bias[o]
     return y
 
 
 def _pool(x, kernel, stride, padding, fill, reduce):
     N, C, H, W = x.shape
-    xp = np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)),
-                constant_values=fill)
+    xp = np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)), constant_values=fill)
     OH = (H + 2 * padding - kernel) // stride + 1
     OW = (W + 2 * padding - kernel) // stride + 1
     y = np.zeros((N, C, OH, OW), dtype=x.dtype)
@@ -45,8 +45,9 @@ def _pool(x, kernel, stride, padding, fill, reduce):
         for c in range(C):
             for i in range(OH):
                 for j in range(OW):
-                    window = xp[n, c, i * stride: i * stride + kernel,
-                                j * stride: j * stride + kernel]
+                    window = xp[
+                        n, c, i * stride : i * stride + kernel, j * stride : j * stride + kernel
+                    ]
                     y[n, c, i, j] = reduce(window)
     return y
 
@@ -62,8 +63,9 @@ def avg_pool2d(x: Operand, kernel: int, stride: int | None = None, padding: int 
     return _pool(x, kernel, stride or kernel, padding, 0.0, np.mean)
 
 
-def max_pool2d_routing(x: np.ndarray, kernel: int, stride: int | None = None,
-                       padding: int = 0) -> np.ndarray:
+def max_pool2d_routing(
+    x: np.ndarray, kernel: int, stride: int | None = None, padding: int = 0
+) -> np.ndarray:
     """Where max pooling sends the gradient: a 0/1 array (N, C, OH, OW, H, W) marking, for
     each output, the first maximal input pixel of its window (row-major order)."""
     stride = stride or kernel

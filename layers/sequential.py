@@ -53,12 +53,17 @@ class Sequential(Model):
     bias), each tensor in C order; ``param_groups`` gives every tensor's slice of θ.
     """
 
-    def __init__(self, layers: list[Layer | tuple[str, Layer]], input_shape: tuple[int, ...],
-                 loss: str | object = "cross_entropy", name: str = "sequential"):
+    def __init__(
+        self,
+        layers: list[Layer | tuple[str, Layer]],
+        input_shape: tuple[int, ...],
+        loss: str | object = "cross_entropy",
+        name: str = "sequential",
+    ):
         self.name = name
         self.input_shape = tuple(int(n) for n in input_shape)
         self.loss_fn = LOSSES[loss]() if isinstance(loss, str) else loss
-        self.layers = []          # [(name, Layer)]
+        self.layers = []  # [(name, Layer)]
         counts = {}
         for item in layers:
             layer_name, layer = item if isinstance(item, tuple) else (None, item)
@@ -74,16 +79,17 @@ class Sequential(Model):
 
     def _build_layout(self):
         """Shapes of all activations and the slice of θ of every parameter tensor."""
-        self.shapes = [self.input_shape]           # per-sample shape before each layer, and after
-        self._layer_layout = []                     # per layer: [(full name, slice, shape)]
+        self.shapes = [self.input_shape]  # per-sample shape before each layer, and after
+        self._layer_layout = []  # per layer: [(full name, slice, shape)]
         start = 0
         for layer_name, layer in self.layers:
             self.shapes.append(tuple(layer.output_shape(self.shapes[-1])))
             entries = []
             for param_name, shape in layer.param_shapes():
                 size = int(np.prod(shape, dtype=np.int64))
-                entries.append((f"{layer_name}.{param_name}", slice(start, start + size),
-                                tuple(shape)))
+                entries.append(
+                    (f"{layer_name}.{param_name}", slice(start, start + size), tuple(shape))
+                )
                 start += size
             self._layer_layout.append(entries)
         self.num_params = start
@@ -101,8 +107,10 @@ class Sequential(Model):
     def _layer_params(self, theta):
         """Per layer, the tuple of its parameter views."""
         self._check_theta(theta)
-        return [tuple(theta[sl].reshape(shape) for _, sl, shape in entries)
-                for entries in self._layer_layout]
+        return [
+            tuple(theta[sl].reshape(shape) for _, sl, shape in entries)
+            for entries in self._layer_layout
+        ]
 
     def init_params(self, seed: int | None = 0, dtype: DTypeLike = np.float64) -> Array:
         """A seeded initial θ of ``dtype`` on the current backend (``hyperdual.get_backend``).
@@ -115,8 +123,11 @@ class Sequential(Model):
         if dtype.kind != "f":
             raise ValueError(f"init_params dtype must be a real floating type, got {dtype}")
         rng = np.random.default_rng(seed)
-        tensors = [np.asarray(t, dtype=np.float64).reshape(-1)
-                   for _, layer in self.layers for t in layer.init_params(rng)]
+        tensors = [
+            np.asarray(t, dtype=np.float64).reshape(-1)
+            for _, layer in self.layers
+            for t in layer.init_params(rng)
+        ]
         theta = np.concatenate(tensors) if tensors else np.zeros(0)
         return get_backend().asarray(theta.astype(dtype))
 
@@ -125,11 +136,13 @@ class Sequential(Model):
         """``X`` on θ's device, of θ's real dtype, with per-sample shape ``input_shape``."""
         if isinstance(X, MultiPartArray):
             raise TypeError("X must be a plain array (differentiate with respect to theta)")
-        X = array_module(theta, X).asarray(X)        # never copied to another device
+        X = array_module(theta, X).asarray(X)  # never copied to another device
         size = int(np.prod(self.input_shape, dtype=np.int64))
         if X.ndim < 1 or int(np.prod(X.shape[1:], dtype=np.int64)) != size:
-            raise ValueError(f"{self.name}: X must have shape (N, *{self.input_shape}) "
-                             f"(or any (N, ...) with {size} values per sample); got {X.shape}")
+            raise ValueError(
+                f"{self.name}: X must have shape (N, *{self.input_shape}) "
+                f"(or any (N, ...) with {size} values per sample); got {X.shape}"
+            )
         return X.reshape((X.shape[0],) + self.input_shape).astype(real_dtype(theta), copy=False)
 
     def forward(self, theta: Operand, X: ArrayLike) -> Operand:
@@ -167,10 +180,15 @@ class Sequential(Model):
         grad = grad_output
         for k in reversed(range(len(self.layers))):
             _, layer = self.layers[k]
-            grad, grads[k] = layer.backward(params[k], activations[k], activations[k + 1], grad,
-                                            need_input_grad=k > self._first_trainable)
+            grad, grads[k] = layer.backward(
+                params[k],
+                activations[k],
+                activations[k + 1],
+                grad,
+                need_input_grad=k > self._first_trainable,
+            )
         flat = [g.reshape(-1) for layer_grads in grads for g in layer_grads]
-        if not flat:                                   # a model without parameters
+        if not flat:  # a model without parameters
             return array_module(grad_output).zeros(0, dtype=real_dtype(grad_output))
         return np.concatenate(flat)
 
@@ -265,9 +283,12 @@ class Sequential(Model):
         outputs, Jv = self.jvp(theta, X, v)
         target = self._prepare_target(theta, y)
         params, activations = self._forward_storing(theta, X)
-        products = [self._backward(params, activations,
-                                   self.loss_fn.hessian_vector(outputs, target, tangent))
-                    for tangent in (Jv if np.ndim(v) == 2 else [Jv])]
+        products = [
+            self._backward(
+                params, activations, self.loss_fn.hessian_vector(outputs, target, tangent)
+            )
+            for tangent in (Jv if np.ndim(v) == 2 else [Jv])
+        ]
         return np.stack(products) if np.ndim(v) == 2 else products[0]
 
     def _dual(self, theta, v, what):
@@ -277,21 +298,25 @@ class Sequential(Model):
         ``v`` of shape (D,) or (K, D): K directions ride on the pair axis of one pass.
         """
         if isinstance(theta, MultiPartArray) or theta.dtype.kind != "f":
-            raise TypeError(f"{what} expects a real theta (float32/float64), got "
-                            f"{type(theta).__name__} of dtype {theta.dtype}")
+            raise TypeError(
+                f"{what} expects a real theta (float32/float64), got "
+                f"{type(theta).__name__} of dtype {theta.dtype}"
+            )
         self._check_theta(theta)
         v = array_module(theta, v).asarray(v)
         if v.shape[-1:] != theta.shape or v.ndim > 2:
-            raise ValueError(f"{what}: v must have shape (D,) or (K, D) with D = "
-                             f"{theta.shape[0]}, got {v.shape}")
+            raise ValueError(
+                f"{what}: v must have shape (D,) or (K, D) with D = {theta.shape[0]}, got {v.shape}"
+            )
         return Dual(theta, v.astype(theta.dtype, copy=False))
 
     # ------------------------------------------------------------------ conveniences
     def summary(self) -> str:
         """A text table: layer, output shape, parameter count."""
         rows = [f"{self.name}: input {self.input_shape}"]
-        for (layer_name, layer), shape, entries in zip(self.layers, self.shapes[1:],
-                                                          self._layer_layout):
+        for (layer_name, layer), shape, entries in zip(
+            self.layers, self.shapes[1:], self._layer_layout
+        ):
             count = sum(sl.stop - sl.start for _, sl, _ in entries)
             rows.append(f"  {layer_name:<12} {layer!r:<58} -> {str(shape):<16} {count:>9,}")
         rows.append(f"  total parameters: {self.num_params:,}")

@@ -73,14 +73,15 @@ class Optimizer:
         self.lr = lr
         self.seed = seed
         self.rng = np.random.default_rng(seed)
-        self.t = 0                 # steps taken
-        self.jitter_count = 0      # steps whose K×K solve needed jitter
+        self.t = 0  # steps taken
+        self.jitter_count = 0  # steps whose K×K solve needed jitter
 
     def __repr__(self):
         return f"{type(self).__name__}(lr={self.lr:g}, seed={self.seed})"
 
-    def step(self, f: Objective, theta: ArrayLike,
-             grad: GradientFn | None = None) -> tuple[Array, StepInfo]:
+    def step(
+        self, f: Objective, theta: ArrayLike, grad: GradientFn | None = None
+    ) -> tuple[Array, StepInfo]:
         """One step from ``theta`` (shape (D,)); returns ``(new_theta, StepInfo)``."""
         raise NotImplementedError
 
@@ -123,8 +124,9 @@ class Optimizer:
             "t": self.t,
             "jitter_count": self.jitter_count,
             "rng": copy.deepcopy(self.rng.bit_generator.state),
-            "arrays": {k: None if v is None else np.array(to_numpy(v))
-                       for k, v in self._arrays().items()},
+            "arrays": {
+                k: None if v is None else np.array(to_numpy(v)) for k, v in self._arrays().items()
+            },
         }
 
     def load_state_dict(self, state: dict) -> None:
@@ -139,8 +141,9 @@ class Optimizer:
         if missing:
             raise ValueError(f"optimizer state is missing {sorted(missing)}")
         if state["optimizer"] != type(self).__name__:
-            raise ValueError(f"optimizer state is for {state['optimizer']!r}, "
-                             f"not {type(self).__name__!r}")
+            raise ValueError(
+                f"optimizer state is for {state['optimizer']!r}, not {type(self).__name__!r}"
+            )
         lr = float(state["lr"])
         if not (np.isfinite(lr) and lr > 0):
             raise ValueError(f"optimizer state has an invalid lr {state['lr']!r}")
@@ -150,25 +153,30 @@ class Optimizer:
         expected = set(self._arrays())
         arrays = state["arrays"]
         if not isinstance(arrays, dict) or set(arrays) != expected:
-            raise ValueError(f"optimizer state arrays must be {sorted(expected)}; "
-                             f"got {sorted(arrays) if isinstance(arrays, dict) else arrays!r}")
+            raise ValueError(
+                f"optimizer state arrays must be {sorted(expected)}; "
+                f"got {sorted(arrays) if isinstance(arrays, dict) else arrays!r}"
+            )
         checked = {}
         for name, value in arrays.items():
             if value is not None:
                 value = np.asarray(value)
                 if value.ndim != 1 or value.dtype.kind != "f":
-                    raise ValueError(f"optimizer state array {name!r} must be a 1-D float "
-                                     f"array; got dtype {value.dtype}, shape {value.shape}")
+                    raise ValueError(
+                        f"optimizer state array {name!r} must be a 1-D float "
+                        f"array; got dtype {value.dtype}, shape {value.shape}"
+                    )
                 value = value.copy()
             checked[name] = value
         rng = np.random.default_rng()
-        rng.bit_generator.state = state["rng"]   # validates type and contents
+        rng.bit_generator.state = state["rng"]  # validates type and contents
         self.lr, self.t, self.jitter_count, self.rng = lr, t, jitter_count, rng
         self._set_arrays(checked)
 
 
-def value_and_gradient(f: Objective, theta: Array, grad: GradientFn | None = None,
-                       chunk_size: int | None = None) -> tuple[float, Array]:
+def value_and_gradient(
+    f: Objective, theta: Array, grad: GradientFn | None = None, chunk_size: int | None = None
+) -> tuple[float, Array]:
     """``(f(θ), ∇f(θ))``: from ``grad`` (back-propagation) if given, else forward mode.
 
     Forward mode (``hyperdual.gradient``) evaluates f on the D first-order dual numbers
@@ -179,9 +187,10 @@ def value_and_gradient(f: Objective, theta: Array, grad: GradientFn | None = Non
         g = gradient(f, theta, chunk_size=chunk_size)
         return float(to_numpy(f(theta))), g.astype(theta.dtype, copy=False)
     value, g = grad(theta)
-    namespace(theta, g)                          # a gradient on another device is an error
+    namespace(theta, g)  # a gradient on another device is an error
     g = xp.asarray(g)
     if g.shape != theta.shape:
-        raise ValueError(f"grad(theta) returned a gradient of shape {g.shape}; "
-                         f"theta has shape {theta.shape}")
+        raise ValueError(
+            f"grad(theta) returned a gradient of shape {g.shape}; theta has shape {theta.shape}"
+        )
     return float(to_numpy(value)), g.astype(theta.dtype, copy=False)

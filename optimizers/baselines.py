@@ -20,16 +20,22 @@ class SGD(Optimizer):
 
     name = "sgd"
 
-    def __init__(self, lr: float = 0.01, momentum: float = 0.0, seed: int | None = None,
-                 chunk_size: int | None = None):
+    def __init__(
+        self,
+        lr: float = 0.01,
+        momentum: float = 0.0,
+        seed: int | None = None,
+        chunk_size: int | None = None,
+    ):
         super().__init__(lr, seed)
         if not 0.0 <= momentum < 1.0:
             raise ValueError(f"momentum must be in [0, 1); got {momentum}")
         self.momentum, self.chunk_size = float(momentum), chunk_size
         self.buffer = None
 
-    def step(self, f: Objective, theta: ArrayLike,
-             grad: GradientFn | None = None) -> tuple[Array, StepInfo]:
+    def step(
+        self, f: Objective, theta: ArrayLike, grad: GradientFn | None = None
+    ) -> tuple[Array, StepInfo]:
         theta = as_parameters(theta)
         value, g = value_and_gradient(f, theta, grad, self.chunk_size)
         if self.buffer is None:
@@ -54,8 +60,14 @@ class Adam(Optimizer):
 
     name = "adam"
 
-    def __init__(self, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
-                 eps: float = 1e-8, seed: int | None = None, chunk_size: int | None = None):
+    def __init__(
+        self,
+        lr: float = 1e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        seed: int | None = None,
+        chunk_size: int | None = None,
+    ):
         super().__init__(lr, seed)
         beta1, beta2 = map(float, betas)
         if not (0.0 <= beta1 < 1.0 and 0.0 <= beta2 < 1.0):
@@ -63,8 +75,9 @@ class Adam(Optimizer):
         self.beta1, self.beta2, self.eps, self.chunk_size = beta1, beta2, float(eps), chunk_size
         self.m = self.s = None
 
-    def step(self, f: Objective, theta: ArrayLike,
-             grad: GradientFn | None = None) -> tuple[Array, StepInfo]:
+    def step(
+        self, f: Objective, theta: ArrayLike, grad: GradientFn | None = None
+    ) -> tuple[Array, StepInfo]:
         theta = as_parameters(theta)
         value, g = value_and_gradient(f, theta, grad, self.chunk_size)
         xp = namespace(theta)
@@ -73,8 +86,8 @@ class Adam(Optimizer):
         t = self.t + 1
         self.m = self.beta1 * _on_device(self.m, theta) + (1 - self.beta1) * g
         self.s = self.beta2 * _on_device(self.s, theta) + (1 - self.beta2) * g * g
-        m_hat = self.m / (1 - self.beta1 ** t)
-        s_hat = self.s / (1 - self.beta2 ** t)
+        m_hat = self.m / (1 - self.beta1**t)
+        s_hat = self.s / (1 - self.beta2**t)
         step = -self.lr * m_hat / (xp.sqrt(s_hat) + self.eps)
         return self._finish(theta, step, value)
 

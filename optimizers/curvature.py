@@ -42,8 +42,17 @@ from hyperdual.aliases import Array, ArrayLike, GradientFn, Objective
 
 from .base import StepInfo
 
-__all__ = ["ModelObjective", "KrylovStepInfo", "CGResult", "truncated_cg", "hvp_operator",
-           "gnvp_operator", "gauss_newton_vp", "dual_backprop_hvp", "host_dot"]
+__all__ = [
+    "ModelObjective",
+    "KrylovStepInfo",
+    "CGResult",
+    "truncated_cg",
+    "hvp_operator",
+    "gnvp_operator",
+    "gauss_newton_vp",
+    "dual_backprop_hvp",
+    "host_dot",
+]
 
 FLOAT64_EPS = float(np.finfo(np.float64).eps)
 
@@ -69,8 +78,9 @@ class ModelObjective:
         gradient" of the complex-step Newton-Krylov method); None if not available.
     """
 
-    def __init__(self, model: object, X: ArrayLike, y: ArrayLike,
-                 global_grad: GradientFn | None = None):
+    def __init__(
+        self, model: object, X: ArrayLike, y: ArrayLike, global_grad: GradientFn | None = None
+    ):
         self.model, self.X, self.y = model, X, y
         self.global_grad = global_grad
 
@@ -151,8 +161,13 @@ def host_dot(a: Array, b: Array) -> float:
     return float(to_numpy(namespace(a).dot(a, b)))
 
 
-def truncated_cg(matvec: Callable[[Array], Array], b: Array, maxiter: int | None = None,
-                 tol: float | None = None, x0: ArrayLike | None = None) -> CGResult:
+def truncated_cg(
+    matvec: Callable[[Array], Array],
+    b: Array,
+    maxiter: int | None = None,
+    tol: float | None = None,
+    x0: ArrayLike | None = None,
+) -> CGResult:
     """Truncated conjugate gradient for ``A x = b`` with A given only through ``matvec``.
 
     The conjugate-gradient method of the Hessian-free paper (its Algorithm 1), with the
@@ -256,14 +271,20 @@ def dual_backprop_hvp(grad: GradientFn, theta: Array, v: Array) -> Array:
     """
     _, g = grad(Dual(theta, v))
     if not isinstance(g, Dual):
-        raise TypeError("grad(theta + v e) did not return a dual-number gradient; it cannot "
-                        "give Hessian-vector products. Pass hvp=(theta, v) -> H v instead.")
+        raise TypeError(
+            "grad(theta + v e) did not return a dual-number gradient; it cannot "
+            "give Hessian-vector products. Pass hvp=(theta, v) -> H v instead."
+        )
     return g.eps[0]
 
 
-def hvp_operator(f: Objective, theta: Array, grad: GradientFn | None = None,
-                 hvp: Callable[[Array, Array], Array] | None = None,
-                 mode: str = "auto") -> tuple[Callable[[Array], Array], str]:
+def hvp_operator(
+    f: Objective,
+    theta: Array,
+    grad: GradientFn | None = None,
+    hvp: Callable[[Array, Array], Array] | None = None,
+    mode: str = "auto",
+) -> tuple[Callable[[Array], Array], str]:
     """The map ``v -> ∇²f(θ) v`` and the name of its source.
 
     Sources, in order of preference (``mode="auto"``):
@@ -291,8 +312,9 @@ def hvp_operator(f: Objective, theta: Array, grad: GradientFn | None = None,
     return (lambda v: forward_hvp(f, theta, v)), "forward"
 
 
-def gnvp_operator(f: Objective, theta: Array,
-                  gnvp: Callable[[Array, Array], Array] | None = None) -> Callable[[Array], Array]:
+def gnvp_operator(
+    f: Objective, theta: Array, gnvp: Callable[[Array, Array], Array] | None = None
+) -> Callable[[Array], Array]:
     """The map ``v -> G v`` with ``G = Jᵀ H_out J`` (Gauss-Newton matrix) at θ.
 
     From ``gnvp=(theta, v) -> G v`` or ``f.gnvp`` (:class:`ModelObjective`). A plain loss
@@ -304,12 +326,14 @@ def gnvp_operator(f: Objective, theta: Array,
         raise ValueError(
             "Gauss-Newton needs Gauss-Newton-vector products: pass gnvp=(theta, v) -> G v, "
             "an objective with .gnvp (optimizers.curvature.ModelObjective(model, X, y)), "
-            "or build one with optimizers.curvature.gauss_newton_vp(outputs, out_loss)")
+            "or build one with optimizers.curvature.gauss_newton_vp(outputs, out_loss)"
+        )
     return lambda v: given(theta, v)
 
 
-def gauss_newton_vp(outputs: Callable, out_loss: Objective,
-                    chunk_size: int | None = None) -> Callable[[Array, Array], Array]:
+def gauss_newton_vp(
+    outputs: Callable, out_loss: Objective, chunk_size: int | None = None
+) -> Callable[[Array, Array], Array]:
     """A Gauss-Newton-vector product ``(theta, v) -> Jᵀ H_out J v`` for ``f = out_loss ∘ outputs``.
 
     For plain functions (no ``layers`` model): everything by forward mode.
@@ -330,8 +354,8 @@ def gauss_newton_vp(outputs: Callable, out_loss: Objective,
         out = outputs(Dual(theta, v))
         z, Jv = xp.reshape(out.real, (-1,)), xp.reshape(out.eps[0], (-1,))
         u = forward_hvp(out_loss, z, Jv, chunk_size=chunk_size)
-        return gradient(lambda th: (outputs(th).reshape(-1) * u).sum(), theta,
-                        chunk_size=chunk_size)
+        return gradient(
+            lambda th: (outputs(th).reshape(-1) * u).sum(), theta, chunk_size=chunk_size
+        )
 
     return product
-

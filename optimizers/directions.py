@@ -38,15 +38,16 @@ def device_generator(rng: np.random.Generator, xp: ModuleType) -> object:
     generator seeded from ``rng`` (reproducible per device, state kept in ``rng``)."""
     if xp is np:
         return rng
-    return xp.random.default_rng(int(rng.integers(2 ** 63)))
+    return xp.random.default_rng(int(rng.integers(2**63)))
 
 
 DRAW_CHUNK = 1 << 16
 """Numbers drawn at a time on the host (bounds the float64 scratch of a float32 draw)."""
 
 
-def gaussian(rng: np.random.Generator, K: int, D: int, xp: ModuleType = np,
-             dtype: DTypeLike = np.float64) -> Array:
+def gaussian(
+    rng: np.random.Generator, K: int, D: int, xp: ModuleType = np, dtype: DTypeLike = np.float64
+) -> Array:
     """K independent standard normal directions, shape (K, D), in ``xp`` and ``dtype``.
 
     On the host the numbers are NumPy's float64 stream whatever the dtype (so float32 and
@@ -64,8 +65,13 @@ def gaussian(rng: np.random.Generator, K: int, D: int, xp: ModuleType = np,
     return V
 
 
-def basis(rng: np.random.Generator | None, K: int, D: int, xp: ModuleType = np,
-          dtype: DTypeLike = np.float64) -> Array:
+def basis(
+    rng: np.random.Generator | None,
+    K: int,
+    D: int,
+    xp: ModuleType = np,
+    dtype: DTypeLike = np.float64,
+) -> Array:
     """K distinct coordinate directions ``e_i``, shape (K, D).
 
     With K = D this is the identity (no randomness used): the hyperplane step is then
@@ -107,11 +113,14 @@ def make_sampler(spec: str | ArrayLike | Callable) -> Callable[..., Array]:
     if isinstance(spec, str):
         table = {"gaussian": gaussian, "basis": basis}
         if spec not in table:
-            raise ValueError(f"unknown direction sampler {spec!r}; expected one of "
-                             f"{sorted(table)}, an array (K, D) or a callable (rng, K, D) -> V")
+            raise ValueError(
+                f"unknown direction sampler {spec!r}; expected one of "
+                f"{sorted(table)}, an array (K, D) or a callable (rng, K, D) -> V"
+            )
         return table[spec]
     if callable(spec):
         return lambda rng, K, D, xp=np, dtype=np.float64: xp.asarray(
-            given(spec(rng, K, D), K, D), dtype=dtype)
+            given(spec(rng, K, D), K, D), dtype=dtype
+        )
     fixed = given(spec)
     return lambda rng, K, D, xp=np, dtype=np.float64: xp.asarray(given(fixed, K, D), dtype=dtype)

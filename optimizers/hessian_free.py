@@ -56,8 +56,14 @@ from .curvature import KrylovStepInfo, gnvp_operator, hvp_operator, truncated_cg
 from .hyperplane import JITTER_GROWTH, JITTER_START, MAX_TRIES, solve_kappa
 from .methods import Newton
 
-__all__ = ["DampedNewton", "HessianFreeNewton", "HessianFreeGaussNewton",
-           "hessian_by_backprop", "dense_newton_solve", "EIGH_MAX"]
+__all__ = [
+    "DampedNewton",
+    "HessianFreeNewton",
+    "HessianFreeGaussNewton",
+    "hessian_by_backprop",
+    "dense_newton_solve",
+    "EIGH_MAX",
+]
 
 EIGH_MAX = 2000
 """Largest D for which the dense Newton solve uses the hyperplane module's eigen-based policy."""
@@ -92,8 +98,10 @@ def hessian_by_backprop(grad: GradientFn, theta: Array, chunk_size: int = 64) ->
         E[xp.arange(stop - start), xp.arange(start, stop)] = 1
         _, g = grad(Dual(theta, E))
         if not isinstance(g, Dual):
-            raise TypeError("grad(theta + E e) did not return a dual-number gradient; "
-                            "hessian='backprop' needs a gradient that runs on dual numbers")
+            raise TypeError(
+                "grad(theta + E e) did not return a dual-number gradient; "
+                "hessian='backprop' needs a gradient that runs on dual numbers"
+            )
         H[start:stop] = to_numpy(g.eps)
     H += H.T
     H *= 0.5
@@ -105,8 +113,9 @@ def _solve_or_none(M, g, assume_a):
         warnings.simplefilter("error", scipy.linalg.LinAlgWarning)
         try:
             if assume_a == "pos":
-                x = scipy.linalg.cho_solve(scipy.linalg.cho_factor(M, check_finite=False), g,
-                                           check_finite=False)
+                x = scipy.linalg.cho_solve(
+                    scipy.linalg.cho_factor(M, check_finite=False), g, check_finite=False
+                )
             else:
                 x = scipy.linalg.solve(M, g, assume_a="sym", check_finite=False)
         except (np.linalg.LinAlgError, scipy.linalg.LinAlgWarning, ValueError):
@@ -114,8 +123,13 @@ def _solve_or_none(M, g, assume_a):
     return x if np.all(np.isfinite(x)) else None
 
 
-def dense_newton_solve(H: Array, g: Array, damping: float = 0.0, dtype: DTypeLike = np.float64,
-                       cond_max: float | None = None) -> tuple[np.ndarray, float, float]:
+def dense_newton_solve(
+    H: Array,
+    g: Array,
+    damping: float = 0.0,
+    dtype: DTypeLike = np.float64,
+    cond_max: float | None = None,
+) -> tuple[np.ndarray, float, float]:
     """Solve ``(H + λI) x = g`` on the host; returns ``(x, jitter, condition)``.
 
     D ≤ ``EIGH_MAX``: ``hyperplane.solve_kappa`` (the package's one jitter policy, with the
@@ -146,10 +160,12 @@ def dense_newton_solve(H: Array, g: Array, damping: float = 0.0, dtype: DTypeLik
             if x is not None:
                 return x, jitter, math.nan
             if assume_a == "pos" and jitter == 0.0:
-                kinds.remove("pos")     # not positive definite: a tiny jitter will not fix it
+                kinds.remove("pos")  # not positive definite: a tiny jitter will not fix it
         jitter = JITTER_START * scale if jitter == 0.0 else jitter * JITTER_GROWTH
-    raise np.linalg.LinAlgError(f"the {D}x{D} Newton system stayed singular after {MAX_TRIES} "
-                                f"jitter retries (last λ = {jitter:.3e})")
+    raise np.linalg.LinAlgError(
+        f"the {D}x{D} Newton system stayed singular after {MAX_TRIES} "
+        f"jitter retries (last λ = {jitter:.3e})"
+    )
 
 
 class DampedNewton(Newton):
@@ -171,9 +187,15 @@ class DampedNewton(Newton):
 
     name = "damped-newton"
 
-    def __init__(self, lr: float = 0.5, damping: float = 32.0, hessian: str = "auto",
-                 seed: int | None = None, cond_max: float | None = None,
-                 chunk_size: int | None = None):
+    def __init__(
+        self,
+        lr: float = 0.5,
+        damping: float = 32.0,
+        hessian: str = "auto",
+        seed: int | None = None,
+        cond_max: float | None = None,
+        chunk_size: int | None = None,
+    ):
         if damping < 0:
             raise ValueError(f"damping must be >= 0; got {damping}")
         super().__init__(lr, seed, "solve", damping, cond_max, chunk_size)
@@ -182,21 +204,23 @@ class DampedNewton(Newton):
         self.hessian = hessian
 
     def __repr__(self):
-        return (f"{type(self).__name__}(lr={self.lr:g}, damping={self.damping:g}, "
-                f"hessian={self.hessian!r})")
+        return (
+            f"{type(self).__name__}(lr={self.lr:g}, damping={self.damping:g}, "
+            f"hessian={self.hessian!r})"
+        )
 
-    def step(self, f: Objective, theta: ArrayLike,
-             grad: GradientFn | None = None) -> tuple[Array, StepInfo]:
+    def step(
+        self, f: Objective, theta: ArrayLike, grad: GradientFn | None = None
+    ) -> tuple[Array, StepInfo]:
         theta = as_parameters(theta)
         backprop = self.hessian == "backprop" or (self.hessian == "auto" and grad is not None)
         if not backprop:
-            return super().step(f, theta, grad)          # the hyperplane step on the basis
+            return super().step(f, theta, grad)  # the hyperplane step on the basis
         if grad is None:
             raise ValueError("hessian='backprop' needs grad=theta -> (value, gradient)")
         value, g = value_and_gradient(f, theta, grad)
         H = hessian_by_backprop(grad, theta, self.chunk_size or 64)
-        x, jitter, condition = dense_newton_solve(H, g, self.damping, theta.dtype,
-                                                  self.cond_max)
+        x, jitter, condition = dense_newton_solve(H, g, self.damping, theta.dtype, self.cond_max)
         step = -self.lr * namespace(theta).asarray(x.astype(theta.dtype))
         return self._finish(theta, step, value, condition=condition, jitter=jitter)
 
@@ -216,11 +240,13 @@ class _CGOptimizer(Optimizer):
         self.damping = float(damping)
         self.cg_maxiter = None if cg_maxiter is None else int(cg_maxiter)
         self.cg_tol = cg_tol
-        self.cg_iterations = 0            # total curvature products, for reports
+        self.cg_iterations = 0  # total curvature products, for reports
 
     def __repr__(self):
-        return (f"{type(self).__name__}(lr={self.lr:g}, damping={self.damping:g}, "
-                f"cg_maxiter={self.cg_maxiter})")
+        return (
+            f"{type(self).__name__}(lr={self.lr:g}, damping={self.damping:g}, "
+            f"cg_maxiter={self.cg_maxiter})"
+        )
 
     def _cg_step(self, f, theta, grad, product):
         value, g = value_and_gradient(f, theta, grad)
@@ -232,8 +258,15 @@ class _CGOptimizer(Optimizer):
         res = truncated_cg(matvec, g, maxiter=self.cg_maxiter, tol=self.cg_tol)
         self.cg_iterations += res.iterations
         curv = np.asarray(res.curvatures[:1]) if res.curvatures else None
-        return self._finish(theta, -self.lr * res.x, value, curvature=curv,
-                            iterations=res.iterations, stop=res.stop, residual=res.residual)
+        return self._finish(
+            theta,
+            -self.lr * res.x,
+            value,
+            curvature=curv,
+            iterations=res.iterations,
+            stop=res.stop,
+            residual=res.residual,
+        )
 
     def _finish(self, theta, step, loss, **info):
         extra = {k: info.pop(k) for k in ("iterations", "stop", "residual") if k in info}
@@ -254,13 +287,25 @@ class HessianFreeNewton(_CGOptimizer):
 
     name = "hf-newton"
 
-    def __init__(self, lr: float = 0.5, damping: float = 32.0, cg_maxiter: int | None = 10,
-                 cg_tol: float | None = None, hvp_mode: str = "auto", seed: int | None = None):
+    def __init__(
+        self,
+        lr: float = 0.5,
+        damping: float = 32.0,
+        cg_maxiter: int | None = 10,
+        cg_tol: float | None = None,
+        hvp_mode: str = "auto",
+        seed: int | None = None,
+    ):
         super().__init__(lr, damping, cg_maxiter, cg_tol, seed)
         self.hvp_mode = hvp_mode
 
-    def step(self, f: Objective, theta: ArrayLike, grad: GradientFn | None = None,
-             hvp: Callable[[Array, Array], Array] | None = None) -> tuple[Array, StepInfo]:
+    def step(
+        self,
+        f: Objective,
+        theta: ArrayLike,
+        grad: GradientFn | None = None,
+        hvp: Callable[[Array, Array], Array] | None = None,
+    ) -> tuple[Array, StepInfo]:
         theta = as_parameters(theta)
         product, _ = hvp_operator(f, theta, grad, hvp, self.hvp_mode)
         return self._cg_step(f, theta, grad, product)
@@ -278,12 +323,23 @@ class HessianFreeGaussNewton(_CGOptimizer):
 
     name = "hf-gauss-newton"
 
-    def __init__(self, lr: float = 0.5, damping: float = 4.0, cg_maxiter: int | None = 10,
-                 cg_tol: float | None = None, seed: int | None = None):
+    def __init__(
+        self,
+        lr: float = 0.5,
+        damping: float = 4.0,
+        cg_maxiter: int | None = 10,
+        cg_tol: float | None = None,
+        seed: int | None = None,
+    ):
         super().__init__(lr, damping, cg_maxiter, cg_tol, seed)
 
-    def step(self, f: Objective, theta: ArrayLike, grad: GradientFn | None = None,
-             gnvp: Callable[[Array, Array], Array] | None = None) -> tuple[Array, StepInfo]:
+    def step(
+        self,
+        f: Objective,
+        theta: ArrayLike,
+        grad: GradientFn | None = None,
+        gnvp: Callable[[Array, Array], Array] | None = None,
+    ) -> tuple[Array, StepInfo]:
         theta = as_parameters(theta)
         product = gnvp_operator(f, theta, gnvp)
         return self._cg_step(f, theta, grad, product)

@@ -58,8 +58,10 @@ import scipy.linalg
 from hyperdual import namespace, projected_hessian, to_numpy
 from hyperdual.aliases import Array, ArrayLike, DTypeLike, Objective
 
-COND_MAX = {np.dtype(np.float64): 0.01 / np.finfo(np.float64).eps,   # ≈ 4.5e13
-            np.dtype(np.float32): 0.01 / np.finfo(np.float32).eps}   # ≈ 8.4e4
+COND_MAX = {
+    np.dtype(np.float64): 0.01 / np.finfo(np.float64).eps,  # ≈ 4.5e13
+    np.dtype(np.float32): 0.01 / np.finfo(np.float32).eps,
+}  # ≈ 8.4e4
 """Largest condition number of the K×K matrix solved without jitter, by parameter dtype."""
 
 JITTER_START = 1e-8
@@ -96,9 +98,14 @@ class Solve:
     jitter: float
 
 
-def solve_kappa(H: ArrayLike, g: ArrayLike, dtype: DTypeLike = np.float64,
-                curvature: str = "solve", damping: float = 0.0,
-                cond_max: float | None = None) -> Solve:
+def solve_kappa(
+    H: ArrayLike,
+    g: ArrayLike,
+    dtype: DTypeLike = np.float64,
+    curvature: str = "solve",
+    damping: float = 0.0,
+    cond_max: float | None = None,
+) -> Solve:
     """Solve ``M kappa = g`` on the host with the module's jitter policy.
 
     Parameters
@@ -131,11 +138,11 @@ def solve_kappa(H: ArrayLike, g: ArrayLike, dtype: DTypeLike = np.float64,
     eigenvalues, Q = scipy.linalg.eigh(H)
     if curvature == "abs":
         lam = np.abs(eigenvalues) + damping
-        M = (Q * lam) @ Q.T                      # Q |Λ| Qᵀ (+ damping I)
+        M = (Q * lam) @ Q.T  # Q |Λ| Qᵀ (+ damping I)
     else:
         lam = eigenvalues + damping
         M = H + damping * np.eye(K)
-    scale = float(np.mean(np.abs(lam))) or 1.0   # trace(|M|) / K
+    scale = float(np.mean(np.abs(lam))) or 1.0  # trace(|M|) / K
     jitter = 0.0
     for _ in range(MAX_TRIES + 1):
         condition = _condition(lam + jitter)
@@ -143,12 +150,14 @@ def solve_kappa(H: ArrayLike, g: ArrayLike, dtype: DTypeLike = np.float64,
             # g = 0 (a stationary point): no step, but a singular M is still reported
             kappa = np.zeros(K) if not np.any(g) else _try_solve(M + jitter * np.eye(K), g)
             if kappa is not None:
-                return Solve(kappa=kappa, eigenvalues=eigenvalues, condition=condition,
-                             jitter=jitter)
+                return Solve(
+                    kappa=kappa, eigenvalues=eigenvalues, condition=condition, jitter=jitter
+                )
         jitter = JITTER_START * scale if jitter == 0.0 else jitter * JITTER_GROWTH
     raise np.linalg.LinAlgError(
         f"the {K}x{K} hyperplane system stayed ill-conditioned after {MAX_TRIES} jitter "
-        f"retries (last λ = {jitter:.3e}, eigenvalues of H: {eigenvalues})")
+        f"retries (last λ = {jitter:.3e}, eigenvalues of H: {eigenvalues})"
+    )
 
 
 def _condition(lam) -> float:
@@ -184,9 +193,16 @@ class HyperplaneResult:
     jitter: float
 
 
-def hyperplane_step(f: Objective, theta: Array, V: Array, lr: float = 1.0, curvature: str = "solve",
-                    damping: float = 0.0, cond_max: float | None = None,
-                    chunk_size: int | None = None) -> tuple[Array, HyperplaneResult]:
+def hyperplane_step(
+    f: Objective,
+    theta: Array,
+    V: Array,
+    lr: float = 1.0,
+    curvature: str = "solve",
+    damping: float = 0.0,
+    cond_max: float | None = None,
+    chunk_size: int | None = None,
+) -> tuple[Array, HyperplaneResult]:
     """The step ``-η Σ_k kappa_k v_k`` with ``H kappa = g`` on the hyperplane spanned by ``V``.
 
     Parameters
@@ -207,12 +223,18 @@ def hyperplane_step(f: Objective, theta: Array, V: Array, lr: float = 1.0, curva
     """
     xp = namespace(theta, V)
     value, g, H = projected_hessian(f, theta, V, chunk_size=chunk_size)
-    g, H = to_numpy(g), to_numpy(H)                  # K and K×K numbers: solve on the host
+    g, H = to_numpy(g), to_numpy(H)  # K and K×K numbers: solve on the host
     solved = solve_kappa(H, g, theta.dtype, curvature, damping, cond_max)
     kappa = xp.asarray(solved.kappa.astype(theta.dtype))
-    step = kappa @ V                                 # (D,): one new vector, scaled in place
+    step = kappa @ V  # (D,): one new vector, scaled in place
     step *= -lr
-    result = HyperplaneResult(value=float(to_numpy(value)), g=g, H=H, kappa=solved.kappa,
-                              eigenvalues=solved.eigenvalues, condition=solved.condition,
-                              jitter=solved.jitter)
+    result = HyperplaneResult(
+        value=float(to_numpy(value)),
+        g=g,
+        H=H,
+        kappa=solved.kappa,
+        eigenvalues=solved.eigenvalues,
+        condition=solved.condition,
+        jitter=solved.jitter,
+    )
     return step, result

@@ -43,20 +43,26 @@ class FGD(Optimizer):
 
     name = "fgd"
 
-    def __init__(self, lr: float = 1e-3, seed: int | None = None,
-                 directions: str | ArrayLike | Callable = "gaussian"):
+    def __init__(
+        self,
+        lr: float = 1e-3,
+        seed: int | None = None,
+        directions: str | ArrayLike | Callable = "gaussian",
+    ):
         super().__init__(lr, seed)
         self.sampler = dirs.make_sampler(directions)
 
-    def step(self, f: Objective, theta: ArrayLike,
-             grad: GradientFn | None = None) -> tuple[Array, StepInfo]:
+    def step(
+        self, f: Objective, theta: ArrayLike, grad: GradientFn | None = None
+    ) -> tuple[Array, StepInfo]:
         theta = as_parameters(theta)
         V = self._directions(self.sampler, 1, theta)
-        value, dv, vHv = projected_hessian(f, theta, V)    # f(θ), (∇f·v,), ((vᵀHv,),)
+        value, dv, vHv = projected_hessian(f, theta, V)  # f(θ), (∇f·v,), ((vᵀHv,),)
         step = dv.astype(theta.dtype) @ V
         step *= -self.lr
-        return self._finish(theta, step, value, scratch=True,
-                            curvature=np.array([float(vHv[0, 0])]))
+        return self._finish(
+            theta, step, value, scratch=True, curvature=np.array([float(vHv[0, 0])])
+        )
 
 
 class _HyperplaneOptimizer(Optimizer):
@@ -79,10 +85,18 @@ class _HyperplaneOptimizer(Optimizer):
         self.cond_max, self.chunk_size = cond_max, chunk_size
 
     def _hyperplane(self, f, theta, V):
-        step, r = hyperplane_step(f, theta, V, self.lr, self.curvature, self.damping,
-                                  self.cond_max, self.chunk_size)
-        return self._finish(theta, step, r.value, scratch=True, curvature=r.eigenvalues,
-                            condition=r.condition, jitter=r.jitter)
+        step, r = hyperplane_step(
+            f, theta, V, self.lr, self.curvature, self.damping, self.cond_max, self.chunk_size
+        )
+        return self._finish(
+            theta,
+            step,
+            r.value,
+            scratch=True,
+            curvature=r.eigenvalues,
+            condition=r.condition,
+            jitter=r.jitter,
+        )
 
 
 class FoMoHKD(_HyperplaneOptimizer):
@@ -103,10 +117,17 @@ class FoMoHKD(_HyperplaneOptimizer):
 
     name = "fomoh-kd"
 
-    def __init__(self, K: int = 2, lr: float = 1.0, seed: int | None = None,
-                 directions: str | ArrayLike | Callable = "gaussian", curvature: str = "solve",
-                 damping: float = 0.0, cond_max: float | None = None,
-                 chunk_size: int | None = None):
+    def __init__(
+        self,
+        K: int = 2,
+        lr: float = 1.0,
+        seed: int | None = None,
+        directions: str | ArrayLike | Callable = "gaussian",
+        curvature: str = "solve",
+        damping: float = 0.0,
+        cond_max: float | None = None,
+        chunk_size: int | None = None,
+    ):
         super().__init__(lr, seed, curvature, damping, cond_max, chunk_size)
         if int(K) != K or K < 1:
             raise ValueError(f"K must be a positive integer; got {K}")
@@ -116,8 +137,9 @@ class FoMoHKD(_HyperplaneOptimizer):
     def __repr__(self):
         return f"{type(self).__name__}(K={self.K}, lr={self.lr:g}, seed={self.seed})"
 
-    def step(self, f: Objective, theta: ArrayLike,
-             grad: GradientFn | None = None) -> tuple[Array, StepInfo]:
+    def step(
+        self, f: Objective, theta: ArrayLike, grad: GradientFn | None = None
+    ) -> tuple[Array, StepInfo]:
         theta = as_parameters(theta)
         if self.K > theta.shape[0]:
             raise ValueError(f"K = {self.K} directions exceed the dimension D = {theta.shape[0]}")
@@ -135,13 +157,19 @@ class FoMoH(FoMoHKD):
 
     name = "fomoh"
 
-    def __init__(self, lr: float = 1.0, seed: int | None = None,
-                 directions: str | ArrayLike | Callable = "gaussian", curvature: str = "abs",
-                 damping: float = 0.0, cond_max: float | None = None,
-                 chunk_size: int | None = None):
+    def __init__(
+        self,
+        lr: float = 1.0,
+        seed: int | None = None,
+        directions: str | ArrayLike | Callable = "gaussian",
+        curvature: str = "abs",
+        damping: float = 0.0,
+        cond_max: float | None = None,
+        chunk_size: int | None = None,
+    ):
         super().__init__(1, lr, seed, directions, curvature, damping, cond_max, chunk_size)
 
-    __repr__ = Optimizer.__repr__                       # no K to show: it is always 1
+    __repr__ = Optimizer.__repr__  # no K to show: it is always 1
 
 
 class FoMoHBP(_HyperplaneOptimizer):
@@ -154,16 +182,23 @@ class FoMoHBP(_HyperplaneOptimizer):
 
     name = "fomoh-bp"
 
-    def __init__(self, lr: float = 1.0, seed: int | None = None, curvature: str = "abs",
-                 damping: float = 0.0, cond_max: float | None = None,
-                 chunk_size: int | None = None):
+    def __init__(
+        self,
+        lr: float = 1.0,
+        seed: int | None = None,
+        curvature: str = "abs",
+        damping: float = 0.0,
+        cond_max: float | None = None,
+        chunk_size: int | None = None,
+    ):
         super().__init__(lr, seed, curvature, damping, cond_max, chunk_size)
 
-    def step(self, f: Objective, theta: ArrayLike,
-             grad: GradientFn | None = None) -> tuple[Array, StepInfo]:
+    def step(
+        self, f: Objective, theta: ArrayLike, grad: GradientFn | None = None
+    ) -> tuple[Array, StepInfo]:
         theta = as_parameters(theta)
         _, g = value_and_gradient(f, theta, grad, self.chunk_size)
-        V = namespace(theta).reshape(g, (1, -1))          # v = ∇f, the one direction
+        V = namespace(theta).reshape(g, (1, -1))  # v = ∇f, the one direction
         return self._hyperplane(f, theta, V)
 
 
@@ -177,13 +212,20 @@ class Newton(_HyperplaneOptimizer):
 
     name = "newton"
 
-    def __init__(self, lr: float = 1.0, seed: int | None = None, curvature: str = "solve",
-                 damping: float = 0.0, cond_max: float | None = None,
-                 chunk_size: int | None = None):
+    def __init__(
+        self,
+        lr: float = 1.0,
+        seed: int | None = None,
+        curvature: str = "solve",
+        damping: float = 0.0,
+        cond_max: float | None = None,
+        chunk_size: int | None = None,
+    ):
         super().__init__(lr, seed, curvature, damping, cond_max, chunk_size)
 
-    def step(self, f: Objective, theta: ArrayLike,
-             grad: GradientFn | None = None) -> tuple[Array, StepInfo]:
+    def step(
+        self, f: Objective, theta: ArrayLike, grad: GradientFn | None = None
+    ) -> tuple[Array, StepInfo]:
         theta = as_parameters(theta)
-        V = namespace(theta).eye(theta.shape[0], dtype=theta.dtype)   # basis directions e_i
+        V = namespace(theta).eye(theta.shape[0], dtype=theta.dtype)  # basis directions e_i
         return self._hyperplane(f, theta, V)

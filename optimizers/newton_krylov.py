@@ -106,9 +106,14 @@ def csdd2(f: Objective, theta: Array, p: Array, h: float = BICOMPLEX_STEP) -> fl
     return float(to_numpy(bicomplex_directional(f, theta, p, h=h)[2]))
 
 
-def curvature_oracles(f: Objective, grad: GradientFn, derivatives: str = "complex",
-                      fd_step: float = 1e-6, cs_step: float = CS_STEP,
-                      bc_step: float = BICOMPLEX_STEP) -> tuple[Callable, Callable]:
+def curvature_oracles(
+    f: Objective,
+    grad: GradientFn,
+    derivatives: str = "complex",
+    fd_step: float = 1e-6,
+    cs_step: float = CS_STEP,
+    bc_step: float = BICOMPLEX_STEP,
+) -> tuple[Callable, Callable]:
     """The pair ``(Hp, pᵀHp)`` of callables ``(theta, p) ->`` for one kind of derivative.
 
     ``"complex"``: :func:`csdd`, :func:`csdd2`; ``"hyperdual"``: back-propagation on the
@@ -118,9 +123,12 @@ def curvature_oracles(f: Objective, grad: GradientFn, derivatives: str = "comple
     if derivatives == "complex":
         return (lambda th, p: csdd(grad, th, p, cs_step)), (lambda th, p: csdd2(f, th, p, bc_step))
     if derivatives == "hyperdual":
-        return ((lambda th, p: dual_backprop_hvp(grad, th, p)),
-                (lambda th, p: float(to_numpy(directional(f, th, p)[3]))))
+        return (
+            (lambda th, p: dual_backprop_hvp(grad, th, p)),
+            (lambda th, p: float(to_numpy(directional(f, th, p)[3]))),
+        )
     if derivatives == "fd":
+
         def hp(th, p):
             return (grad(th + fd_step * p)[1] - grad(th)[1]) / fd_step
 
@@ -156,11 +164,22 @@ class ComplexStepNewtonKrylov(Optimizer):
 
     name = "cs-newton-krylov"
 
-    def __init__(self, lr: float = 1.0, eta: float = 0.05, max_krylov: int = 20,
-                 rtol: float = 1e-3, small_curvature: float = 1e-8, max_adjust: int = 10,
-                 warm_start: float = 0.95, global_momentum: float = 0.9,
-                 derivatives: str = "complex", fd_step: float = 1e-6, cs_step: float = CS_STEP,
-                 bc_step: float = BICOMPLEX_STEP, seed: int | None = None):
+    def __init__(
+        self,
+        lr: float = 1.0,
+        eta: float = 0.05,
+        max_krylov: int = 20,
+        rtol: float = 1e-3,
+        small_curvature: float = 1e-8,
+        max_adjust: int = 10,
+        warm_start: float = 0.95,
+        global_momentum: float = 0.9,
+        derivatives: str = "complex",
+        fd_step: float = 1e-6,
+        cs_step: float = CS_STEP,
+        bc_step: float = BICOMPLEX_STEP,
+        seed: int | None = None,
+    ):
         super().__init__(lr, seed)
         if not eta > 0:
             raise ValueError(f"eta (the target Taylor ratio) must be positive; got {eta}")
@@ -175,23 +194,28 @@ class ComplexStepNewtonKrylov(Optimizer):
         self.warm_start, self.global_momentum = float(warm_start), float(global_momentum)
         self.derivatives, self.fd_step = derivatives, float(fd_step)
         self.cs_step, self.bc_step = float(cs_step), float(bc_step)
-        self.delta = None            # Δw̃, carried over between batches
-        self.g_ema = None            # the global-gradient substitute without global_grad
-        self._g_cache = None         # (θ, g) of the last global-gradient evaluation
+        self.delta = None  # Δw̃, carried over between batches
+        self.g_ema = None  # the global-gradient substitute without global_grad
+        self._g_cache = None  # (θ, g) of the last global-gradient evaluation
         self.skipped = self.early_terminations = self.small_curvature_fixes = 0
         self.fallbacks = self.adjustments = 0
 
     def __repr__(self):
-        return (f"{type(self).__name__}(eta={self.eta:g}, max_krylov={self.max_krylov}, "
-                f"derivatives={self.derivatives!r})")
+        return (
+            f"{type(self).__name__}(eta={self.eta:g}, max_krylov={self.max_krylov}, "
+            f"derivatives={self.derivatives!r})"
+        )
 
     # ------------------------------------------------------------------ pieces
     def _global_gradient(self, theta, global_grad, g_batch):
         """g at θ: from ``global_grad`` (cached while θ is unchanged) or the EMA substitute."""
         if global_grad is not None:
             cached = self._g_cache
-            if cached is not None and cached[0].shape == theta.shape and \
-                    bool(namespace(theta).array_equal(cached[0], theta)):
+            if (
+                cached is not None
+                and cached[0].shape == theta.shape
+                and bool(namespace(theta).array_equal(cached[0], theta))
+            ):
                 return cached[1]
             _, g = value_and_gradient(None, theta, global_grad)
             self._g_cache = (theta.copy(), g)
@@ -224,7 +248,7 @@ class ComplexStepNewtonKrylov(Optimizer):
         if eta <= eta_t:
             return gamma, eta
         gamma = min(1.0, abs(eta_t / eta)) if math.isfinite(eta) else 0.5
-        safe = None                                # largest γ tried with η ≤ η̃
+        safe = None  # largest γ tried with η ≤ η̃
         for _ in range(self.max_adjust):
             eta = self._taylor_ratio(f, theta, delta, gamma, f0, slope, curv)
             self.adjustments += 1
@@ -237,25 +261,33 @@ class ComplexStepNewtonKrylov(Optimizer):
         return safe if safe is not None else (1e-6, eta)
 
     # ------------------------------------------------------------------ the step
-    def step(self, f: Objective, theta: ArrayLike, grad: GradientFn | None = None,
-             global_grad: GradientFn | None = None) -> tuple[Array, StepInfo]:
+    def step(
+        self,
+        f: Objective,
+        theta: ArrayLike,
+        grad: GradientFn | None = None,
+        global_grad: GradientFn | None = None,
+    ) -> tuple[Array, StepInfo]:
         theta = as_parameters(theta)
         xp = namespace(theta)
         if grad is None:
             grad = getattr(f, "value_and_grad", None)
         if grad is None:
-            raise ValueError("complex-step Newton-Krylov needs grad=theta -> (value, gradient) "
-                             "running on complex θ (back-propagation)")
+            raise ValueError(
+                "complex-step Newton-Krylov needs grad=theta -> (value, gradient) "
+                "running on complex θ (back-propagation)"
+            )
         if global_grad is None:
             global_grad = getattr(f, "global_grad", None)
-        hp, php = curvature_oracles(f, grad, self.derivatives, self.fd_step, self.cs_step,
-                                    self.bc_step)
+        hp, php = curvature_oracles(
+            f, grad, self.derivatives, self.fd_step, self.cs_step, self.bc_step
+        )
 
-        f0, g_j = value_and_gradient(f, theta, grad)                  # line 4
-        g = self._global_gradient(theta, global_grad, g_j)            # line 1 / 48
+        f0, g_j = value_and_gradient(f, theta, grad)  # line 4
+        g = self._global_gradient(theta, global_grad, g_j)  # line 1 / 48
         if global_grad is None:
             self._update_ema(g_j)
-        if host_dot(g_j, g) < 0.0:                                        # lines 5-8
+        if host_dot(g_j, g) < 0.0:  # lines 5-8
             self.skipped += 1
             return self._finish(theta, xp.zeros_like(theta), f0, stop="skipped")
 
@@ -263,35 +295,35 @@ class ComplexStepNewtonKrylov(Optimizer):
         D = theta.shape[0]
         if self.delta is not None and self.delta.shape == (D,) and self.warm_start > 0:
             delta = self.warm_start * xp.asarray(self.delta, dtype=theta.dtype)
-            h_delta = xp.asarray(hp(theta, delta), dtype=theta.dtype)     # line 11
+            h_delta = xp.asarray(hp(theta, delta), dtype=theta.dtype)  # line 11
         else:
             delta, h_delta = xp.zeros_like(theta), xp.zeros_like(theta)
-        r = -(g + h_delta)                                                # line 12
+        r = -(g + h_delta)  # line 12
         p = r.copy()
         rr = host_dot(r, r)
         g_norm = math.sqrt(host_dot(g, g))
         stop, kappas, i = "maxiter", [], 0
         while True:
-            if math.sqrt(rr) <= self.rtol * g_norm:                       # line 13
+            if math.sqrt(rr) <= self.rtol * g_norm:  # line 13
                 stop = "converged"
                 break
             if i >= self.max_krylov:
                 break
-            kappa = php(theta, p)                                         # line 14
+            kappa = php(theta, p)  # line 14
             kappas.append(kappa)
-            if not math.isfinite(kappa) or kappa < 0.0:                   # lines 15-17
+            if not math.isfinite(kappa) or kappa < 0.0:  # lines 15-17
                 self.early_terminations += 1
                 stop = "negative_curvature"
                 break
-            if kappa < self.small_curvature:                              # lines 18-20
+            if kappa < self.small_curvature:  # lines 18-20
                 kappa = 0.01 * math.sqrt(host_dot(p, p))
                 self.small_curvature_fixes += 1
-            alpha = rr / kappa                                            # line 21
-            delta = delta + alpha * p                                     # line 22
-            q = xp.asarray(hp(theta, p), dtype=theta.dtype)               # line 23
-            r = r - alpha * q                                             # line 24
+            alpha = rr / kappa  # line 21
+            delta = delta + alpha * p  # line 22
+            q = xp.asarray(hp(theta, p), dtype=theta.dtype)  # line 23
+            r = r - alpha * q  # line 24
             rr_new = host_dot(r, r)
-            p = r + (rr_new / rr) * p                                     # lines 25-26
+            p = r + (rr_new / rr) * p  # lines 25-26
             rr = rr_new
             i += 1
 
@@ -301,23 +333,38 @@ class ComplexStepNewtonKrylov(Optimizer):
             delta = delta - (dg / (g_norm * g_norm)) * g
         if not bool(xp.any(delta != 0)):
             self.delta = None
-            return self._finish(theta, xp.zeros_like(theta), f0, iterations=i, stop=stop,
-                                residual=math.sqrt(rr) / (g_norm or 1.0), step_size=0.0,
-                                curvature=np.asarray(kappas[:1]) if kappas else None)
+            return self._finish(
+                theta,
+                xp.zeros_like(theta),
+                f0,
+                iterations=i,
+                stop=stop,
+                residual=math.sqrt(rr) / (g_norm or 1.0),
+                step_size=0.0,
+                curvature=np.asarray(kappas[:1]) if kappas else None,
+            )
 
         # ---- step sizing by the Taylor ratio (lines 33-46), on the minibatch loss
         slope = host_dot(g_j, delta)
         curv = php(theta, delta)
         gamma, _ = self._step_size(f, theta, delta, f0, slope, curv)
-        step = (self.lr * gamma) * delta                                  # line 47
-        self.delta = step                     # the step taken is the next warm start
-        return self._finish(theta, step, f0, iterations=i, stop=stop,
-                            residual=math.sqrt(rr) / (g_norm or 1.0), step_size=gamma,
-                            curvature=np.asarray(kappas[:1]) if kappas else None)
+        step = (self.lr * gamma) * delta  # line 47
+        self.delta = step  # the step taken is the next warm start
+        return self._finish(
+            theta,
+            step,
+            f0,
+            iterations=i,
+            stop=stop,
+            residual=math.sqrt(rr) / (g_norm or 1.0),
+            step_size=gamma,
+            curvature=np.asarray(kappas[:1]) if kappas else None,
+        )
 
     def _finish(self, theta, step, loss, **info):
-        extra = {k: info.pop(k) for k in ("iterations", "stop", "residual", "step_size")
-                 if k in info}
+        extra = {
+            k: info.pop(k) for k in ("iterations", "stop", "residual", "step_size") if k in info
+        }
         theta_new, base = super()._finish(theta, step, loss, **info)
         return theta_new, KrylovStepInfo(**vars(base), **extra)
 

@@ -17,5 +17,15 @@ from .curvature import (
     truncated_cg,
 )
 
-__all__ = ["ModelObjective", "KrylovStepInfo", "CGResult", "truncated_cg", "hvp_operator",
-           "gnvp_operator", "gauss_newton_vp", "dual_backprop_hvp", "host_dot", "FLOAT64_EPS"]
+__all__ = [
+    "ModelObjective",
+    "KrylovStepInfo",
+    "CGResult",
+    "truncated_cg",
+    "hvp_operator",
+    "gnvp_operator",
+    "gauss_newton_vp",
+    "dual_backprop_hvp",
+    "host_dot",
+    "FLOAT64_EPS",
+]

@@ -40,8 +40,13 @@ from hyperdual.aliases import Array, GradientFn, Objective
 from .base import Optimizer, as_parameters, value_and_gradient
 from .hyperplane import CURVATURE_MODES, hyperplane_step
 
-__all__ = ["PartitionNewton", "partition_directions", "resolve_groups", "PartitionStep",
-           "pseudo_hessian"]
+__all__ = [
+    "PartitionNewton",
+    "partition_directions",
+    "resolve_groups",
+    "PartitionStep",
+    "pseudo_hessian",
+]
 
 PARTITIONS = ("canonical", "trivial", "discrete")
 
@@ -64,15 +69,20 @@ def resolve_groups(spec: object, D: int, f: Objective | None = None) -> list[tup
                 raise ValueError(
                     "the canonical partition needs the model's parameter groups: pass "
                     "groups=model.param_groups(), or an objective with .param_groups() "
-                    "(optimizers.ModelObjective(model, X, y))")
+                    "(optimizers.ModelObjective(model, X, y))"
+                )
             spec = groups() if callable(groups) else groups
         else:
-            raise ValueError(f"partition must be one of {PARTITIONS} or a list of groups; "
-                             f"got {spec!r}")
+            raise ValueError(
+                f"partition must be one of {PARTITIONS} or a list of groups; got {spec!r}"
+            )
     out = []
     for k, item in enumerate(spec):
-        name, index = item if isinstance(item, tuple) and len(item) == 2 \
-            and isinstance(item[0], str) else (f"group{k}", item)
+        name, index = (
+            item
+            if isinstance(item, tuple) and len(item) == 2 and isinstance(item[0], str)
+            else (f"group{k}", item)
+        )
         if not isinstance(index, slice):
             index = np.asarray(index)
             if index.dtype == bool:
@@ -85,8 +95,10 @@ def resolve_groups(spec: object, D: int, f: Objective | None = None) -> list[tup
             raise ValueError(f"group {name!r} {index} exceeds D = {D}")
         np.add.at(covered, np.arange(D)[index], 1)
     if not np.all(covered == 1):
-        raise ValueError(f"the groups must partition θ: {int(np.sum(covered == 0))} indices "
-                         f"uncovered, {int(np.sum(covered > 1))} in several groups")
+        raise ValueError(
+            f"the groups must partition θ: {int(np.sum(covered == 0))} indices "
+            f"uncovered, {int(np.sum(covered > 1))} in several groups"
+        )
     return out
 
 
@@ -99,8 +111,9 @@ def partition_directions(g: Array, groups: list[tuple[str, object]]) -> Array:
     return V
 
 
-def pseudo_hessian(model: object, theta: Array, X: Array, y: Array,
-                   chunk_size: int = 6) -> tuple[Array, Array]:
+def pseudo_hessian(
+    model: object, theta: Array, X: Array, y: Array, chunk_size: int = 6
+) -> tuple[Array, Array]:
     """H̄ (S, S) and ḡ (S,) of the canonical partition of ``model`` at θ on the batch (X, y).
 
     ``u_s`` = the back-propagated gradient restricted to tensor s; one hyper-dual pass over
@@ -110,8 +123,9 @@ def pseudo_hessian(model: object, theta: Array, X: Array, y: Array,
     groups = resolve_groups(model.param_groups(), theta.shape[0])
     _, g = model.value_and_grad(theta, X, y)
     V = partition_directions(g, groups)
-    _, g_bar, H_bar = projected_hessian(lambda t: model.loss(t, X, y), theta, V,
-                                        chunk_size=chunk_size)
+    _, g_bar, H_bar = projected_hessian(
+        lambda t: model.loss(t, X, y), theta, V, chunk_size=chunk_size
+    )
     return [name for name, _ in groups], np.asarray(g_bar), np.asarray(H_bar)
 
 
@@ -145,28 +159,38 @@ class PartitionNewton(Optimizer):
 
     name = "partition-newton"
 
-    def __init__(self, lr: float = 1.0, partition: object = "canonical",
-                 curvature: str = "solve", damping: float = 0.0, cond_max: float | None = None,
-                 chunk_size: int | None = None, seed: int | None = None) -> None:
+    def __init__(
+        self,
+        lr: float = 1.0,
+        partition: object = "canonical",
+        curvature: str = "solve",
+        damping: float = 0.0,
+        cond_max: float | None = None,
+        chunk_size: int | None = None,
+        seed: int | None = None,
+    ) -> None:
         super().__init__(lr, seed)
         if curvature not in CURVATURE_MODES:
             raise ValueError(f"curvature must be one of {CURVATURE_MODES}; got {curvature!r}")
         if damping < 0:
             raise ValueError(f"damping must be >= 0; got {damping}")
         if isinstance(partition, str) and partition not in PARTITIONS:
-            raise ValueError(f"partition must be one of {PARTITIONS} or a list of groups; "
-                             f"got {partition!r}")
+            raise ValueError(
+                f"partition must be one of {PARTITIONS} or a list of groups; got {partition!r}"
+            )
         self.partition, self.curvature, self.damping = partition, curvature, float(damping)
         self.cond_max, self.chunk_size = cond_max, chunk_size
         self.last = None
 
     def __repr__(self):
-        part = self.partition if isinstance(self.partition, str) else \
-            f"<{len(self.partition)} groups>"
+        part = (
+            self.partition if isinstance(self.partition, str) else f"<{len(self.partition)} groups>"
+        )
         return f"{type(self).__name__}(lr={self.lr:g}, partition={part!r})"
 
-    def step(self, f: Objective, theta: Array, grad: GradientFn | None = None,
-             groups: object = None) -> tuple[Array, object]:
+    def step(
+        self, f: Objective, theta: Array, grad: GradientFn | None = None, groups: object = None
+    ) -> tuple[Array, object]:
         theta = as_parameters(theta)
         D = theta.shape[0]
         groups = resolve_groups(groups if groups is not None else self.partition, D, f)
@@ -174,12 +198,20 @@ class PartitionNewton(Optimizer):
         V = partition_directions(g, groups)
         nonzero = np.flatnonzero(to_numpy(namespace(V).any(V != 0, axis=1)))
         names = [groups[s][0] for s in nonzero]
-        if nonzero.size == 0:                      # g = 0: a stationary point, no step
+        if nonzero.size == 0:  # g = 0: a stationary point, no step
             self.last = PartitionStep(names, np.zeros(0), np.zeros((0, 0)), np.zeros(0), 0.0)
             return self._finish(theta, namespace(theta).zeros_like(theta), value)
         V = V[namespace(V).asarray(nonzero)]
-        step, r = hyperplane_step(f, theta, V, self.lr, self.curvature, self.damping,
-                                  self.cond_max, self.chunk_size)
+        step, r = hyperplane_step(
+            f, theta, V, self.lr, self.curvature, self.damping, self.cond_max, self.chunk_size
+        )
         self.last = PartitionStep(names, r.g, r.H, r.kappa, r.jitter)
-        return self._finish(theta, step, value, scratch=True, curvature=r.eigenvalues,
-                            condition=r.condition, jitter=r.jitter)
+        return self._finish(
+            theta,
+            step,
+            value,
+            scratch=True,
+            curvature=r.eigenvalues,
+            condition=r.condition,
+            jitter=r.jitter,
+        )

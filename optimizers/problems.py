@@ -20,14 +20,18 @@ import numpy as np
 
 from hyperdual.aliases import Array
 
-__all__ = ["rosenbrock", "rosenbrock_value_and_grad", "rosenbrock_hessian",
-           "rosenbrock_newton_step"]
+__all__ = [
+    "rosenbrock",
+    "rosenbrock_value_and_grad",
+    "rosenbrock_hessian",
+    "rosenbrock_newton_step",
+]
 
 
 def rosenbrock(theta: Array) -> Array:
     """Rosenbrock's function of ``theta`` (shape (D,), D ≥ 2); real arrays or hyper-duals."""
     x, y = theta[:-1], theta[1:]
-    return np.sum(100.0 * (y - x ** 2) ** 2 + (1.0 - x) ** 2)
+    return np.sum(100.0 * (y - x**2) ** 2 + (1.0 - x) ** 2)
 
 
 def rosenbrock_value_and_grad(theta: Array) -> tuple[Array, Array]:
@@ -37,9 +41,9 @@ def rosenbrock_value_and_grad(theta: Array) -> tuple[Array, Array]:
     also runs on complex θ (the complex step on the gradient gives ``H p``) and on ``Dual`` θ.
     """
     x, y = theta[:-1], theta[1:]
-    r = y - x ** 2
-    d_x = -400.0 * x * r - 2.0 * (1.0 - x)       # ∂f/∂θ_i from the terms where θ_i is x
-    d_y = 200.0 * r                               # ∂f/∂θ_i from the terms where θ_i is y
+    r = y - x**2
+    d_x = -400.0 * x * r - 2.0 * (1.0 - x)  # ∂f/∂θ_i from the terms where θ_i is x
+    d_y = 200.0 * r  # ∂f/∂θ_i from the terms where θ_i is y
     grad = np.concatenate([d_x, theta[-1:] * 0]) + np.concatenate([theta[:1] * 0, d_y])
     return rosenbrock(theta), grad
 
@@ -51,7 +55,7 @@ def rosenbrock_hessian(theta: Array) -> Array:
     D = theta.shape[0]
     H = np.zeros((D, D))
     i = np.arange(D - 1)
-    H[i, i] += 1200.0 * x ** 2 - 400.0 * y + 2.0
+    H[i, i] += 1200.0 * x**2 - 400.0 * y + 2.0
     H[i + 1, i + 1] += 200.0
     H[i, i + 1] = H[i + 1, i] = -400.0 * x
     return H

@@ -36,8 +36,19 @@ from .methods import FGD, FoMoH, FoMoHBP, FoMoHKD, Newton
 from .newton_krylov import ComplexStepNewtonKrylov
 from .partition import PartitionNewton
 
-__all__ = ["Entry", "TABLE", "ALIASES", "OPTIMIZERS", "FORWARD_ONLY", "DEFAULT_LR",
-           "canonical_name", "default_lr", "pretty_name", "names", "build"]
+__all__ = [
+    "Entry",
+    "TABLE",
+    "ALIASES",
+    "OPTIMIZERS",
+    "FORWARD_ONLY",
+    "DEFAULT_LR",
+    "canonical_name",
+    "default_lr",
+    "pretty_name",
+    "names",
+    "build",
+]
 
 
 @dataclass(frozen=True)
@@ -80,7 +91,7 @@ FORWARD_ONLY = tuple(name for name, entry in TABLE.items() if entry.forward_only
 DEFAULT_LR = {name: entry.default_lr for name, entry in TABLE.items()}
 """name -> default learning rate (when neither a run's settings nor ``--lr`` set one)."""
 
-_FOMOH_KD = re.compile(r"fomoh-(\d+)d")     # fomoh-2d, fomoh-3d, ...: FoMoH-KD with that K
+_FOMOH_KD = re.compile(r"fomoh-(\d+)d")  # fomoh-2d, fomoh-3d, ...: FoMoH-KD with that K
 
 
 def canonical_name(name: str) -> str:
@@ -125,6 +136,5 @@ def build(name: str, **kw: object) -> Optimizer:
             raise ValueError(f"{name!r} means K = {K}, but K = {kw['K']} was given")
         kw["K"] = K
     if key not in TABLE:
-        raise ValueError(f"unknown optimizer {name!r}; expected one of {names()} "
-                         "or fomoh-<K>d")
+        raise ValueError(f"unknown optimizer {name!r}; expected one of {names()} or fomoh-<K>d")
     return TABLE[key].cls(**kw)

@@ -36,14 +36,19 @@ class StepDecay:
     Call ``step()`` once per epoch (or per iteration, as you count ``every``).
     """
 
-    def __init__(self, optimizer: Optimizer, gamma: float = 0.1, every: int = 1000,
-                 min_lr: float = 0.0):
+    def __init__(
+        self, optimizer: Optimizer, gamma: float = 0.1, every: int = 1000, min_lr: float = 0.0
+    ):
         if not 0.0 < gamma <= 1.0:
             raise ValueError(f"gamma must be in (0, 1]; got {gamma}")
         if int(every) != every or every < 1:
             raise ValueError(f"every must be a positive integer; got {every}")
-        self.optimizer, self.gamma, self.every, self.min_lr = optimizer, float(gamma), int(every), \
-            float(min_lr)
+        self.optimizer, self.gamma, self.every, self.min_lr = (
+            optimizer,
+            float(gamma),
+            int(every),
+            float(min_lr),
+        )
         self.count = 0
 
     def step(self, val_loss: float | None = None) -> bool:
@@ -72,8 +77,9 @@ class MilestoneDecay:
     ``MultiStepLR(milestones=[m])`` stepped once per epoch).
     """
 
-    def __init__(self, optimizer: Optimizer, gamma: float = 0.1, milestone: int = 1000,
-                 min_lr: float = 0.0):
+    def __init__(
+        self, optimizer: Optimizer, gamma: float = 0.1, milestone: int = 1000, min_lr: float = 0.0
+    ):
         if not 0.0 < gamma <= 1.0:
             raise ValueError(f"gamma must be in (0, 1]; got {gamma}")
         if int(milestone) != milestone or milestone < 1:
@@ -112,24 +118,33 @@ class ReduceOnRise:
     ``None`` (default) sets no limit.
     """
 
-    def __init__(self, optimizer: Optimizer, factor: float = 0.1, patience: int = 0,
-                 threshold: float = 0.0, cooldown: int = 0, min_lr: float = 0.0,
-                 max_reductions: int | None = None):
+    def __init__(
+        self,
+        optimizer: Optimizer,
+        factor: float = 0.1,
+        patience: int = 0,
+        threshold: float = 0.0,
+        cooldown: int = 0,
+        min_lr: float = 0.0,
+        max_reductions: int | None = None,
+    ):
         if not 0.0 < factor < 1.0:
             raise ValueError(f"factor must be in (0, 1); got {factor}")
         if patience < 0 or cooldown < 0 or threshold < 0:
             raise ValueError("patience, cooldown and threshold must be >= 0")
-        if max_reductions is not None and (int(max_reductions) != max_reductions
-                                           or max_reductions < 1):
-            raise ValueError(f"max_reductions must be a positive integer or None; got "
-                             f"{max_reductions}")
+        if max_reductions is not None and (
+            int(max_reductions) != max_reductions or max_reductions < 1
+        ):
+            raise ValueError(
+                f"max_reductions must be a positive integer or None; got {max_reductions}"
+            )
         self.optimizer, self.factor, self.patience = optimizer, float(factor), int(patience)
         self.threshold, self.cooldown, self.min_lr = float(threshold), int(cooldown), float(min_lr)
         self.max_reductions = None if max_reductions is None else int(max_reductions)
-        self.last = None            # the previous loss (None: none yet, or it was NaN)
+        self.last = None  # the previous loss (None: none yet, or it was NaN)
         self.bad = 0
         self.cooling = 0
-        self.reductions = 0         # how many times the rate was reduced
+        self.reductions = 0  # how many times the rate was reduced
 
     def step(self, val_loss: float) -> bool:
         """Record one validation loss; returns True when the learning rate was reduced."""
@@ -139,8 +154,7 @@ class ReduceOnRise:
         if math.isnan(val_loss):
             rose = True
         else:
-            rose = self.last is not None and \
-                val_loss > self.last + self.threshold * abs(self.last)
+            rose = self.last is not None and val_loss > self.last + self.threshold * abs(self.last)
         self.last = None if math.isnan(val_loss) else val_loss
         if self.cooling > 0:
             self.cooling -= 1
@@ -153,8 +167,13 @@ class ReduceOnRise:
         return _reduce(self.optimizer, self.factor, self.min_lr)
 
     def state_dict(self) -> dict:
-        return {"schedule": "ReduceOnRise", "last": self.last, "bad": self.bad,
-                "cooling": self.cooling, "reductions": self.reductions}
+        return {
+            "schedule": "ReduceOnRise",
+            "last": self.last,
+            "bad": self.bad,
+            "cooling": self.cooling,
+            "reductions": self.reductions,
+        }
 
     def load_state_dict(self, state: dict) -> None:
         _check_state(state, "ReduceOnRise", {"last", "bad", "cooling"})

@@ -59,8 +59,13 @@ def run_seed(seed, X, y, order, steps, batch, lr, K, stop_above=None):
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
-    model = CNNModel(cnn_layers_channels=[1, 20, 50], cnn_filter_size=5,
-                     dense_layers=[4 * 4 * 50, 500, 10], maxpool_args=[2, 2], bias=True)
+    model = CNNModel(
+        cnn_layers_channels=[1, 20, 50],
+        cnn_filter_size=5,
+        dense_layers=[4 * 4 * 50, 500, 10],
+        maxpool_args=[2, 2],
+        bias=True,
+    )
     model.nn_module_to_htorch_model(_torch_cnn(), verbose=False)
 
     def loss_module(x, t):
@@ -78,26 +83,35 @@ def run_seed(seed, X, y, order, steps, batch, lr, K, stop_above=None):
     losses, t0 = [], time.process_time()
     try:
         for step in range(steps):
-            idx = order[step * batch:(step + 1) * batch]
+            idx = order[step * batch : (step + 1) * batch]
             inputs = torch.from_numpy(X[idx])
             labels = torch.from_numpy(y[idx].astype(np.int64))
             loss, _ = paper_opt.optimizer_step_plane_Nd(
-                model, loss_module, 1, inputs, labels, N=K, device="cpu", lr=lr)
+                model, loss_module, 1, inputs, labels, N=K, device="cpu", lr=lr
+            )
             value = float(loss.real) if hasattr(loss, "real") else float(loss)
             losses.append(value)
-            print(f"[paper code] seed {seed} step {step + 1}: loss {value:.4f}",
-                  file=sys.stderr, flush=True)
+            print(
+                f"[paper code] seed {seed} step {step + 1}: loss {value:.4f}",
+                file=sys.stderr,
+                flush=True,
+            )
             if not math.isfinite(value) or (stop_above is not None and value > stop_above):
                 break
     finally:
         paper_opt.invert_matrix = original
     # the loss after the last step, on the next batch (the same one the project is scored on)
-    idx = order[steps * batch:(steps + 1) * batch]
+    idx = order[steps * batch : (steps + 1) * batch]
     with torch.no_grad():
         pred = model(htorch(torch.from_numpy(X[idx])), None)
         final = float(loss_module(pred, htorch(torch.from_numpy(y[idx].astype(np.int64)))).real)
-    return {"seed": seed, "losses": losses, "final_loss": final, "eigenvalues": eigenvalues,
-            "seconds": time.process_time() - t0}
+    return {
+        "seed": seed,
+        "losses": losses,
+        "final_loss": final,
+        "eigenvalues": eigenvalues,
+        "seconds": time.process_time() - t0,
+    }
 
 
 def main(argv=None):
@@ -108,8 +122,12 @@ def main(argv=None):
     parser.add_argument("--batch", type=int, required=True)
     parser.add_argument("--lr", type=float, required=True)
     parser.add_argument("--K", type=int, default=3)
-    parser.add_argument("--stop-above", type=float, default=None,
-                        help="stop a seed's run after its first loss above this")
+    parser.add_argument(
+        "--stop-above",
+        type=float,
+        default=None,
+        help="stop a seed's run after its first loss above this",
+    )
     parser.add_argument("--out", required=True)
     args = parser.parse_args(argv)
 
@@ -120,12 +138,18 @@ def main(argv=None):
     try:
         import fomoh.opt  # noqa: F401 - the paper's package (the project has no fomoh.opt)
     except ImportError as exc:
-        raise SystemExit("this worker needs the paper's fomoh package first on the path "
-                         f"(PYTHONPATH=<peers>/fomoh/src and python -P): {exc}") from exc
+        raise SystemExit(
+            "this worker needs the paper's fomoh package first on the path "
+            f"(PYTHONPATH=<peers>/fomoh/src and python -P): {exc}"
+        ) from exc
     data = np.load(args.data)
     X, y = data["X"], data["y"]
-    records = [run_seed(s, X, y, data[f"order_{s}"], args.steps, args.batch, args.lr, args.K,
-                        args.stop_above) for s in args.seeds]
+    records = [
+        run_seed(
+            s, X, y, data[f"order_{s}"], args.steps, args.batch, args.lr, args.K, args.stop_above
+        )
+        for s in args.seeds
+    ]
     with open(args.out, "w") as fh:
         json.dump(records, fh)
     return 0

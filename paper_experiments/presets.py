@@ -64,23 +64,38 @@ _CNN_SPECS = (
 PAPER_PRESETS: dict[str, Preset] = {
     "mnist-logreg": Preset(
         description="paper Table 1: logistic regression on MNIST, appendix Table 3 "
-                    "hyper-parameters (2,000 epochs, 5 seeds in the paper)",
-        dataset="mnist", model="logistic_regression", epochs=2000, seeds=(0, 1, 2, 3, 4),
-        specs=_LOGREG_SPECS, standardize=True, val_set="test", init="pytorch",
+        "hyper-parameters (2,000 epochs, 5 seeds in the paper)",
+        dataset="mnist",
+        model="logistic_regression",
+        epochs=2000,
+        seeds=(0, 1, 2, 3, 4),
+        specs=_LOGREG_SPECS,
+        standardize=True,
+        val_set="test",
+        init="pytorch",
         details="paper Table 1: logistic regression on MNIST with the appendix Table 3\n"
-                "hyper-parameters, 2,000 epochs, 5 seeds (shorten with --epochs), PyTorch's\n"
-                "default initialisation; \"LR-sch.\" rows cut the rate once (x0.1, x0.8 for\n"
-                "FoMoH-3D) after the epoch where the seed-mean validation NLL of the same\n"
-                "method without schedule is lowest (milestone=auto: they start when those\n"
-                "runs have finished)"),
+        "hyper-parameters, 2,000 epochs, 5 seeds (shorten with --epochs), PyTorch's\n"
+        'default initialisation; "LR-sch." rows cut the rate once (x0.1, x0.8 for\n'
+        "FoMoH-3D) after the epoch where the seed-mean validation NLL of the same\n"
+        "method without schedule is lowest (milestone=auto: they start when those\n"
+        "runs have finished)",
+    ),
     "mnist-cnn": Preset(
         description="paper Table 2: the CNN on MNIST, appendix Table 4 hyper-parameters "
-                    "(3,000 epochs, 3 seeds in the paper)",
-        dataset="mnist", model="mnist_cnn", epochs=3000, seeds=(0, 1, 2), specs=_CNN_SPECS,
-        eval_max=10000, standardize=True, val_set="test", init="pytorch",
+        "(3,000 epochs, 3 seeds in the paper)",
+        dataset="mnist",
+        model="mnist_cnn",
+        epochs=3000,
+        seeds=(0, 1, 2),
+        specs=_CNN_SPECS,
+        eval_max=10000,
+        standardize=True,
+        val_set="test",
+        init="pytorch",
         details="paper Table 2: the 431,080-parameter CNN, appendix Table 4, 3,000\n"
-                "epochs, 3 seeds; \"LR-sch.\" divides the rate by 10 every 1,000 epochs\n"
-                "e.g.  fomoh compare --preset mnist-logreg --data-dir /path/to/mnist"),
+        'epochs, 3 seeds; "LR-sch." divides the rate by 10 every 1,000 epochs\n'
+        "e.g.  fomoh compare --preset mnist-logreg --data-dir /path/to/mnist",
+    ),
 }
 """The paper's presets (Tables 1 and 2), by name."""
 

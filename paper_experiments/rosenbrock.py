@@ -41,10 +41,25 @@ import optimizers
 from hyperlab import loop
 from optimizers.problems import rosenbrock, rosenbrock_newton_step, rosenbrock_value_and_grad
 
-__all__ = ["METHODS_2D", "SINGLE_STEP_METHODS", "COLORS", "LOSS_FLOOR", "SOLVED",
-           "single_step", "convergence", "hyperplane_dimensions", "trajectory", "summarise",
-           "plot_single_step", "plot_step_histograms", "plot_convergence",
-           "write_losses_csv", "write_single_step_csv", "json_safe", "run"]
+__all__ = [
+    "METHODS_2D",
+    "SINGLE_STEP_METHODS",
+    "COLORS",
+    "LOSS_FLOOR",
+    "SOLVED",
+    "single_step",
+    "convergence",
+    "hyperplane_dimensions",
+    "trajectory",
+    "summarise",
+    "plot_single_step",
+    "plot_step_histograms",
+    "plot_convergence",
+    "write_losses_csv",
+    "write_single_step_csv",
+    "json_safe",
+    "run",
+]
 
 ROSENBROCK = loop.Objective(rosenbrock, rosenbrock_value_and_grad)
 """The objective of every run: f and its closed-form ("back-propagated") gradient."""
@@ -71,9 +86,16 @@ METHODS_2D = {
 
 SINGLE_STEP_METHODS = ("FGD (η=1e-3)", "FoMoH", "FoMoH-BP", "FoMoH-2D")
 
-COLORS = {"FGD (η=1e-3)": "tab:green", "FGD (η=2e-4)": "tab:olive", "FoMoH": "tab:blue",
-          "FoMoH-BP": "tab:orange", "FoMoH-2D": "tab:purple", "Newton": "tab:red",
-          "SGD (momentum 0.9)": "tab:brown", "Adam": "tab:gray"}
+COLORS = {
+    "FGD (η=1e-3)": "tab:green",
+    "FGD (η=2e-4)": "tab:olive",
+    "FoMoH": "tab:blue",
+    "FoMoH-BP": "tab:orange",
+    "FoMoH-2D": "tab:purple",
+    "Newton": "tab:red",
+    "SGD (momentum 0.9)": "tab:brown",
+    "Adam": "tab:gray",
+}
 
 
 def _build(spec, seed):
@@ -107,8 +129,12 @@ def single_step(theta0=None, n_samples=10_000, seed=0, methods=None):
             new, _ = opt.step(rosenbrock, theta0, grad=rosenbrock_value_and_grad)
             out[n] = new - theta0
         samples[label] = out
-    return {"theta0": theta0, "newton": rosenbrock_newton_step(theta0), "steps": samples,
-            "mean": {k: v.mean(axis=0) for k, v in samples.items()}}
+    return {
+        "theta0": theta0,
+        "newton": rosenbrock_newton_step(theta0),
+        "steps": samples,
+        "mean": {k: v.mean(axis=0) for k, v in samples.items()},
+    }
 
 
 def convergence(D=2, n_starts=10, iterations=1000, methods=None, seed=0, progress=False):
@@ -141,8 +167,15 @@ def convergence(D=2, n_starts=10, iterations=1000, methods=None, seed=0, progres
             bar.update(1)
         losses[label], seconds[label] = L, time.perf_counter() - t0
     bar.close()
-    return {"D": D, "starts": starts, "losses": losses, "jitter": jitter, "seconds": seconds,
-            "iterations": iterations, "methods": {k: [v[0], v[1]] for k, v in methods.items()}}
+    return {
+        "D": D,
+        "starts": starts,
+        "losses": losses,
+        "jitter": jitter,
+        "seconds": seconds,
+        "iterations": iterations,
+        "methods": {k: [v[0], v[1]] for k, v in methods.items()},
+    }
 
 
 def trajectory(opt, theta, iterations):
@@ -156,8 +189,9 @@ def trajectory(opt, theta, iterations):
     out = np.full(iterations + 1, np.inf)
     out[0] = rosenbrock(theta)
     with np.errstate(all="ignore"):
-        for record in loop.steps(opt, theta, range(iterations), lambda _: ROSENBROCK,
-                                 max_loss=math.inf):
+        for record in loop.steps(
+            opt, theta, range(iterations), lambda _: ROSENBROCK, max_loss=math.inf
+        ):
             if record.diverged:
                 break
             value = float(rosenbrock(record.theta))
@@ -167,8 +201,9 @@ def trajectory(opt, theta, iterations):
     return out
 
 
-def hyperplane_dimensions(D=10, Ks=range(2, 11), n_starts=10, iterations=1000, lr=1.0,
-                          seed=0, progress=False):
+def hyperplane_dimensions(
+    D=10, Ks=range(2, 11), n_starts=10, iterations=1000, lr=1.0, seed=0, progress=False
+):
     """FoMoH-KD for each K against Newton on D-dimensional Rosenbrock (Figure 2).
 
     Also runs FoMoH-{D}D with basis directions, which is Newton's method step for step.
@@ -183,17 +218,19 @@ def summarise(result):
     """Per method: median final f, median iterations to f < SOLVED, runs diverged, jitter."""
     out = {}
     for label, L in result["losses"].items():
-        reached = [int(np.flatnonzero(row < SOLVED)[0]) if np.any(row < SOLVED) else None
-                   for row in L]
+        reached = [
+            int(np.flatnonzero(row < SOLVED)[0]) if np.any(row < SOLVED) else None for row in L
+        ]
         hits = [r for r in reached if r is not None]
         out[label] = {
             "median_final_loss": float(np.median(L[:, -1])),
-            "median_loss_at": {str(t): float(np.median(L[:, t]))
-                               for t in (1, 10, 100, 1000) if t < L.shape[1]},
+            "median_loss_at": {
+                str(t): float(np.median(L[:, t])) for t in (1, 10, 100, 1000) if t < L.shape[1]
+            },
             "runs_reaching_1e-10": len(hits),
-            "median_iterations_to_1e-10": (float(np.median([np.inf if r is None else r
-                                                            for r in reached]))
-                                           if hits else None),
+            "median_iterations_to_1e-10": (
+                float(np.median([np.inf if r is None else r for r in reached])) if hits else None
+            ),
             "diverged_runs": int(np.sum(~np.isfinite(L[:, -1]))),
             "jitter_steps": int(result["jitter"][label]),
             "seconds": round(float(result["seconds"][label]), 3),
@@ -225,29 +262,35 @@ def plot_single_step(result, path):
     lo, hi = lo - pad, hi + pad
     xs, ys = np.linspace(lo[0], hi[0], 300), np.linspace(lo[1], hi[1], 300)
     X, Y = np.meshgrid(xs, ys)
-    Z = 100.0 * (Y - X ** 2) ** 2 + (1.0 - X) ** 2
+    Z = 100.0 * (Y - X**2) ** 2 + (1.0 - X) ** 2
     fig = _figure()
     ax = fig.add_subplot()
     ax.contour(X, Y, np.log10(Z + 1e-12), levels=25, cmap="Greys", linewidths=0.6)
     for label, steps in result["steps"].items():
         c = COLORS.get(label, None)
         sample = steps[:2000]
-        ax.scatter(theta0[0] + sample[:, 0], theta0[1] + sample[:, 1], s=2, alpha=0.15,
-                   color=c)
+        ax.scatter(theta0[0] + sample[:, 0], theta0[1] + sample[:, 1], s=2, alpha=0.15, color=c)
         m = result["mean"][label]
-        ax.annotate("", xy=theta0 + m, xytext=theta0,
-                    arrowprops=dict(arrowstyle="->", color=c, lw=2))
+        ax.annotate(
+            "", xy=theta0 + m, xytext=theta0, arrowprops=dict(arrowstyle="->", color=c, lw=2)
+        )
         ax.plot([], [], color=c, lw=2, label=f"{label} (mean step)")
-    ax.annotate("", xy=theta0 + newton, xytext=theta0,
-                arrowprops=dict(arrowstyle="->", color="red", lw=2, ls="--"))
+    ax.annotate(
+        "",
+        xy=theta0 + newton,
+        xytext=theta0,
+        arrowprops=dict(arrowstyle="->", color="red", lw=2, ls="--"),
+    )
     ax.plot([], [], color="red", ls="--", lw=2, label="Newton step")
     ax.plot(*theta0, "ko", ms=4)
     ax.set_xlim(lo[0], hi[0])
     ax.set_ylim(lo[1], hi[1])
     ax.set_xlabel("θ₁")
     ax.set_ylabel("θ₂")
-    ax.set_title(f"Single step from θ = ({theta0[0]:.2f}, {theta0[1]:.2f}), "
-                 f"{len(next(iter(result['steps'].values())))} samples")
+    ax.set_title(
+        f"Single step from θ = ({theta0[0]:.2f}, {theta0[1]:.2f}), "
+        f"{len(next(iter(result['steps'].values())))} samples"
+    )
     ax.legend(fontsize=8, loc="best")
     fig.savefig(path, dpi=130)
     return path
@@ -263,8 +306,14 @@ def plot_step_histograms(result, path):
         lo, hi = min(lo, result["newton"][k]), max(hi, result["newton"][k])
         bins = np.linspace(lo - 0.05 * (hi - lo + 1e-12), hi + 0.05 * (hi - lo + 1e-12), 80)
         for label, steps in result["steps"].items():
-            ax.hist(np.clip(steps[:, k], bins[0], bins[-1]), bins=bins, alpha=0.45,
-                    color=COLORS.get(label), label=label, density=True)
+            ax.hist(
+                np.clip(steps[:, k], bins[0], bins[-1]),
+                bins=bins,
+                alpha=0.45,
+                color=COLORS.get(label),
+                label=label,
+                density=True,
+            )
         ax.axvline(result["newton"][k], color="red", ls="--", label="Newton")
         ax.set_xlabel(f"step component Δθ{'₁₂'[k]}")
         ax.set_yscale("log")
@@ -280,10 +329,12 @@ def plot_convergence(result, path, title=None, colors=None):
     ax = fig.add_subplot()
     labels = list(result["losses"])
     colors = COLORS if colors is None else colors
-    if not all(label in colors for label in labels):      # e.g. FoMoH-KD for K = 2..10
+    if not all(label in colors for label in labels):  # e.g. FoMoH-KD for K = 2..10
         ramp = colormaps["viridis"]
-        colors = {label: "red" if label == "Newton" else ramp(n / max(len(labels) - 1, 1))
-                  for n, label in enumerate(labels)}
+        colors = {
+            label: "red" if label == "Newton" else ramp(n / max(len(labels) - 1, 1))
+            for n, label in enumerate(labels)
+        }
     for label in labels:
         L = result["losses"][label]
         t = np.arange(1, L.shape[1])
@@ -291,14 +342,16 @@ def plot_convergence(result, path, title=None, colors=None):
         style = dict(ls=":", lw=2.5) if label == "Newton" or "basis" in label else dict(lw=2)
         for row in L:
             ax.plot(t, np.maximum(row[1:], LOSS_FLOOR), color=c, alpha=0.15, lw=0.8)
-        ax.plot(t, np.maximum(L[_median_run(L), 1:], LOSS_FLOOR), color=c, label=label,
-                **style)
+        ax.plot(t, np.maximum(L[_median_run(L), 1:], LOSS_FLOOR), color=c, label=label, **style)
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("iteration")
     ax.set_ylabel(f"f(θ), {result['D']}-D Rosenbrock (floored at {LOSS_FLOOR:g})")
-    ax.set_title(title or f"{result['D']}-D Rosenbrock, {result['losses'][labels[0]].shape[0]} "
-                 "random starts (thick: median run)")
+    ax.set_title(
+        title
+        or f"{result['D']}-D Rosenbrock, {result['losses'][labels[0]].shape[0]} "
+        "random starts (thick: median run)"
+    )
     ax.grid(True, which="major", alpha=0.3)
     ax.legend(fontsize=7, ncol=2)
     fig.savefig(path, dpi=130)
@@ -312,11 +365,18 @@ def write_losses_csv(result, path):
     n_starts = result["losses"][labels[0]].shape[0]
     with open(path, "w", newline="") as fh:
         w = csv.writer(fh)
-        w.writerow(["iteration"] + [f"{label} | start {i}" for label in labels
-                                    for i in range(n_starts)])
+        w.writerow(
+            ["iteration"] + [f"{label} | start {i}" for label in labels for i in range(n_starts)]
+        )
         for t in range(result["iterations"] + 1):
-            w.writerow([t] + [repr(float(result["losses"][label][i, t])) for label in labels
-                              for i in range(n_starts)])
+            w.writerow(
+                [t]
+                + [
+                    repr(float(result["losses"][label][i, t]))
+                    for label in labels
+                    for i in range(n_starts)
+                ]
+            )
     return path
 
 
@@ -324,13 +384,31 @@ def write_single_step_csv(result, path):
     """Mean and spread of each method's sampled steps, and their distance to Newton's."""
     with open(path, "w", newline="") as fh:
         w = csv.writer(fh)
-        w.writerow(["method", "mean_dtheta1", "mean_dtheta2", "std_dtheta1", "std_dtheta2",
-                    "distance_mean_to_newton", "median_distance_sample_to_newton"])
+        w.writerow(
+            [
+                "method",
+                "mean_dtheta1",
+                "mean_dtheta2",
+                "std_dtheta1",
+                "std_dtheta2",
+                "distance_mean_to_newton",
+                "median_distance_sample_to_newton",
+            ]
+        )
         newton = result["newton"]
         for label, steps in result["steps"].items():
             m, s = steps.mean(axis=0), steps.std(axis=0)
-            w.writerow([label, m[0], m[1], s[0], s[1], float(np.linalg.norm(m - newton)),
-                        float(np.median(np.linalg.norm(steps - newton, axis=1)))])
+            w.writerow(
+                [
+                    label,
+                    m[0],
+                    m[1],
+                    s[0],
+                    s[1],
+                    float(np.linalg.norm(m - newton)),
+                    float(np.median(np.linalg.norm(steps - newton, axis=1))),
+                ]
+            )
         w.writerow(["Newton", newton[0], newton[1], 0.0, 0.0, 0.0, 0.0])
     return path
 
@@ -356,11 +434,19 @@ def _progress(total, enabled, desc):
 
         def close(self):
             pass
+
     return _Silent()
 
 
-def run(out_dir, n_samples=10_000, n_starts=10, iterations_2d=1000, iterations_10d=1000,
-        seed=0, progress=True):
+def run(
+    out_dir,
+    n_samples=10_000,
+    n_starts=10,
+    iterations_2d=1000,
+    iterations_10d=1000,
+    seed=0,
+    progress=True,
+):
     """Run all three experiments; write plots, CSV and ``rosenbrock_summary.json``.
 
     Returns the summary dictionary (also written as JSON). ``fomoh rosenbrock`` calls this.
@@ -372,36 +458,53 @@ def run(out_dir, n_samples=10_000, n_starts=10, iterations_2d=1000, iterations_1
     step = single_step(n_samples=n_samples, seed=seed)
     files["figure_1a"] = str(plot_single_step(step, out / "rosenbrock_2d_single_step.png"))
     files["figure_5"] = str(plot_step_histograms(step, out / "rosenbrock_2d_step_histograms.png"))
-    files["single_step_csv"] = str(write_single_step_csv(
-        step, out / "rosenbrock_2d_single_step.csv"))
+    files["single_step_csv"] = str(
+        write_single_step_csv(step, out / "rosenbrock_2d_single_step.csv")
+    )
 
     conv = convergence(2, n_starts, iterations_2d, seed=seed, progress=progress)
     files["figure_1b"] = str(plot_convergence(conv, out / "rosenbrock_2d_convergence.png"))
     files["convergence_csv"] = str(write_losses_csv(conv, out / "rosenbrock_2d_losses.csv"))
 
-    kd = hyperplane_dimensions(10, range(2, 11), n_starts, iterations_10d, seed=seed,
-                               progress=progress)
-    files["figure_2"] = str(plot_convergence(
-        kd, out / "rosenbrock_10d_hyperplane.png",
-        title=f"FoMoH-KD on 10-D Rosenbrock, {n_starts} random starts (thick: median run)"))
+    kd = hyperplane_dimensions(
+        10, range(2, 11), n_starts, iterations_10d, seed=seed, progress=progress
+    )
+    files["figure_2"] = str(
+        plot_convergence(
+            kd,
+            out / "rosenbrock_10d_hyperplane.png",
+            title=f"FoMoH-KD on 10-D Rosenbrock, {n_starts} random starts (thick: median run)",
+        )
+    )
     files["hyperplane_csv"] = str(write_losses_csv(kd, out / "rosenbrock_10d_losses.csv"))
 
     newton_10 = kd["losses"]["Newton"]
     summary = {
-        "settings": {"n_samples": n_samples, "n_starts": n_starts, "seed": seed,
-                     "iterations_2d": iterations_2d, "iterations_10d": iterations_10d,
-                     "methods_2d": conv["methods"], "methods_10d": kd["methods"],
-                     "starts": "default_rng(seed).standard_normal((n_starts, D))"},
+        "settings": {
+            "n_samples": n_samples,
+            "n_starts": n_starts,
+            "seed": seed,
+            "iterations_2d": iterations_2d,
+            "iterations_10d": iterations_10d,
+            "methods_2d": conv["methods"],
+            "methods_10d": kd["methods"],
+            "starts": "default_rng(seed).standard_normal((n_starts, D))",
+        },
         "single_step": {
-            "theta0": step["theta0"].tolist(), "newton_step": step["newton"].tolist(),
+            "theta0": step["theta0"].tolist(),
+            "newton_step": step["newton"].tolist(),
             "mean_step": {k: v.tolist() for k, v in step["mean"].items()},
-            "std_step": {k: v.std(axis=0).tolist() for k, v in step["steps"].items()}},
+            "std_step": {k: v.std(axis=0).tolist() for k, v in step["steps"].items()},
+        },
         "convergence_2d": summarise(conv),
         "hyperplane_10d": summarise(kd),
-        "fomoh_10d_basis_equals_newton": bool(np.array_equal(
-            kd["losses"]["FoMoH-10D (basis)"], newton_10)),
+        "fomoh_10d_basis_equals_newton": bool(
+            np.array_equal(kd["losses"]["FoMoH-10D (basis)"], newton_10)
+        ),
         "fomoh_10d_gaussian_vs_newton_median_final": [
-            float(np.median(kd["losses"]["FoMoH-10D"][:, -1])), float(np.median(newton_10[:, -1]))],
+            float(np.median(kd["losses"]["FoMoH-10D"][:, -1])),
+            float(np.median(newton_10[:, -1])),
+        ],
         "files": files,
     }
     with open(out / "rosenbrock_summary.json", "w") as fh:

@@ -15,9 +15,13 @@ _CUPY = hd.cupy_available()
 
 
 def pytest_addoption(parser):
-    parser.addoption("--backend", choices=("numpy", "cupy"), default="numpy",
-                     help="array backend of the backend-aware tests (default numpy; cupy "
-                          "needs a GPU and makes CuPy the library's default for the run)")
+    parser.addoption(
+        "--backend",
+        choices=("numpy", "cupy"),
+        default="numpy",
+        help="array backend of the backend-aware tests (default numpy; cupy "
+        "needs a GPU and makes CuPy the library's default for the run)",
+    )
 
 
 def pytest_configure(config):
@@ -41,5 +45,6 @@ def xp(request):
     """The array module of the backend under test (numpy, or cupy on a GPU)."""
     if request.param == "cupy":
         import cupy
+
         return cupy
     return np

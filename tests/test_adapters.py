@@ -32,16 +32,34 @@ def test_the_adapters_are_shipped_inside_the_package():
 def adapter_model():
     """Conv (C_in = 2), ReLU, max-pool with padding, conv, tanh, average pool with padding
     (counted in the mean), flatten, dense (in ≠ out): D = 140."""
-    return Sequential([Conv2d(2, 3, 3, padding=1), ReLU(), MaxPool2d(2, padding=1),
-                       Conv2d(3, 2, 2, stride=1), Tanh(), AvgPool2d(2, stride=1, padding=1),
-                       Flatten(), Dense(18, 3)], input_shape=(2, 5, 5))
+    return Sequential(
+        [
+            Conv2d(2, 3, 3, padding=1),
+            ReLU(),
+            MaxPool2d(2, padding=1),
+            Conv2d(3, 2, 2, stride=1),
+            Tanh(),
+            AvgPool2d(2, stride=1, padding=1),
+            Flatten(),
+            Dense(18, 3),
+        ],
+        input_shape=(2, 5, 5),
+    )
 
 
 @pytest.fixture(scope="module")
 def case_and_reference(tmp_path_factory):
     """A case asking for every quantity, and its reference results."""
-    case = oracle.make_case(tmp_path_factory.mktemp("adapters") / "case", adapter_model(),
-                            batch=3, pairs=2, kd=3, hvp=2, hessian=True, seed=4)
+    case = oracle.make_case(
+        tmp_path_factory.mktemp("adapters") / "case",
+        adapter_model(),
+        batch=3,
+        pairs=2,
+        kd=3,
+        hvp=2,
+        hessian=True,
+        seed=4,
+    )
     return case, oracle.compute_reference(case, case.path / "reference")
 
 
@@ -49,8 +67,15 @@ def case_and_reference(tmp_path_factory):
 def light_case(tmp_path_factory):
     """The same model asking only for loss, gradient and directional derivatives (cheaper to
     compile for the planted-error tests)."""
-    case = oracle.make_case(tmp_path_factory.mktemp("light") / "case", adapter_model(),
-                            batch=3, pairs=2, kd=0, hvp=0, seed=5)
+    case = oracle.make_case(
+        tmp_path_factory.mktemp("light") / "case",
+        adapter_model(),
+        batch=3,
+        pairs=2,
+        kd=0,
+        hvp=0,
+        seed=5,
+    )
     return case, oracle.compute_reference(case)
 
 
@@ -88,9 +113,10 @@ def test_adapter_passes_the_comparison(name, framework, dtype, case_and_referenc
     cmp = oracle.compare_results(case, results, reference)
     assert cmp.ok, cmp.table()
     assert len(cmp.rows) == 9
-    if dtype == "float64":   # far inside the tolerance, not just under it
+    if dtype == "float64":  # far inside the tolerance, not just under it
         assert max(row.rel for row in cmp.rows) < 1e-13, cmp.table()
     from hyperlab.cli import main as fomoh_main
+
     assert fomoh_main(["oracle", "compare", str(case.path), str(out)]) == 0
     assert f"({dtype})" in capsys.readouterr().out
 
@@ -113,14 +139,13 @@ def test_torch_transposed_conv_weight_is_caught(light_case, tmp_path):
     case, reference = light_case
 
     def transposed(theta, entry):
-        flat = theta[entry["offset"]:entry["offset"] + entry["size"]]
+        flat = theta[entry["offset"] : entry["offset"] + entry["size"]]
         shape = entry["shape"]
         if len(shape) == 4:
             return flat.reshape(shape[1], shape[0], *shape[2:]).permute(1, 0, 2, 3)
         return flat.reshape(shape)
 
-    cmp = oracle.compare_results(case, run_adapter(adapter, case, tmp_path, transposed),
-                                 reference)
+    cmp = oracle.compare_results(case, run_adapter(adapter, case, tmp_path, transposed), reference)
     assert {row.status for row in cmp.rows} == {"FAIL"}, cmp.table()
 
 
@@ -130,12 +155,13 @@ def test_jax_dense_weight_as_in_by_out_is_caught(light_case, tmp_path):
     case, reference = light_case
 
     def kernel_layout(theta, entry):
-        flat = theta[entry["offset"]:entry["offset"] + entry["size"]]
+        flat = theta[entry["offset"] : entry["offset"] + entry["size"]]
         shape = entry["shape"]
         if len(shape) == 2:
             return flat.reshape(shape[1], shape[0]).T
         return flat.reshape(shape)
 
-    cmp = oracle.compare_results(case, run_adapter(adapter, case, tmp_path, kernel_layout),
-                                 reference)
+    cmp = oracle.compare_results(
+        case, run_adapter(adapter, case, tmp_path, kernel_layout), reference
+    )
     assert {row.status for row in cmp.rows} == {"FAIL"}, cmp.table()

@@ -35,8 +35,7 @@ def _imported(tree, path) -> list[tuple[str, int, bool]]:
         for child in ast.iter_child_nodes(node):
             inside = in_function or isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef))
             if isinstance(child, ast.Import):
-                found.extend((a.name.split(".")[0], child.lineno, in_function)
-                             for a in child.names)
+                found.extend((a.name.split(".")[0], child.lineno, in_function) for a in child.names)
             elif isinstance(child, ast.ImportFrom):
                 name = package if child.level else (child.module or "").split(".")[0]
                 found.append((name, child.lineno, in_function))
@@ -52,28 +51,35 @@ def _imports_of(path):
 
 @pytest.mark.parametrize("path", _modules(*LIBRARY), ids=lambda p: str(p.relative_to(ROOT)))
 def test_the_library_imports_neither_the_application_nor_the_experiments(path):
-    bad = [(name, line) for name, line, _ in _imports_of(path)
-           if name in ("hyperlab", "paper_experiments")]
+    bad = [
+        (name, line)
+        for name, line, _ in _imports_of(path)
+        if name in ("hyperlab", "paper_experiments")
+    ]
     assert not bad, f"{path.relative_to(ROOT)} imports {bad}"
 
 
-@pytest.mark.parametrize("path", _modules("hyperlab", "tests"),
-                         ids=lambda p: str(p.relative_to(ROOT)))
+@pytest.mark.parametrize(
+    "path", _modules("hyperlab", "tests"), ids=lambda p: str(p.relative_to(ROOT))
+)
 def test_nothing_outside_the_experiments_imports_them(path):
     bad = [line for name, line, _ in _imports_of(path) if name == "paper_experiments"]
     assert not bad, f"{path.relative_to(ROOT)} imports paper_experiments (lines {bad})"
 
 
-@pytest.mark.parametrize("path", _modules("hyperlab", "paper_experiments"),
-                         ids=lambda p: str(p.relative_to(ROOT)))
+@pytest.mark.parametrize(
+    "path", _modules("hyperlab", "paper_experiments"), ids=lambda p: str(p.relative_to(ROOT))
+)
 def test_own_modules_are_imported_at_the_top(path):
-    inner = [(name, line) for name, line, in_function in _imports_of(path)
-             if in_function and name in OWN]
+    inner = [
+        (name, line) for name, line, in_function in _imports_of(path) if in_function and name in OWN
+    ]
     assert not inner, f"{path.relative_to(ROOT)}: imports inside functions {inner}"
 
 
-@pytest.mark.parametrize("path", _modules("hyperlab", "paper_experiments"),
-                         ids=lambda p: str(p.relative_to(ROOT)))
+@pytest.mark.parametrize(
+    "path", _modules("hyperlab", "paper_experiments"), ids=lambda p: str(p.relative_to(ROOT))
+)
 def test_modules_are_short(path):
     lines = len(path.read_text(encoding="utf-8").splitlines())
     assert lines <= MAX_LINES, f"{path.relative_to(ROOT)} has {lines} lines; split it by idea"

@@ -12,9 +12,9 @@ def loss(theta):
     W = theta[:6].reshape(2, 3)
     b = theta[6:8]
     xp = theta.xp if isinstance(theta, hd.MultiPartArray) else hd.namespace(theta)
-    X = xp.linspace(-1.0, 1.0, 12).reshape(4, 3).astype(theta.dtype)   # on θ's device
+    X = xp.linspace(-1.0, 1.0, 12).reshape(4, 3).astype(theta.dtype)  # on θ's device
     h = np.tanh(X @ W.T + b)
-    return np.mean(np.exp(-h ** 2)) + np.sum(hd.sigmoid(theta) ** 2)
+    return np.mean(np.exp(-(h**2))) + np.sum(hd.sigmoid(theta) ** 2)
 
 
 def test_derivatives_agree_with_numpy_on_every_backend(xp):
@@ -23,8 +23,8 @@ def test_derivatives_agree_with_numpy_on_every_backend(xp):
     V_np = rng.normal(size=(3, 8))
     theta, V = xp.asarray(theta_np), xp.asarray(V_np)
     value, g, H = hd.projected_hessian(loss, theta, V)
-    assert type(H) is type(theta)            # results stay on the device they came from
-    _, d1, _, d12 = hd.directional(loss, theta, V[0], V[1])      # the pairwise path too
+    assert type(H) is type(theta)  # results stay on the device they came from
+    _, d1, _, d12 = hd.directional(loss, theta, V[0], V[1])  # the pairwise path too
     assert hd.namespace(d1, d12, g) is xp
     ref_value, ref_g, ref_H = hd.projected_hessian(loss, theta_np, V_np)
     assert_close(hd.to_numpy(g), ref_g, np.float64, "exact", "g")

@@ -44,35 +44,59 @@ ANALYTIC = {
     "reciprocal": ((0.1, 10), lambda a: (1 / a, -1 / a**2, 2 / a**3)),
     "sin": ((-6, 6), lambda a: (np.sin(a), np.cos(a), -np.sin(a))),
     "cos": ((-6, 6), lambda a: (np.cos(a), -np.sin(a), -np.cos(a))),
-    "tan": ((-1.4, 1.4), lambda a: (np.tan(a), 1 / np.cos(a) ** 2,
-                                    2 * np.sin(a) / np.cos(a) ** 3)),
+    "tan": ((-1.4, 1.4), lambda a: (np.tan(a), 1 / np.cos(a) ** 2, 2 * np.sin(a) / np.cos(a) ** 3)),
     "sinh": ((-5, 5), lambda a: (np.sinh(a), np.cosh(a), np.sinh(a))),
     "cosh": ((-5, 5), lambda a: (np.cosh(a), np.sinh(a), np.cosh(a))),
-    "tanh": ((-8, 8), lambda a: (np.tanh(a), 1 / np.cosh(a) ** 2,
-                                 -2 * np.sinh(a) / np.cosh(a) ** 3)),
+    "tanh": (
+        (-8, 8),
+        lambda a: (np.tanh(a), 1 / np.cosh(a) ** 2, -2 * np.sinh(a) / np.cosh(a) ** 3),
+    ),
     "arctan": ((-10, 10), lambda a: (np.arctan(a), 1 / (1 + a * a), -2 * a / (1 + a * a) ** 2)),
-    "arctanh": ((-0.95, 0.95), lambda a: (np.arctanh(a), 1 / (1 - a * a),
-                                          2 * a / (1 - a * a) ** 2)),
-    "arcsin": ((-0.95, 0.95), lambda a: (np.arcsin(a), (1 - a * a) ** -0.5,
-                                         a * (1 - a * a) ** -1.5)),
-    "arccos": ((-0.95, 0.95), lambda a: (np.arccos(a), -(1 - a * a) ** -0.5,
-                                         -a * (1 - a * a) ** -1.5)),
-    "arcsinh": ((-10, 10), lambda a: (np.arcsinh(a), (1 + a * a) ** -0.5,
-                                      -a * (1 + a * a) ** -1.5)),
-    "sigmoid": ((-20, 20), lambda a: (_sigmoid(a), _sigmoid(a) * _sigmoid(-a),
-                                      _sigmoid(a) * _sigmoid(-a) * (_sigmoid(-a) - _sigmoid(a)))),
-    "softplus": ((-20, 20), lambda a: (np.logaddexp(0, a), _sigmoid(a),
-                                       _sigmoid(a) * _sigmoid(-a))),
+    "arctanh": (
+        (-0.95, 0.95),
+        lambda a: (np.arctanh(a), 1 / (1 - a * a), 2 * a / (1 - a * a) ** 2),
+    ),
+    "arcsin": (
+        (-0.95, 0.95),
+        lambda a: (np.arcsin(a), (1 - a * a) ** -0.5, a * (1 - a * a) ** -1.5),
+    ),
+    "arccos": (
+        (-0.95, 0.95),
+        lambda a: (np.arccos(a), -((1 - a * a) ** -0.5), -a * (1 - a * a) ** -1.5),
+    ),
+    "arcsinh": (
+        (-10, 10),
+        lambda a: (np.arcsinh(a), (1 + a * a) ** -0.5, -a * (1 + a * a) ** -1.5),
+    ),
+    "sigmoid": (
+        (-20, 20),
+        lambda a: (
+            _sigmoid(a),
+            _sigmoid(a) * _sigmoid(-a),
+            _sigmoid(a) * _sigmoid(-a) * (_sigmoid(-a) - _sigmoid(a)),
+        ),
+    ),
+    "softplus": (
+        (-20, 20),
+        lambda a: (np.logaddexp(0, a), _sigmoid(a), _sigmoid(a) * _sigmoid(-a)),
+    ),
     "relu": ((-3, 3), lambda a: (np.maximum(a, 0), (a > 0) * 1.0, 0 * a)),
     "abs": ((-3, 3), lambda a: (np.abs(a), np.sign(a), 0 * a)),
-    "erf": ((-4, 4), lambda a: (scipy.special.erf(a), 2 / np.sqrt(np.pi) * np.exp(-a * a),
-                                -4 * a / np.sqrt(np.pi) * np.exp(-a * a))),
+    "erf": (
+        (-4, 4),
+        lambda a: (
+            scipy.special.erf(a),
+            2 / np.sqrt(np.pi) * np.exp(-a * a),
+            -4 * a / np.sqrt(np.pi) * np.exp(-a * a),
+        ),
+    ),
 }
 
 # How user code reaches each function: NumPy ufuncs, or hyperdual's own functions.
 CALL = {name: getattr(np, name) for name in ANALYTIC if hasattr(np, name) and name != "abs"}
-CALL.update(abs=np.abs, sigmoid=hd.sigmoid, softplus=hd.softplus, relu=hd.relu,
-            erf=_rule_function("erf"))       # as layers.onnx reaches it
+CALL.update(
+    abs=np.abs, sigmoid=hd.sigmoid, softplus=hd.softplus, relu=hd.relu, erf=_rule_function("erf")
+)  # as layers.onnx reaches it
 
 
 def step_point(a, b, c, d):
@@ -88,7 +112,7 @@ def read_step(y):
 def domain_points(name, n=201):
     lo, hi = ANALYTIC[name][0]
     a = np.concatenate([np.linspace(lo, hi, n), RNG.uniform(lo, hi, n)])
-    return a[a != 0] if name in ("relu", "abs") else a   # kinks are tested separately
+    return a[a != 0] if name in ("relu", "abs") else a  # kinks are tested separately
 
 
 def random_bicomplex(shape, dtype=F64):
@@ -110,13 +134,18 @@ def test_function_gives_value_and_first_two_derivatives(name):
         y = CALL[name](step_point(a, b, c, d))
     assert isinstance(y, Bicomplex) and y.shape == a.shape
     value, d1, d2, d12 = read_step(y)
-    for what, actual, desired in [("f", value, f), ("f' b", d1, df * b), ("f' c", d2, df * c),
-                                  ("f' d + f'' b c", d12, df * d + d2f * b * c)]:
+    for what, actual, desired in [
+        ("f", value, f),
+        ("f' b", d1, df * b),
+        ("f' c", d2, df * c),
+        ("f' d + f'' b c", d12, df * d + d2f * b * c),
+    ]:
         assert_close(actual, desired, F64, "exact", f"{name}: {what}")
         assert relative_error(actual, desired) <= CLOSED_FORM_RTOL, (name, what)
     # f'' alone (b = c = 1, d = 0)
-    assert_close(read_step(CALL[name](step_point(a, 1.0, 1.0, 0.0)))[3], d2f, F64, "exact",
-                 f"{name}: f''")
+    assert_close(
+        read_step(CALL[name](step_point(a, 1.0, 1.0, 0.0)))[3], d2f, F64, "exact", f"{name}: f''"
+    )
 
 
 def _idempotent_reference(g, z1, z2):
@@ -137,13 +166,20 @@ def test_closed_forms_are_exact_identities_not_just_first_order(name):
     a = RNG.uniform(lo, hi, 500)
     z1 = a + 0.1j * RNG.normal(size=a.size)
     z2 = 0.05 * (RNG.normal(size=a.size) + 1j * RNG.normal(size=a.size))
-    complex_fn = {"sigmoid": lambda z: 1 / (1 + np.exp(-z)),
-                  "softplus": lambda z: np.log(1 + np.exp(z)),
-                  "erf": scipy.special.erf}.get(name, getattr(np, name, None))
+    complex_fn = {
+        "sigmoid": lambda z: 1 / (1 + np.exp(-z)),
+        "softplus": lambda z: np.log(1 + np.exp(z)),
+        "erf": scipy.special.erf,
+    }.get(name, getattr(np, name, None))
     ref1, ref2 = _idempotent_reference(complex_fn, z1, z2)
     y = CALL[name](Bicomplex(z1, z2))
-    assert_close(np.stack([y.z1.real, y.z1.imag, y.z2.real, y.z2.imag]),
-                 np.stack([ref1.real, ref1.imag, ref2.real, ref2.imag]), F64, "exact", name)
+    assert_close(
+        np.stack([y.z1.real, y.z1.imag, y.z2.real, y.z2.imag]),
+        np.stack([ref1.real, ref1.imag, ref2.real, ref2.imag]),
+        F64,
+        "exact",
+        name,
+    )
 
 
 def test_no_overflow_where_real_functions_saturate():
@@ -186,8 +222,13 @@ def test_integer_powers_exact_including_negative_bases(n):
 def test_square_cube_and_products_agree():
     """The classic bug: x**2 via polar form / exp-log goes wrong; here it is x*x exactly."""
     x = step_point(RNG.uniform(-3, 3, 40), *RNG.normal(size=(3, 40)))
-    for y, z in [(x**2, x * x), (x**3, x * x * x), (x**2.0, np.square(x)),
-                 (x**-1, np.reciprocal(x)), (x**-2, 1.0 / (x * x))]:
+    for y, z in [
+        (x**2, x * x),
+        (x**3, x * x * x),
+        (x**2.0, np.square(x)),
+        (x**-1, np.reciprocal(x)),
+        (x**-2, 1.0 / (x * x)),
+    ]:
         for p, q in zip(y.parts, z.parts):
             assert_close(p.real, q.real, F64, "exact")
             assert_close(p.imag, q.imag, F64, "exact")
@@ -202,9 +243,9 @@ def test_real_and_bicomplex_exponents():
         assert_close(value, a**p, F64, "exact", f"x**{p}")
         assert_close(d1, p * a ** (p - 1), F64, "exact", f"x**{p}'")
         assert_close(d12, p * (p - 1) * a ** (p - 2), F64, "exact", f"x**{p}''")
-    _, d1, _, d12 = read_step(2.0**x)             # d/da 2^a = log 2 · 2^a
+    _, d1, _, d12 = read_step(2.0**x)  # d/da 2^a = log 2 · 2^a
     assert_close(d12, np.log(2) ** 2 * 2.0**a, F64, "exact", "2**x")
-    _, d1, _, d12 = read_step(x**x)               # (a^a)'' = a^a ((log a + 1)² + 1/a)
+    _, d1, _, d12 = read_step(x**x)  # (a^a)'' = a^a ((log a + 1)² + 1/a)
     assert_close(d12, a**a * ((np.log(a) + 1) ** 2 + 1 / a), F64, "exact", "x**x")
     assert_close(read_step(x**0.5)[3], read_step(np.sqrt(x))[3], F64, "exact", "x**0.5")
 
@@ -213,7 +254,7 @@ def test_array_exponents_choose_per_element():
     a = RNG.uniform(-2, 2, 6)
     n = np.array([0, 1, 2, 3, -1, -2])
     value, d1, _, d12 = read_step(step_point(a, 1.0, 1.0, 0.0) ** n)
-    assert_close(value, a**n.astype(float), F64, "exact", "a**n")
+    assert_close(value, a ** n.astype(float), F64, "exact", "a**n")
     assert_close(d1, n * a ** (n - 1.0), F64, "exact", "(a**n)'")
     assert_close(d12, n * (n - 1) * a ** (n - 2.0), F64, "exact", "(a**n)''")
 
@@ -229,8 +270,9 @@ def test_v1_hessian_v2_of_polynomial_and_exp_composition_is_exact():
     def grad_hess(t):
         x0, x1, x2, x3 = t
         e = np.exp(x2 * x3)
-        g = A @ t + np.array([2 * x0 * x1**3 - x1 / x0**2, 3 * x0**2 * x1**2 + 1 / x0,
-                              x3 * e, x2 * e])
+        g = A @ t + np.array(
+            [2 * x0 * x1**3 - x1 / x0**2, 3 * x0**2 * x1**2 + 1 / x0, x3 * e, x2 * e]
+        )
         Hm = A.copy()
         Hm[0, 0] += 2 * x1**3 + 2 * x1 / x0**3
         Hm[0, 1] += 6 * x0 * x1**2 - 1 / x0**2
@@ -294,6 +336,7 @@ def test_boolean_mask_where_and_comparisons_use_the_real_part():
 
 def test_layer_style_code_runs_on_real_complex_hyperdual_and_bicomplex():
     """``x * (x.real > 0)`` and ``x - x.real.max(...)`` read the same on every input type."""
+
     def layer(x):
         r = x * (x.real > 0)
         return np.exp(r - r.real.max(axis=-1, keepdims=True)).sum(axis=-1)
@@ -304,13 +347,22 @@ def test_layer_style_code_runs_on_real_complex_hyperdual_and_bicomplex():
     for x in (a + 0j, HyperDual(a, b, c), step_point(a, b, c, 0.0)):
         assert_close(np.asarray(layer(x).real), reference, F64, "exact", type(x).__name__)
     # the i1 part of the bicomplex result matches the hyper-dual ε1 part
-    assert_close(layer(step_point(a, b, c, 0.0)).imag1 / H, layer(HyperDual(a, b, c)).eps1[0],
-                 F64, "exact", "i1 vs eps1")
+    assert_close(
+        layer(step_point(a, b, c, 0.0)).imag1 / H,
+        layer(HyperDual(a, b, c)).eps1[0],
+        F64,
+        "exact",
+        "i1 vs eps1",
+    )
 
 
 def test_max_min_reductions_take_the_first_extreme_entry_on_ties():
-    x = Bicomplex.from_components(np.array([1.0, 3.0, 3.0, -2.0, -2.0]),
-                                  np.arange(5.0), 10 + np.arange(5.0), 20 + np.arange(5.0))
+    x = Bicomplex.from_components(
+        np.array([1.0, 3.0, 3.0, -2.0, -2.0]),
+        np.arange(5.0),
+        10 + np.arange(5.0),
+        20 + np.arange(5.0),
+    )
     top, bottom = np.max(x), x.min()
     assert top.real == 3 and top.imag1 == 1 and top.imag2 == 11 and top.imag12 == 21
     assert bottom.real == -2 and bottom.imag1 == 3
@@ -323,15 +375,18 @@ def product_rule(op, x, y):
     return op(x.z1, y.z1) - op(x.z2, y.z2), op(x.z1, y.z2) + op(x.z2, y.z1)
 
 
-@pytest.mark.parametrize("op, xs, ys", [
-    (np.multiply, (3, 1), (4,)),
-    (np.matmul, (3, 4), (4, 2)),
-    (np.matmul, (4,), (4, 2)),
-    (np.matmul, (2, 3, 4), (4,)),
-    (np.dot, (3, 4), (4,)),
-    (lambda p, q: np.einsum("ij,jk->ik", p, q), (3, 4), (4, 2)),
-    (lambda p, q: np.einsum("bi,bi->b", p, q), (5, 3), (5, 3)),
-])
+@pytest.mark.parametrize(
+    "op, xs, ys",
+    [
+        (np.multiply, (3, 1), (4,)),
+        (np.matmul, (3, 4), (4, 2)),
+        (np.matmul, (4,), (4, 2)),
+        (np.matmul, (2, 3, 4), (4,)),
+        (np.dot, (3, 4), (4,)),
+        (lambda p, q: np.einsum("ij,jk->ik", p, q), (3, 4), (4, 2)),
+        (lambda p, q: np.einsum("bi,bi->b", p, q), (5, 3), (5, 3)),
+    ],
+)
 def test_bilinear_ops_follow_the_product_rule(op, xs, ys):
     x, y = random_bicomplex(xs), random_bicomplex(ys)
     z = op(x, y)
@@ -370,7 +425,7 @@ def test_kink_conventions_match_the_rule_table():
     x = step_point(np.array([1.0, 2.0]), 1.0, 0.0, 0.0)
     y = step_point(np.array([1.0, 0.5]), 3.0, 0.0, 0.0)
     top = np.maximum(x, y)
-    np.testing.assert_array_equal(read_step(top)[1], [2.0, 1.0])     # tie: (1 + 3)/2
+    np.testing.assert_array_equal(read_step(top)[1], [2.0, 1.0])  # tie: (1 + 3)/2
     np.testing.assert_array_equal(read_step(np.minimum(x, y))[1], [2.0, 3.0])
     np.testing.assert_array_equal(read_step(np.maximum(x, 1.5))[1], [0.0, 1.0])
 
@@ -380,9 +435,18 @@ def test_dtypes_complex64_from_float32_and_complex128_otherwise():
     assert Bicomplex(np.arange(3)).dtype == np.complex128
     assert Bicomplex(np.ones(3, np.float32)).dtype == np.complex64
     x = random_bicomplex((4,), np.float32)
-    for y in (np.exp(x) * 2.0 + 1.0, x @ np.ones((4, 2), np.float32), np.sum(x**3),
-              x / 3.0, np.tanh(x).mean(), hd.sigmoid(x), np.maximum(x, 0.0), np.sqrt(x * x),
-              x.astype(np.float32), np.arctan(x)):
+    for y in (
+        np.exp(x) * 2.0 + 1.0,
+        x @ np.ones((4, 2), np.float32),
+        np.sum(x**3),
+        x / 3.0,
+        np.tanh(x).mean(),
+        hd.sigmoid(x),
+        np.maximum(x, 0.0),
+        np.sqrt(x * x),
+        x.astype(np.float32),
+        np.arctan(x),
+    ):
         assert all(p.dtype == np.complex64 for p in y.parts), y
     assert x.astype(np.float64).dtype == np.complex128
 
@@ -407,14 +471,17 @@ def test_conversions_and_mutation_are_refused():
         np.exp(x, out=np.empty(3, complex))
 
 
-@pytest.mark.parametrize("call, name", [
-    (lambda x: np.arccosh(x), "numpy.arccosh"),
-    (lambda x: np.log2(x), "numpy.log2"),
-    (lambda x: np.hypot(x, x), "numpy.hypot"),
-    (lambda x: np.add.reduce(x), "numpy.add.reduce"),
-    (lambda x: np.sort(x), "numpy.sort"),
-    (lambda x: np.linalg.norm(x), "norm"),
-])
+@pytest.mark.parametrize(
+    "call, name",
+    [
+        (lambda x: np.arccosh(x), "numpy.arccosh"),
+        (lambda x: np.log2(x), "numpy.log2"),
+        (lambda x: np.hypot(x, x), "numpy.hypot"),
+        (lambda x: np.add.reduce(x), "numpy.add.reduce"),
+        (lambda x: np.sort(x), "numpy.sort"),
+        (lambda x: np.linalg.norm(x), "norm"),
+    ],
+)
 def test_unsupported_functions_raise_type_error_naming_them(call, name):
     with pytest.raises(TypeError, match=name.replace(".", r"\.")):
         call(random_bicomplex((3,)))
@@ -429,6 +496,7 @@ def test_mixing_with_hyperdual_is_refused():
 
 def test_supported_functions_cover_the_rule_table():
     from hyperdual.bicomplex import supported_functions
+
     names = supported_functions()
     assert "numpy.arctan" in names and "numpy.einsum" in names and "hyperdual.sigmoid" in names
 

@@ -20,13 +20,25 @@ def test_help_exits_zero(capsys):
     assert "compare" in capsys.readouterr().out
     assert main(["compare", "--help"]) == 0
     out = capsys.readouterr().out
-    assert "FoMoH-3D" in out          # the paper presets' entries: paper_experiments/tests
+    assert "FoMoH-3D" in out  # the paper presets' entries: paper_experiments/tests
 
 
 def test_train_writes_its_files(tmp_path, capsys):
     out = tmp_path / "run"
-    code = main(["train", "--optimizer", "fomoh-3d", "--lr", "0.1", "--epochs", "2",
-                 "--out", str(out), *TINY])
+    code = main(
+        [
+            "train",
+            "--optimizer",
+            "fomoh-3d",
+            "--lr",
+            "0.1",
+            "--epochs",
+            "2",
+            "--out",
+            str(out),
+            *TINY,
+        ]
+    )
     assert code == 0
     assert "val loss" in capsys.readouterr().out
     history = json.loads((out / "history.json").read_text())
@@ -48,9 +60,24 @@ def test_train_resume_continues(tmp_path):
 
 
 def test_compare_writes_table_and_plot(tmp_path, capsys):
-    code = main(["compare", "--optimizers", "fgd:lr=0.03", "fomoh-2d:lr=0.3",
-                 "fomoh-bp:lr=0.3", "backprop:lr=0.3", "--seeds", "0", "1", "--epochs", "2",
-                 "--out", str(tmp_path), *TINY])
+    code = main(
+        [
+            "compare",
+            "--optimizers",
+            "fgd:lr=0.03",
+            "fomoh-2d:lr=0.3",
+            "fomoh-bp:lr=0.3",
+            "backprop:lr=0.3",
+            "--seeds",
+            "0",
+            "1",
+            "--epochs",
+            "2",
+            "--out",
+            str(tmp_path),
+            *TINY,
+        ]
+    )
     assert code == 0
     printed = capsys.readouterr().out
     for label in ("FGD", "FoMoH-2D", "FoMoH-BP", "Backprop (SGD)"):
@@ -68,9 +95,14 @@ def test_default_compare_runs_the_six_methods(tmp_path, capsys):
     """`fomoh compare` without a preset: FGD, FoMoH, FoMoH-2D, FoMoH-3D, FoMoH-BP, backprop
     (shortened here to one epoch, one seed, a small training subset)."""
     assert [parse_spec(s).label for s in PRESETS["digits"].specs] == [
-        "FGD", "FoMoH", "FoMoH-2D", "FoMoH-3D", "FoMoH-BP", "Backprop (SGD)"]
-    assert main(["compare", "--epochs", "1", "--seeds", "0", "--out", str(tmp_path),
-                 *TINY]) == 0
+        "FGD",
+        "FoMoH",
+        "FoMoH-2D",
+        "FoMoH-3D",
+        "FoMoH-BP",
+        "Backprop (SGD)",
+    ]
+    assert main(["compare", "--epochs", "1", "--seeds", "0", "--out", str(tmp_path), *TINY]) == 0
     printed = capsys.readouterr().out
     assert printed.count("| 1 |") == 6
     md = (tmp_path / "results.md").read_text()
@@ -78,9 +110,27 @@ def test_default_compare_runs_the_six_methods(tmp_path, capsys):
 
 
 def test_compare_keeps_going_when_a_run_diverges(tmp_path, capsys):
-    code = main(["compare", "--model", "mlp", "--optimizers", "fgd:lr=10", "sgd:lr=0.1",
-                 "--seeds", "3", "--epochs", "6", "--batch-size", "32", "--max-train", "160",
-                 "--quiet", "--out", str(tmp_path)])
+    code = main(
+        [
+            "compare",
+            "--model",
+            "mlp",
+            "--optimizers",
+            "fgd:lr=10",
+            "sgd:lr=0.1",
+            "--seeds",
+            "3",
+            "--epochs",
+            "6",
+            "--batch-size",
+            "32",
+            "--max-train",
+            "160",
+            "--quiet",
+            "--out",
+            str(tmp_path),
+        ]
+    )
     assert code == 0
     printed = capsys.readouterr().out
     assert "diverged" in printed
@@ -108,30 +158,44 @@ def test_check_reports_a_disagreement(monkeypatch, capsys):
     assert "DISAGREEMENT" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("argv, message", [
-    (["train", "--epochs", "0"], "positive integer"),
-    (["train", "--lr", "-1"], "positive"),
-    (["train", "--dtype", "float16"], "invalid choice"),
-    (["train", "--optimizer", "nope", "--epochs", "1"], "unknown optimizer"),
-    (["train", "--model", "nope", "--epochs", "1"], "unknown model"),
-    (["compare", "--optimizers", "fgd:lr", "--epochs", "1"], "key=value"),
-    (["compare", "--optimizers", "fgd:lr=abc", "--epochs", "1"], "expected a float"),
-    (["compare", "--optimizers", "fgd", "fgd", "--epochs", "1"], "duplicate labels"),
-    (["compare", "--optimizers", "fgd", "nope", "--epochs", "1"], "unknown optimizer"),
-    (["compare", "--optimizers", "sgd:momentum=2", "--epochs", "1"], "momentum"),
-    (["compare", "--preset", "nope"], "invalid choice"),
-    (["frobnicate"], "invalid choice"),
-])
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["train", "--epochs", "0"], "positive integer"),
+        (["train", "--lr", "-1"], "positive"),
+        (["train", "--dtype", "float16"], "invalid choice"),
+        (["train", "--optimizer", "nope", "--epochs", "1"], "unknown optimizer"),
+        (["train", "--model", "nope", "--epochs", "1"], "unknown model"),
+        (["compare", "--optimizers", "fgd:lr", "--epochs", "1"], "key=value"),
+        (["compare", "--optimizers", "fgd:lr=abc", "--epochs", "1"], "expected a float"),
+        (["compare", "--optimizers", "fgd", "fgd", "--epochs", "1"], "duplicate labels"),
+        (["compare", "--optimizers", "fgd", "nope", "--epochs", "1"], "unknown optimizer"),
+        (["compare", "--optimizers", "sgd:momentum=2", "--epochs", "1"], "momentum"),
+        (["compare", "--preset", "nope"], "invalid choice"),
+        (["frobnicate"], "invalid choice"),
+    ],
+)
 def test_bad_arguments_give_clear_errors(argv, message, capsys, tmp_path):
-    code = main([*argv, *(["--out", str(tmp_path)] if argv[0] in ("train", "compare")
-                          else [])])
+    code = main([*argv, *(["--out", str(tmp_path)] if argv[0] in ("train", "compare") else [])])
     assert code == 2
     assert message in capsys.readouterr().err
 
 
 def test_missing_mnist_files_are_named(tmp_path, capsys):
-    code = main(["train", "--dataset", "mnist", "--data-dir", str(tmp_path / "empty"),
-                 "--epochs", "1", "--out", str(tmp_path / "o"), "--quiet"])
+    code = main(
+        [
+            "train",
+            "--dataset",
+            "mnist",
+            "--data-dir",
+            str(tmp_path / "empty"),
+            "--epochs",
+            "1",
+            "--out",
+            str(tmp_path / "o"),
+            "--quiet",
+        ]
+    )
     assert code == 2
     err = capsys.readouterr().err
     assert "train-images-idx3-ubyte.gz" in err and "--download" in err
@@ -147,9 +211,28 @@ def test_corrupt_checkpoint_on_resume_is_named(tmp_path, capsys):
 
 
 def test_nan_loss_exit_status(tmp_path, capsys):
-    code = main(["train", "--model", "mlp", "--optimizer", "fgd", "--lr", "10", "--seed", "3",
-                 "--batch-size", "32", "--epochs", "6", "--max-train", "160", "--quiet",
-                 "--out", str(tmp_path)])
+    code = main(
+        [
+            "train",
+            "--model",
+            "mlp",
+            "--optimizer",
+            "fgd",
+            "--lr",
+            "10",
+            "--seed",
+            "3",
+            "--batch-size",
+            "32",
+            "--epochs",
+            "6",
+            "--max-train",
+            "160",
+            "--quiet",
+            "--out",
+            str(tmp_path),
+        ]
+    )
     assert code == 3
     err = capsys.readouterr().err
     assert "epoch" in err and "step" in err and "last good checkpoint" in err
@@ -161,8 +244,7 @@ def test_cupy_backend_without_gpu(tmp_path, capsys):
     if hyperdual.cupy_available():
         pytest.skip("a GPU is available")
     try:
-        code = main(["train", "--backend", "cupy", "--epochs", "1", "--out", str(tmp_path),
-                     *TINY])
+        code = main(["train", "--backend", "cupy", "--epochs", "1", "--out", str(tmp_path), *TINY])
     finally:
         hyperdual.set_backend("numpy")
     assert code == 2
@@ -173,8 +255,7 @@ def test_cupy_backend_without_gpu(tmp_path, capsys):
 def test_parse_spec():
     spec = parse_spec("fomoh-3d:lr=0.1,batch=512,schedule=plateau,factor=0.8,K=3")
     assert spec.optimizer == "fomoh-3d" and spec.label == "FoMoH-3D (LR-sch.)"
-    assert spec.settings == {"lr": 0.1, "batch_size": 512, "schedule": "plateau",
-                             "factor": 0.8}
+    assert spec.settings == {"lr": 0.1, "batch_size": 512, "schedule": "plateau", "factor": 0.8}
     assert spec.optimizer_kwargs == {"K": 3}
     assert parse_spec("bp").optimizer == "sgd"
     with pytest.raises(ConfigError):

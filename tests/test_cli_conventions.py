@@ -60,7 +60,7 @@ def test_full_disk_is_a_one_line_usage_error(tmp_path, capsys, monkeypatch):
 
     monkeypatch.setattr(atomic.os, "fsync", full)
     assert main(["train", "--epochs", "1", "--out", str(tmp_path), *TINY]) == 2
-    one_line_error(capsys, tmp_path, "No space left on device")   # names the file
+    one_line_error(capsys, tmp_path, "No space left on device")  # names the file
     assert not list(tmp_path.glob(".*.tmp"))
 
 
@@ -75,8 +75,23 @@ def test_unreadable_data_folder_is_a_clear_error(tmp_path, capsys, monkeypatch):
         return real_is_file(self)
 
     monkeypatch.setattr(pathlib.Path, "is_file", no_permission)
-    assert main(["train", "--dataset", "mnist", "--data-dir", str(data_dir), "--epochs", "1",
-                 "--out", str(tmp_path / "o"), "--quiet"]) == 2
+    assert (
+        main(
+            [
+                "train",
+                "--dataset",
+                "mnist",
+                "--data-dir",
+                str(data_dir),
+                "--epochs",
+                "1",
+                "--out",
+                str(tmp_path / "o"),
+                "--quiet",
+            ]
+        )
+        == 2
+    )
     one_line_error(capsys, data_dir, "Permission denied", "data folder")
 
 
@@ -113,17 +128,20 @@ def small_case(tmp_path_factory):
     from layers import models
 
     model = models.build("logistic_regression", n_features=4, n_classes=3)
-    case = oracle.make_case(tmp_path_factory.mktemp("oracle") / "case", model, batch=3,
-                            pairs=1, kd=0, hvp=0, seed=1)
+    case = oracle.make_case(
+        tmp_path_factory.mktemp("oracle") / "case", model, batch=3, pairs=1, kd=0, hvp=0, seed=1
+    )
     return case, oracle.compute_reference(case, case.path / "reference")
 
 
-def test_escape_sequences_from_a_results_file_do_not_reach_the_terminal(small_case, tmp_path,
-                                                                         capsys):
+def test_escape_sequences_from_a_results_file_do_not_reach_the_terminal(
+    small_case, tmp_path, capsys
+):
     case, reference = small_case
     evil = "\x1b[2J\x1b]0;pwned\x07torch\rok"
-    out = oracle.write_results(tmp_path / "evil", case, reference.arrays, backend=evil,
-                               dtype="float64")
+    out = oracle.write_results(
+        tmp_path / "evil", case, reference.arrays, backend=evil, dtype="float64"
+    )
     assert main(["oracle", "compare", str(case.path), str(out)]) == 0
     assert main(["oracle", "validate", str(case.path), str(out)]) == 0
     printed = capsys.readouterr()
@@ -154,21 +172,39 @@ def test_version_option_and_dunder_version(capsys):
 
 
 def test_python_dash_m_hyperlab_runs_the_cli():
-    done = subprocess.run([sys.executable, "-m", "hyperlab", "--version"], capture_output=True,
-                          text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-m", "hyperlab", "--version"], capture_output=True, text=True, timeout=120
+    )
     assert done.returncode == 0 and done.stdout.strip() == f"fomoh {hyperlab.__version__}"
 
 
 def test_results_json_is_strict_even_when_every_run_diverged(tmp_path, capsys):
-    code = main(["compare", "--model", "mlp", "--optimizers", "fgd:lr=10", "--seeds", "3",
-                 "--epochs", "2", "--batch-size", "32", "--max-train", "160", "--quiet",
-                 "--out", str(tmp_path)])
+    code = main(
+        [
+            "compare",
+            "--model",
+            "mlp",
+            "--optimizers",
+            "fgd:lr=10",
+            "--seeds",
+            "3",
+            "--epochs",
+            "2",
+            "--batch-size",
+            "32",
+            "--max-train",
+            "160",
+            "--quiet",
+            "--out",
+            str(tmp_path),
+        ]
+    )
     assert code == 0 and "diverged" in capsys.readouterr().out
     for path in [tmp_path / "results.json", *tmp_path.rglob("*.json")]:
         text = path.read_text()
         json.loads(text, parse_constant=lambda token: pytest.fail(f"{path}: {token}"))  # noqa: B023 - called at once
     rows = json.loads((tmp_path / "results.json").read_text())["rows"]
-    assert rows[0]["diverged"] == 1 and rows[0]["val_loss"] is None   # no epoch: null
+    assert rows[0]["diverged"] == 1 and rows[0]["val_loss"] is None  # no epoch: null
 
 
 def test_progress_bars_show_in_notebooks_and_a_terminal(monkeypatch):
@@ -192,10 +228,10 @@ def test_progress_bars_show_in_notebooks_and_a_terminal(monkeypatch):
 
     monkeypatch.setattr(progress, "_tqdm", lambda: Bar)
     train(RunConfig(epochs=1, max_train=60), None, quiet=False)
-    assert bars and not any(bars)                        # epoch bar and step bars, enabled
+    assert bars and not any(bars)  # epoch bar and step bars, enabled
     assert progress.mode() == "bar" and progress.mode(quiet=True) == "off"
     monkeypatch.setattr(progress, "in_notebook", lambda: False)
-    assert progress.mode() == "log"                      # a CI log: plain lines instead
+    assert progress.mode() == "log"  # a CI log: plain lines instead
     monkeypatch.setattr(progress, "_stderr_is_terminal", lambda: True)
     assert progress.mode() == "bar"
 
@@ -210,24 +246,56 @@ def test_plain_log_lines_when_output_goes_to_a_log(tmp_path, capsys, monkeypatch
 
 
 def test_compare_prints_its_per_run_lines_on_stderr(tmp_path, capsys):
-    assert main(["compare", "--optimizers", "fgd", "--seeds", "0", "--epochs", "1",
-                 "--max-train", "120", "--out", str(tmp_path)]) == 0
+    assert (
+        main(
+            [
+                "compare",
+                "--optimizers",
+                "fgd",
+                "--seeds",
+                "0",
+                "--epochs",
+                "1",
+                "--max-train",
+                "120",
+                "--out",
+                str(tmp_path),
+            ]
+        )
+        == 0
+    )
     printed = capsys.readouterr()
     assert "seed 0: completed" in printed.err and "seed 0: completed" not in printed.out
     assert "| FGD |" in printed.out
 
 
 def test_versions_are_recorded_with_every_run(tmp_path):
-    assert main(["compare", "--optimizers", "fgd", "--seeds", "0", "--epochs", "1",
-                 "--out", str(tmp_path), *TINY]) == 0
+    assert (
+        main(
+            [
+                "compare",
+                "--optimizers",
+                "fgd",
+                "--seeds",
+                "0",
+                "--epochs",
+                "1",
+                "--out",
+                str(tmp_path),
+                *TINY,
+            ]
+        )
+        == 0
+    )
     for path in (tmp_path / "results.json", tmp_path / "fgd" / "seed0" / "summary.json"):
         versions = json.loads(path.read_text())["versions"]
         assert versions["fomoh-hyperdual"] == hyperlab.__version__
         assert versions["numpy"] == np.__version__
         assert versions["python"] == ".".join(map(str, sys.version_info[:3]))
         if (ROOT / ".git").exists():
-            head = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "HEAD"],
-                                  capture_output=True, text=True).stdout.strip()
+            head = subprocess.run(
+                ["git", "-C", str(ROOT), "rev-parse", "HEAD"], capture_output=True, text=True
+            ).stdout.strip()
             assert versions["git_revision"].startswith(head)
 
 
@@ -250,7 +318,7 @@ def test_help_describes_every_option_once_with_its_default():
             stated = re.findall(r"\(default[^)]*\)|[;,]\s*default\b", text)
             assert len(stated) <= 1, f"{name} {action.dest}: {text!r}"
             assert "(default: None)" not in text and "(default: [])" not in text, text
-        parser.format_help()                                  # renders without error
+        parser.format_help()  # renders without error
 
 
 def test_digits_split_in_the_help_matches_the_code(capsys):
@@ -260,8 +328,11 @@ def test_digits_split_in_the_help_matches_the_code(capsys):
     assert main(["compare", "--help"]) == 0
     text = re.sub(r"\s+", " ", capsys.readouterr().out)
     n_total = len(ds.y_train) + len(ds.y_val) + len(ds.y_test)
-    assert (f"{n_total:,} embedded" in text and f"split {len(ds.y_train):,} train / "
-            f"{len(ds.y_val)} validation / {len(ds.y_test)} test" in text), text[:600]
+    assert (
+        f"{n_total:,} embedded" in text
+        and f"split {len(ds.y_train):,} train / {len(ds.y_val)} validation / {len(ds.y_test)} test"
+        in text
+    ), text[:600]
 
 
 def test_environment_default_backend_is_shown_in_help(monkeypatch, capsys):

@@ -29,15 +29,21 @@ def base(epochs=3):
 
 
 def run(out, jobs, epochs=3, resume=False, specs=SPECS, seeds=SEEDS):
-    return compare(base(epochs), [parse_spec(s) for s in specs], seeds, out, jobs=jobs,
-                   resume=resume, quiet=True)
+    return compare(
+        base(epochs),
+        [parse_spec(s) for s in specs],
+        seeds,
+        out,
+        jobs=jobs,
+        resume=resume,
+        quiet=True,
+    )
 
 
 def csv_rows(path):
     """results.csv without its wall-time column (the only thing that may differ)."""
     with open(path, newline="") as fh:
-        return [{k: v for k, v in row.items() if k != "wall_time"}
-                for row in csv.DictReader(fh)]
+        return [{k: v for k, v in row.items() if k != "wall_time"} for row in csv.DictReader(fh)]
 
 
 def histories(out):
@@ -45,11 +51,13 @@ def histories(out):
     found = {}
     for path in sorted(out.glob("*/seed*/history.json")):
         records = json.loads(path.read_text())
-        found[str(path.relative_to(out))] = [{k: v for k, v in r.items() if k != "wall_time"}
-                                             for r in records]
+        found[str(path.relative_to(out))] = [
+            {k: v for k, v in r.items() if k != "wall_time"} for r in records
+        ]
         lines = path.with_suffix(".csv").read_text().splitlines()
         found[str(path.with_suffix(".csv").relative_to(out))] = [
-            line.rsplit(",", 1)[0] for line in lines]            # wall_time is the last column
+            line.rsplit(",", 1)[0] for line in lines
+        ]  # wall_time is the last column
     return found
 
 
@@ -69,18 +77,19 @@ def test_jobs_2_is_bit_identical_to_jobs_1(tmp_path):
             np.testing.assert_array_equal(r1.theta, r2.theta)
     # a different seed really gives different numbers (the comparison can fail)
     other = run(tmp_path / "other", jobs=1, seeds=[1, 2])
-    assert csv_rows(tmp_path / "other" / "results.csv") != \
-        csv_rows(tmp_path / "one" / "results.csv")
+    assert csv_rows(tmp_path / "other" / "results.csv") != csv_rows(
+        tmp_path / "one" / "results.csv"
+    )
     assert other.rows[0]["seeds"] == 2
 
 
 def test_resume_of_a_parallel_run_continues_every_unfinished_run(tmp_path):
     run(tmp_path / "fresh", jobs=1, epochs=4)
     cut = tmp_path / "cut"
-    run(cut, jobs=2, epochs=2)                       # every run stopped after epoch 2 ...
+    run(cut, jobs=2, epochs=2)  # every run stopped after epoch 2 ...
     config = parse_spec(SPECS[1]).config(base(4), 1)
-    train(config, cut / "fomoh-lr-sch" / "seed1", resume=True, quiet=True)   # ... one finished
-    shutil.rmtree(cut / "fomoh-2d" / "seed0")        # ... one never started
+    train(config, cut / "fomoh-lr-sch" / "seed1", resume=True, quiet=True)  # ... one finished
+    shutil.rmtree(cut / "fomoh-2d" / "seed0")  # ... one never started
     result = run(cut, jobs=2, epochs=4, resume=True)
     assert_same_results(tmp_path / "fresh", cut)
     assert all(len(r.history) == 4 for rs in result.runs.values() for r in rs)
@@ -88,18 +97,23 @@ def test_resume_of_a_parallel_run_continues_every_unfinished_run(tmp_path):
 
 def test_a_run_error_in_a_child_keeps_its_type(tmp_path):
     run(tmp_path, jobs=2, epochs=1, specs=SPECS[:1])
-    changed = ["fomoh-2d:lr=0.1,label=FoMoH-2D"]     # same folder, other settings
+    changed = ["fomoh-2d:lr=0.1,label=FoMoH-2D"]  # same folder, other settings
     with pytest.raises(CheckpointError, match="different settings"):
         run(tmp_path, jobs=2, epochs=2, resume=True, specs=changed)
 
 
 def test_progress_lines_without_a_terminal(tmp_path):
     lines = []
-    tasks = [Task((label, seed), parse_spec(spec).config(base(2), seed),
-                  tmp_path / label / f"seed{seed}")
-             for label, spec in (("a", SPECS[0]), ("b", "fgd:lr=0.03")) for seed in (0, 1)]
-    results = run_all(tasks, base(2), jobs=2, log=lines.append, interval=0.0,
-                      data=prepare_data(base(2)))
+    tasks = [
+        Task(
+            (label, seed), parse_spec(spec).config(base(2), seed), tmp_path / label / f"seed{seed}"
+        )
+        for label, spec in (("a", SPECS[0]), ("b", "fgd:lr=0.03"))
+        for seed in (0, 1)
+    ]
+    results = run_all(
+        tasks, base(2), jobs=2, log=lines.append, interval=0.0, data=prepare_data(base(2))
+    )
     assert [r.config.seed for r in results] == [0, 1, 0, 1]
     text = "\n".join(lines)
     assert "4 runs, 2 at a time" in text
@@ -108,8 +122,21 @@ def test_progress_lines_without_a_terminal(tmp_path):
 
 
 def test_cli_jobs_option(tmp_path, capsys):
-    argv = ["compare", "--optimizers", "fgd:lr=0.03", SPECS[0], "--seeds", "0", "--epochs", "2",
-            "--max-train", "120", "--batch-size", "32", "--quiet"]
+    argv = [
+        "compare",
+        "--optimizers",
+        "fgd:lr=0.03",
+        SPECS[0],
+        "--seeds",
+        "0",
+        "--epochs",
+        "2",
+        "--max-train",
+        "120",
+        "--batch-size",
+        "32",
+        "--quiet",
+    ]
     assert main([*argv, "--jobs", "2", "--out", str(tmp_path / "a")]) == 0
     assert main([*argv, "--jobs", "1", "--out", str(tmp_path / "b")]) == 0
     assert csv_rows(tmp_path / "a" / "results.csv") == csv_rows(tmp_path / "b" / "results.csv")
@@ -121,10 +148,12 @@ def test_cli_jobs_option(tmp_path, capsys):
 
 
 def test_auto_milestone_is_the_lowest_seed_mean_validation_loss():
-    h = [[{"val_loss": v} for v in (3.0, 2.0, 1.0, 1.5, 2.0)],
-         [{"val_loss": v} for v in (3.0, 1.0, 2.0, 0.9, 2.0)]]
-    assert auto_milestone(h) == 4                     # means 3, 1.5, 1.5, 1.2, 2
-    assert auto_milestone([h[0], h[1][:3]]) == 2      # a diverged run: common epochs only
+    h = [
+        [{"val_loss": v} for v in (3.0, 2.0, 1.0, 1.5, 2.0)],
+        [{"val_loss": v} for v in (3.0, 1.0, 2.0, 0.9, 2.0)],
+    ]
+    assert auto_milestone(h) == 4  # means 3, 1.5, 1.5, 1.2, 2
+    assert auto_milestone([h[0], h[1][:3]]) == 2  # a diverged run: common epochs only
     with pytest.raises(ConfigError):
         auto_milestone([[]])
 
@@ -133,8 +162,10 @@ def test_auto_milestone_is_the_lowest_seed_mean_validation_loss():
 def test_auto_milestone_cuts_where_the_unscheduled_runs_turn(tmp_path, jobs):
     """SGD at a high rate on 120 digits over-fits: the validation NLL turns upward before
     the last epoch, so the scheduled run cuts there and matches its twin until then."""
-    specs = [parse_spec("sgd:lr=3.0"),
-             parse_spec("sgd:lr=3.0,schedule=milestone,milestone=auto,gamma=0.1")]
+    specs = [
+        parse_spec("sgd:lr=3.0"),
+        parse_spec("sgd:lr=3.0,schedule=milestone,milestone=auto,gamma=0.1"),
+    ]
     config = RunConfig(dataset="digits", epochs=8, max_train=120, batch_size=32).validate()
     result = compare(config, specs, [0, 1], tmp_path, jobs=jobs, quiet=True)
     plain, scheduled = result.runs["Backprop (SGD)"], result.runs["Backprop (SGD) (LR-sch.)"]

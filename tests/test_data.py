@@ -100,8 +100,9 @@ def http_server():
         handler = functools.partial(_QuietHandler, directory=str(directory))
         server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         server.requests_seen = []
-        thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
-                                  daemon=True)
+        thread = threading.Thread(
+            target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
         thread.start()
         servers.append((server, thread))
         host, port = server.server_address[:2]
@@ -205,9 +206,7 @@ def test_wrong_count(test_split_dir):
 
 @needs_mnist
 def test_huge_claimed_size_fails_before_allocating(test_split_dir, tmp_path):
-    p = write_gz(
-        test_split_dir / TEST_IMAGES, idx_bytes(2051, (0xFFFFFFFF, 28, 28), b"\0" * 100)
-    )
+    p = write_gz(test_split_dir / TEST_IMAGES, idx_bytes(2051, (0xFFFFFFFF, 28, 28), b"\0" * 100))
     _expect_error(p, "wrong size 4294967295")
     # with open sizes, the byte limit stops it, still before any allocation
     q = write_gz(tmp_path / "huge.gz", idx_bytes(2051, (0xFFFFFFFF,) * 3, b"\0" * 100))
@@ -369,8 +368,13 @@ def test_load_dataset_mnist_with_download(tmp_path, http_server):
     # the one test that parses the 60,000 training images
     url, _ = http_server(MNIST_DIR)
     ds = load_dataset(
-        "mnist", data_dir=tmp_path / "dl", download=True, base_url=url,
-        val_fraction=0.1, seed=3, standardize=True,
+        "mnist",
+        data_dir=tmp_path / "dl",
+        download=True,
+        base_url=url,
+        val_fraction=0.1,
+        seed=3,
+        standardize=True,
     )
     assert (len(ds.y_train), len(ds.y_val), len(ds.y_test)) == (54_000, 6_000, 10_000)
     assert ds.X_train.shape == (54_000, 1, 28, 28) and ds.X_train.dtype == np.float32
@@ -391,8 +395,15 @@ def test_load_dataset_mnist_with_download(tmp_path, http_server):
 @needs_mnist
 def test_load_dataset_finds_named_subfolder():
     # data_dir may be the parent holding mnist/ (like the shared folder)
-    ds = load_dataset("mnist", data_dir=SHARED_DATA, flatten=True, dtype=np.float64,
-                      val_fraction=0.0, max_train=500, seed=1)
+    ds = load_dataset(
+        "mnist",
+        data_dir=SHARED_DATA,
+        flatten=True,
+        dtype=np.float64,
+        val_fraction=0.0,
+        max_train=500,
+        seed=1,
+    )
     assert ds.X_train.shape == (500, 784) and ds.X_train.dtype == np.float64
     assert ds.X_val.shape == (0, 784) and ds.input_shape == (784,)
     assert ds.X_test.min() == 0.0 and ds.X_test.max() == 1.0
@@ -518,12 +529,14 @@ def test_fashion_download_beside_flat_mnist_goes_into_its_own_folder(tmp_path, h
     MNIST. It now goes into <data-dir>/fashion-mnist/."""
     flat = _flat_mnist_folder(tmp_path)
     url, _ = http_server(FASHION_DIR)
-    ds = load_dataset("fashion-mnist", data_dir=flat, download=True, base_url=url,
-                      val_fraction=0.0, max_train=10)
+    ds = load_dataset(
+        "fashion-mnist", data_dir=flat, download=True, base_url=url, val_fraction=0.0, max_train=10
+    )
     assert ds.name == "fashion-mnist" and len(ds.y_test) == 10_000
     assert sorted(p.name for p in (flat / "fashion-mnist").iterdir()) == sorted(
-        [*data.IDX_FILES["train"], *data.IDX_FILES["test"]])
-    for name in data.IDX_FILES["test"]:                  # MNIST untouched
+        [*data.IDX_FILES["train"], *data.IDX_FILES["test"]]
+    )
+    for name in data.IDX_FILES["test"]:  # MNIST untouched
         assert (flat / name).is_symlink()
         data.verify_checksum(flat / name, data.SHA256["mnist"][name])
     # and MNIST is still read from the flat folder

@@ -32,7 +32,6 @@ from optimizers.problems import rosenbrock_value_and_grad as rosen_grad
 F64 = np.float64
 
 
-
 def tiny_problem(seed=0, N=7, hidden=3, features=5, classes=3):
     model = models.mlp(hidden=hidden, n_features=features, n_classes=classes)
     rng = np.random.default_rng(seed)
@@ -57,9 +56,14 @@ def test_truncated_cg_gives_scipy_newton_cg_directions():
     """SciPy's Newton-CG iterates x_k: x_{k+1} − x_k = α_k · (our CG direction at x_k)."""
     x0 = np.array([-1.2, 1.0, -0.5, 0.8, 1.3, 0.2])
     iterates = [x0.copy()]
-    result = so.minimize(rosen, x0, jac=so.rosen_der, method="Newton-CG",
-                         hessp=lambda x, p: hd.hvp(rosen, x, p),
-                         callback=lambda xk: iterates.append(np.array(xk, copy=True)))
+    result = so.minimize(
+        rosen,
+        x0,
+        jac=so.rosen_der,
+        method="Newton-CG",
+        hessp=lambda x, p: hd.hvp(rosen, x, p),
+        callback=lambda xk: iterates.append(np.array(xk, copy=True)),
+    )
     assert result.success and np.allclose(result.x, 1.0, atol=1e-3)
     assert len(iterates) > 30
     stops, unit_steps = set(), 0
@@ -69,7 +73,7 @@ def test_truncated_cg_gives_scipy_newton_cg_directions():
         alpha = moved @ direction / (direction @ direction)
         assert alpha > 0
         assert relative_error(alpha * direction, moved) < 1e-9
-        if abs(alpha - 1) < 1e-12:        # SciPy's line search kept the unit step
+        if abs(alpha - 1) < 1e-12:  # SciPy's line search kept the unit step
             unit_steps += 1
             assert relative_error(direction, moved) < 1e-9
         stops.add(cg.stop)
@@ -92,12 +96,12 @@ def test_truncated_cg_on_positive_definite_system_is_exact():
 
 def test_truncated_cg_negative_curvature_and_flat():
     A = np.diag([2.0, -1.0, 3.0])
-    b = np.array([0.1, 1.0, 0.1])                      # bᵀAb = 0.02 − 1 + 0.03 < 0
+    b = np.array([0.1, 1.0, 0.1])  # bᵀAb = 0.02 − 1 + 0.03 < 0
     res = truncated_cg(lambda v: A @ v, b)
     curv = b @ A @ b
     assert res.stop == "negative_curvature" and res.iterations == 1
     assert_close(res.x, (b @ b) / -curv * b, F64, "exact", "steepest-descent fallback")
-    res = truncated_cg(lambda v: 0 * v, b)             # H = 0: flat
+    res = truncated_cg(lambda v: 0 * v, b)  # H = 0: flat
     assert res.stop == "flat" and not res.x.any()
     res = truncated_cg(lambda v: A @ v, np.zeros(3))
     assert res.stop == "zero_rhs" and not res.x.any()
@@ -115,12 +119,12 @@ def test_hf_newton_converges_quadratically_on_rosenbrock():
         errors.append(np.max(np.abs(theta - 1)))
     assert errors[-1] < 1e-12
     k = next(i for i, e in enumerate(errors) if e < 1e-3)
-    assert errors[k + 1] < 100 * errors[k] ** 2 + 1e-14     # quadratic convergence
+    assert errors[k + 1] < 100 * errors[k] ** 2 + 1e-14  # quadratic convergence
 
 
 @pytest.mark.parametrize("damping", [0.0, 50.0])
 def test_hf_newton_full_cg_equals_dense_damped_newton(damping):
-    theta = np.array([0.95, 0.9, 0.8, 0.66, 0.4])          # H positive definite here
+    theta = np.array([0.95, 0.9, 0.8, 0.66, 0.4])  # H positive definite here
     H = hd.hessian(rosen, theta)
     assert np.all(np.linalg.eigvalsh(H) > 0)
     g = rosen_grad(theta)[1]
@@ -134,8 +138,13 @@ def test_hf_newton_full_cg_equals_dense_damped_newton(damping):
         new, info = dn.step(rosen, theta, grad=rosen_grad)
         assert relative_error(new - theta, expected) < 1e-10, hessian
         assert info.jitter == 0.0
-    assert_close(hessian_by_backprop(rosen_grad, theta, chunk_size=2), H, F64, "exact",
-                 "Hessian by back-propagation on dual numbers")
+    assert_close(
+        hessian_by_backprop(rosen_grad, theta, chunk_size=2),
+        H,
+        F64,
+        "exact",
+        "Hessian by back-propagation on dual numbers",
+    )
 
 
 def test_damped_newton_zero_damping_is_newton():
@@ -148,6 +157,7 @@ def test_damped_newton_zero_damping_is_newton():
 def test_dense_newton_solve_large_path_jitters_singular(monkeypatch):
     """Above EIGH_MAX: Cholesky / LDLᵀ, jitter on a singular H (checked with a low EIGH_MAX)."""
     import optimizers.hessian_free as hf
+
     monkeypatch.setattr(hf, "EIGH_MAX", 2)
     rng = np.random.default_rng(0)
     A = rng.standard_normal((6, 6))
@@ -155,11 +165,11 @@ def test_dense_newton_solve_large_path_jitters_singular(monkeypatch):
     g = rng.standard_normal(6)
     x, jitter, _ = dense_newton_solve(H, g, damping=1.0)
     assert jitter == 0.0 and relative_error(x, np.linalg.solve(H + np.eye(6), g)) < 1e-12
-    H_ind = H - 3 * np.eye(6) * np.linalg.eigvalsh(H)[0]      # indefinite: LDLᵀ path
+    H_ind = H - 3 * np.eye(6) * np.linalg.eigvalsh(H)[0]  # indefinite: LDLᵀ path
     x, jitter, _ = dense_newton_solve(H_ind, g)
     assert jitter == 0.0 and relative_error(x, np.linalg.solve(H_ind, g)) < 1e-9
     u = rng.standard_normal(6)
-    x, jitter, _ = dense_newton_solve(np.outer(u, u), g)          # rank 1: singular
+    x, jitter, _ = dense_newton_solve(np.outer(u, u), g)  # rank 1: singular
     assert jitter > 0 and np.all(np.isfinite(x))
 
 
@@ -182,8 +192,13 @@ def test_damped_newton_backprop_hessian_on_a_network():
     model, X, y, theta = tiny_problem()
     obj = ModelObjective(model, X, y)
     H = hd.hessian(obj, theta)
-    assert_close(hessian_by_backprop(obj.value_and_grad, theta, 7), H, F64, "exact",
-                 "network Hessian by back-propagation")
+    assert_close(
+        hessian_by_backprop(obj.value_and_grad, theta, 7),
+        H,
+        F64,
+        "exact",
+        "network Hessian by back-propagation",
+    )
     g = obj.value_and_grad(theta)[1]
     new, _ = DampedNewton(lr=0.5, damping=2.0).step(obj, theta, grad=obj.value_and_grad)
     assert relative_error(new - theta, -0.5 * np.linalg.solve(H + 2 * np.eye(len(g)), g)) < 1e-9
@@ -199,7 +214,7 @@ def dense_gauss_newton(model, X, y, theta):
     N, C = p.shape
     H_out = np.zeros((N * C, N * C))
     for n in range(N):
-        H_out[n * C:(n + 1) * C, n * C:(n + 1) * C] = (np.diag(p[n]) - np.outer(p[n], p[n])) / N
+        H_out[n * C : (n + 1) * C, n * C : (n + 1) * C] = (np.diag(p[n]) - np.outer(p[n], p[n])) / N
     return J.T @ H_out @ J
 
 
@@ -207,11 +222,12 @@ def test_gauss_newton_cg_equals_dense_solve_on_a_network():
     model, X, y, theta = tiny_problem()
     obj = ModelObjective(model, X, y)
     G = dense_gauss_newton(model, X, y, theta)
-    assert np.linalg.eigvalsh(G).min() > -1e-12                   # positive semi-definite
+    assert np.linalg.eigvalsh(G).min() > -1e-12  # positive semi-definite
     v = np.random.default_rng(2).standard_normal(model.num_params)
     assert_close(obj.gnvp(theta, v), G @ v, F64, "exact", "model.gnvp vs dense JᵀHJ")
-    generic = gauss_newton_vp(lambda t: model.forward(t, X),
-                              lambda z: model.loss_fn.value(z.reshape(len(y), -1), y))
+    generic = gauss_newton_vp(
+        lambda t: model.forward(t, X), lambda z: model.loss_fn.value(z.reshape(len(y), -1), y)
+    )
     assert_close(generic(theta, v), G @ v, F64, "exact", "forward-mode GN product")
     lam = 0.5
     g = obj.value_and_grad(theta)[1]
@@ -222,7 +238,8 @@ def test_gauss_newton_cg_equals_dense_solve_on_a_network():
     assert info.stop == "converged"
     # the same through an explicit gnvp= and through the plain-function product
     new2, _ = HessianFreeGaussNewton(lr=1.0, damping=lam, cg_maxiter=200, cg_tol=1e-14).step(
-        lambda t: model.loss(t, X, y), theta, grad=obj.value_and_grad, gnvp=generic)
+        lambda t: model.loss(t, X, y), theta, grad=obj.value_and_grad, gnvp=generic
+    )
     assert relative_error(new2 - theta, expected) < 1e-9
 
 
@@ -242,8 +259,11 @@ def test_registry_and_training_loop_style_closures():
     def g(t):
         return model.value_and_grad(t, X, y)
 
-    for name, kw in [("hf-newton", {}), ("damped-newton", {"damping": 1.0}),
-                     ("hf-gauss-newton", {})]:
+    for name, kw in [
+        ("hf-newton", {}),
+        ("damped-newton", {"damping": 1.0}),
+        ("hf-gauss-newton", {}),
+    ]:
         opt = optimizers.build(name, lr=0.5, seed=0, **kw)
         objective = ModelObjective(model, X, y) if name == "hf-gauss-newton" else f
         losses = [float(f(theta))]
@@ -256,18 +276,32 @@ def test_registry_and_training_loop_style_closures():
         opt.load_state_dict(state)
 
 
-@pytest.mark.parametrize("name,kw", [("hf-gauss-newton", {}), ("hf-newton", {}),
-                                     ("partition-newton", {}),
-                                     ("cs-newton-krylov", {"max_krylov": 3})])
+@pytest.mark.parametrize(
+    "name,kw",
+    [
+        ("hf-gauss-newton", {}),
+        ("hf-newton", {}),
+        ("partition-newton", {}),
+        ("cs-newton-krylov", {"max_krylov": 3}),
+    ],
+)
 def test_training_loop_runs_the_companion_optimizers(name, kw):
     """hyperlab.train passes ModelObjective(model, X, y): the model-based methods get their
     products (Gauss-Newton's G v, the partition's parameter groups) through it."""
     from hyperlab.train import RunConfig, train
 
-    config = RunConfig(dataset="digits", model="mlp", model_kwargs={"hidden": 8},
-                       optimizer=name, lr=1.0 if name == "cs-newton-krylov" else 0.5,
-                       epochs=1, batch_size=256, dtype="float64", max_train=768,
-                       optimizer_kwargs=kw)
+    config = RunConfig(
+        dataset="digits",
+        model="mlp",
+        model_kwargs={"hidden": 8},
+        optimizer=name,
+        lr=1.0 if name == "cs-newton-krylov" else 0.5,
+        epochs=1,
+        batch_size=256,
+        dtype="float64",
+        max_train=768,
+        optimizer_kwargs=kw,
+    )
     result = train(config, None, quiet=True)
     assert result.status == "completed"
     history = result.history[0]

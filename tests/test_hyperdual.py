@@ -50,34 +50,44 @@ def test_constructor_rejects_bad_shapes_and_types():
 def test_integer_input_becomes_float64_and_float32_stays_float32():
     assert HyperDual(np.arange(3)).dtype == np.float64
     x = random_hd((4,), dtype=np.float32)
-    for y in (np.exp(x) * 2.0 + 1.0, x @ np.ones((4, 2), np.float32), np.sum(x ** 3),
-              x / 3.0, np.tanh(x).mean(), hd.sigmoid(x), np.maximum(x, 0.0)):
+    for y in (
+        np.exp(x) * 2.0 + 1.0,
+        x @ np.ones((4, 2), np.float32),
+        np.sum(x**3),
+        x / 3.0,
+        np.tanh(x).mean(),
+        hd.sigmoid(x),
+        np.maximum(x, 0.0),
+    ):
         assert all(p.dtype == np.float32 for p in y.parts), y
 
 
 # ---------------------------------------------------------------- linear operations
-@pytest.mark.parametrize("op", [
-    lambda a: a.reshape(6, 4),
-    lambda a: np.reshape(a, (-1,)),
-    lambda a: a.T,
-    lambda a: np.transpose(a, (1, 0, 2)) if a.ndim == 3 else a.T,
-    lambda a: a.sum(axis=0),
-    lambda a: np.sum(a, axis=-1, keepdims=True),
-    lambda a: np.sum(a),
-    lambda a: np.mean(a, axis=(0, 1)),
-    lambda a: a[1],
-    lambda a: a[..., ::2],
-    lambda a: a[[0, 2, 1]],
-    lambda a: a[:, [1, 0]],
-    lambda a: a[[0, 2], :, [1, 0]] if a.ndim == 3 else a[[0, 2], [1, 0]],  # split advanced
-    lambda a: a[None, 1:],
-    lambda a: np.pad(a, ((1, 0), (0, 2), (1, 1))[:a.ndim]),
-    lambda a: np.swapaxes(a, 0, -1),
-    lambda a: np.moveaxis(a, 0, -1),
-    lambda a: np.expand_dims(a, 1),
-    lambda a: np.lib.stride_tricks.sliding_window_view(a, (2, 2), axis=(-2, -1)),
-    lambda a: np.broadcast_to(a, (2,) + a.shape),
-])
+@pytest.mark.parametrize(
+    "op",
+    [
+        lambda a: a.reshape(6, 4),
+        lambda a: np.reshape(a, (-1,)),
+        lambda a: a.T,
+        lambda a: np.transpose(a, (1, 0, 2)) if a.ndim == 3 else a.T,
+        lambda a: a.sum(axis=0),
+        lambda a: np.sum(a, axis=-1, keepdims=True),
+        lambda a: np.sum(a),
+        lambda a: np.mean(a, axis=(0, 1)),
+        lambda a: a[1],
+        lambda a: a[..., ::2],
+        lambda a: a[[0, 2, 1]],
+        lambda a: a[:, [1, 0]],
+        lambda a: a[[0, 2], :, [1, 0]] if a.ndim == 3 else a[[0, 2], [1, 0]],  # split advanced
+        lambda a: a[None, 1:],
+        lambda a: np.pad(a, ((1, 0), (0, 2), (1, 1))[: a.ndim]),
+        lambda a: np.swapaxes(a, 0, -1),
+        lambda a: np.moveaxis(a, 0, -1),
+        lambda a: np.expand_dims(a, 1),
+        lambda a: np.lib.stride_tricks.sliding_window_view(a, (2, 2), axis=(-2, -1)),
+        lambda a: np.broadcast_to(a, (2,) + a.shape),
+    ],
+)
 def test_linear_ops_act_on_every_part_and_pair(op):
     x = random_hd((3, 4, 2))
     assert_linear_op(op, x)
@@ -136,12 +146,25 @@ def product_rule_reference(op, x, y, p):
     """The product rule for pair p, written out on plain arrays."""
     a, b, c, d = per_pair_parts(x, p)
     q0, q, r, s = per_pair_parts(y, p)
-    return op(a, q0), op(a, q) + op(b, q0), op(a, r) + op(c, q0), \
-        op(a, s) + op(b, r) + op(c, q) + op(d, q0)
+    return (
+        op(a, q0),
+        op(a, q) + op(b, q0),
+        op(a, r) + op(c, q0),
+        op(a, s) + op(b, r) + op(c, q) + op(d, q0),
+    )
 
 
-@pytest.mark.parametrize("xs, ys", [((3, 4), (4, 2)), ((4,), (4, 2)), ((3, 4), (4,)),
-                                    ((4,), (4,)), ((2, 3, 4), (4, 5)), ((3, 4), (2, 4, 5))])
+@pytest.mark.parametrize(
+    "xs, ys",
+    [
+        ((3, 4), (4, 2)),
+        ((4,), (4, 2)),
+        ((3, 4), (4,)),
+        ((4,), (4,)),
+        ((2, 3, 4), (4, 5)),
+        ((3, 4), (2, 4, 5)),
+    ],
+)
 def test_matmul_matches_the_product_rule_per_pair(xs, ys):
     x, y = random_hd(xs), random_hd(ys)
     W = RNG.normal(size=ys)
@@ -161,8 +184,9 @@ def test_einsum_equals_matmul_and_sum():
     implicit = np.einsum("ij,jk", x, y)
     for name in HyperDual.PART_NAMES:
         np.testing.assert_allclose(getattr(e, name), getattr(m, name), rtol=1e-13, atol=1e-13)
-        np.testing.assert_allclose(getattr(implicit, name), getattr(m, name), rtol=1e-13,
-                                   atol=1e-13)
+        np.testing.assert_allclose(
+            getattr(implicit, name), getattr(m, name), rtol=1e-13, atol=1e-13
+        )
         np.testing.assert_allclose(getattr(t1, name), getattr(t2, name), rtol=1e-13)
 
 
@@ -180,19 +204,19 @@ def test_rmatmul_and_reflected_operators_with_plain_arrays():
 def test_powers_real_and_hyperdual_exponents():
     x = HyperDual(np.array([0.7, 1.3]), np.array([0.3, -0.2]), np.array([1.1, 0.4]))
     for n in (2, 3, 0.5, -1.5):
-        y = x ** n
+        y = x**n
         a, b, c, _ = (np.asarray(p).reshape(-1) for p in (x.real, x.eps1, x.eps2, x.eps12))
-        np.testing.assert_allclose(y.real, a ** n, rtol=1e-14)
+        np.testing.assert_allclose(y.real, a**n, rtol=1e-14)
         np.testing.assert_allclose(y.eps1[0], n * a ** (n - 1) * b, rtol=1e-14)
         np.testing.assert_allclose(y.eps12[0], n * (n - 1) * a ** (n - 2) * b * c, rtol=1e-13)
     # x ** x = exp(x log x); 2 ** x = exp(x log 2)
-    xx = x ** x
+    xx = x**x
     a, b, c = x.real, x.eps1[0], x.eps2[0]
-    d1 = a ** a * (np.log(a) + 1)
-    d2 = a ** a * ((np.log(a) + 1) ** 2 + 1 / a)
+    d1 = a**a * (np.log(a) + 1)
+    d2 = a**a * ((np.log(a) + 1) ** 2 + 1 / a)
     np.testing.assert_allclose(xx.eps1[0], d1 * b, rtol=1e-13)
     np.testing.assert_allclose(xx.eps12[0], d2 * b * c, rtol=1e-13)
-    np.testing.assert_allclose((2.0 ** x).eps12[0], 2.0 ** a * np.log(2) ** 2 * b * c, rtol=1e-13)
+    np.testing.assert_allclose((2.0**x).eps12[0], 2.0**a * np.log(2) ** 2 * b * c, rtol=1e-13)
     # Integer powers at 0 have finite derivatives.
     z = HyperDual(np.zeros(1), 1.0, 1.0) ** 1
     assert np.isfinite(z.eps12).all() and z.eps1.item() == 1.0
@@ -200,7 +224,7 @@ def test_powers_real_and_hyperdual_exponents():
 
 # ---------------------------------------------------------------- kinks and reductions
 def test_kink_conventions():
-    x = HyperDual(np.array([-1.0, 0.0, 2.0]), np.array([1.0, 1.0, 1.0]), np.array([3., 3., 3.]))
+    x = HyperDual(np.array([-1.0, 0.0, 2.0]), np.array([1.0, 1.0, 1.0]), np.array([3.0, 3.0, 3.0]))
     np.testing.assert_array_equal(hd.relu(x).eps1[0], [0.0, 0.0, 1.0])
     np.testing.assert_array_equal(np.abs(x).eps1[0], [-1.0, 0.0, 1.0])
     np.testing.assert_array_equal(hd.relu(x).eps12[0], 0.0)
@@ -218,8 +242,16 @@ def test_kink_conventions():
 
 def test_comparisons_and_zero_derivative_ops_return_plain_arrays():
     x = random_hd((5,))
-    for out in (x > 0, x <= 0.5, x == x, np.greater(x, 0), np.sign(x), np.floor(x),
-                np.argmax(x), x.argmin()):
+    for out in (
+        x > 0,
+        x <= 0.5,
+        x == x,
+        np.greater(x, 0),
+        np.sign(x),
+        np.floor(x),
+        np.argmax(x),
+        x.argmin(),
+    ):
         assert isinstance(out, (np.ndarray, np.integer, np.bool_))
 
 
@@ -244,8 +276,15 @@ def test_unsupported_numpy_functions_raise_type_error_naming_them():
 
 def test_supported_functions_lists_the_interop_surface():
     names = hd.supported_functions()
-    for name in ("numpy.exp", "numpy.matmul", "numpy.einsum", "numpy.sum", "numpy.pad",
-                 "numpy.maximum", "hyperdual.sigmoid"):
+    for name in (
+        "numpy.exp",
+        "numpy.matmul",
+        "numpy.einsum",
+        "numpy.sum",
+        "numpy.pad",
+        "numpy.maximum",
+        "hyperdual.sigmoid",
+    ):
         assert name in names
 
 
@@ -253,6 +292,7 @@ def test_mixing_devices_is_refused():
     class FakeCupyArray:  # stands in for a CuPy array: only its module name matters
         __module__ = "cupy._core.core"
         device = type("Dev", (), {"id": 0})()
+
     with pytest.raises(hd.DeviceMismatchError, match="different devices"):
         hd.namespace(np.ones(2), FakeCupyArray())
 
@@ -270,12 +310,12 @@ def test_unknown_backend_and_cupy_without_gpu_give_clear_errors():
 def quartic(t):
     """f(θ) = Σ θ_i⁴/4 + (θ·w)², with closed-form gradient and Hessian."""
     w = np.linspace(-1.0, 1.0, t.shape[0]).astype(t.dtype)
-    return np.sum(t ** 4) / 4.0 + (t @ w) ** 2
+    return np.sum(t**4) / 4.0 + (t @ w) ** 2
 
 
 def quartic_grad_hess(t):
     w = np.linspace(-1.0, 1.0, t.shape[0])
-    return t ** 3 + 2 * (t @ w) * w, np.diag(3 * t ** 2) + 2 * np.outer(w, w)
+    return t**3 + 2 * (t @ w) * w, np.diag(3 * t**2) + 2 * np.outer(w, w)
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
@@ -335,6 +375,7 @@ def test_constant_function_has_zero_derivatives():
 
 def test_assert_close_measures_error_against_the_reference_scale():
     from hyperdual.testing import relative_error, tolerance
+
     assert relative_error([1.0, 2e-12], [1.0, 0.0]) == pytest.approx(2e-12)
     assert relative_error([1e-15], [0.0], scale=1.0) == pytest.approx(1e-15)
     assert tolerance(np.float32, "exact") > tolerance(np.float64, "exact")
@@ -352,7 +393,7 @@ def test_dual_is_the_first_order_part_of_hyperdual():
     W = RNG.normal(size=(5, 4))
 
     def f(t):
-        h = np.tanh(t @ W) * t[:4] + np.exp(-t[1:] ** 2).sum() / (1.0 + t[0] ** 2)
+        h = np.tanh(t @ W) * t[:4] + np.exp(-(t[1:] ** 2)).sum() / (1.0 + t[0] ** 2)
         return np.einsum("i,i->", h, np.sqrt(1.5 + np.sin(t[:4]))) + hd.sigmoid(t).max()
 
     dual = f(hd.Dual(theta, v))

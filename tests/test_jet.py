@@ -46,13 +46,33 @@ def pairs_of(f, theta, V):
     return value, d1[I == J], H
 
 
-programs = st.tuples(st.lists(st.sampled_from(sorted(UNARY) + ["mul", "div", "matmul", "einsum",
-                                                               "outer_sum", "broadcast_mean",
-                                                               "einsum_outer", "matmul_2d",
-                                                               "sum_keepdims", "concat",
-                                                               "permute", "add", "rdiv"]),
-                              min_size=1, max_size=5),
-                     st.integers(0, 2**32 - 1), st.integers(1, 5), st.integers(1, 4))
+programs = st.tuples(
+    st.lists(
+        st.sampled_from(
+            sorted(UNARY)
+            + [
+                "mul",
+                "div",
+                "matmul",
+                "einsum",
+                "outer_sum",
+                "broadcast_mean",
+                "einsum_outer",
+                "matmul_2d",
+                "sum_keepdims",
+                "concat",
+                "permute",
+                "add",
+                "rdiv",
+            ]
+        ),
+        min_size=1,
+        max_size=5,
+    ),
+    st.integers(0, 2**32 - 1),
+    st.integers(1, 5),
+    st.integers(1, 4),
+)
 
 
 @settings(max_examples=60, deadline=None)
@@ -83,8 +103,9 @@ def test_random_programs_float32_stay_float32(program):
     value, g, H = jet_of(f, theta, V)
     assert value.dtype == g.dtype == H.dtype == np.float32
     I, J = np.triu_indices(K)
-    _, b1, b12 = hd.bicomplex_directional(f, theta.astype(np.float64), V[I].astype(np.float64),
-                                          V[J].astype(np.float64))
+    _, b1, b12 = hd.bicomplex_directional(
+        f, theta.astype(np.float64), V[I].astype(np.float64), V[J].astype(np.float64)
+    )
     assert_close(g, b1[I == J], np.float32, "exact", f"{ops}: float32 ∇f·v_k")
     assert_close(H[I, J], b12, np.float32, "exact", f"{ops}: float32 v_iᵀHv_j")
 
@@ -118,9 +139,10 @@ def test_every_rule_matches_pairs(name):
     assert relative_error(g, p_g, 1.0) <= PAIRS_RTOL
     assert relative_error(H, p_H, 1.0) <= PAIRS_RTOL
     I, J = np.triu_indices(3)
-    if name not in ("relu", "abs"):          # smooth where evaluated: the bicomplex step too
-        plain = lambda t: np.sum(w * hd.number._rule_function(name)(
-            0.4 * np.tanh(t) + SHIFT.get(name, 0.1)))
+    if name not in ("relu", "abs"):  # smooth where evaluated: the bicomplex step too
+        plain = lambda t: np.sum(
+            w * hd.number._rule_function(name)(0.4 * np.tanh(t) + SHIFT.get(name, 0.1))
+        )
         _, b1, b12 = hd.bicomplex_directional(plain, theta, V[I], V[J])
         assert_close(H[I, J], b12, np.float64, "exact", f"{name}: v_iᵀHv_j vs bicomplex")
 
@@ -169,17 +191,17 @@ def test_broadcasting_and_structural_zeros(shapes):
     rng = np.random.default_rng(4)
     sx, sy = shapes
     K = 2
-    x = Jet(rng.normal(size=sx), rng.normal(size=(K,) + sx))            # no second part
-    y = Jet(rng.normal(size=sy), None, rng.normal(size=(3,) + sy))      # no first part
+    x = Jet(rng.normal(size=sx), rng.normal(size=(K,) + sx))  # no second part
+    y = Jet(rng.normal(size=sy), None, rng.normal(size=(3,) + sy))  # no first part
     for out in (x + y, x * y, np.maximum(x, y), np.where(x.real > 0, x, y)):
         shape = np.broadcast_shapes(sx, sy)
         assert out.shape == shape
         for part in (out.first, out.second):
             assert part is None or part.shape[1:] == shape
     assert (x * 2.0).second is None and (x + 1.0).second is None
-    assert np.exp(x).second is not None                # f'' b_i b_j appears
-    assert layers.activations.relu(x).second is None   # a mask: linear, stays zero
-    assert np.abs(x).second is None                    # piecewise linear: f'' skipped
+    assert np.exp(x).second is not None  # f'' b_i b_j appears
+    assert layers.activations.relu(x).second is None  # a mask: linear, stays zero
+    assert np.abs(x).second is None  # piecewise linear: f'' skipped
 
 
 def test_constructor_errors_and_mixing():
@@ -198,10 +220,12 @@ def test_constructor_errors_and_mixing():
 
 
 # ----------------------------------------------------------------------- layers and models
-MODELS = [("logistic_regression", {}, (5, 784)),
-          ("mlp", {"hidden": 6}, (4, 784)),
-          ("lenet5", {}, (2, 1, 28, 28)),
-          ("mnist_cnn", {}, (2, 1, 28, 28))]
+MODELS = [
+    ("logistic_regression", {}, (5, 784)),
+    ("mlp", {"hidden": 6}, (4, 784)),
+    ("lenet5", {}, (2, 1, 28, 28)),
+    ("mnist_cnn", {}, (2, 1, 28, 28)),
+]
 
 
 @pytest.mark.parametrize("name, kwargs, x_shape", MODELS)
@@ -225,10 +249,19 @@ def test_models_on_the_jet_match_pairs(name, kwargs, x_shape):
 
 
 def test_tiny_cnn_on_the_jet_matches_the_bicomplex_step():
-    model = layers.Sequential([layers.Conv2d(2, 3, 3, padding=1), layers.ReLU(),
-                               layers.MaxPool2d(2), layers.Conv2d(3, 2, 2), layers.Sigmoid(),
-                               layers.AvgPool2d(2), layers.Flatten(), layers.Dense(2, 3)],
-                              input_shape=(2, 6, 6))
+    model = layers.Sequential(
+        [
+            layers.Conv2d(2, 3, 3, padding=1),
+            layers.ReLU(),
+            layers.MaxPool2d(2),
+            layers.Conv2d(3, 2, 2),
+            layers.Sigmoid(),
+            layers.AvgPool2d(2),
+            layers.Flatten(),
+            layers.Dense(2, 3),
+        ],
+        input_shape=(2, 6, 6),
+    )
     rng = np.random.default_rng(6)
     X, y = rng.normal(size=(3, 2, 6, 6)), rng.integers(0, 3, 3)
     theta = model.init_params(2)
@@ -245,10 +278,10 @@ def test_kinks_follow_the_documented_conventions():
     """ReLU at exactly 0 has derivative 0; a max-pool tie takes the first maximal entry."""
     x = Jet(np.array([0.0, 1.0, -1.0]), np.array([[2.0, 3.0, 4.0]]))
     assert np.array_equal(layers.activations.relu(x).first, [[0.0, 3.0, 0.0]])
-    image = np.array([[[[1.0, 1.0], [0.5, 1.0]]]])                           # a tie of three
+    image = np.array([[[[1.0, 1.0], [0.5, 1.0]]]])  # a tie of three
     tangent = np.array([[[[[10.0, 20.0], [30.0, 40.0]]]]])
     out = layers.MaxPool2d(2).forward((), Jet(image, tangent))
-    assert out.real.item() == 1.0 and out.first.item() == 10.0              # first maximal
+    assert out.real.item() == 1.0 and out.first.item() == 10.0  # first maximal
     pairs = layers.MaxPool2d(2).forward((), HyperDual(image, tangent, tangent))
     assert pairs.eps1.item() == out.first.item()
 
@@ -274,7 +307,7 @@ def test_projected_hessian_up_to_K_10(K):
     theta, V = rng.normal(size=D), rng.normal(size=(K, D))
     H_full = hd.bicomplex_hessian(f, theta)
     grad = hd.bicomplex_gradient(f, theta)
-    for chunk in (None, 3, 7):                     # one pass, and blocks of directions
+    for chunk in (None, 3, 7):  # one pass, and blocks of directions
         value, g, H = hd.projected_hessian(f, theta, V, chunk_size=chunk)
         assert_close(g, V @ grad, np.float64, "exact", f"K={K} chunk={chunk}: g")
         assert_close(H, V @ H_full @ V.T, np.float64, "exact", f"K={K} chunk={chunk}: H")

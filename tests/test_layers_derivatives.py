@@ -42,7 +42,7 @@ from layers import (
 from layers.base import Layer
 from layers.losses import LOSSES
 
-H_STEP = 1e-20          # bicomplex and complex step size
+H_STEP = 1e-20  # bicomplex and complex step size
 
 
 def separated(rng, shape, spacing=0.05):
@@ -77,7 +77,7 @@ class Case:
         pieces, start = [], 0
         for shape in self.shapes:
             size = int(np.prod(shape))
-            pieces.append(z[start:start + size].reshape(shape))
+            pieces.append(z[start : start + size].reshape(shape))
             start += size
         return tuple(pieces[:-1]), pieces[-1]
 
@@ -127,8 +127,14 @@ def make_cases():
         Case("tanh", Tanh(), (3, 7), rng),
         Case("softmax", Softmax(), (3, 6), rng, lambda r, s: 3 * r.normal(size=s)),
         Case("logsoftmax", LogSoftmax(), (3, 6), rng, lambda r, s: 3 * r.normal(size=s)),
-        Case("cross_entropy", CrossEntropy(), (3, 4), rng, lambda r, s: 3 * r.normal(size=s),
-             loss_target=labels),
+        Case(
+            "cross_entropy",
+            CrossEntropy(),
+            (3, 4),
+            rng,
+            lambda r, s: 3 * r.normal(size=s),
+            loss_target=labels,
+        ),
         Case("mse", MeanSquaredError(), (3, 4), rng, loss_target=rng.normal(size=(3, 4))),
     ]
 
@@ -139,8 +145,12 @@ DTYPES = [np.float64, np.float32]
 
 def test_every_layer_and_loss_has_a_derivative_case():
     """A new layer (or loss) exported by ``layers`` gets a ``Case`` above."""
-    exported = {obj for obj in vars(layers).values() if isinstance(obj, type)
-                and ((issubclass(obj, Layer) and obj is not Layer) or obj in LOSSES.values())}
+    exported = {
+        obj
+        for obj in vars(layers).values()
+        if isinstance(obj, type)
+        and ((issubclass(obj, Layer) and obj is not Layer) or obj in LOSSES.values())
+    }
     assert exported == {type(case.layer) for case in CASES}
 
 
@@ -152,15 +162,19 @@ def directions(case, seed):
 def bicomplex_reference(case, v1, v2):
     """``(∇F·v1, v1ᵀ∇²F v2)`` by the bicomplex step in float64."""
     out = case.F(Bicomplex(case.z + 1j * H_STEP * v1, H_STEP * v2))
-    return out.imag1 / H_STEP, out.imag12 / H_STEP ** 2
+    return out.imag1 / H_STEP, out.imag12 / H_STEP**2
 
 
 def central_differences(case, v1, v2, step1=1e-6, step2=1e-4):
     """``(∇F·v1, v1ᵀ∇²F v2)`` by central differences of F in float64."""
     F, z = case.F, case.z
     d1 = (F(z + step1 * v1) - F(z - step1 * v1)) / (2 * step1)
-    d12 = (F(z + step2 * (v1 + v2)) - F(z + step2 * (v1 - v2))
-           - F(z - step2 * (v1 - v2)) + F(z - step2 * (v1 + v2))) / (4 * step2 ** 2)
+    d12 = (
+        F(z + step2 * (v1 + v2))
+        - F(z + step2 * (v1 - v2))
+        - F(z - step2 * (v1 - v2))
+        + F(z - step2 * (v1 + v2))
+    ) / (4 * step2**2)
     return d1, d12
 
 
@@ -209,8 +223,13 @@ def test_backprop_on_dual_numbers_gives_hessian_vector_products(case, dtype):
 def test_backprop_on_complex_numbers_gives_the_complex_step_hvp(case):
     v, _ = directions(case, 4)
     grad = case.grad_by_backprop(case.z + 1j * H_STEP * v)
-    assert_close(np.imag(grad) / H_STEP, hd.hvp(case.F, case.z, v), np.float64, "complex_step",
-                 f"{case.name}: Hv by the complex step")
+    assert_close(
+        np.imag(grad) / H_STEP,
+        hd.hvp(case.F, case.z, v),
+        np.float64,
+        "complex_step",
+        f"{case.name}: Hv by the complex step",
+    )
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
@@ -270,5 +289,5 @@ def test_sigmoid_backward_keeps_relative_accuracy_where_it_saturates():
     x = np.array([-30.0, -5.0, 0.0, 5.0, 30.0])
     y = Sigmoid().forward((), x)
     grad_x, _ = Sigmoid().backward((), x, y, np.ones(5))
-    exact = np.exp(-np.abs(x)) / (1.0 + np.exp(-np.abs(x))) ** 2      # σ'(x), symmetric
+    exact = np.exp(-np.abs(x)) / (1.0 + np.exp(-np.abs(x))) ** 2  # σ'(x), symmetric
     np.testing.assert_allclose(grad_x, exact, rtol=1e-15)

@@ -60,17 +60,33 @@ def test_conv_backward_is_the_adjoint_of_the_loop_convolution(seed):
     zero_b = np.zeros_like(bias)
     s, p = layer.stride, layer.padding
     # y is linear in x (weight fixed), in weight (x fixed) and affine in the bias.
-    assert_close(np.sum(grad_x * dx), np.sum(g * reference.conv2d(dx, weight, zero_b, s, p)),
-                 np.float64, "exact", "input")
-    assert_close(np.sum(grad_w * dw), np.sum(g * reference.conv2d(x, dw, zero_b, s, p)),
-                 np.float64, "exact", "weight")
-    assert_close(np.sum(grad_b * db), np.sum(g * reference.conv2d(0 * x, 0 * weight, db, s, p)),
-                 np.float64, "exact", "bias")
+    assert_close(
+        np.sum(grad_x * dx),
+        np.sum(g * reference.conv2d(dx, weight, zero_b, s, p)),
+        np.float64,
+        "exact",
+        "input",
+    )
+    assert_close(
+        np.sum(grad_w * dw),
+        np.sum(g * reference.conv2d(x, dw, zero_b, s, p)),
+        np.float64,
+        "exact",
+        "weight",
+    )
+    assert_close(
+        np.sum(grad_b * db),
+        np.sum(g * reference.conv2d(0 * x, 0 * weight, db, s, p)),
+        np.float64,
+        "exact",
+        "bias",
+    )
 
 
 @pytest.mark.parametrize("seed", range(10))
-@pytest.mark.parametrize("cls, oracle", [(MaxPool2d, reference.max_pool2d),
-                                         (AvgPool2d, reference.avg_pool2d)])
+@pytest.mark.parametrize(
+    "cls, oracle", [(MaxPool2d, reference.max_pool2d), (AvgPool2d, reference.avg_pool2d)]
+)
 def test_pool_forward_matches_loop(cls, oracle, seed):
     layer, x = random_pool_case(np.random.default_rng(seed), cls)
     y = layer.forward((), x)
@@ -89,15 +105,20 @@ def test_avg_pool_backward_is_the_adjoint_of_the_loop(seed):
     dx = rng.normal(size=x.shape)
     k, s, p = layer.kernel_size, layer.stride, layer.padding
     assert grads == ()
-    assert_close(np.sum(grad_x * dx), np.sum(g * reference.avg_pool2d(dx, k, s, p)),
-                 np.float64, "exact", f"{layer!r}")
+    assert_close(
+        np.sum(grad_x * dx),
+        np.sum(g * reference.avg_pool2d(dx, k, s, p)),
+        np.float64,
+        "exact",
+        f"{layer!r}",
+    )
 
 
 @pytest.mark.parametrize("seed", range(10))
 def test_max_pool_backward_routes_like_the_loop(seed):
     rng = np.random.default_rng(300 + seed)
     layer, x = random_pool_case(rng, MaxPool2d)
-    x = np.round(x * 2) / 2                       # many ties: first maximal entry wins
+    x = np.round(x * 2) / 2  # many ties: first maximal entry wins
     y = layer.forward((), x)
     g = rng.normal(size=y.shape)
     grad_x, _ = layer.backward((), x, y, g)
@@ -109,8 +130,9 @@ def test_max_pool_backward_routes_like_the_loop(seed):
 def test_max_pool_ties_take_the_first_entry_in_forward_mode_too():
     # Window [[1, 1], [0, 1]]: three tied maxima; the first (top-left) one must be chosen,
     # by the forward pass (derivative parts) and by back-propagation alike.
-    x = HyperDual(np.array([[[[1.0, 1.0], [0.0, 1.0]]]]),
-                  np.array([[[[10.0, 20.0], [30.0, 40.0]]]]))
+    x = HyperDual(
+        np.array([[[[1.0, 1.0], [0.0, 1.0]]]]), np.array([[[[10.0, 20.0], [30.0, 40.0]]]])
+    )
     y = MaxPool2d(2).forward((), x)
     assert y.real.item() == 1.0 and y.eps1.item() == 10.0
     grad_x, _ = MaxPool2d(2).backward((), x.real, y.real, np.ones((1, 1, 1, 1)))
@@ -145,8 +167,9 @@ def test_im2col_layout_is_windows_with_channels_last():
     np.testing.assert_array_equal(cols[1, 2, 1, 0, 1, :], padded[1, :, 4, 3])
 
 
-@pytest.mark.parametrize("bad", [dict(kernel_size=0), dict(kernel_size=2, stride=0),
-                                 dict(kernel_size=2, padding=2)])
+@pytest.mark.parametrize(
+    "bad", [dict(kernel_size=0), dict(kernel_size=2, stride=0), dict(kernel_size=2, padding=2)]
+)
 def test_pool_rejects_bad_hyperparameters(bad):
     with pytest.raises(ValueError):
         MaxPool2d(**bad)

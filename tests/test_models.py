@@ -32,16 +32,31 @@ H_STEP = 1e-20
 
 def tiny_cnn():
     """Every layer kind in one small network (212 parameters), input (2, 8, 8)."""
-    return Sequential([
-        Conv2d(2, 3, 3, padding=1), ReLU(), MaxPool2d(2),
-        Conv2d(3, 4, 3, stride=2, padding=1), Tanh(), AvgPool2d(2),
-        Flatten(), Dense(4, 5), Sigmoid(), Dense(5, 3),
-    ], input_shape=(2, 8, 8), name="tiny_cnn")
+    return Sequential(
+        [
+            Conv2d(2, 3, 3, padding=1),
+            ReLU(),
+            MaxPool2d(2),
+            Conv2d(3, 4, 3, stride=2, padding=1),
+            Tanh(),
+            AvgPool2d(2),
+            Flatten(),
+            Dense(4, 5),
+            Sigmoid(),
+            Dense(5, 3),
+        ],
+        input_shape=(2, 8, 8),
+        name="tiny_cnn",
+    )
 
 
 def small_mlp(loss="cross_entropy"):
-    return Sequential([Dense(6, 5), Tanh(), Dense(5, 4), ReLU(), Dense(4, 3)],
-                      input_shape=(6,), loss=loss, name="small_mlp")
+    return Sequential(
+        [Dense(6, 5), Tanh(), Dense(5, 4), ReLU(), Dense(4, 3)],
+        input_shape=(6,),
+        loss=loss,
+        name="small_mlp",
+    )
 
 
 def problem(model, N=4, seed=0):
@@ -56,20 +71,27 @@ def problem(model, N=4, seed=0):
     return theta, X, y
 
 
-SMALL = [tiny_cnn, small_mlp, lambda: small_mlp("mse"),
-         lambda: models.logistic_regression(n_features=7, n_classes=3)]
+SMALL = [
+    tiny_cnn,
+    small_mlp,
+    lambda: small_mlp("mse"),
+    lambda: models.logistic_regression(n_features=7, n_classes=3),
+]
 SMALL_IDS = ["tiny_cnn", "mlp_ce", "mlp_mse", "logreg"]
 
 
 # ------------------------------------------------------------------------- the models
-@pytest.mark.parametrize("name, kwargs, count", [
-    ("logistic_regression", {}, 7_850),
-    ("mnist_cnn", {}, 431_080),
-    ("lenet5", {}, 61_706),
-    ("mlp", {}, 12_730),                         # hidden = 16
-    ("mlp", {"hidden": 8}, 8 * 785 + 10 * 9),
-    ("deep_mlp", {"width": 32, "depth": 5}, 785 * 32 + 4 * 33 * 32 + 33 * 10),
-])
+@pytest.mark.parametrize(
+    "name, kwargs, count",
+    [
+        ("logistic_regression", {}, 7_850),
+        ("mnist_cnn", {}, 431_080),
+        ("lenet5", {}, 61_706),
+        ("mlp", {}, 12_730),  # hidden = 16
+        ("mlp", {"hidden": 8}, 8 * 785 + 10 * 9),
+        ("deep_mlp", {"width": 32, "depth": 5}, 785 * 32 + 4 * 33 * 32 + 33 * 10),
+    ],
+)
 def test_parameter_counts(name, kwargs, count):
     model = models.build(name, **kwargs)
     assert model.num_params == count
@@ -80,10 +102,15 @@ def test_parameter_counts(name, kwargs, count):
 def test_mnist_cnn_layout_and_output_shape():
     model = models.mnist_cnn()
     assert model.param_shapes() == [
-        ("conv1.weight", (20, 1, 5, 5)), ("conv1.bias", (20,)),
-        ("conv2.weight", (50, 20, 5, 5)), ("conv2.bias", (50,)),
-        ("dense1.weight", (500, 800)), ("dense1.bias", (500,)),
-        ("dense2.weight", (10, 500)), ("dense2.bias", (10,))]
+        ("conv1.weight", (20, 1, 5, 5)),
+        ("conv1.bias", (20,)),
+        ("conv2.weight", (50, 20, 5, 5)),
+        ("conv2.bias", (50,)),
+        ("dense1.weight", (500, 800)),
+        ("dense1.bias", (500,)),
+        ("dense2.weight", (10, 500)),
+        ("dense2.bias", (10,)),
+    ]
     assert model.shapes[7] == (800,) and model.output_shape == (10,)
     X = np.random.default_rng(0).random((3, 1, 28, 28))
     assert model.forward(model.init_params(0), X).shape == (3, 10)
@@ -138,10 +165,10 @@ def test_init_params_is_seeded_and_documented():
     np.testing.assert_array_equal(f32, a.astype(np.float32))
     params = dict(model.unflatten(a))
     assert all(np.all(p == 0) for n, p in params.items() if n.endswith(".bias"))
-    w = params["dense1.weight"]                        # Glorot: sqrt(6 / (400 + 120))
+    w = params["dense1.weight"]  # Glorot: sqrt(6 / (400 + 120))
     assert np.abs(w).max() <= np.sqrt(6 / 520) and np.abs(w).max() > 0.9 * np.sqrt(6 / 520)
     cnn = dict(models.mnist_cnn().unflatten(models.mnist_cnn().init_params(0)))
-    assert np.abs(cnn["conv2.weight"]).max() <= np.sqrt(6 / 500)    # He: sqrt(6 / fan_in)
+    assert np.abs(cnn["conv2.weight"]).max() <= np.sqrt(6 / 500)  # He: sqrt(6 / fan_in)
     with pytest.raises(ValueError, match="real floating"):
         model.init_params(0, dtype=np.complex128)
 
@@ -196,14 +223,14 @@ def test_hvp_by_complex_and_bicomplex_steps_on_the_gradient(build):
     assert_close(g_bc.imag1 / H_STEP, Hv1, np.float64, "exact", "bicomplex i1")
     assert_close(g_bc.imag2 / H_STEP, model.hvp(theta, X, y, v2), np.float64, "exact", "i2")
     forward = model.loss(HyperDual(theta, v1, v2), X, y)
-    assert_close(loss.imag12 / H_STEP ** 2, forward.eps12[0], np.float64, "exact", "v1ᵀHv2")
+    assert_close(loss.imag12 / H_STEP**2, forward.eps12[0], np.float64, "exact", "v1ᵀHv2")
 
 
 def explicit_gauss_newton(model, theta, X, y):
     """G = Σ_n J_nᵀ H_n J_n with J from forward mode (one basis pair per parameter)."""
     D = model.num_params
-    out = model.forward(HyperDual(theta, np.eye(D)), X)          # eps1: (D, N, K)
-    J = np.moveaxis(out.eps1, 0, -1)                               # (N, K, D)
+    out = model.forward(HyperDual(theta, np.eye(D)), X)  # eps1: (D, N, K)
+    J = np.moveaxis(out.eps1, 0, -1)  # (N, K, D)
     z = out.real
     N = z.shape[0]
     if model.loss_fn.name == "mse":
@@ -211,8 +238,7 @@ def explicit_gauss_newton(model, theta, X, y):
     else:
         p = np.exp(z - z.max(1, keepdims=True))
         p /= p.sum(1, keepdims=True)
-        H_out = (np.einsum("nk,kl->nkl", p, np.eye(z.shape[1]))
-                 - np.einsum("nk,nl->nkl", p, p)) / N
+        H_out = (np.einsum("nk,kl->nkl", p, np.eye(z.shape[1])) - np.einsum("nk,nl->nkl", p, p)) / N
     return np.einsum("nkd,nkl,nle->de", J, H_out, J)
 
 
@@ -226,7 +252,7 @@ def test_gnvp_matches_explicit_jacobian_product(build):
         v = rng.normal(size=theta.shape)
         Gv = model.gnvp(theta, X, y, v)
         assert_close(Gv, G @ v, np.float64, "exact", "Gv")
-        assert v @ Gv >= 0                          # the loss is convex in the outputs
+        assert v @ Gv >= 0  # the loss is convex in the outputs
 
 
 @pytest.mark.parametrize("build", SMALL, ids=SMALL_IDS)
@@ -251,13 +277,13 @@ def test_projected_hessian_of_a_small_cnn_matches_the_full_hessian_projected():
     model = tiny_cnn()
     theta, X, y = problem(model, N=3, seed=9)
     f = lambda t: model.loss(t, X, y)
-    H = hd.hessian(f, theta, chunk_size=2048)                 # all D(D+1)/2 basis pairs
+    H = hd.hessian(f, theta, chunk_size=2048)  # all D(D+1)/2 basis pairs
     assert_close(H, H.T, np.float64, "exact", "symmetry")
     V = np.random.default_rng(10).normal(size=(4, model.num_params))
     value, g, HK = hd.projected_hessian(f, theta, V)
     assert_close(HK, V @ H @ V.T, np.float64, "exact", "K×K projected Hessian")
     assert_close(g, V @ model.value_and_grad(theta, X, y)[1], np.float64, "exact", "projected g")
-    by_backprop = np.stack([model.hvp(theta, X, y, v) for v in V])       # (K, D) rows H V_k
+    by_backprop = np.stack([model.hvp(theta, X, y, v) for v in V])  # (K, D) rows H V_k
     assert_close(V @ by_backprop.T, HK, np.float64, "exact", "V H Vᵀ by forward-over-reverse")
     columns = np.stack([model.hvp(theta, X, y, e) for e in np.eye(model.num_params)[:20]])
     assert_close(columns, H[:20], np.float64, "exact", "Hessian rows by hvp")
@@ -287,7 +313,7 @@ def test_relu_at_exactly_zero_agrees_between_forward_mode_and_backprop():
     theta, _, _ = problem(model, seed=13)
     params = dict(model.unflatten(theta))
     bias_slice = dict(model.param_groups())["dense1.bias"]
-    theta[bias_slice] = [0.0, 0.5, 0.0, -0.3]          # with X = 0 rows: pre-activations 0
+    theta[bias_slice] = [0.0, 0.5, 0.0, -0.3]  # with X = 0 rows: pre-activations 0
     X = np.zeros((3, 3))
     X[2] = [0.4, -0.2, 0.7]
     y = np.array([0, 1, 1])
@@ -297,16 +323,18 @@ def test_relu_at_exactly_zero_agrees_between_forward_mode_and_backprop():
     v = np.random.default_rng(14).normal(size=theta.shape)
     assert_close(model.hvp(theta, X, y, v), hd.hvp(f, theta, v), np.float64, "exact", "Hv")
     hidden = model.layers[0][1].forward((params["dense1.weight"], params["dense1.bias"]), X)
-    assert np.sum(hidden[:2] == 0.0) == 4           # the kinks really are hit (a view of θ)
+    assert np.sum(hidden[:2] == 0.0) == 4  # the kinks really are hit (a view of θ)
 
 
 def test_max_pool_ties_agree_between_forward_mode_and_backprop():
     """Four tied window entries with different derivatives: both modes take the first."""
-    model = Sequential([Conv2d(2, 1, 1), MaxPool2d(2), Flatten(), Dense(1, 2)],
-                       input_shape=(2, 2, 2))
-    theta = np.array([1.0, 1.0, 0.0, 0.5, -0.25, 0.125, 0.0])   # conv w = (1, 1), b = 0
-    X = np.array([[[[0.25, 0.75], [0.5, 0.125]],
-                   [[0.75, 0.25], [0.5, 0.875]]]])              # every pixel sums to 1.0
+    model = Sequential(
+        [Conv2d(2, 1, 1), MaxPool2d(2), Flatten(), Dense(1, 2)], input_shape=(2, 2, 2)
+    )
+    theta = np.array([1.0, 1.0, 0.0, 0.5, -0.25, 0.125, 0.0])  # conv w = (1, 1), b = 0
+    X = np.array(
+        [[[[0.25, 0.75], [0.5, 0.125]], [[0.75, 0.25], [0.5, 0.875]]]]
+    )  # every pixel sums to 1.0
     y = np.array([1])
     f = lambda t: model.loss(t, X, y)
     grad = model.value_and_grad(theta, X, y)[1]
@@ -334,18 +362,20 @@ def test_forward_mode_memory_does_not_grow_with_depth_but_backprop_does():
         model = models.deep_mlp(width=64, depth=depth, n_features=32)
         theta = model.init_params(0)
         dual = HyperDual(theta, rng.normal(size=theta.shape), rng.normal(size=theta.shape))
-        peaks[depth] = (peak_bytes(model.loss, dual, X, y),
-                        peak_bytes(model.value_and_grad, theta, X, y))
+        peaks[depth] = (
+            peak_bytes(model.loss, dual, X, y),
+            peak_bytes(model.value_and_grad, theta, X, y),
+        )
     (fwd4, bp4), (fwd32, bp32) = peaks[4], peaks[32]
-    assert fwd32 <= 1.2 * fwd4, peaks                 # hyper-dual forward: flat in depth
-    assert bp32 >= 4 * bp4, peaks                     # back-propagation stores activations
+    assert fwd32 <= 1.2 * fwd4, peaks  # hyper-dual forward: flat in depth
+    assert bp32 >= 4 * bp4, peaks  # back-propagation stores activations
 
 
 def test_hvp_and_gnvp_take_several_directions_at_once():
     model = tiny_cnn()
     theta, X, y = problem(model, seed=16)
     V = np.random.default_rng(17).normal(size=(3, model.num_params))
-    HV = model.hvp(theta, X, y, V)                   # the 3 directions ride on the pair axis
+    HV = model.hvp(theta, X, y, V)  # the 3 directions ride on the pair axis
     GV = model.gnvp(theta, X, y, V)
     assert HV.shape == GV.shape == V.shape
     for k in range(3):

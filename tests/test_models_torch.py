@@ -29,7 +29,7 @@ from layers import (
 
 torch = pytest.importorskip("torch")
 F = torch.nn.functional
-pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")   # torch's own, at import
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")  # torch's own, at import
 
 
 def torch_loss(model, theta, X, y):
@@ -37,13 +37,12 @@ def torch_loss(model, theta, X, y):
     tensors, start = [], 0
     for _, shape in model.param_shapes():
         size = int(np.prod(shape))
-        tensors.append(theta[start:start + size].reshape(shape))
+        tensors.append(theta[start : start + size].reshape(shape))
         start += size
     x, k = X, 0
     for _, layer in model.layers:
         if isinstance(layer, Conv2d):
-            x = F.conv2d(x, tensors[k], tensors[k + 1], stride=layer.stride,
-                         padding=layer.padding)
+            x = F.conv2d(x, tensors[k], tensors[k + 1], stride=layer.stride, padding=layer.padding)
             k += 2
         elif isinstance(layer, Dense):
             x = F.linear(x, tensors[k], tensors[k + 1])
@@ -55,25 +54,43 @@ def torch_loss(model, theta, X, y):
         elif isinstance(layer, Flatten):
             x = x.reshape(x.shape[0], -1)
         else:
-            x = {ReLU: F.relu, Sigmoid: torch.sigmoid, Tanh: torch.tanh,
-                 Softmax: lambda t: F.softmax(t, -1),
-                 LogSoftmax: lambda t: F.log_softmax(t, -1)}[type(layer)](x)
+            x = {
+                ReLU: F.relu,
+                Sigmoid: torch.sigmoid,
+                Tanh: torch.tanh,
+                Softmax: lambda t: F.softmax(t, -1),
+                LogSoftmax: lambda t: F.log_softmax(t, -1),
+            }[type(layer)](x)
     return F.cross_entropy(x, y)
 
 
 def strided_cnn():
-    return Sequential([Conv2d(2, 4, 3, stride=2, padding=1), Tanh(), MaxPool2d(3, 2, 1),
-                       Conv2d(4, 3, 2, padding=1), Sigmoid(), AvgPool2d(2, 1, 1),
-                       Flatten(), Dense(75, 6), ReLU(), Dense(6, 4)], input_shape=(2, 9, 9))
+    return Sequential(
+        [
+            Conv2d(2, 4, 3, stride=2, padding=1),
+            Tanh(),
+            MaxPool2d(3, 2, 1),
+            Conv2d(4, 3, 2, padding=1),
+            Sigmoid(),
+            AvgPool2d(2, 1, 1),
+            Flatten(),
+            Dense(75, 6),
+            ReLU(),
+            Dense(6, 4),
+        ],
+        input_shape=(2, 9, 9),
+    )
 
 
 def deep_mlp_tanh():
     return models.deep_mlp(16, 3, n_features=20, activation="tanh")
 
 
-@pytest.mark.parametrize("build", [models.mnist_cnn, models.lenet5, models.mlp, strided_cnn,
-                                   deep_mlp_tanh],
-                         ids=["mnist_cnn", "lenet5", "mlp", "strided_cnn", "deep_mlp_tanh"])
+@pytest.mark.parametrize(
+    "build",
+    [models.mnist_cnn, models.lenet5, models.mlp, strided_cnn, deep_mlp_tanh],
+    ids=["mnist_cnn", "lenet5", "mlp", "strided_cnn", "deep_mlp_tanh"],
+)
 def test_loss_gradient_and_hvp_match_pytorch(build):
     model = build()
     rng = np.random.default_rng(0)

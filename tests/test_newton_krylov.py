@@ -26,7 +26,6 @@ from optimizers.problems import rosenbrock_value_and_grad as rosen_grad
 F64 = np.float64
 
 
-
 @pytest.fixture(scope="module")
 def lenet_batch():
     model = models.lenet5()
@@ -40,12 +39,22 @@ def lenet_batch():
 def test_csdd_and_csdd2_match_hyperdual_on_lenet5(lenet_batch):
     obj, theta = lenet_batch
     p = np.random.default_rng(1).standard_normal(theta.shape[0])
-    hp_dual = obj.hvp(theta, p)                                  # back-prop on θ + p e1
-    assert_close(csdd(obj.value_and_grad, theta, p), hp_dual, F64, "complex_step",
-                 "Hp: complex step vs hyper-dual back-propagation (LeNet-5)")
-    pHp_dual = float(hd.directional(obj, theta, p)[3])          # hyper-dual pair (p, p)
-    assert_close(csdd2(obj, theta, p), pHp_dual, F64, "complex_step",
-                 "pᵀHp: bicomplex step vs hyper-dual (LeNet-5)")
+    hp_dual = obj.hvp(theta, p)  # back-prop on θ + p e1
+    assert_close(
+        csdd(obj.value_and_grad, theta, p),
+        hp_dual,
+        F64,
+        "complex_step",
+        "Hp: complex step vs hyper-dual back-propagation (LeNet-5)",
+    )
+    pHp_dual = float(hd.directional(obj, theta, p)[3])  # hyper-dual pair (p, p)
+    assert_close(
+        csdd2(obj, theta, p),
+        pHp_dual,
+        F64,
+        "complex_step",
+        "pᵀHp: bicomplex step vs hyper-dual (LeNet-5)",
+    )
     assert_close(float(p @ hp_dual), pHp_dual, F64, "exact", "pᵀ(Hp) vs pᵀHp")
 
 
@@ -55,10 +64,20 @@ def test_csdd_matches_forward_mode_hvp_on_a_sigmoid_mlp():
     obj = ModelObjective(model, rng.standard_normal((8, 6)), rng.integers(0, 3, 8))
     theta = model.init_params(seed=1)
     p = rng.standard_normal(model.num_params)
-    assert_close(csdd(obj.value_and_grad, theta, p), hd.hvp(obj, theta, p), F64,
-                 "complex_step", "Hp: complex step vs forward-mode hvp")
-    assert_close(csdd2(obj, theta, p), float(hd.directional(obj, theta, p)[3]), F64,
-                 "complex_step", "pᵀHp: bicomplex vs hyper-dual")
+    assert_close(
+        csdd(obj.value_and_grad, theta, p),
+        hd.hvp(obj, theta, p),
+        F64,
+        "complex_step",
+        "Hp: complex step vs forward-mode hvp",
+    )
+    assert_close(
+        csdd2(obj, theta, p),
+        float(hd.directional(obj, theta, p)[3]),
+        F64,
+        "complex_step",
+        "pᵀHp: bicomplex vs hyper-dual",
+    )
 
 
 def test_finite_differences_vs_complex_step_accuracy(lenet_batch):
@@ -74,9 +93,9 @@ def test_finite_differences_vs_complex_step_accuracy(lenet_batch):
     cs = relative_error(csdd(obj.value_and_grad, theta, p), exact)
     assert cs < 1e-12
     assert min(errors.values()) > 100 * cs
-    assert errors[1e-2] > 1e-3                  # truncation error O(h)
-    assert errors[1e-12] > 1e-6                 # cancellation error O(eps / h)
-    assert errors[1e-16] > 0.1                  # θ + h p mostly rounds to θ
+    assert errors[1e-2] > 1e-3  # truncation error O(h)
+    assert errors[1e-12] > 1e-6  # cancellation error O(eps / h)
+    assert errors[1e-16] > 0.1  # θ + h p mostly rounds to θ
     assert errors[1e-5] < 1e-3 and errors[1e-8] < 1e-3
 
 
@@ -104,14 +123,14 @@ def test_taylor_ratio_step_size_lies_in_the_target_interval():
         delta_before = theta
         theta, info = opt.step(rosen, theta, grad=rosen_grad, global_grad=rosen_grad)
         gamma = info.step_size
-        delta = (theta - delta_before) / gamma                  # Δw, the unsized direction
-        assert np.allclose(opt.delta, theta - delta_before)     # next warm start: the step
+        delta = (theta - delta_before) / gamma  # Δw, the unsized direction
+        assert np.allclose(opt.delta, theta - delta_before)  # next warm start: the step
         f0, g = rosen_grad(delta_before)
         f1 = float(rosen(delta_before + gamma * delta))
         curv = float(hd.directional(rosen, delta_before, delta)[3])
-        model = gamma * (g @ delta) + 0.5 * gamma ** 2 * curv
+        model = gamma * (g @ delta) + 0.5 * gamma**2 * curv
         eta = abs((f1 - f0 - model) / (f1 - f0))
-        assert f1 < f0                                        # every step descends
+        assert f1 < f0  # every step descends
         if gamma == 1.0:
             assert eta <= 0.05
         else:
@@ -123,25 +142,26 @@ def test_taylor_ratio_step_size_lies_in_the_target_interval():
 def test_batch_screening_skips_batches_against_the_global_gradient():
     opt = ComplexStepNewtonKrylov()
     theta = np.array([-1.2, 1.0, 0.5])
-    new, info = opt.step(rosen, theta, grad=rosen_grad,
-                         global_grad=lambda t: (0.0, -rosen_grad(t)[1]))
+    new, info = opt.step(
+        rosen, theta, grad=rosen_grad, global_grad=lambda t: (0.0, -rosen_grad(t)[1])
+    )
     assert info.stop == "skipped" and opt.skipped == 1
     assert np.array_equal(new, theta)
 
 
 def test_early_termination_on_negative_curvature():
-    def f(x):                       # saddle: curvature −1 along x0, +1 along x1
+    def f(x):  # saddle: curvature −1 along x0, +1 along x1
         return -0.5 * x[0] ** 2 + 0.5 * x[1] ** 2
 
     def grad(x):
         return f(x), np.stack([-x[0], x[1]])
 
     opt = ComplexStepNewtonKrylov()
-    theta = np.array([2.0, 1.0])    # p = −g = (2, −1): pᵀHp = −4 + 1 < 0
+    theta = np.array([2.0, 1.0])  # p = −g = (2, −1): pᵀHp = −4 + 1 < 0
     new, info = opt.step(f, theta, grad=grad, global_grad=grad)
     assert info.stop == "negative_curvature" and opt.early_terminations == 1
     assert info.iterations == 0 and info.curvature[0] == pytest.approx(-3.0)
-    assert np.array_equal(new, theta)              # no direction found on this batch
+    assert np.array_equal(new, theta)  # no direction found on this batch
 
 
 def test_small_curvature_fix_on_a_linear_function():
@@ -171,7 +191,7 @@ def test_post_batch_screening_removes_the_ascent_component():
     # along g must be projected out, leaving Δw·g = 0 → no step
     opt = ComplexStepNewtonKrylov(rtol=1e9, warm_start=1.0)
     theta = np.array([1.0, 2.0])
-    opt.delta = 0.3 * theta + np.array([2.0, -1.0])   # Δw̃·g = 0.3‖g‖² > 0
+    opt.delta = 0.3 * theta + np.array([2.0, -1.0])  # Δw̃·g = 0.3‖g‖² > 0
     new, info = opt.step(f, theta, grad=grad, global_grad=grad)
     assert info.iterations == 0
     step = new - theta
@@ -188,11 +208,11 @@ def test_global_gradient_substitute_and_checkpoint_roundtrip():
         X, t = batches[k], targets[k]
 
         def f(w):
-            return np.mean((X @ w - t) ** 2) + 0.1 * np.sum(w ** 4)
+            return np.mean((X @ w - t) ** 2) + 0.1 * np.sum(w**4)
 
         def g(w):
             r = X @ w - t
-            return f(w), 2 * X.T @ r / len(t) + 0.4 * w ** 3
+            return f(w), 2 * X.T @ r / len(t) + 0.4 * w**3
 
         return f, g
 
@@ -219,7 +239,7 @@ def test_trains_lenet5_on_a_fixed_batch(lenet_batch):
     losses = [float(obj(theta))]
     t = theta
     for _ in range(3):
-        t, info = opt.step(obj, t)                          # grad from obj.value_and_grad
+        t, info = opt.step(obj, t)  # grad from obj.value_and_grad
         losses.append(float(obj(t)))
     assert losses[-1] < losses[0]
     assert all(b <= a + 1e-12 for a, b in zip(losses, losses[1:]))

@@ -28,15 +28,41 @@ def test_complex_constant_no_longer_flips_a_gradient():
 
 
 @pytest.mark.parametrize("cls", TYPES)
-@pytest.mark.parametrize("op", [
-    lambda x: 1j * x, lambda x: x * np.array([1j, 2.0, 1.0]), lambda x: x + 1j,
-    lambda x: 1j - x, lambda x: x / 1j, lambda x: x @ np.ones(3, complex),
-    lambda x: np.einsum("i,i->", x, np.ones(3, complex)), lambda x: np.maximum(x, 1j),
-    lambda x: hd.relu(x * np.complex128(2.0)), lambda x: np.where(x > 0, x, 1j),
-    lambda x: np.concatenate([x, np.array([1j])]), lambda x: x ** 1j, lambda x: 1j ** x,
-    lambda x: np.pad(x, 1, constant_values=1j),
-], ids=["rmul", "mul-array", "add", "rsub", "div", "matmul", "einsum", "maximum", "relu",
-        "where", "concatenate", "pow", "rpow", "pad"])
+@pytest.mark.parametrize(
+    "op",
+    [
+        lambda x: 1j * x,
+        lambda x: x * np.array([1j, 2.0, 1.0]),
+        lambda x: x + 1j,
+        lambda x: 1j - x,
+        lambda x: x / 1j,
+        lambda x: x @ np.ones(3, complex),
+        lambda x: np.einsum("i,i->", x, np.ones(3, complex)),
+        lambda x: np.maximum(x, 1j),
+        lambda x: hd.relu(x * np.complex128(2.0)),
+        lambda x: np.where(x > 0, x, 1j),
+        lambda x: np.concatenate([x, np.array([1j])]),
+        lambda x: x**1j,
+        lambda x: 1j**x,
+        lambda x: np.pad(x, 1, constant_values=1j),
+    ],
+    ids=[
+        "rmul",
+        "mul-array",
+        "add",
+        "rsub",
+        "div",
+        "matmul",
+        "einsum",
+        "maximum",
+        "relu",
+        "where",
+        "concatenate",
+        "pow",
+        "rpow",
+        "pad",
+    ],
+)
 def test_complex_operands_are_refused_wherever_they_enter(cls, op):
     x = number(cls, [0.5, -1.0, 2.0])
     with pytest.raises(TypeError, match="complex"):
@@ -69,12 +95,19 @@ def test_nan_handling_matches_numpy_and_the_parts_follow_the_choice(fn):
 
 # ---------------------------------------------------------------- integer dtypes
 @pytest.mark.parametrize("cls", TYPES)
-@pytest.mark.parametrize("op", [
-    lambda x: np.sum(x, dtype=np.int64), lambda x: x.sum(dtype=int),
-    lambda x: np.mean(x, dtype=int), lambda x: x.mean(axis=0, dtype=np.int32),
-    lambda x: x.astype(int), lambda x: x.astype(np.uint8), lambda x: x.astype(complex),
-], ids=["np.sum", "sum", "np.mean", "mean-axis", "astype-int", "astype-uint8",
-        "astype-complex"])
+@pytest.mark.parametrize(
+    "op",
+    [
+        lambda x: np.sum(x, dtype=np.int64),
+        lambda x: x.sum(dtype=int),
+        lambda x: np.mean(x, dtype=int),
+        lambda x: x.mean(axis=0, dtype=np.int32),
+        lambda x: x.astype(int),
+        lambda x: x.astype(np.uint8),
+        lambda x: x.astype(complex),
+    ],
+    ids=["np.sum", "sum", "np.mean", "mean-axis", "astype-int", "astype-uint8", "astype-complex"],
+)
 def test_casts_that_truncate_the_parts_are_refused(cls, op):
     x = number(cls, [[0.5, -1.5], [2.7, 3.2]])
     with pytest.raises(TypeError, match="dtype"):
@@ -91,9 +124,9 @@ def test_floating_dtypes_are_still_accepted():
 # ---------------------------------------------------------------- hyper-dual exponents
 def test_negative_base_with_a_constant_exponent_keeps_value_and_derivatives():
     x = HyperDual(-2.0, 1.0, 1.0)
-    y = x ** HyperDual(2.0)                       # exponent without ε-parts: x ** 2
+    y = x ** HyperDual(2.0)  # exponent without ε-parts: x ** 2
     assert (y.real.item(), y.eps1.item(), y.eps12.item()) == (4.0, -4.0, 2.0)
-    z = (-2.0) ** HyperDual(3.0, 0.0, 0.0)        # plain negative base, constant exponent
+    z = (-2.0) ** HyperDual(3.0, 0.0, 0.0)  # plain negative base, constant exponent
     assert z.real.item() == -8.0 and z.eps1.item() == 0.0
 
 
@@ -110,8 +143,10 @@ def test_exponent_derivatives_per_direction():
     theta = np.array([1.7, 2.3])
     a, b = theta
     H = hd.hessian(lambda t: t[0] ** t[1], theta)
-    H_ref = [[b * (b - 1) * a ** (b - 2), a ** (b - 1) * (1 + b * np.log(a))],
-             [a ** (b - 1) * (1 + b * np.log(a)), a ** b * np.log(a) ** 2]]
+    H_ref = [
+        [b * (b - 1) * a ** (b - 2), a ** (b - 1) * (1 + b * np.log(a))],
+        [a ** (b - 1) * (1 + b * np.log(a)), a**b * np.log(a) ** 2],
+    ]
     hd.testing.assert_close(H, np.array(H_ref), np.float64, "exact", "Hessian of x**y")
 
 
@@ -132,9 +167,10 @@ def test_a_number_does_not_share_memory_with_its_input_arrays(cls):
 def test_tie_conventions_are_documented_side_by_side():
     import hyperdual.numpy_functions as numpy_functions
     import hyperdual.rules as rules
+
     x = HyperDual(np.array([3.0, 3.0]), np.array([10.0, 20.0]))
-    assert np.max(x).eps1.item() == 10.0                       # first maximal entry
-    assert np.maximum(x[0], x[1]).eps1.item() == 15.0           # average
-    assert "averag" in hd.MultiPartArray.max.__doc__            # each names the other
+    assert np.max(x).eps1.item() == 10.0  # first maximal entry
+    assert np.maximum(x[0], x[1]).eps1.item() == 15.0  # average
+    assert "averag" in hd.MultiPartArray.max.__doc__  # each names the other
     assert "first" in numpy_functions.maximum.__doc__
     assert "JAX" in rules.__doc__ and "average" in rules.__doc__ and "first" in rules.__doc__

@@ -45,14 +45,17 @@ def test_unsupported_attribute_names_it_and_the_supported_ones():
     assert "Supported attributes of Softmax: axis" in message
 
 
-@pytest.mark.parametrize("op_type, attrs, what", [
-    ("Pad", {"mode": "reflect"}, "mode='reflect'"),
-    ("Conv", {"auto_pad": "MAGIC"}, "auto_pad='MAGIC'"),
-    ("BatchNormalization", {"training_mode": 1}, "training_mode=1"),
-    ("Gelu", {"approximate": "erf"}, "approximate='erf'"),
-    ("ConvTranspose", {"dilations": [2, 2]}, "dilations"),
-    ("Cast", {"to": TensorProto.STRING}, "to=8"),
-])
+@pytest.mark.parametrize(
+    "op_type, attrs, what",
+    [
+        ("Pad", {"mode": "reflect"}, "mode='reflect'"),
+        ("Conv", {"auto_pad": "MAGIC"}, "auto_pad='MAGIC'"),
+        ("BatchNormalization", {"training_mode": 1}, "training_mode=1"),
+        ("Gelu", {"approximate": "erf"}, "approximate='erf'"),
+        ("ConvTranspose", {"dilations": [2, 2]}, "dilations"),
+        ("Cast", {"to": TensorProto.STRING}, "to=8"),
+    ],
+)
 def test_unsupported_attribute_values(op_type, attrs, what):
     with pytest.raises(UnsupportedOnnxError, match=what) as info:
         from_onnx(single(op_type, opset=20, **attrs))
@@ -82,8 +85,9 @@ def test_outputs_it_cannot_produce_are_refused_only_when_used():
 
 def test_unsupported_element_types():
     tensor = helper.make_tensor("S", TensorProto.STRING, [1], [b"x"])
-    model = make_model([helper.make_node("Identity", ["A"], ["Y"])], {"A": A}, {},
-                       [("Y", np.float64)])
+    model = make_model(
+        [helper.make_node("Identity", ["A"], ["Y"])], {"A": A}, {}, [("Y", np.float64)]
+    )
     model.graph.initializer.append(tensor)
     with pytest.raises(UnsupportedOnnxError, match="STRING"):
         from_onnx(model)
@@ -91,18 +95,20 @@ def test_unsupported_element_types():
 
 # --------------------------------------------------------------------------- derivatives
 def test_a_parameter_cast_to_an_integer_is_refused():
-    nodes = [helper.make_node("Cast", ["A"], ["I"], name="to_int", to=TensorProto.INT64),
-             helper.make_node("Cast", ["I"], ["Y"], name="back", to=TensorProto.DOUBLE)]
+    nodes = [
+        helper.make_node("Cast", ["A"], ["I"], name="to_int", to=TensorProto.INT64),
+        helper.make_node("Cast", ["I"], ["Y"], name="back", to=TensorProto.DOUBLE),
+    ]
     with pytest.raises(OnnxDifferentiationError, match="'to_int' casts 'A'"):
         from_onnx(make_model(nodes, {"A": A}, {}, [("Y", np.float64)]))
 
 
 def test_a_float_chosen_only_by_comparing_parameters_is_refused():
-    nodes = [helper.make_node("Constant", [], ["zero"], value=numpy_helper.from_array(
-                 np.array(0.5))),
-             helper.make_node("Greater", ["A", "zero"], ["mask"], name="compare"),
-             helper.make_node("Cast", ["mask"], ["Y"], name="mask_to_float",
-                              to=TensorProto.DOUBLE)]
+    nodes = [
+        helper.make_node("Constant", [], ["zero"], value=numpy_helper.from_array(np.array(0.5))),
+        helper.make_node("Greater", ["A", "zero"], ["mask"], name="compare"),
+        helper.make_node("Cast", ["mask"], ["Y"], name="mask_to_float", to=TensorProto.DOUBLE),
+    ]
     with pytest.raises(OnnxDifferentiationError, match="only through the integer or boolean"):
         from_onnx(make_model(nodes, {"A": A}, {}, [("Y", np.float64)]))
     nodes[2] = helper.make_node("Where", ["mask", "zero", "zero"], ["Y"], name="select")
@@ -112,12 +118,14 @@ def test_a_float_chosen_only_by_comparing_parameters_is_refused():
 
 def test_comparisons_as_selectors_are_fine():
     """``Where(A > 0.5, A, 0.5)``: the derivative flows through the selected values."""
-    nodes = [helper.make_node("Constant", [], ["half"], value=numpy_helper.from_array(
-                 np.array(0.5))),
-             helper.make_node("Greater", ["A", "half"], ["mask"]),
-             helper.make_node("Where", ["mask", "A", "half"], ["Y"])]
+    nodes = [
+        helper.make_node("Constant", [], ["half"], value=numpy_helper.from_array(np.array(0.5))),
+        helper.make_node("Greater", ["A", "half"], ["mask"]),
+        helper.make_node("Where", ["mask", "A", "half"], ["Y"]),
+    ]
     model = from_onnx(make_model(nodes, {"A": A}, {}, [("Y", np.float64)]))
     import hyperdual as hd
+
     theta = model.init_params()
     y = model.forward(hd.HyperDual(theta, np.ones_like(theta)), {})
     np.testing.assert_array_equal(y.eps1[0], (A > 0.5).astype(float))
@@ -163,15 +171,17 @@ def test_external_data_inside_the_folder_is_read(tmp_path):
 
 def test_external_data_saved_by_onnx_itself(tmp_path):
     path = tmp_path / "m.onnx"
-    onnx.save_model(single("Relu"), path, save_as_external_data=True, location="w.data",
-                    size_threshold=0)
+    onnx.save_model(
+        single("Relu"), path, save_as_external_data=True, location="w.data", size_threshold=0
+    )
     assert (tmp_path / "w.data").is_file()
     model = from_onnx(path)
     np.testing.assert_array_equal(model.init_params(), A.ravel())
 
 
-@pytest.mark.parametrize("location", ["../secret.bin", "/etc/hostname", "sub/../../secret.bin",
-                                      "C:\\\\secret.bin"])
+@pytest.mark.parametrize(
+    "location", ["../secret.bin", "/etc/hostname", "sub/../../secret.bin", "C:\\\\secret.bin"]
+)
 def test_external_data_outside_the_folder_is_refused(tmp_path, location):
     (tmp_path / "secret.bin").write_bytes(A.tobytes())
     with pytest.raises(OnnxFileError, match="relative path inside the model's folder"):
@@ -207,8 +217,9 @@ def test_huge_declared_tensors_and_data_dependent_sizes(tmp_path):
     with pytest.raises(OnnxFileError, match="more than the limit"):
         from_onnx(model)
     nodes = [helper.make_node("ConstantOfShape", ["shape"], ["Y"], name="bomb")]
-    bomb = make_model(nodes, {"shape": np.array([1 << 20, 1 << 20], dtype=np.int64)}, {},
-                      [("Y", np.float32)])
+    bomb = make_model(
+        nodes, {"shape": np.array([1 << 20, 1 << 20], dtype=np.int64)}, {}, [("Y", np.float32)]
+    )
     with pytest.raises(UnsupportedOnnxError, match="'bomb'.*more than the limit"):
         from_onnx(bomb).forward(np.zeros(0), {})
 
@@ -228,8 +239,9 @@ def test_bad_inputs_and_parameters_are_explained():
         model.forward(np.zeros(5), {})
     with pytest.raises(ValueError, match="not floating initializers"):
         from_onnx(single("Relu"), parameters=["B"])
-    two = make_model([helper.make_node("Add", ["X", "Z"], ["Y"])], {}, {"X": A, "Z": A},
-                     [("Y", np.float64)])
+    two = make_model(
+        [helper.make_node("Add", ["X", "Z"], ["Y"])], {}, {"X": A, "Z": A}, [("Y", np.float64)]
+    )
     with pytest.raises(ValueError, match="pass a dict or a tuple"):
         from_onnx(two).forward(np.zeros(0), A)
     np.testing.assert_array_equal(from_onnx(two).forward(np.zeros(0), (A, A)), 2 * A)

@@ -29,7 +29,7 @@ import hyperdual as hd
 from hyperdual.testing import assert_close, relative_error
 from layers import from_onnx
 
-STRICT = 1e-12          # the bar for projected Hessians in float64
+STRICT = 1e-12  # the bar for projected Hessians in float64
 
 MODELS = {
     "cnn": (cnn_model, cnn_reference, (2, 6, 6), 3),
@@ -42,7 +42,7 @@ def setup(request):
     build, reference, sample_shape, classes = MODELS[request.param]
     proto = build()
     model = from_onnx(proto)
-    rng = np.random.default_rng(17)      # the CNN's ReLU and max-pool kinks are ≥ 5e-3 away
+    rng = np.random.default_rng(17)  # the CNN's ReLU and max-pool kinks are ≥ 5e-3 away
     X = rng.normal(size=(4,) + sample_shape)
     y = rng.integers(0, classes, size=4)
     theta = model.init_params()
@@ -50,9 +50,18 @@ def setup(request):
     def f(t):
         return model.loss(t, X, y)
 
-    H = hd.hessian(f, theta)          # D(D+1)/2 hyper-dual pairs, once per model
-    return dict(name=request.param, proto=proto, model=model, reference=reference, X=X, y=y,
-                theta=theta, f=f, H=H)
+    H = hd.hessian(f, theta)  # D(D+1)/2 hyper-dual pairs, once per model
+    return dict(
+        name=request.param,
+        proto=proto,
+        model=model,
+        reference=reference,
+        X=X,
+        y=y,
+        theta=theta,
+        f=f,
+        H=H,
+    )
 
 
 def test_parameters_are_the_initializers_in_graph_order(setup):
@@ -80,8 +89,7 @@ def test_forward_matches_numpy_reference_for_any_batch(setup, batch):
 def test_forward_matches_onnxruntime(setup):
     """onnxruntime has no double Conv or Erf kernels: it runs a float32 copy."""
     ours = setup["model"].forward(setup["theta"], setup["X"])
-    theirs = onnxruntime_outputs(as_float32(setup["proto"]),
-                                 {"x": setup["X"].astype(np.float32)})
+    theirs = onnxruntime_outputs(as_float32(setup["proto"]), {"x": setup["X"].astype(np.float32)})
     if theirs is None:
         pytest.skip("onnxruntime is not installed")
     assert_close(ours, theirs[0], np.float32, "exact", setup["name"])
@@ -99,8 +107,10 @@ def test_projected_hessian_k3_against_full_hessian_and_bicomplex(setup):
     B[i, j] = B[j, i] = b12
     err_bc = relative_error(Hk, B)
     err_g = relative_error(g, b1[i == j])
-    print(f"{setup['name']}: D = {theta.size}, K×K Hessian rel. error vs full Hessian "
-          f"{err_full:.2e}, vs bicomplex {err_bc:.2e}; g vs bicomplex {err_g:.2e}")
+    print(
+        f"{setup['name']}: D = {theta.size}, K×K Hessian rel. error vs full Hessian "
+        f"{err_full:.2e}, vs bicomplex {err_bc:.2e}; g vs bicomplex {err_g:.2e}"
+    )
     assert err_full <= STRICT and err_bc <= STRICT and err_g <= STRICT
     assert relative_error(value, b_value[0]) <= STRICT
 
@@ -127,8 +137,9 @@ def kink_distance(setup):
     if setup["name"] != "cnn":
         return np.inf
     bn, r1 = setup["model"].outputs(setup["theta"], setup["X"], ["bn", "r1"])
-    windows = np.sort(r1.reshape(4, 3, 3, 2, 3, 2).transpose(0, 1, 2, 4, 3, 5)
-                      .reshape(4, 3, 3, 3, 4), axis=-1)
+    windows = np.sort(
+        r1.reshape(4, 3, 3, 2, 3, 2).transpose(0, 1, 2, 4, 3, 5).reshape(4, 3, 3, 3, 4), axis=-1
+    )
     positive = windows[..., -1] > 0
     return min(np.min(np.abs(bn)), np.min((windows[..., -1] - windows[..., -2])[positive]))
 
@@ -150,14 +161,20 @@ def test_mse_loss_option(setup):
     assert_close(model.loss(theta, X, target), expected, np.float64, "exact", "mse")
     v = np.random.default_rng(7).normal(size=theta.size)
     d1 = hd.directional(lambda t: model.loss(t, X, target), theta, v)[1]
-    assert_close(d1, hd.bicomplex_directional(lambda t: model.loss(t, X, target), theta, v)[1],
-                 np.float64, "exact", "mse derivative")
+    assert_close(
+        d1,
+        hd.bicomplex_directional(lambda t: model.loss(t, X, target), theta, v)[1],
+        np.float64,
+        "exact",
+        "mse derivative",
+    )
 
 
 def test_optimizers_step_on_the_model(setup):
     """FoMoH-KD runs on the ONNX objective. Batch-norm statistics are held constant
     (``parameters=``): as parameters an optimizer could make a running variance negative."""
     from optimizers import FoMoHKD
+
     proto, X, y = setup["proto"], setup["X"], setup["y"]
     trainable = [t.name for t in proto.graph.initializer if "running" not in t.name]
     model = from_onnx(proto, parameters=trainable)

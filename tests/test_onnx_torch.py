@@ -31,7 +31,7 @@ from hyperdual.testing import relative_error
 from layers import from_onnx
 
 nn, F = torch.nn, torch.nn.functional
-EPS = 2.0 ** -10
+EPS = 2.0**-10
 STRICT = 1e-12
 
 
@@ -60,8 +60,9 @@ class Attention(nn.Module):
     def forward(self, x):
         N, T, d = x.shape
         x = self.bn(x.transpose(1, 2)).transpose(1, 2)
-        q, k, v = (t.reshape(N, T, self.heads, -1).transpose(1, 2)
-                   for t in self.qkv(x).chunk(3, dim=-1))
+        q, k, v = (
+            t.reshape(N, T, self.heads, -1).transpose(1, 2) for t in self.qkv(x).chunk(3, dim=-1)
+        )
         a = F.scaled_dot_product_attention(q, k, v).transpose(1, 2).reshape(N, T, d)
         x = self.ln1(x + self.out(a))
         x = self.ln2(x + self.ff2(F.gelu(self.ff1(x))))
@@ -73,8 +74,9 @@ class Encoder(nn.Module):
 
     def __init__(self):
         super().__init__()
-        self.layer = nn.TransformerEncoderLayer(4, 2, 8, dropout=0.0, activation="gelu",
-                                                batch_first=True, layer_norm_eps=EPS)
+        self.layer = nn.TransformerEncoderLayer(
+            4, 2, 8, dropout=0.0, activation="gelu", batch_first=True, layer_norm_eps=EPS
+        )
         self.cls = nn.Linear(4, 3)
 
     def forward(self, x):
@@ -95,18 +97,30 @@ class ConvNet(nn.Module):
         return self.fc(h.flatten(1))
 
 
-MODULES = {"attention": (Attention, (3, 4)), "encoder": (Encoder, (3, 4)),
-           "convnet": (ConvNet, (2, 6, 6))}
+MODULES = {
+    "attention": (Attention, (3, 4)),
+    "encoder": (Encoder, (3, 4)),
+    "convnet": (ConvNet, (2, 6, 6)),
+}
 
 
 def export(module, x, fold):
     buffer = io.BytesIO()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        torch.onnx.export(module, (x,), buffer, dynamo=False, do_constant_folding=fold,
-                          opset_version=17, input_names=["x"], output_names=["logits"],
-                          dynamic_axes={"x": {0: "batch"}, "logits": {0: "batch"}})
+        torch.onnx.export(
+            module,
+            (x,),
+            buffer,
+            dynamo=False,
+            do_constant_folding=fold,
+            opset_version=17,
+            input_names=["x"],
+            output_names=["logits"],
+            dynamic_axes={"x": {0: "batch"}, "logits": {0: "batch"}},
+        )
     import onnx
+
     return onnx.load_model_from_string(buffer.getvalue())
 
 
@@ -118,8 +132,9 @@ def exported(request):
     with torch.no_grad():
         for name, t in list(module.named_parameters()) + list(module.named_buffers()):
             if t.dtype.is_floating_point:
-                t.copy_(0.5 + torch.rand_like(t) if "running_var" in name
-                        else 0.5 * torch.randn_like(t))
+                t.copy_(
+                    0.5 + torch.rand_like(t) if "running_var" in name else 0.5 * torch.randn_like(t)
+                )
     rng = np.random.default_rng(1)
     X = rng.normal(size=(5,) + sample)
     y = rng.integers(0, 3, size=5)
@@ -134,9 +149,10 @@ def torch_loss_of_theta(module, layout, X, y):
         tensors, start = {}, 0
         for name, shape in layout:
             size = int(np.prod(shape))
-            tensors[name] = theta[start:start + size].reshape(shape)
+            tensors[name] = theta[start : start + size].reshape(shape)
             start += size
         return F.cross_entropy(torch.func.functional_call(module, tensors, (x_t,)), y_t)
+
     return loss
 
 
@@ -156,6 +172,7 @@ def test_loss_gradient_and_projected_hessian_match_double_backward(exported):
 
     def f(t):
         return model.loss(t, X, y)
+
     V = np.random.default_rng(2).normal(size=(3, theta.size))
     value, g_k, H_k = hd.projected_hessian(f, theta, V)
     grad = hd.gradient(f, theta)
@@ -163,19 +180,25 @@ def test_loss_gradient_and_projected_hessian_match_double_backward(exported):
     loss_t = torch_loss_of_theta(module, layout, X, y)
     theta_t = torch.tensor(theta, requires_grad=True)
     from torch.nn.attention import SDPBackend, sdpa_kernel
-    with sdpa_kernel(SDPBackend.MATH):          # the fused CPU kernel has no double backward
+
+    with sdpa_kernel(SDPBackend.MATH):  # the fused CPU kernel has no double backward
         L = loss_t(theta_t)
         (g_t,) = torch.autograd.grad(L, theta_t, create_graph=True)
         V_t = torch.tensor(V)
-        HV = torch.stack([torch.autograd.grad(g_t @ V_t[k], theta_t, retain_graph=True)[0]
-                          for k in range(3)])
+        HV = torch.stack(
+            [torch.autograd.grad(g_t @ V_t[k], theta_t, retain_graph=True)[0] for k in range(3)]
+        )
     H_t = (V_t @ HV.T).detach().numpy()
-    errors = {"loss": relative_error(value, L.item()),
-              "gradient": relative_error(grad, g_t.detach().numpy()),
-              "V g": relative_error(g_k, V @ g_t.detach().numpy()),
-              "K×K Hessian": relative_error(H_k, H_t)}
-    print(f"{name}: D = {theta.size}, nodes {len(model.graph.nodes)}, relative errors vs "
-          "PyTorch double backward: " + ", ".join(f"{k} {v:.1e}" for k, v in errors.items()))
+    errors = {
+        "loss": relative_error(value, L.item()),
+        "gradient": relative_error(grad, g_t.detach().numpy()),
+        "V g": relative_error(g_k, V @ g_t.detach().numpy()),
+        "K×K Hessian": relative_error(H_k, H_t),
+    }
+    print(
+        f"{name}: D = {theta.size}, nodes {len(model.graph.nodes)}, relative errors vs "
+        "PyTorch double backward: " + ", ".join(f"{k} {v:.1e}" for k, v in errors.items())
+    )
     assert all(e <= STRICT for e in errors.values()), errors
 
 

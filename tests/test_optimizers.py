@@ -91,12 +91,12 @@ def test_newton_and_fomoh_kd_with_K_equal_D_land_on_the_minimum(quad):
         assert_close(new, minimum, F64, "exact", f"{opt!r} one step")
         assert info.jitter == 0.0 and opt.jitter_count == 0
     conditions = []
-    for seed in range(10):                           # random Gaussian frames span R^D too
+    for seed in range(10):  # random Gaussian frames span R^D too
         new, info = FoMoHKD(K=D, lr=1.0, seed=seed).step(f, th)
         assert_equals_newton(new, minimum, info.condition, f"FoMoH-{D}D, seed {seed}")
         assert info.jitter == 0.0
         conditions.append(info.condition)
-    assert sum(c <= WELL_CONDITIONED for c in conditions) >= 5   # most checks are the exact kind
+    assert sum(c <= WELL_CONDITIONED for c in conditions) >= 5  # most checks are the exact kind
 
 
 def test_fomoh_kd_with_basis_directions_is_newton_bit_for_bit(quad):
@@ -170,16 +170,16 @@ def test_negative_curvature_fomoh_uses_the_absolute_value_and_fomoh_kd_solves_as
     f = lambda th: 0.5 * (th @ (A @ th))
     th = np.array([0.3, 0.4])
     g = A @ th
-    v = np.array([[0.0, 1.0]])                                         # vᵀHv = -2 < 0
+    v = np.array([[0.0, 1.0]])  # vᵀHv = -2 < 0
     fomoh, _ = FoMoH(lr=1.0, directions=v).step(f, th)
     assert_close(fomoh, th - (g @ v[0]) / 2.0 * v[0], F64, "exact", "FoMoH with |vᵀHv|")
-    assert f(fomoh) < f(th)                                            # still downhill
-    plain, info = FoMoHKD(K=1, lr=1.0, directions=v).step(f, th)        # Algorithm 1 with K = 1
+    assert f(fomoh) < f(th)  # still downhill
+    plain, info = FoMoHKD(K=1, lr=1.0, directions=v).step(f, th)  # Algorithm 1 with K = 1
     assert_close(plain, th - (g @ v[0]) / -2.0 * v[0], F64, "exact", "Algorithm 1, K = 1")
     assert_close(info.curvature, [-2.0], F64, "exact", "negative vᵀHv reported")
-    saddle, _ = Newton(lr=1.0).step(f, th)                             # Newton goes to the saddle
+    saddle, _ = Newton(lr=1.0).step(f, th)  # Newton goes to the saddle
     assert_close(saddle, [0.0, 0.0], F64, "exact", "Newton on an indefinite quadratic")
-    free, _ = Newton(lr=1.0, curvature="abs").step(f, th)               # saddle-free: |H|
+    free, _ = Newton(lr=1.0, curvature="abs").step(f, th)  # saddle-free: |H|
     assert_close(free, th - np.linalg.solve(np.abs(A), g), F64, "exact", "|H| step")
     assert f(free) < f(th)
 
@@ -194,7 +194,7 @@ def test_fomoh_equals_fomoh_kd_with_K_1_where_the_curvature_is_positive(quad):
 
 # ----------------------------------------------------------------------------- jitter
 def test_singular_hessian_gets_jitter_and_is_counted():
-    f = lambda th: (th[0] + th[1]) ** 2 + th[2]                        # H singular
+    f = lambda th: (th[0] + th[1]) ** 2 + th[2]  # H singular
     opt = Newton(lr=1.0)
     th = np.array([0.5, 0.2, 0.0])
     new, info = opt.step(f, th)
@@ -218,7 +218,7 @@ def test_duplicate_directions_make_H_singular_every_step(quad):
         assert info.jittered
     assert opt.jitter_count == 3
     g = np.array([0.0, 0.0])
-    singular = solve_kappa(np.ones((2, 2)), g)     # the exact-zero gradient case itself
+    singular = solve_kappa(np.ones((2, 2)), g)  # the exact-zero gradient case itself
     assert singular.jitter > 0.0 and np.array_equal(singular.kappa, g)
 
 
@@ -226,17 +226,17 @@ def test_ill_conditioned_H_gets_the_smallest_sufficient_jitter():
     H, g = np.diag([1.0, 1e-15]), np.array([1.0, 1.0])
     solved = solve_kappa(H, g)
     s = (1.0 + 1e-15) / 2
-    assert solved.jitter == pytest.approx(1e-8 * s, rel=1e-12)   # cond 1e15 > 4.5e13: one retry
+    assert solved.jitter == pytest.approx(1e-8 * s, rel=1e-12)  # cond 1e15 > 4.5e13: one retry
     assert_close(solved.kappa, g / (np.diag(H) + solved.jitter), F64, "exact", "jittered kappa")
-    fine = solve_kappa(np.diag([1.0, 1e-12]), g)                      # cond 1e12: left alone
+    fine = solve_kappa(np.diag([1.0, 1e-12]), g)  # cond 1e12: left alone
     assert fine.jitter == 0.0
-    assert solve_kappa(H, g, np.float32).jitter > 1e-5 * s           # float32: cond_max 8.4e4
+    assert solve_kappa(H, g, np.float32).jitter > 1e-5 * s  # float32: cond_max 8.4e4
 
 
 def test_zero_gradient_and_non_finite_cases_need_no_jitter():
     zero = solve_kappa(np.zeros((2, 2)), np.zeros(2))
     assert np.array_equal(zero.kappa, np.zeros(2))
-    assert zero.jitter == 1e-8                     # H = 0 is singular: reported, never silent
+    assert zero.jitter == 1e-8  # H = 0 is singular: reported, never silent
     stationary = solve_kappa(np.diag([2.0, 3.0]), np.zeros(2))
     assert np.array_equal(stationary.kappa, np.zeros(2)) and stationary.jitter == 0.0
     bad = solve_kappa(np.array([[np.nan, 0.0], [0.0, 1.0]]), np.ones(2))
@@ -255,7 +255,7 @@ def test_sgd_with_momentum_matches_hand_computed_steps(quad):
         buf = g if buf is None else mu * buf + g
         ref = ref - lr * buf
         assert_close(th, ref, F64, "exact", "SGD with momentum")
-    forward, _ = SGD(lr=lr).step(f, theta0())                          # gradient from forward mode
+    forward, _ = SGD(lr=lr).step(f, theta0())  # gradient from forward mode
     assert_close(forward, theta0() - lr * (A @ theta0() - b), F64, "exact", "SGD, forward grad")
 
 
@@ -269,14 +269,21 @@ def test_adam_matches_hand_computed_steps(quad):
         th, _ = opt.step(f, th, grad=grad)
         g = A @ ref - b
         m, s = b1 * m + (1 - b1) * g, b2 * s + (1 - b2) * g * g
-        ref = ref - lr * (m / (1 - b1 ** t)) / (np.sqrt(s / (1 - b2 ** t)) + eps)
+        ref = ref - lr * (m / (1 - b1**t)) / (np.sqrt(s / (1 - b2**t)) + eps)
         assert_close(th, ref, F64, "exact", f"Adam step {t}")
 
 
 # ----------------------------------------------------------------------------- seeds, checkpoints
-ALL = [("fgd", {"lr": 0.01}), ("fomoh", {}), ("fomoh-bp", {}), ("fomoh-3d", {}),
-       ("fomoh-kd", {"K": 2, "directions": "basis"}), ("newton", {}),
-       ("sgd", {"momentum": 0.9, "lr": 0.05}), ("adam", {"lr": 0.05})]
+ALL = [
+    ("fgd", {"lr": 0.01}),
+    ("fomoh", {}),
+    ("fomoh-bp", {}),
+    ("fomoh-3d", {}),
+    ("fomoh-kd", {"K": 2, "directions": "basis"}),
+    ("newton", {}),
+    ("sgd", {"momentum": 0.9, "lr": 0.05}),
+    ("adam", {"lr": 0.05}),
+]
 
 
 def run_steps(opt, f, grad, th, n):
@@ -298,8 +305,9 @@ def test_same_seed_same_run_and_state_dict_resumes_exactly(quad, name, kw):
     mid, _ = run_steps(opt, f, grad, theta0(), 2)
     state = opt.state_dict()
     # what a checkpoint does: arrays to .npz-able arrays, the rest through JSON
-    plain = json.loads(json.dumps({k: v for k, v in state.items() if k != "arrays"},
-                                  allow_nan=False))
+    plain = json.loads(
+        json.dumps({k: v for k, v in state.items() if k != "arrays"}, allow_nan=False)
+    )
     plain["arrays"] = {k: None if v is None else np.array(v) for k, v in state["arrays"].items()}
     _, rest_a = run_steps(opt, f, grad, mid, 2)
     resumed = build(name, seed=999, **kw)
@@ -323,8 +331,11 @@ def test_load_state_dict_rejects_bad_states(quad):
     state = opt.state_dict()
     with pytest.raises(ValueError, match="for 'Adam', not 'SGD'"):
         SGD().load_state_dict(state)
-    for broken in ({**state, "lr": -1.0}, {**state, "arrays": {"m": None}},
-                   {**state, "arrays": {"m": np.zeros((2, 2)), "s": None}}):
+    for broken in (
+        {**state, "lr": -1.0},
+        {**state, "arrays": {"m": None}},
+        {**state, "arrays": {"m": np.zeros((2, 2)), "s": None}},
+    ):
         with pytest.raises(ValueError):
             Adam().load_state_dict(broken)
     with pytest.raises((ValueError, TypeError, KeyError)):
@@ -337,9 +348,16 @@ def test_float32_parameters_stay_float32():
     A32, b32 = A.astype(np.float32), b.astype(np.float32)
     f32 = lambda th: 0.5 * (th @ (A32 @ th)) - b32 @ th
     th = theta0().astype(np.float32)
-    for f in (f32, f64):                          # also when f itself computes in float64
-        for opt in (FoMoHKD(K=D, seed=0), FoMoH(seed=0), FGD(seed=0), Newton(), FoMoHBP(),
-                    SGD(), Adam()):
+    for f in (f32, f64):  # also when f itself computes in float64
+        for opt in (
+            FoMoHKD(K=D, seed=0),
+            FoMoH(seed=0),
+            FGD(seed=0),
+            Newton(),
+            FoMoHBP(),
+            SGD(),
+            Adam(),
+        ):
             new, _ = opt.step(f, th)
             assert new.dtype == np.float32, (opt, f)
     new, _ = Newton().step(f32, th)
@@ -349,6 +367,7 @@ def test_float32_parameters_stay_float32():
 # ----------------------------------------------------------------------------- the shared step
 def test_hyperplane_step_is_the_shared_core(quad, monkeypatch):
     import optimizers.methods as methods
+
     calls = []
     real = methods.hyperplane_step
 
@@ -391,8 +410,17 @@ def test_registry_names():
         build("lbfgs")
     with pytest.raises(ValueError):
         build("fomoh-2d", K=3)
-    assert set(optimizers.names()) >= {"fgd", "fomoh", "fomoh-bp", "fomoh-2d", "fomoh-3d",
-                                       "fomoh-kd", "newton", "sgd", "adam"}
+    assert set(optimizers.names()) >= {
+        "fgd",
+        "fomoh",
+        "fomoh-bp",
+        "fomoh-2d",
+        "fomoh-3d",
+        "fomoh-kd",
+        "newton",
+        "sgd",
+        "adam",
+    }
 
 
 # ----------------------------------------------------------------------------- schedules
@@ -423,13 +451,23 @@ def test_reduce_on_rise():
     assert opt.lr == pytest.approx(0.01)
     # a loss that falls again after a reduction, though still above the best, is no rise
     falling = ReduceOnRise(opt, factor=0.5)
-    assert [falling.step(v) for v in (1.0, 0.8, 0.9, 0.85, 0.84)] == [False, False, True,
-                                                                      False, False]
+    assert [falling.step(v) for v in (1.0, 0.8, 0.9, 0.85, 0.84)] == [
+        False,
+        False,
+        True,
+        False,
+        False,
+    ]
 
     opt.lr = 1.0
     patient = ReduceOnRise(opt, factor=0.5, patience=1)
-    assert [patient.step(v) for v in (1.0, 1.1, 0.9, 1.2, 1.3)] == [False, False, False,
-                                                                     False, True]
+    assert [patient.step(v) for v in (1.0, 1.1, 0.9, 1.2, 1.3)] == [
+        False,
+        False,
+        False,
+        False,
+        True,
+    ]
     assert patient.step(float("nan")) is False and patient.step(float("nan")) is True
 
     opt.lr = 1.0
@@ -438,7 +476,7 @@ def test_reduce_on_rise():
         a.step(v)
     b = ReduceOnRise(opt, factor=0.5, patience=1)
     b.load_state_dict(json.loads(json.dumps(a.state_dict(), allow_nan=False)))
-    json.dumps(ReduceOnRise(opt).state_dict(), allow_nan=False)      # fresh state: strict JSON
+    json.dumps(ReduceOnRise(opt).state_dict(), allow_nan=False)  # fresh state: strict JSON
     assert a.step(1.2) is True
     opt.lr = 1.0
     assert b.step(1.2) is True

@@ -11,7 +11,7 @@ import pytest
 
 import hyperdual as hd
 from hyperlab import oracle
-from hyperlab.oracle import OracleFormatError, schema
+from hyperlab.oracle import OracleFormatError, metadata
 from hyperlab.oracle import format as fmt
 from hyperlab.oracle.cli import main as oracle_main
 from layers import (
@@ -34,15 +34,33 @@ FIRST_ORDER = ("loss", "grad", "dir_d1", "dir_d2", "kd_g")
 def conv_model():
     """Two convolutions (the second with C_in = 3 > 1, so a transposed layout shows), tanh,
     max-pool, sigmoid, flatten, dense: D = 119."""
-    return Sequential([Conv2d(2, 3, 3, padding=1), Tanh(), MaxPool2d(2), Conv2d(3, 2, 2),
-                       Sigmoid(), Flatten(), Dense(8, 4)], input_shape=(2, 6, 6))
+    return Sequential(
+        [
+            Conv2d(2, 3, 3, padding=1),
+            Tanh(),
+            MaxPool2d(2),
+            Conv2d(3, 2, 2),
+            Sigmoid(),
+            Flatten(),
+            Dense(8, 4),
+        ],
+        input_shape=(2, 6, 6),
+    )
 
 
 @pytest.fixture(scope="module")
 def conv_case(tmp_path_factory):
     """A conv case asking for every quantity, with its reference results on disk."""
-    case = oracle.make_case(tmp_path_factory.mktemp("conv") / "case", conv_model(), batch=3,
-                            pairs=2, kd=3, hvp=2, hessian=True, seed=1)
+    case = oracle.make_case(
+        tmp_path_factory.mktemp("conv") / "case",
+        conv_model(),
+        batch=3,
+        pairs=2,
+        kd=3,
+        hvp=2,
+        hessian=True,
+        seed=1,
+    )
     reference = oracle.compute_reference(case, case.path / "reference")
     return case, reference
 
@@ -58,22 +76,35 @@ def statuses(comparison):
 
 
 # --------------------------------------------------------------------------- model descriptions
-@pytest.mark.parametrize("model", [
-    models.logistic_regression(n_features=5, n_classes=3),
-    models.mlp(hidden=4, n_features=6, n_classes=3),
-    models.lenet5(input_shape=(1, 12, 12), n_classes=4),
-    models.mnist_cnn(input_shape=(1, 16, 16), n_classes=3),
-    models.deep_mlp(width=3, depth=3, n_features=4, n_classes=2, activation="tanh"),
-    Sequential([Conv2d(1, 2, (2, 3), stride=2, padding=1), ReLU(), AvgPool2d(3, stride=2,
-                padding=1), Flatten(), Dense(8, 3)], input_shape=(1, 5, 7)),
-], ids=["logreg", "mlp", "lenet5", "mnist_cnn", "deep_mlp", "strided"])
+@pytest.mark.parametrize(
+    "model",
+    [
+        models.logistic_regression(n_features=5, n_classes=3),
+        models.mlp(hidden=4, n_features=6, n_classes=3),
+        models.lenet5(input_shape=(1, 12, 12), n_classes=4),
+        models.mnist_cnn(input_shape=(1, 16, 16), n_classes=3),
+        models.deep_mlp(width=3, depth=3, n_features=4, n_classes=2, activation="tanh"),
+        Sequential(
+            [
+                Conv2d(1, 2, (2, 3), stride=2, padding=1),
+                ReLU(),
+                AvgPool2d(3, stride=2, padding=1),
+                Flatten(),
+                Dense(8, 3),
+            ],
+            input_shape=(1, 5, 7),
+        ),
+    ],
+    ids=["logreg", "mlp", "lenet5", "mnist_cnn", "deep_mlp", "strided"],
+)
 def test_description_maps_one_to_one_onto_sequential(model):
     description = oracle.describe_model(model)
-    rebuilt = oracle.build_model(json.loads(json.dumps(description)))   # through JSON
+    rebuilt = oracle.build_model(json.loads(json.dumps(description)))  # through JSON
     assert rebuilt.param_shapes() == model.param_shapes()
     entries = fmt.parameter_layout(oracle.validate_model(description)[1])
-    assert [(e["name"], slice(e["offset"], e["offset"] + e["size"])) for e in entries] \
-        == model.param_groups()
+    assert [
+        (e["name"], slice(e["offset"], e["offset"] + e["size"])) for e in entries
+    ] == model.param_groups()
     rng = np.random.default_rng(0)
     theta = model.init_params(seed=0) + 0.1 * rng.standard_normal(model.num_params)
     x = rng.standard_normal((2, *model.input_shape))
@@ -112,8 +143,9 @@ def test_reference_cross_checks_agree_and_are_recorded(conv_case):
     on_disk = json.loads((case.path / "reference" / "results.json").read_text())
     assert on_disk["cross_check"]["all_agree"] and on_disk["dtype"] == "float64"
     H = reference.arrays["hessian"]
-    np.testing.assert_allclose(reference.arrays["hvp"], case.arrays["hvp_v"] @ H, rtol=0,
-                               atol=1e-13 * np.abs(H).max())
+    np.testing.assert_allclose(
+        reference.arrays["hvp"], case.arrays["hvp_v"] @ H, rtol=0, atol=1e-13 * np.abs(H).max()
+    )
 
 
 def test_reverse_method_matches_forward(conv_case):
@@ -180,7 +212,7 @@ def numpy_logreg_backend(case, wrong_softmax_hessian=False):
     N = len(y)
 
     def unpack(t):
-        return t[:n_out * n_in].reshape(n_out, n_in), t[n_out * n_in:]
+        return t[: n_out * n_in].reshape(n_out, n_in), t[n_out * n_in :]
 
     W, b = unpack(theta)
     p = _softmax(x @ W.T + b)
@@ -198,19 +230,26 @@ def numpy_logreg_backend(case, wrong_softmax_hessian=False):
     r = p - onehot
     g = np.concatenate([(r.T @ x).reshape(-1), r.sum(axis=0)]) / N
     H = np.stack([hv(e) for e in np.eye(theta.size)])
-    out = {"loss": np.mean(-np.log(p[np.arange(N), y])), "grad": g,
-           "dir_d1": a["v1"] @ g, "dir_d2": a["v2"] @ g,
-           "dir_d12": np.einsum("pd,de,pe->p", a["v1"], H, a["v2"]),
-           "kd_g": a["V"] @ g, "kd_H": a["V"] @ H @ a["V"].T,
-           "hvp": np.stack([hv(v) for v in a["hvp_v"]]), "hessian": H}
+    out = {
+        "loss": np.mean(-np.log(p[np.arange(N), y])),
+        "grad": g,
+        "dir_d1": a["v1"] @ g,
+        "dir_d2": a["v2"] @ g,
+        "dir_d12": np.einsum("pd,de,pe->p", a["v1"], H, a["v2"]),
+        "kd_g": a["V"] @ g,
+        "kd_H": a["V"] @ H @ a["V"].T,
+        "hvp": np.stack([hv(v) for v in a["hvp_v"]]),
+        "hessian": H,
+    }
     return out
 
 
 @pytest.fixture(scope="module")
 def logreg_case(tmp_path_factory):
     model = models.logistic_regression(n_features=5, n_classes=3)
-    case = oracle.make_case(tmp_path_factory.mktemp("logreg") / "case", model, batch=6,
-                            hessian=True, seed=2)
+    case = oracle.make_case(
+        tmp_path_factory.mktemp("logreg") / "case", model, batch=6, hessian=True, seed=2
+    )
     return case, oracle.compute_reference(case, case.path / "reference")
 
 
@@ -247,10 +286,17 @@ def test_transposed_conv_weight_layout_is_caught(conv_case, tmp_path):
     theta = a["theta"]
     value, d1, d2, d12 = hd.directional(f, theta, a["v1"], a["v2"])
     _, kd_g, kd_H = hd.projected_hessian(f, theta, a["V"])
-    arrays = {"loss": value, "grad": hd.gradient(f, theta), "dir_d1": d1, "dir_d2": d2,
-              "dir_d12": d12, "kd_g": kd_g, "kd_H": kd_H,
-              "hvp": np.stack([hd.hvp(f, theta, v) for v in a["hvp_v"]]),
-              "hessian": hd.hessian(f, theta)}
+    arrays = {
+        "loss": value,
+        "grad": hd.gradient(f, theta),
+        "dir_d1": d1,
+        "dir_d2": d2,
+        "dir_d12": d12,
+        "kd_g": kd_g,
+        "kd_H": kd_H,
+        "hvp": np.stack([hd.hvp(f, theta, v) for v in a["hvp_v"]]),
+        "hessian": hd.hessian(f, theta),
+    }
     cmp = oracle.compare_results(case, candidate(case, tmp_path, arrays), reference)
     assert not cmp.ok
     assert statuses(cmp)["loss"] == "FAIL" and statuses(cmp)["hessian"] == "FAIL"
@@ -300,8 +346,9 @@ def test_missing_wrong_shape_nonfinite_and_unexpected(conv_case, tmp_path, capsy
     assert oracle_main(["compare", str(case.path), str(path)]) == 1
     assert oracle_main(["validate", str(case.path), str(path)]) == 2
     assert "unusable results" in capsys.readouterr().err
-    cmp = oracle.compare_results(case, oracle.read_results(path, case), reference,
-                                 skip=["kd_g", "dir_d12", "hvp"])
+    cmp = oracle.compare_results(
+        case, oracle.read_results(path, case), reference, skip=["kd_g", "dir_d12", "hvp"]
+    )
     assert statuses(cmp)["jacobian"] == "UNEXPECTED" and not cmp.ok
 
 
@@ -345,8 +392,10 @@ JSON_MUTATIONS = {
     "format": (lambda d: d.update(format="something-else"), "'format' must be"),
     "unknown key": (lambda d: d.update(execute="rm -rf /"), "unknown key"),
     "missing key": (lambda d: d.pop("parameters"), "lacks the key"),
-    "layer type": (lambda d: d["model"]["layers"].insert(0, {"type": "__import__", "name": "x"}),
-                   "type must be one of"),
+    "layer type": (
+        lambda d: d["model"]["layers"].insert(0, {"type": "__import__", "name": "x"}),
+        "type must be one of",
+    ),
     "layer field": (lambda d: _dense(d).update(activation="softmax"), "unknown key"),
     "float field": (lambda d: d["model"]["layers"][0].update(stride=1.5), "must be an integer"),
     "bool field": (lambda d: d["model"]["layers"][0].update(padding=True), "must be an integer"),
@@ -393,7 +442,7 @@ def test_unreadable_json(case_copy):
 
 
 def test_full_hessian_only_for_small_models(case_copy, monkeypatch):
-    monkeypatch.setattr(schema, "MAX_HESSIAN_PARAMETERS", 100)
+    monkeypatch.setattr(metadata, "MAX_HESSIAN_PARAMETERS", 100)  # where the check reads it
     with pytest.raises(OracleFormatError, match="full Hessian is available for at most 100"):
         oracle.read_case(case_copy)
 
@@ -468,7 +517,7 @@ def test_member_larger_than_its_shape_is_refused_before_reading(case_copy):
         for key, value in arrays.items():
             with zf.open(key + ".npy", "w") as fh:
                 np.lib.format.write_array(fh, value)
-                if key == "y":   # data beyond the shape in the header
+                if key == "y":  # data beyond the shape in the header
                     fh.write(b"\0" * (1 << 20))
     _edit_json(case_copy, lambda d: d.update(arrays_sha256=fmt.sha256_file(npz)))
     with pytest.raises(OracleFormatError, match="array 'y' is .* bytes, more than"):
@@ -480,19 +529,52 @@ def test_command_line_round_trip(tmp_path, capsys):
     from hyperlab.cli import main as fomoh_main
 
     case_dir = tmp_path / "case"
-    assert fomoh_main(["oracle", "make-case", str(case_dir), "--model", "mlp",
-                       "--model-arg", "hidden=3", "--model-arg", "n_features=4",
-                       "--model-arg", "n_classes=3", "--hessian", "--kd", "2"]) == 0
+    assert (
+        fomoh_main(
+            [
+                "oracle",
+                "make-case",
+                str(case_dir),
+                "--model",
+                "mlp",
+                "--model-arg",
+                "hidden=3",
+                "--model-arg",
+                "n_features=4",
+                "--model-arg",
+                "n_classes=3",
+                "--hessian",
+                "--kd",
+                "2",
+            ]
+        )
+        == 0
+    )
     assert fomoh_main(["oracle", "reference", str(case_dir)]) == 0
     out = capsys.readouterr().out
     assert "bicomplex step" in out and "NO" not in out.split()
     assert fomoh_main(["oracle", "validate", str(case_dir), str(case_dir / "reference")]) == 0
     assert fomoh_main(["oracle", "compare", str(case_dir), str(case_dir / "reference")]) == 0
     assert "AGREE: 9 of 9" in capsys.readouterr().out
-    assert fomoh_main(["oracle", "compare", str(case_dir), str(case_dir / "reference"),
-                       "--skip", "third_derivative"]) == 2
-    assert fomoh_main(["oracle", "make-case", str(tmp_path / "x"), "--model", "mlp",
-                       "--model-arg", "hiden=3"]) == 2
+    assert (
+        fomoh_main(
+            [
+                "oracle",
+                "compare",
+                str(case_dir),
+                str(case_dir / "reference"),
+                "--skip",
+                "third_derivative",
+            ]
+        )
+        == 2
+    )
+    assert (
+        fomoh_main(
+            ["oracle", "make-case", str(tmp_path / "x"), "--model", "mlp", "--model-arg", "hiden=3"]
+        )
+        == 2
+    )
     assert "unexpected keyword argument 'hiden'" in capsys.readouterr().err
     (case_dir / "case.json").write_text("{}")
     assert fomoh_main(["oracle", "validate", str(case_dir)]) == 2
@@ -503,8 +585,13 @@ def test_compare_computes_the_reference_when_none_is_given(logreg_case, tmp_path
     case, reference = logreg_case
     path = tmp_path / "case"
     shutil.copytree(case.path, path, ignore=shutil.ignore_patterns("reference"))
-    cand = oracle.write_results(tmp_path / "cand", oracle.read_case(path),
-                                numpy_logreg_backend(case), backend="numpy", dtype="float64")
+    cand = oracle.write_results(
+        tmp_path / "cand",
+        oracle.read_case(path),
+        numpy_logreg_backend(case),
+        backend="numpy",
+        dtype="float64",
+    )
     assert oracle_main(["compare", str(path), str(cand)]) == 0
     assert "computing them now" in capsys.readouterr().out
     assert not os.path.exists(path / "reference")

@@ -75,12 +75,22 @@ def test_batched_evaluation_agrees_with_one_call_per_direction():
         return quadratic_batched(X)
 
     H_batched = oracles.bicomplex_hessian(counted, THETA, batched=True)
-    assert calls == [(D * (D + 1) // 2, D)]                  # one call for all pairs
+    assert calls == [(D * (D + 1) // 2, D)]  # one call for all pairs
     assert_close(H_batched, oracles.bicomplex_hessian(quadratic, THETA), F64, "exact", "H")
-    assert_close(oracles.cs_gradient(quadratic_batched, THETA, batched=True),
-                 oracles.cs_gradient(quadratic, THETA), F64, "exact", "cs batched")
-    assert_close(oracles.bicomplex_gradient(quadratic_batched, THETA, batched=True),
-                 A @ THETA + B, F64, "exact", "bicomplex batched gradient")
+    assert_close(
+        oracles.cs_gradient(quadratic_batched, THETA, batched=True),
+        oracles.cs_gradient(quadratic, THETA),
+        F64,
+        "exact",
+        "cs batched",
+    )
+    assert_close(
+        oracles.bicomplex_gradient(quadratic_batched, THETA, batched=True),
+        A @ THETA + B,
+        F64,
+        "exact",
+        "bicomplex batched gradient",
+    )
 
 
 def test_batched_f_with_the_wrong_output_shape_is_refused():
@@ -118,16 +128,28 @@ def test_directions_of_very_different_lengths_are_normalised():
         _, d1, d12 = oracles.bicomplex_directional(smooth, THETA, scale * v)
         assert_close(d1, scale * v @ g, F64, "exact", f"d1 at |v| ~ {scale}")
         assert_close(d12, scale**2 * v @ Hm @ v, F64, "exact", f"d12 at |v| ~ {scale}")
-        assert_close(oracles.cs_directional(smooth, THETA, scale * v), scale * v @ g, F64,
-                     "complex_step", f"cs at |v| ~ {scale}")
-        assert_close(oracles.fd_directional(smooth, THETA, scale * v)[0], scale * v @ g, F64,
-                     "fd_first", f"fd at |v| ~ {scale}")
+        assert_close(
+            oracles.cs_directional(smooth, THETA, scale * v),
+            scale * v @ g,
+            F64,
+            "complex_step",
+            f"cs at |v| ~ {scale}",
+        )
+        assert_close(
+            oracles.fd_directional(smooth, THETA, scale * v)[0],
+            scale * v @ g,
+            F64,
+            "fd_first",
+            f"fd at |v| ~ {scale}",
+        )
 
 
 def test_complex_step_on_a_vector_valued_function_gives_a_hessian_vector_product():
     """The complex-step Newton-Krylov building block: Hv = Im ∇f(θ + i h v) / h."""
+
     def grad(x):
         return A @ x + B + np.exp(x)
+
     v = RNG.normal(size=D)
     expected = A @ v + np.exp(THETA) * v
     assert_close(oracles.cs_directional(grad, THETA, v), expected, F64, "complex_step", "Hv")
@@ -137,8 +159,11 @@ def test_complex_step_on_a_vector_valued_function_gives_a_hessian_vector_product
 def test_float32_theta_gives_float64_references():
     theta32 = THETA.astype(np.float32)
     t = theta32.astype(F64)
-    for result in (oracles.fd_gradient(quadratic, theta32), oracles.cs_gradient(quadratic, theta32),
-                   oracles.bicomplex_gradient(quadratic, theta32)):
+    for result in (
+        oracles.fd_gradient(quadratic, theta32),
+        oracles.cs_gradient(quadratic, theta32),
+        oracles.bicomplex_gradient(quadratic, theta32),
+    ):
         assert result.dtype == F64
     assert_close(oracles.bicomplex_gradient(quadratic, theta32), A @ t + B, F64, "exact", "g")
     assert oracles.bicomplex_hessian(quadratic, theta32).dtype == F64
@@ -147,20 +172,24 @@ def test_float32_theta_gives_float64_references():
 def test_default_steps_follow_the_dtype_rule():
     theta = np.array([0.0, 0.5, -3.0, 1e3])
     eps = np.finfo(F64).eps
-    np.testing.assert_allclose(oracles.default_fd_step(theta, 1),
-                               eps ** (1 / 3) * np.array([1, 1, 3, 1e3]))
-    np.testing.assert_allclose(oracles.default_fd_step(theta, 2),
-                               eps**0.25 * np.array([1, 1, 3, 1e3]))
+    np.testing.assert_allclose(
+        oracles.default_fd_step(theta, 1), eps ** (1 / 3) * np.array([1, 1, 3, 1e3])
+    )
+    np.testing.assert_allclose(
+        oracles.default_fd_step(theta, 2), eps**0.25 * np.array([1, 1, 3, 1e3])
+    )
     assert oracles.default_fd_step(theta, 1, np.float32)[0] == pytest.approx(
-        np.finfo(np.float32).eps ** (1 / 3))
+        np.finfo(np.float32).eps ** (1 / 3)
+    )
     # the bicomplex step's h² neither shows nor underflows
-    assert oracles.BICOMPLEX_STEP**2 < np.finfo(F64).eps**2
+    assert oracles.BICOMPLEX_STEP**2 < np.finfo(F64).eps ** 2
     assert oracles.BICOMPLEX_STEP**4 > np.finfo(F64).tiny
 
 
 def test_constant_function_has_zero_derivatives():
     def const(x):
         return 3.0
+
     assert np.all(oracles.cs_gradient(const, THETA) == 0)
     assert np.all(oracles.bicomplex_hessian(const, THETA) == 0)
     assert np.all(oracles.fd_gradient(const, THETA) == 0)
@@ -184,17 +213,31 @@ def test_compare_report_for_a_smooth_function():
     assert report.D == D and report.dtype == F64
     quantities = {(r.quantity, r.method) for r in report.rows}
     assert ("hessian", "bicomplex") in quantities and ("d12", "finite diff") in quantities
-    assert ("d12", "complex step") not in quantities          # the complex step has no 2nd order
+    assert ("d12", "complex step") not in quantities  # the complex step has no 2nd order
     row = report.row("d12", "bicomplex")
     assert row.max_rel < 1e-13 and row.rtol == 1e-11
     assert report.row("hessian", "finite diff").max_rel < 1e-6
     text = str(report)
-    for label in ("f(θ)", "∇f", "∇f·v1", "v1ᵀ∇²f v2", "∇²f", "bicomplex", "complex step",
-                  "finite diff", "max rel diff"):
+    for label in (
+        "f(θ)",
+        "∇f",
+        "∇f·v1",
+        "v1ᵀ∇²f v2",
+        "∇²f",
+        "bicomplex",
+        "complex step",
+        "finite diff",
+        "max rel diff",
+    ):
         assert label in text
     assert "NO" not in text
-    assert_close(report.values["hessian"]["bicomplex"], smooth_derivatives(THETA)[1], F64,
-                 "exact", "stored Hessian")
+    assert_close(
+        report.values["hessian"]["bicomplex"],
+        smooth_derivatives(THETA)[1],
+        F64,
+        "exact",
+        "stored Hessian",
+    )
 
 
 def test_compare_float32_uses_the_float32_tolerances():
@@ -214,8 +257,9 @@ def test_compare_flags_disagreement_and_oracles_that_cannot_run():
     report = hd.compare(lambda x: np.sum(np.abs(x) * x), THETA)
     assert not report.ok
     assert not report.row("gradient", "complex step").ok
-    assert report.row("gradient", "bicomplex").ok            # Bicomplex abs follows sign(a)
+    assert report.row("gradient", "bicomplex").ok  # Bicomplex abs follows sign(a)
     assert "NO" in str(report)
+
     # an oracle that cannot evaluate f: reported with the reason, not hidden
     def f(x):
         if isinstance(x, hd.Bicomplex):

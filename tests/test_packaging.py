@@ -19,7 +19,7 @@ AUTHORS = ("Cobb", "Baydin", "Pearlmutter", "Jha")
 
 
 def test_license_file_and_spdx_expression():
-    assert PROJECT["license"] == "MIT"                     # SPDX form, not {text = ...}
+    assert PROJECT["license"] == "MIT"  # SPDX form, not {text = ...}
     assert PROJECT["license-files"] == ["LICENSE"]
     text = (ROOT / "LICENSE").read_text(encoding="utf-8")
     assert text.startswith("MIT License") and "WITHOUT WARRANTY" in text
@@ -30,17 +30,18 @@ def test_metadata_has_urls_authors_and_classifiers():
     assert PROJECT["authors"] and PROJECT["classifiers"]
     assert "https://arxiv.org/abs/2408.10419" in PROJECT["urls"].values()
     assert f"Python :: {PROJECT['requires-python'].lstrip('>=')}" in " ".join(
-        PROJECT["classifiers"])
+        PROJECT["classifiers"]
+    )
 
 
 def test_citation_names_the_paper_with_its_real_title():
     cff = (ROOT / "CITATION.cff").read_text(encoding="utf-8")
     assert re.search(r"^cff-version: 1\.2\.0$", cff, re.M)
-    preferred = cff[cff.index("preferred-citation:"):]
+    preferred = cff[cff.index("preferred-citation:") :]
     assert f'title: "{TITLE}"' in preferred
     assert [a for a in AUTHORS if f"family-names: {a}" in preferred] == list(AUTHORS)
     assert "2408.10419" in preferred
-    assert TITLE in README and "Second-Order Forward-Mode Optimization\"" not in README
+    assert TITLE in README and 'Second-Order Forward-Mode Optimization"' not in README
 
 
 def test_the_oracle_adapters_are_part_of_the_package():
@@ -62,21 +63,22 @@ def test_the_declared_minimum_versions_are_tested_by_ci():
     """The lowest versions in pyproject.toml are installed and tested by .ci/run."""
     if not (ROOT / ".ci").is_dir():
         pytest.skip("repository-only check: .ci/ is not part of an sdist")
-    spec = importlib.util.spec_from_file_location("min_requirements",
-                                                  ROOT / ".ci" / "min_requirements.py")
+    spec = importlib.util.spec_from_file_location(
+        "min_requirements", ROOT / ".ci" / "min_requirements.py"
+    )
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     pins = dict(pin.split("==") for pin in module.minimum_pins())
     assert set(pins) == {re.split(r"[<>=!~ ]", d)[0] for d in PROJECT["dependencies"]}
-    assert int(pins["numpy"].split(".")[0]) >= 2       # NEP 50 keeps float32 float32
+    assert int(pins["numpy"].split(".")[0]) >= 2  # NEP 50 keeps float32 float32
     ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
     assert "min_requirements.py" in ci and "-c .ci-venv-min/constraints.txt" in ci
     assert "pytest" in ci.split("min_requirements.py", 1)[1]
 
 
 def test_readme_documents_the_hyperdual_name_clash():
-    install = README[README.index("## Installation"):]
-    install = install[:install.index("\n## ", 3)]
+    install = README[README.index("## Installation") :]
+    install = install[: install.index("\n## ", 3)]
     assert "`hyperdual` 0.8.1" in install and "overwrite" in install
 
 
@@ -86,7 +88,8 @@ def test_the_sdist_carries_what_its_own_tests_need():
     documents the README links."""
     manifest = (ROOT / "MANIFEST.in").read_text(encoding="utf-8").splitlines()
     assert "recursive-include tests *.py" in manifest
-    included = {word for line in manifest if line.startswith("include ")
-                for word in line.split()[1:]}
+    included = {
+        word for line in manifest if line.startswith("include ") for word in line.split()[1:]
+    }
     assert {"LICENSE", "CITATION.cff", "README.md", "EXPERIMENTS.md"} <= included
     assert (ROOT / "tests" / "conftest.py").is_file()

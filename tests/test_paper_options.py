@@ -51,7 +51,7 @@ def test_pytorch_init_bounds_and_biases(model):
         bound = 1 / math.sqrt(fan_in[layer])
         values = theta[sl]
         assert np.all(np.abs(values) <= bound)
-        if values.size >= 10:            # drawn over the whole interval, biases included
+        if values.size >= 10:  # drawn over the whole interval, biases included
             assert np.max(np.abs(values)) > 0.5 * bound and np.std(values) > 0.2 * bound
     np.testing.assert_array_equal(theta, pytorch_default_init(model, seed=3, dtype=np.float64))
     assert not np.array_equal(theta, pytorch_default_init(model, seed=4, dtype=np.float64))
@@ -80,8 +80,13 @@ def test_pytorch_init_matches_torchs_own_bounds(layer):
 def test_pytorch_init_starts_logistic_regression_near_log10():
     if not (MNIST / "train-images-idx3-ubyte.gz").exists():
         pytest.skip("MNIST is not in ../shared/data/mnist")
-    base = dict(dataset="mnist", data_dir=str(MNIST), standardize=True, max_train=2000,
-                model="logistic_regression")
+    base = dict(
+        dataset="mnist",
+        data_dir=str(MNIST),
+        standardize=True,
+        max_train=2000,
+        model="logistic_regression",
+    )
     data = prepare_data(RunConfig(**base))
     for init, low, high in (("pytorch", 2.1, 2.5), ("default", 2.5, 4.0)):
         config = RunConfig(**base, init=init)
@@ -97,12 +102,46 @@ def test_init_is_a_setting_of_train_and_compare(tmp_path, capsys):
     assert not np.array_equal(a.theta, b.theta)
     with pytest.raises(ConfigError, match="init"):
         tiny(init="xavier")
-    assert main(["train", "--init", "pytorch", "--epochs", "1", "--max-train", "100",
-                 "--quiet", "--out", str(tmp_path / "t")]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "--init",
+                "pytorch",
+                "--epochs",
+                "1",
+                "--max-train",
+                "100",
+                "--quiet",
+                "--out",
+                str(tmp_path / "t"),
+            ]
+        )
+        == 0
+    )
     assert json.loads((tmp_path / "t" / "config.json").read_text())["init"] == "pytorch"
-    assert main(["compare", "--optimizers", "fomoh:init=pytorch", "fgd", "--epochs", "1",
-                 "--seeds", "0", "--max-train", "100", "--jobs", "1", "--quiet", "--out",
-                 str(tmp_path / "c")]) == 0
+    assert (
+        main(
+            [
+                "compare",
+                "--optimizers",
+                "fomoh:init=pytorch",
+                "fgd",
+                "--epochs",
+                "1",
+                "--seeds",
+                "0",
+                "--max-train",
+                "100",
+                "--jobs",
+                "1",
+                "--quiet",
+                "--out",
+                str(tmp_path / "c"),
+            ]
+        )
+        == 0
+    )
     runs = json.loads((tmp_path / "c" / "results.json").read_text())["runs"]
     assert runs["FoMoH"][0]["config"]["init"] == "pytorch"
     assert runs["FGD"][0]["config"]["init"] == "default"
@@ -114,8 +153,13 @@ def test_checkpoints_from_before_the_new_settings_still_resume(tmp_path):
     state = load_checkpoint(tmp_path / "checkpoint.npz")
     for key in ("init", "milestone"):
         del state["config"][key]
-    save_checkpoint(tmp_path / "checkpoint.npz", **{k: state[k] for k in (
-        "theta", "optimizer", "schedule", "epoch", "history", "config", "extra")})
+    save_checkpoint(
+        tmp_path / "checkpoint.npz",
+        **{
+            k: state[k]
+            for k in ("theta", "optimizer", "schedule", "epoch", "history", "config", "extra")
+        },
+    )
     assert len(train(tiny(epochs=2), tmp_path, resume=True, quiet=True).history) == 2
     with pytest.raises(Exception, match="init"):
         train(tiny(epochs=3, init="pytorch"), tmp_path, resume=True, quiet=True)
@@ -135,10 +179,11 @@ def test_step_loss_is_the_batch_weighted_mean_of_pre_step_losses(monkeypatch):
         real_step = optimizer.step
 
         def step(f, theta, grad=None):
-            value = float(f(theta))                    # the loss before the step
+            value = float(f(theta))  # the loss before the step
             new, info = real_step(f, theta, grad=grad)
             seen.append((value, len(f.y)))
             return new, info
+
         optimizer.step = step
         return optimizer
 
@@ -146,7 +191,7 @@ def test_step_loss_is_the_batch_weighted_mean_of_pre_step_losses(monkeypatch):
     result = train(tiny(epochs=2, optimizer="sgd"), None, quiet=True)
     assert [n for _, n in seen] == [32, 32, 32, 32, 22] * 2
     for epoch, record in enumerate(result.history):
-        losses = seen[5 * epoch:5 * epoch + 5]
+        losses = seen[5 * epoch : 5 * epoch + 5]
         weighted = sum(v * n for v, n in losses) / 150
         assert record["step_loss"] == pytest.approx(weighted, rel=1e-6)
         assert abs(record["step_loss"] - np.mean([v for v, _ in losses])) > 1e-6
@@ -154,8 +199,7 @@ def test_step_loss_is_the_batch_weighted_mean_of_pre_step_losses(monkeypatch):
 
 
 def test_results_csv_has_both_training_losses(tmp_path):
-    result = compare(tiny(epochs=2), [parse_spec("fomoh-2d:lr=0.2")], [0, 1], tmp_path,
-                     quiet=True)
+    result = compare(tiny(epochs=2), [parse_spec("fomoh-2d:lr=0.2")], [0, 1], tmp_path, quiet=True)
     with open(tmp_path / "results.csv", newline="") as fh:
         row = next(csv.DictReader(fh))
     finals = [r.final for r in result.runs["FoMoH-2D"]]
@@ -171,9 +215,31 @@ def test_results_csv_has_both_training_losses(tmp_path):
 def test_cli_milestone_and_first_rise_schedules(tmp_path):
     for schedule in ("milestone", "first-rise"):
         out = tmp_path / schedule
-        assert main(["train", "--optimizer", "sgd", "--lr", "3", "--schedule", schedule,
-                     "--milestone", "2", "--epochs", "3", "--max-train", "120",
-                     "--batch-size", "32", "--quiet", "--out", str(out)]) == 0
+        assert (
+            main(
+                [
+                    "train",
+                    "--optimizer",
+                    "sgd",
+                    "--lr",
+                    "3",
+                    "--schedule",
+                    schedule,
+                    "--milestone",
+                    "2",
+                    "--epochs",
+                    "3",
+                    "--max-train",
+                    "120",
+                    "--batch-size",
+                    "32",
+                    "--quiet",
+                    "--out",
+                    str(out),
+                ]
+            )
+            == 0
+        )
         config = json.loads((out / "config.json").read_text())
         assert config["schedule"] == schedule and config["milestone"] == 2
     lrs = [r["lr"] for r in json.loads((tmp_path / "milestone" / "history.json").read_text())]

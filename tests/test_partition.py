@@ -29,8 +29,9 @@ F64 = np.float64
 
 
 def tiny_network(seed=0, N=9, hidden=3, features=4, classes=3, activation="tanh"):
-    model = models.deep_mlp(width=hidden, depth=1, n_features=features, n_classes=classes,
-                            activation=activation)
+    model = models.deep_mlp(
+        width=hidden, depth=1, n_features=features, n_classes=classes, activation=activation
+    )
     rng = np.random.default_rng(seed)
     X = rng.standard_normal((N, features))
     y = rng.integers(0, classes, N)
@@ -90,8 +91,12 @@ def test_discrete_partition_is_newton(problem):
 def test_canonical_partition_of_a_network():
     model, obj, theta = tiny_network()
     groups = model.param_groups()
-    assert [name for name, _ in groups] == ["dense1.weight", "dense1.bias", "dense2.weight",
-                                            "dense2.bias"]
+    assert [name for name, _ in groups] == [
+        "dense1.weight",
+        "dense1.bias",
+        "dense2.weight",
+        "dense2.bias",
+    ]
     g = obj.value_and_grad(theta)[1]
     U = np.zeros((len(groups), len(theta)))
     for s, (_, sl) in enumerate(groups):
@@ -107,8 +112,9 @@ def test_canonical_partition_of_a_network():
     assert_close(opt.last.eta, eta, F64, "fd_first", "step sizes η")
     assert relative_error(new - theta, -U.T @ eta) < 1e-9
     # explicit groups= gives the same step as f.param_groups()
-    new2, _ = PartitionNewton().step(lambda t: obj(t), theta, grad=obj.value_and_grad,
-                                     groups=groups)
+    new2, _ = PartitionNewton().step(
+        lambda t: obj(t), theta, grad=obj.value_and_grad, groups=groups
+    )
     assert relative_error(new2, new) < 1e-14
 
 
@@ -152,12 +158,12 @@ def test_zero_gradient_groups_are_left_out():
     def f(x):
         return np.sum((x[:2] - 1) ** 2) + np.sum(x[2:] ** 2)
 
-    theta = np.array([0.0, 3.0, 0.0, 0.0])              # group 1 (x[2:]) has g = 0
+    theta = np.array([0.0, 3.0, 0.0, 0.0])  # group 1 (x[2:]) has g = 0
     opt = PartitionNewton(partition=[("a", slice(0, 2)), ("b", slice(2, 4))])
     new, info = opt.step(f, theta)
     assert opt.last.names == ["a"] and info.jitter == 0.0
     assert_close(new, np.array([1.0, 1.0, 0.0, 0.0]), F64, "exact", "exact minimiser")
-    new, info = opt.step(f, np.array([1.0, 1.0, 0.0, 0.0]))   # g = 0: no step
+    new, info = opt.step(f, np.array([1.0, 1.0, 0.0, 0.0]))  # g = 0: no step
     assert info.step_norm == 0.0
 
 

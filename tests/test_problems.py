@@ -21,10 +21,16 @@ def test_closed_forms_match_scipy_and_forward_mode():
         assert_close(value, rosen(theta), F64, "exact", "f")
         assert_close(grad, rosen_der(theta), F64, "exact", "closed-form gradient")
         assert_close(R.rosenbrock_hessian(theta), rosen_hess(theta), F64, "exact", "Hessian")
-        assert_close(hd.gradient(R.rosenbrock, theta), rosen_der(theta), F64, "exact",
-                     "forward-mode gradient")
-        assert_close(hd.hessian(R.rosenbrock, theta), rosen_hess(theta), F64, "exact",
-                     "forward-mode Hessian")
+        assert_close(
+            hd.gradient(R.rosenbrock, theta),
+            rosen_der(theta),
+            F64,
+            "exact",
+            "forward-mode gradient",
+        )
+        assert_close(
+            hd.hessian(R.rosenbrock, theta), rosen_hess(theta), F64, "exact", "forward-mode Hessian"
+        )
 
 
 def test_newton_step_matches_scipy_closed_form_at_the_starts():
@@ -51,6 +57,7 @@ def test_fomoh_10d_with_gaussian_directions_takes_newtons_step():
     10×10 system V H Vᵀ is well conditioned and to 10·cond·eps otherwise (see
     tests/test_optimizers.py::assert_equals_newton)."""
     from test_optimizers import WELL_CONDITIONED, assert_equals_newton
+
     exact = 0
     for i, theta in enumerate(STARTS_10D):
         newton, _ = Newton().step(R.rosenbrock, theta)

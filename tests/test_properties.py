@@ -53,11 +53,25 @@ UNARY = {
     "pow_half": lambda y: (1.5 + np.cos(y)) ** 0.5,
     "pow_real": lambda y: 0.25 * (1.5 + np.cos(y)) ** 2.5,
 }
-BINARY_OPS = {"add": lambda y, w: y + w, "sub": lambda y, w: y - w, "mul": lambda y, w: y * w,
-              "div": lambda y, w: y / (2.0 + w), "rdiv": lambda y, w: w / (1.5 + np.cos(y))}
+BINARY_OPS = {
+    "add": lambda y, w: y + w,
+    "sub": lambda y, w: y - w,
+    "mul": lambda y, w: y * w,
+    "div": lambda y, w: y / (2.0 + w),
+    "rdiv": lambda y, w: w / (1.5 + np.cos(y)),
+}
 BINARY = list(BINARY_OPS)
-SHAPE = ["matmul", "einsum", "outer_sum", "broadcast_mean", "einsum_outer", "matmul_2d",
-         "sum_keepdims", "concat", "permute"]
+SHAPE = [
+    "matmul",
+    "einsum",
+    "outer_sum",
+    "broadcast_mean",
+    "einsum_outer",
+    "matmul_2d",
+    "sum_keepdims",
+    "concat",
+    "permute",
+]
 OPS = sorted(UNARY) + BINARY + SHAPE
 
 
@@ -119,7 +133,7 @@ def make_program(ops, seed, D, dtype):
                 y = np.einsum("ij,j->i", step[1], y)
             elif kind in ("outer_sum", "broadcast_mean", "einsum_outer", "matmul_2d"):
                 _, C, keep, M = step
-                u = np.cos(C @ x)                                   # shape (k,)
+                u = np.cos(C @ x)  # shape (k,)
                 if kind == "outer_sum":
                     y = (y[:, None] * u[None, :]).sum(axis=1 - keep)
                 elif kind == "broadcast_mean":
@@ -127,7 +141,7 @@ def make_program(ops, seed, D, dtype):
                 elif kind == "einsum_outer":
                     y = np.einsum("i,j->ij", y, u).sum(axis=1 - keep)
                 else:
-                    Z = (y[:, None] * u) @ M                        # (n, k) @ (k, m)
+                    Z = (y[:, None] * u) @ M  # (n, k) @ (k, m)
                     y = Z.mean(axis=1 - keep)
             elif kind == "sum_keepdims":
                 y = 0.5 * y + y.sum(keepdims=True) / y.shape[0]
@@ -144,8 +158,11 @@ def make_program(ops, seed, D, dtype):
     return f
 
 
-programs = st.tuples(st.lists(st.sampled_from(OPS), min_size=1, max_size=5),
-                     st.integers(0, 2**32 - 1), st.integers(1, 5))
+programs = st.tuples(
+    st.lists(st.sampled_from(OPS), min_size=1, max_size=5),
+    st.integers(0, 2**32 - 1),
+    st.integers(1, 5),
+)
 
 
 def draw_point(seed, D, dtype, P=3):
@@ -177,12 +194,14 @@ def check_program(ops, seed, D, dtype):
     # so its rounding error is of order eps in absolute terms: it is measured on the scale
     # max(1, |c_i y_i|). The derivatives are compared as they are, on the scale of 3 pairs.
     term_scale = max(1.0, float(np.max(np.abs(f.terms(theta.astype(np.float64))))))
-    assert_close_on_scale(value, ref_value[0], term_scale, dtype, "exact",
-                          f"{ops}: value vs bicomplex")
+    assert_close_on_scale(
+        value, ref_value[0], term_scale, dtype, "exact", f"{ops}: value vs bicomplex"
+    )
     assert_close(d1, ref_d1, dtype, "exact", f"{ops}: ∇f·v1 vs bicomplex")
     assert_close(d12, ref_d12, dtype, "exact", f"{ops}: v1ᵀHv2 vs bicomplex")
-    assert_close(d2, hd.bicomplex_directional(f, theta, V2)[1], dtype, "exact",
-                 f"{ops}: ∇f·v2 vs bicomplex")
+    assert_close(
+        d2, hd.bicomplex_directional(f, theta, V2)[1], dtype, "exact", f"{ops}: ∇f·v2 vs bicomplex"
+    )
     # Central differences carry an absolute noise of about eps |f| / h (first) and
     # eps |f| / h² (second derivatives), i.e. ~1e-10 |f| and ~1e-8 |f| in float64: they can
     # only check derivatives well above that floor (a program that is linear in x has
@@ -245,22 +264,28 @@ def rosenbrock_hessian(x):
     return Hm
 
 
-@pytest.mark.parametrize("theta", [np.array([-1.2, 1.0]),
-                                   np.random.default_rng(3).uniform(-2, 2, 10)])
+@pytest.mark.parametrize(
+    "theta", [np.array([-1.2, 1.0]), np.random.default_rng(3).uniform(-2, 2, 10)]
+)
 def test_rosenbrock_gradient_and_hessian_golden(theta):
     from scipy.optimize import rosen_der, rosen_hess
+
     g, Hm = rosenbrock_gradient(theta), rosenbrock_hessian(theta)
     assert_close(g, rosen_der(theta), np.float64, "exact", "closed form vs SciPy gradient")
     assert_close(Hm, rosen_hess(theta), np.float64, "exact", "closed form vs SciPy Hessian")
     assert_close(hd.gradient(rosenbrock, theta), g, np.float64, "exact", "hyper-dual ∇f")
     assert_close(hd.hessian(rosenbrock, theta), Hm, np.float64, "exact", "hyper-dual ∇²f")
     assert_close(hd.bicomplex_gradient(rosenbrock, theta), g, np.float64, "exact", "bicomplex ∇f")
-    assert_close(hd.bicomplex_hessian(rosenbrock, theta), Hm, np.float64, "exact",
-                 "bicomplex ∇²f")
+    assert_close(hd.bicomplex_hessian(rosenbrock, theta), Hm, np.float64, "exact", "bicomplex ∇²f")
     theta32 = theta.astype(np.float32)
     t = theta32.astype(np.float64)
-    assert_close(hd.hessian(rosenbrock, theta32), rosenbrock_hessian(t), np.float32, "exact",
-                 "hyper-dual ∇²f float32")
+    assert_close(
+        hd.hessian(rosenbrock, theta32),
+        rosenbrock_hessian(t),
+        np.float32,
+        "exact",
+        "hyper-dual ∇²f float32",
+    )
 
 
 # ---------------------------------------------------------------- golden: the classic example
@@ -277,8 +302,9 @@ def test_classic_example_through_every_route():
         assert_close(actual, desired, np.float64, "exact", f"HyperDual {what}")
     h = 1e-20
     z = classic(Bicomplex(1.5 + 1j * h, h))
-    for actual, desired, what in zip((z.real, z.imag1 / h, z.imag12 / h**2), CLASSIC,
-                                     "f f' f''".split()):
+    for actual, desired, what in zip(
+        (z.real, z.imag1 / h, z.imag12 / h**2), CLASSIC, "f f' f''".split()
+    ):
         assert_close(actual, desired, np.float64, "exact", f"Bicomplex {what}")
 
     def f(x):

@@ -61,8 +61,9 @@ TABLE = {
 
 # How user code reaches each rule on a HyperDual / Bicomplex.
 PUBLIC = {name: getattr(np, name, None) for name in TABLE}
-PUBLIC.update(abs=np.abs, sigmoid=hd.sigmoid, softplus=hd.softplus, relu=hd.relu,
-              erf=_rule_function("erf"))    # as layers.onnx reaches it
+PUBLIC.update(
+    abs=np.abs, sigmoid=hd.sigmoid, softplus=hd.softplus, relu=hd.relu, erf=_rule_function("erf")
+)  # as layers.onnx reaches it
 
 
 def points(name, n=400):
@@ -74,8 +75,9 @@ def points(name, n=400):
 
 def assert_close_locally(actual, desired, dtype, kind, what, groups=10):
     """``assert_close`` on consecutive groups of (sorted) points: a local scale per group."""
-    for k, (act, des) in enumerate(zip(np.array_split(actual, groups),
-                                       np.array_split(desired, groups))):
+    for k, (act, des) in enumerate(
+        zip(np.array_split(actual, groups), np.array_split(desired, groups))
+    ):
         assert_close(act, des, dtype, kind, f"{what} (group {k} of the domain)")
 
 
@@ -108,7 +110,7 @@ def test_a_rule_named_after_a_numpy_ufunc_is_what_that_ufunc_does(name):
     ufunc = getattr(np, name, None)
     if not isinstance(ufunc, np.ufunc):
         return
-    a = 0.3 * np.tanh(np.linspace(-2.0, 2.0, 7)) + 0.4      # in (0.1, 0.7): every domain
+    a = 0.3 * np.tanh(np.linspace(-2.0, 2.0, 7)) + 0.4  # in (0.1, 0.7): every domain
     x = HyperDual(a, 1.0, 0.5, 0.25)
     assert ufunc in HyperDual.UFUNCS and ufunc in Bicomplex.UFUNCS, name
     y, expected = ufunc(x), x.apply(RULES[name])
@@ -124,23 +126,27 @@ def test_rule_float64(name):
     assert f.dtype == df.dtype == d2f.dtype == np.float64
     assert_close_locally(f, value_reference(name, a), np.float64, "exact", f"{name}: f")
     assert_close_locally(df, TABLE[name][1](a), np.float64, "exact", f"{name}: f' (analytic)")
-    assert_close_locally(df, complex_step(name, a), np.float64, "complex_step",
-                         f"{name}: f' (complex step)")
-    assert_close_locally(d2f, bicomplex_step(name, a), np.float64, "exact",
-                         f"{name}: f'' (bicomplex step)")
+    assert_close_locally(
+        df, complex_step(name, a), np.float64, "complex_step", f"{name}: f' (complex step)"
+    )
+    assert_close_locally(
+        d2f, bicomplex_step(name, a), np.float64, "exact", f"{name}: f'' (bicomplex step)"
+    )
 
 
 @pytest.mark.parametrize("name", sorted(TABLE))
 def test_rule_float32_stays_float32_and_meets_the_float32_tolerance(name):
     a32 = points(name).astype(np.float32)
-    a = a32.astype(np.float64)                      # the same points, as references see them
+    a = a32.astype(np.float64)  # the same points, as references see them
     f, df, d2f = RULES[name](np, a32)
     assert f.dtype == df.dtype == d2f.dtype == np.float32, name
     assert_close_locally(f, value_reference(name, a), np.float32, "exact", f"{name}: f")
-    assert_close_locally(df, complex_step(name, a), np.float32, "complex_step",
-                         f"{name}: f' (complex step)")
-    assert_close_locally(d2f, bicomplex_step(name, a), np.float32, "exact",
-                         f"{name}: f'' (bicomplex step)")
+    assert_close_locally(
+        df, complex_step(name, a), np.float32, "complex_step", f"{name}: f' (complex step)"
+    )
+    assert_close_locally(
+        d2f, bicomplex_step(name, a), np.float32, "exact", f"{name}: f'' (bicomplex step)"
+    )
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
@@ -157,8 +163,7 @@ def test_public_entry_points_reach_the_rule_through_the_chain_rule(name, dtype):
     np.testing.assert_array_equal(y.real, f)
     np.testing.assert_array_equal(y.eps1, df * b)
     np.testing.assert_array_equal(y.eps2, df * c)
-    np.testing.assert_allclose(y.eps12, df * d + d2f * b * c, rtol=4 * np.finfo(dtype).eps,
-                               atol=0)
+    np.testing.assert_allclose(y.eps12, df * d + d2f * b * c, rtol=4 * np.finfo(dtype).eps, atol=0)
 
 
 # ---------------------------------------------------------------- kink conventions
@@ -177,7 +182,7 @@ def test_maximum_and_minimum_ties_average_the_derivatives():
     x = HyperDual(np.array([1.0, 2.0, 1.0]), np.array([1.0, 1.0, 1.0]), 0.0, 5.0)
     y = HyperDual(np.array([1.0, 1.0, 3.0]), np.array([3.0, 3.0, 3.0]), 0.0, 7.0)
     top, bottom = np.maximum(x, y), np.minimum(x, y)
-    assert top.eps1[0].tolist() == [2.0, 1.0, 3.0]     # tie -> (1 + 3) / 2
+    assert top.eps1[0].tolist() == [2.0, 1.0, 3.0]  # tie -> (1 + 3) / 2
     assert top.eps12[0].tolist() == [6.0, 5.0, 7.0]
     assert bottom.eps1[0].tolist() == [2.0, 3.0, 1.0]
 
@@ -201,6 +206,7 @@ def test_sqrt_at_zero_has_infinite_derivatives():
 def test_kink_conventions_are_documented():
     import hyperdual.numpy_functions as numpy_functions
     import hyperdual.rules as rules
+
     doc = rules.__doc__
     assert "relu" in doc and "derivative 0" in doc and "sqrt" in doc and "inf" in doc
     assert "ties" in numpy_functions.maximum.__doc__.lower()

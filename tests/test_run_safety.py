@@ -19,8 +19,16 @@ TINY = ["--max-train", "120", "--quiet"]
 
 
 def tiny(**kw) -> RunConfig:
-    values = dict(dataset="digits", model="logistic_regression", optimizer="fomoh",
-                  lr=0.3, batch_size=32, epochs=1, seed=0, max_train=120)
+    values = dict(
+        dataset="digits",
+        model="logistic_regression",
+        optimizer="fomoh",
+        lr=0.3,
+        batch_size=32,
+        epochs=1,
+        seed=0,
+        max_train=120,
+    )
     values.update(kw)
     return RunConfig(**values)
 
@@ -35,7 +43,7 @@ def test_rerun_into_an_existing_out_is_refused_and_keeps_the_run(tmp_path, capsy
     assert main(["train", "--epochs", "1", "--out", str(out), *TINY]) == 2
     err = capsys.readouterr().err
     assert str(out) in err and "--resume" in err and "--overwrite" in err
-    assert err.count("\n") == 1                                      # one line
+    assert err.count("\n") == 1  # one line
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before  # nothing replaced
     assert main(["train", "--epochs", "1", "--out", str(out), "--overwrite", *TINY]) == 0
     assert len(json.loads((out / "history.json").read_text())) == 1
@@ -49,10 +57,24 @@ def test_library_train_refuses_too(tmp_path):
 
 
 def test_compare_refuses_before_training_anything(tmp_path, capsys, monkeypatch):
-    args = ["compare", "--optimizers", "fgd", "sgd", "--seeds", "0", "--epochs", "1",
-            "--jobs", "1", "--out", str(tmp_path), *TINY]
+    args = [
+        "compare",
+        "--optimizers",
+        "fgd",
+        "sgd",
+        "--seeds",
+        "0",
+        "--epochs",
+        "1",
+        "--jobs",
+        "1",
+        "--out",
+        str(tmp_path),
+        *TINY,
+    ]
     assert main(args) == 0
     import hyperlab.train as training
+
     trained = []
     monkeypatch.setattr(training, "train", lambda *a, **k: trained.append(a))
     assert main(args) == 2
@@ -63,8 +85,9 @@ def test_compare_refuses_before_training_anything(tmp_path, capsys, monkeypatch)
 
 
 def _state(theta):
-    return dict(theta=theta, optimizer={"lr": 0.1}, schedule=None, epoch=0, history=[],
-                config={"x": 1})
+    return dict(
+        theta=theta, optimizer={"lr": 0.1}, schedule=None, epoch=0, history=[], config={"x": 1}
+    )
 
 
 def _members(path):
@@ -84,7 +107,7 @@ def _peak_bytes(fn):
 
 def test_a_member_that_inflates_far_beyond_its_file_is_refused_without_inflating(tmp_path):
     """A small file whose declared member (64 MiB of zeros) deflates from a few KiB."""
-    n = 8 << 20                                          # float64 elements = 64 MiB
+    n = 8 << 20  # float64 elements = 64 MiB
     good = save_checkpoint(tmp_path / "good.npz", **_state(np.zeros(4)))
     meta = json.loads(np.load(good)["__meta__"].tobytes())
     meta["theta"]["shape"] = [n]
@@ -104,18 +127,20 @@ def test_a_member_that_inflates_far_beyond_its_file_is_refused_without_inflating
     def load():
         with pytest.raises(CheckpointError, match="inflate"):
             load_checkpoint(bomb)
+
     assert _peak_bytes(load) < 8 << 20
 
 
 def test_an_undeclared_member_is_refused_before_it_is_read(tmp_path):
     path = save_checkpoint(tmp_path / "c.npz", **_state(np.zeros(4)))
-    with zipfile.ZipFile(path, "a") as zf:                # 16 MiB, stored: ratio 1
+    with zipfile.ZipFile(path, "a") as zf:  # 16 MiB, stored: ratio 1
         with zf.open("extra.npy", "w") as fh:
             np.lib.format.write_array(fh, np.ones(2 << 20))
 
     def load():
         with pytest.raises(CheckpointError, match="not described by the metadata"):
             load_checkpoint(path)
+
     assert _peak_bytes(load) < 4 << 20
 
 
@@ -125,12 +150,13 @@ def test_a_member_larger_than_its_declaration_is_refused_before_it_is_read(tmp_p
     big = tmp_path / "big.npz"
     with zipfile.ZipFile(big, "w") as zf:
         zf.writestr("__meta__.npy", members["__meta__.npy"])
-        with zf.open("a0.npy", "w") as fh:                 # declared (4,), holds 2M values
+        with zf.open("a0.npy", "w") as fh:  # declared (4,), holds 2M values
             np.lib.format.write_array(fh, np.ones(2 << 20))
 
     def load():
         with pytest.raises(CheckpointError, match="more than"):
             load_checkpoint(big)
+
     assert _peak_bytes(load) < 4 << 20
 
 
@@ -139,8 +165,7 @@ def test_deeply_nested_metadata_is_a_clear_error(tmp_path, depth):
     path = save_checkpoint(tmp_path / "c.npz", **_state(np.zeros(4)))
     meta = json.loads(np.load(path)["__meta__"].tobytes())
     text = json.dumps(meta)[:-1] + ', "extra": ' + "[" * depth + "]" * depth + "}"
-    np.savez(path, __meta__=np.frombuffer(text.encode(), np.uint8),
-             a0=np.zeros(4))
+    np.savez(path, __meta__=np.frombuffer(text.encode(), np.uint8), a0=np.zeros(4))
     with pytest.raises(CheckpointError, match="nested"):
         load_checkpoint(path)
 
@@ -148,8 +173,11 @@ def test_deeply_nested_metadata_is_a_clear_error(tmp_path, depth):
 def test_regular_checkpoints_still_load(tmp_path):
     rng = np.random.default_rng(0)
     state = _state(rng.standard_normal(1000).astype(np.float32))
-    state["optimizer"] = {"m": rng.standard_normal(1000), "rng": rng.bit_generator.state,
-                          "nested": [[{"a": np.arange(3)}]]}
+    state["optimizer"] = {
+        "m": rng.standard_normal(1000),
+        "rng": rng.bit_generator.state,
+        "nested": [[{"a": np.arange(3)}]],
+    }
     back = load_checkpoint(save_checkpoint(tmp_path / "c.npz", **state))
     np.testing.assert_array_equal(back["theta"], state["theta"])
     np.testing.assert_array_equal(back["optimizer"]["nested"][0][0]["a"], np.arange(3))
@@ -167,7 +195,7 @@ def test_history_json_is_written_atomically(tmp_path, monkeypatch):
 
     def killed_at_history(src, dst):
         if str(dst).endswith("history.json"):
-            raise KeyboardInterrupt            # the process dies before the rename
+            raise KeyboardInterrupt  # the process dies before the rename
         real_replace(src, dst)
 
     monkeypatch.setattr(atomic.os, "replace", killed_at_history)
@@ -183,7 +211,7 @@ def test_orphan_temporary_files_are_removed(tmp_path):
     orphans = [tmp_path / ".checkpoint.npz.k1llz9.tmp", tmp_path / ".history.json.a8b.tmp"]
     for p in orphans:
         p.write_bytes(b"half a file")
-    other = tmp_path / ".notes.txt.tmp"                     # not a run file: kept
+    other = tmp_path / ".notes.txt.tmp"  # not a run file: kept
     other.write_text("mine")
     train(tiny(epochs=2), tmp_path, resume=True, quiet=True)
     assert not any(p.exists() for p in orphans) and other.exists()
@@ -191,8 +219,22 @@ def test_orphan_temporary_files_are_removed(tmp_path):
 
 def test_a_huge_finite_loss_is_flagged_as_diverging(tmp_path, capsys):
     """SGD with lr 1e298 in float64: the loss reaches ~1e298 without becoming inf."""
-    code = main(["train", "--optimizer", "sgd", "--lr", "1e298", "--dtype", "float64",
-                 "--epochs", "2", "--out", str(tmp_path), *TINY])
+    code = main(
+        [
+            "train",
+            "--optimizer",
+            "sgd",
+            "--lr",
+            "1e298",
+            "--dtype",
+            "float64",
+            "--epochs",
+            "2",
+            "--out",
+            str(tmp_path),
+            *TINY,
+        ]
+    )
     assert code == 3
     assert "divergence limit" in capsys.readouterr().err
     summary = json.loads((tmp_path / "summary.json").read_text())

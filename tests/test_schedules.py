@@ -67,10 +67,16 @@ def test_first_rise_cuts_only_once():
         ReduceOnRise(_Opt(), max_reductions=0)
 
 
-@pytest.mark.parametrize("name, cls, extra", [
-    ("step", StepDecay, {}), ("milestone", MilestoneDecay, {}),
-    ("plateau", ReduceOnRise, {"max_reductions": None}),
-    ("first-rise", ReduceOnRise, {"max_reductions": 1}), ("none", type(None), {})])
+@pytest.mark.parametrize(
+    "name, cls, extra",
+    [
+        ("step", StepDecay, {}),
+        ("milestone", MilestoneDecay, {}),
+        ("plateau", ReduceOnRise, {"max_reductions": None}),
+        ("first-rise", ReduceOnRise, {"max_reductions": 1}),
+        ("none", type(None), {}),
+    ],
+)
 def test_run_config_builds_each_schedule(name, cls, extra):
     config = RunConfig(schedule=name, milestone=7, every=3).validate()
     schedule = build_schedule(config, _Opt())
@@ -116,10 +122,9 @@ def test_the_scripts_repeated_milestone_is_one_cut_by_a_power_of_gamma(m, gamma,
     at m, by gamma ** int(epochs / m) (the CNN's FoMoH LR-sch.: x0.001 at epoch 1,000)."""
     torch_rates = _torch_rates([m] * int(epochs / m), gamma, epochs)
     opt = _Opt()
-    ours = _rates(MilestoneDecay(opt, gamma=gamma ** int(epochs / m), milestone=m), opt,
-                  epochs)
+    ours = _rates(MilestoneDecay(opt, gamma=gamma ** int(epochs / m), milestone=m), opt, epochs)
     assert ours == pytest.approx(torch_rates, rel=1e-12)
-    assert len(set(torch_rates)) == 2                  # one cut, not one every m epochs
+    assert len(set(torch_rates)) == 2  # one cut, not one every m epochs
 
 
 def test_the_scripts_fomoh_kd_loop_is_a_step_decay():
@@ -131,5 +136,6 @@ def test_the_scripts_fomoh_kd_loop_is_a_step_decay():
         if i > 0 and i % m == 0:
             lr *= gamma
     opt = _Opt()
-    assert _rates(StepDecay(opt, gamma=gamma, every=m), opt, epochs) == \
-        pytest.approx(scripts, rel=1e-15)
+    assert _rates(StepDecay(opt, gamma=gamma, every=m), opt, epochs) == pytest.approx(
+        scripts, rel=1e-15
+    )

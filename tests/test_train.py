@@ -16,8 +16,16 @@ from hyperlab.train import NonFiniteLossError, RunConfig, train
 
 def tiny(**kw) -> RunConfig:
     """A run that takes a fraction of a second: 160 digits, logistic regression."""
-    values = dict(dataset="digits", model="logistic_regression", optimizer="fomoh-2d",
-                  lr=0.3, batch_size=32, epochs=4, seed=3, max_train=160)
+    values = dict(
+        dataset="digits",
+        model="logistic_regression",
+        optimizer="fomoh-2d",
+        lr=0.3,
+        batch_size=32,
+        epochs=4,
+        seed=3,
+        max_train=160,
+    )
     values.update(kw)
     return RunConfig(**values)
 
@@ -31,9 +39,13 @@ def sample_state():
     rng.standard_normal(5)
     return {
         "theta": np.linspace(-1, 1, 6, dtype=np.float32),
-        "optimizer": {"optimizer": "Adam", "lr": 0.1 + 0.2, "t": 12, "rng":
-                      rng.bit_generator.state,
-                      "arrays": {"m": np.arange(6, dtype=np.float32), "v": None}},
+        "optimizer": {
+            "optimizer": "Adam",
+            "lr": 0.1 + 0.2,
+            "t": 12,
+            "rng": rng.bit_generator.state,
+            "arrays": {"m": np.arange(6, dtype=np.float32), "v": None},
+        },
         "schedule": {"schedule": "ReduceOnRise", "best": float("inf"), "bad": 0},
         "epoch": 1,
         "history": [{"epoch": 1, "val_loss": 1 / 3}],
@@ -51,13 +63,13 @@ def test_checkpoint_round_trip_is_lossless(tmp_path):
     assert back["epoch"] == 1
     np.testing.assert_array_equal(back["theta"], state["theta"])
     assert back["theta"].dtype == np.float32
-    assert back["optimizer"]["lr"] == 0.1 + 0.2                      # float repr is exact
-    assert back["optimizer"]["rng"] == state["optimizer"]["rng"]     # 128-bit integers
+    assert back["optimizer"]["lr"] == 0.1 + 0.2  # float repr is exact
+    assert back["optimizer"]["rng"] == state["optimizer"]["rng"]  # 128-bit integers
     assert back["optimizer"]["arrays"]["v"] is None
     assert back["optimizer"]["arrays"]["m"].dtype == np.float32
     assert back["schedule"]["best"] == float("inf")
     assert back["history"] == state["history"]
-    assert back["config"]["sizes"] == [1, 2]                         # tuples become lists
+    assert back["config"]["sizes"] == [1, 2]  # tuples become lists
     rng = np.random.default_rng()
     rng.bit_generator.state = back["optimizer"]["rng"]
     original = np.random.default_rng(7)
@@ -92,9 +104,22 @@ def _rewrite(path, members: dict):
         np.savez(fh, **members)
 
 
-@pytest.mark.parametrize("damage", ["truncated", "garbage", "empty", "no-meta", "bad-json",
-                                    "wrong-shape", "extra-member", "object-array",
-                                    "history-length", "missing-key", "not-found"])
+@pytest.mark.parametrize(
+    "damage",
+    [
+        "truncated",
+        "garbage",
+        "empty",
+        "no-meta",
+        "bad-json",
+        "wrong-shape",
+        "extra-member",
+        "object-array",
+        "history-length",
+        "missing-key",
+        "not-found",
+    ],
+)
 def test_corrupt_checkpoints_give_clear_errors(tmp_path, damage):
     path = tmp_path / "c.npz"
     save_checkpoint(path, **sample_state())
@@ -154,25 +179,29 @@ def test_train_writes_history_and_is_reproducible(tmp_path):
     assert a.status == "completed" and len(a.history) == 2
     np.testing.assert_array_equal(a.theta, b.theta)
     assert strip_time(a.history) == strip_time(b.history)
-    for name in ("history.csv", "history.json", "checkpoint.npz", "config.json",
-                 "summary.json"):
+    for name in ("history.csv", "history.json", "checkpoint.npz", "config.json", "summary.json"):
         assert (tmp_path / "a" / name).is_file()
     lines = (tmp_path / "a" / "history.csv").read_text().splitlines()
     # label and seed columns: the files of several runs can be concatenated
     assert lines[0].startswith("label,seed,epoch,lr,train_loss,train_acc,val_loss,val_acc")
-    assert [line.split(",")[:3] for line in lines[1:]] == [["fomoh-2d", "3", "1"],
-                                                           ["fomoh-2d", "3", "2"]]
+    assert [line.split(",")[:3] for line in lines[1:]] == [
+        ["fomoh-2d", "3", "1"],
+        ["fomoh-2d", "3", "2"],
+    ]
     assert json.loads((tmp_path / "a" / "summary.json").read_text())["status"] == "completed"
     c = train(tiny(epochs=2, seed=4), None, quiet=True)
     assert not np.array_equal(a.theta, c.theta)
 
 
-@pytest.mark.parametrize("kw", [
-    dict(optimizer="fomoh-2d"),                                            # RNG state
-    dict(optimizer="adam", lr=0.01),                                       # moments
-    dict(optimizer="fomoh", lr=0.3, schedule="plateau", factor=0.5),       # schedule state
-    dict(optimizer="sgd", lr=0.5, optimizer_kwargs={"momentum": 0.9}, dtype="float64"),
-])
+@pytest.mark.parametrize(
+    "kw",
+    [
+        dict(optimizer="fomoh-2d"),  # RNG state
+        dict(optimizer="adam", lr=0.01),  # moments
+        dict(optimizer="fomoh", lr=0.3, schedule="plateau", factor=0.5),  # schedule state
+        dict(optimizer="sgd", lr=0.5, optimizer_kwargs={"momentum": 0.9}, dtype="float64"),
+    ],
+)
 def test_resume_after_interruption_is_bit_identical(tmp_path, monkeypatch, kw):
     """Interrupted during epoch 3 and resumed == never interrupted (θ and history)."""
     full = train(tiny(**kw), tmp_path / "full", quiet=True)
@@ -183,7 +212,7 @@ def test_resume_after_interruption_is_bit_identical(tmp_path, monkeypatch, kw):
 
     def interrupting_evaluate(*args, **kwargs):
         calls["n"] += 1
-        if calls["n"] == 5:                       # epoch 3's first evaluation
+        if calls["n"] == 5:  # epoch 3's first evaluation
             raise KeyboardInterrupt
         return real_evaluate(*args, **kwargs)
 
@@ -220,7 +249,7 @@ def test_nan_loss_stops_the_run_and_keeps_the_last_good_checkpoint(tmp_path):
     with pytest.raises(NonFiniteLossError) as info:
         train(config, tmp_path, quiet=True)
     err = info.value
-    assert err.epoch >= 2                  # at least one good epoch was checkpointed
+    assert err.epoch >= 2  # at least one good epoch was checkpointed
     assert f"epoch {err.epoch}, step {err.step}" in str(err)
     assert "last good checkpoint" in str(err)
     saved = load_checkpoint(tmp_path / "checkpoint.npz")

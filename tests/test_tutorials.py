@@ -23,8 +23,9 @@ NOTEBOOKS = sorted(TUTORIALS.glob("*.ipynb"))
 
 
 def _builder():
-    spec = importlib.util.spec_from_file_location("build_notebooks",
-                                                  TUTORIALS / "build_notebooks.py")
+    spec = importlib.util.spec_from_file_location(
+        "build_notebooks", TUTORIALS / "build_notebooks.py"
+    )
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -44,15 +45,15 @@ def test_notebook_outputs_are_stripped(path):
             assert cell.get("execution_count") is None, f"{path.name}: stale execution_count"
 
 
-@pytest.mark.parametrize("path", sorted((TUTORIALS / "source").glob("*.py")),
-                         ids=lambda p: p.name)
+@pytest.mark.parametrize("path", sorted((TUTORIALS / "source").glob("*.py")), ids=lambda p: p.name)
 def test_notebook_matches_its_text_source(path):
     builder = _builder()
     target = TUTORIALS / f"{path.stem}.ipynb"
     assert target.exists(), f"run python tutorials/build_notebooks.py to create {target.name}"
-    assert target.read_text(encoding="utf-8") == builder.render(builder.build(path)), \
-        f"{target.name} is out of date with source/{path.name}: run " \
+    assert target.read_text(encoding="utf-8") == builder.render(builder.build(path)), (
+        f"{target.name} is out of date with source/{path.name}: run "
         "python tutorials/build_notebooks.py"
+    )
 
 
 def test_readme_lists_every_notebook():
@@ -87,9 +88,10 @@ def test_every_try_it_has_a_solution(path):
     for k, cell in enumerate(cells):
         if not _is_try_it(cell):
             continue
-        following = [c for c in cells[k + 1:] if c["cell_type"] == "code"]
-        assert following and "solution" in _tags(following[0]), \
+        following = [c for c in cells[k + 1 :] if c["cell_type"] == "code"]
+        assert following and "solution" in _tags(following[0]), (
             f"{path.name}: the code cell after 'Try it' (cell {k}) must be tagged solution"
+        )
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
@@ -98,18 +100,21 @@ def test_solutions_end_in_an_assert(path):
     for k, cell in enumerate(cells):
         if "solution" not in _tags(cell):
             continue
-        assert cell.get("metadata", {}).get("jupyter", {}).get("source_hidden"), \
+        assert cell.get("metadata", {}).get("jupyter", {}).get("source_hidden"), (
             f"{path.name}: solution cell {k} should be collapsed"
-        if cell["cell_type"] == "markdown":   # the explanation; its code cell follows
-            following = [c for c in cells[k + 1:] if c["cell_type"] == "code"]
-            assert following and "solution" in _tags(following[0]), \
+        )
+        if cell["cell_type"] == "markdown":  # the explanation; its code cell follows
+            following = [c for c in cells[k + 1 :] if c["cell_type"] == "code"]
+            assert following and "solution" in _tags(following[0]), (
                 f"{path.name}: markdown solution cell {k} is not followed by its code"
+            )
             continue
         if k + 1 < len(cells) and "exercise" in _tags(cells[k + 1]):
-            continue                 # the reference for an exercise: the test cell follows it
+            continue  # the reference for an exercise: the test cell follows it
         body = ast.parse(_source(cell)).body
-        assert body and isinstance(body[-1], ast.Assert), \
+        assert body and isinstance(body[-1], ast.Assert), (
             f"{path.name}: solution cell {k} must end in an assert that checks the answer"
+        )
 
 
 @pytest.mark.parametrize("path", EXERCISE_NOTEBOOKS, ids=lambda p: p.name)
@@ -118,13 +123,17 @@ def test_exercise_cells_are_framed(path):
     for k, cell in enumerate(cells):
         if "exercise" not in _tags(cell):
             continue
-        assert "skip-execution" in _tags(cell), f"{path.name}: exercise cell {k} must be " \
+        assert "skip-execution" in _tags(cell), (
+            f"{path.name}: exercise cell {k} must be "
             "tagged skip-execution (nbmake runs the reference solution instead)"
-        assert k > 0 and "solution" in _tags(cells[k - 1]), \
+        )
+        assert k > 0 and "solution" in _tags(cells[k - 1]), (
             f"{path.name}: exercise cell {k} must come right after its reference solution"
-        following = [c for c in cells[k + 1:] if c["cell_type"] == "code"]
-        assert following and not _tags(following[0]), \
+        )
+        following = [c for c in cells[k + 1 :] if c["cell_type"] == "code"]
+        assert following and not _tags(following[0]), (
             f"{path.name}: the next code cell after exercise cell {k} must be its test"
+        )
 
 
 @pytest.mark.parametrize("path", EXERCISE_NOTEBOOKS, ids=lambda p: p.name)
@@ -138,10 +147,11 @@ def test_unfinished_exercises_fail_their_tests(path, monkeypatch):
     assert exercises
     for target in exercises:
         namespace = {"__name__": f"{path.stem}_exercise_{target}"}
-        for k, cell in enumerate(cells[:target + 1]):
+        for k, cell in enumerate(cells[: target + 1]):
             if "exercise" in _tags(cell) and k != target:
                 continue
             exec(compile(_source(cell), f"{path.name}[{k}]", "exec"), namespace)
         with pytest.raises((NotImplementedError, AssertionError)):
-            exec(compile(_source(cells[target + 1]), f"{path.name}[{target + 1}]", "exec"),
-                 namespace)
+            exec(
+                compile(_source(cells[target + 1]), f"{path.name}[{target + 1}]", "exec"), namespace
+            )

@@ -20,15 +20,17 @@ PENDING: dict[str, set[str]] = {}
 
 
 def _is_onnx_operator(node):
-    return any(isinstance(d, ast.Call) and getattr(d.func, "id", None) == "op"
-               for d in node.decorator_list)
+    return any(
+        isinstance(d, ast.Call) and getattr(d.func, "id", None) == "op" for d in node.decorator_list
+    )
 
 
 def _unannotated(node):
     """The names of ``node``'s parameters (and "return") that lack an annotation."""
     args = node.args
-    params = [a for a in args.posonlyargs + args.args + args.kwonlyargs
-              if a.arg not in ("self", "cls")]
+    params = [
+        a for a in args.posonlyargs + args.args + args.kwonlyargs if a.arg not in ("self", "cls")
+    ]
     params += [a for a in (args.vararg, args.kwarg) if a is not None]
     missing = [a.arg for a in params if a.annotation is None]
     if node.returns is None and node.name != "__init__":
@@ -38,6 +40,7 @@ def _unannotated(node):
 
 def _public_functions(tree):
     """``(qualified name, node)`` of the public functions and methods of a module."""
+
     def walk(parent, prefix):
         for node in ast.iter_child_nodes(parent):
             if isinstance(node, ast.ClassDef) and not node.name.startswith("_"):
@@ -46,6 +49,7 @@ def _public_functions(tree):
                 if node.name.startswith("_") and node.name != "__init__":
                     continue
                 yield prefix + node.name, node
+
     yield from walk(tree, "")
 
 
@@ -64,11 +68,13 @@ def test_every_public_function_is_annotated():
 
 
 def test_the_check_sees_what_it_should():
-    tree = ast.parse("def f(a, b: int) -> int: ...\n"
-                     "def _g(a): ...\n"
-                     "class C:\n"
-                     "    def __init__(self, x: int): ...\n"
-                     "    def m(self, y): ...\n"
-                     "    def __add__(self, other): ...\n")
+    tree = ast.parse(
+        "def f(a, b: int) -> int: ...\n"
+        "def _g(a): ...\n"
+        "class C:\n"
+        "    def __init__(self, x: int): ...\n"
+        "    def m(self, y): ...\n"
+        "    def __add__(self, other): ...\n"
+    )
     found = {name: _unannotated(node) for name, node in _public_functions(tree)}
     assert found == {"f": ["a"], "C.__init__": [], "C.m": ["y", "return"]}

@@ -44,7 +44,7 @@ SOURCES = HERE / "source"
 
 KERNELSPEC = {"name": "python3", "display_name": "Python 3", "language": "python"}
 
-COLLAPSED_TAGS = {"solution"}      # cells whose source Jupyter shows collapsed
+COLLAPSED_TAGS = {"solution"}  # cells whose source Jupyter shows collapsed
 
 NOQA = re.compile(r"\s+# noqa: [A-Z]+[0-9]+(, ?[A-Z]+[0-9]+)*$")
 """A linter marker at the end of a source line (dropped from the notebook)."""
@@ -56,15 +56,15 @@ def parse_marker(line: str) -> tuple[str, list[str]] | None:
     marker = line.strip()
     if not marker.startswith("# %%"):
         return None
-    rest = marker[len("# %%"):].strip()
+    rest = marker[len("# %%") :].strip()
     kind = "code"
     if rest.startswith("[markdown]"):
-        kind, rest = "markdown", rest[len("[markdown]"):].strip()
+        kind, rest = "markdown", rest[len("[markdown]") :].strip()
     if not rest:
         return kind, []
     if not rest.startswith("tags="):
         raise ValueError(f"unknown cell marker: {line!r}")
-    tags = json.loads(rest[len("tags="):])
+    tags = json.loads(rest[len("tags=") :])
     if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
         raise ValueError(f"tags must be a JSON list of strings: {line!r}")
     return kind, tags
@@ -102,11 +102,14 @@ def build(source_path: Path) -> nbformat.NotebookNode:
     nb = nbformat.v4.new_notebook()
     nb.metadata["kernelspec"] = dict(KERNELSPEC)
     nb.metadata["language_info"] = {"name": "python"}
-    prefix = source_path.stem.split("_")[0]                  # "01", "01b", ...
+    prefix = source_path.stem.split("_")[0]  # "01", "01b", ...
     for index, (kind, source, tags) in enumerate(parse_percent(source_path.read_text("utf-8"))):
-        cell = (nbformat.v4.new_code_cell(source) if kind == "code"
-                else nbformat.v4.new_markdown_cell(source))
-        cell["id"] = f"{prefix}-{index:03d}"                   # stable ids keep diffs small
+        cell = (
+            nbformat.v4.new_code_cell(source)
+            if kind == "code"
+            else nbformat.v4.new_markdown_cell(source)
+        )
+        cell["id"] = f"{prefix}-{index:03d}"  # stable ids keep diffs small
         if tags:
             cell.metadata["tags"] = list(tags)
             if COLLAPSED_TAGS & set(tags):

@@ -60,19 +60,25 @@ def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``fomoh`` and its sub-commands (plugins' included)."""
     load_plugins()
     parser = argparse.ArgumentParser(
-        prog="fomoh", formatter_class=Formatter,
+        prog="fomoh",
+        formatter_class=Formatter,
         description="Second-order forward-mode optimization (FoMoH) with hyper-dual numbers: "
-                    "training, comparisons, derivative checks and the oracle for other AD "
-                    "backends.",
-        epilog="Run 'fomoh <command> --help' for each command's options.")
-    parser.add_argument("--version", action="version", version=f"fomoh {__version__}",
-                        help="print the version and exit")
+        "training, comparisons, derivative checks and the oracle for other AD "
+        "backends.",
+        epilog="Run 'fomoh <command> --help' for each command's options.",
+    )
+    parser.add_argument(
+        "--version",
+        action="version",
+        version=f"fomoh {__version__}",
+        help="print the version and exit",
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
     training.add_parsers(sub)
     check.add_parser(sub)
-    add_oracle_parser(sub)                  # fomoh oracle ...
-    for add_parser in COMMANDS.values():    # e.g. fomoh rosenbrock (paper_experiments)
+    add_oracle_parser(sub)  # fomoh oracle ...
+    for add_parser in COMMANDS.values():  # e.g. fomoh rosenbrock (paper_experiments)
         add_parser(sub)
     return parser
 
@@ -90,13 +96,16 @@ def main(argv=None) -> int:
     """
     argv = list(sys.argv[1:] if argv is None else argv)
     if backend_from_environment() not in BACKENDS:
-        print(f"fomoh: error: HYPERDUAL_BACKEND={os.environ['HYPERDUAL_BACKEND']!r} is not "
-              f"a backend; expected one of {', '.join(BACKENDS)} (or unset)", file=sys.stderr)
+        print(
+            f"fomoh: error: HYPERDUAL_BACKEND={os.environ['HYPERDUAL_BACKEND']!r} is not "
+            f"a backend; expected one of {', '.join(BACKENDS)} (or unset)",
+            file=sys.stderr,
+        )
         return EXIT_USAGE
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
-    except SystemExit as exc:           # --help (0) or a usage error (2, already printed)
+    except SystemExit as exc:  # --help (0) or a usage error (2, already printed)
         return int(exc.code or 0)
     args.argv = argv
     try:
@@ -105,20 +114,25 @@ def main(argv=None) -> int:
         print(f"fomoh {args.command}: error: {exc}", file=sys.stderr)
         return EXIT_DIVERGED
     except BackendUnavailableError as exc:
-        what = (f"--backend {args.backend}" if getattr(args, "backend", None)
-                else f"HYPERDUAL_BACKEND={backend_from_environment()}")
-        print(f"fomoh {args.command}: error: {what} is not usable here: {exc}",
-              file=sys.stderr)
+        what = (
+            f"--backend {args.backend}"
+            if getattr(args, "backend", None)
+            else f"HYPERDUAL_BACKEND={backend_from_environment()}"
+        )
+        print(f"fomoh {args.command}: error: {what} is not usable here: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except (ConfigError, CheckpointError, DataError) as exc:
         print(f"fomoh {args.command}: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    except OSError as exc:   # an --out that is a file or unwritable, a full disk, ...
+    except OSError as exc:  # an --out that is a file or unwritable, a full disk, ...
         print(f"fomoh {args.command}: error: {_os_error(exc)}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
-        print(f"fomoh {args.command}: interrupted; rerun with --resume to continue from the "
-              "last checkpoint", file=sys.stderr)
+        print(
+            f"fomoh {args.command}: interrupted; rerun with --resume to continue from the "
+            "last checkpoint",
+            file=sys.stderr,
+        )
         return 130
 
 

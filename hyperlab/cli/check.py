@@ -32,51 +32,87 @@ D ≤ --max-dim, and the full Hessian when D ≤ 50. Exits with status 1 on disa
 
 def add_parser(sub) -> None:
     """Add ``check`` to the sub-commands ``sub``."""
-    p = sub.add_parser("check", help="oracle agreement report for a model's derivatives",
-                       description=_CHECK_HELP, formatter_class=Formatter)
+    p = sub.add_parser(
+        "check",
+        help="oracle agreement report for a model's derivatives",
+        description=_CHECK_HELP,
+        formatter_class=Formatter,
+    )
     add_data_options(p, defaults_from_preset=False)
-    p.add_argument("--batch-size", type=positive_int, default=8,
-                   help="examples in the batch the loss is computed on")
-    p.add_argument("--dtype", choices=("float32", "float64"), default="float64",
-                   help="dtype of the hyper-dual computation (oracles are float64)")
-    p.add_argument("--seed", type=nonneg_int, default=0,
-                   help="seed of θ, the directions and the batch")
-    p.add_argument("--max-dim", type=positive_int, default=2000,
-                   help="compare full gradients only up to this many parameters")
+    p.add_argument(
+        "--batch-size",
+        type=positive_int,
+        default=8,
+        help="examples in the batch the loss is computed on",
+    )
+    p.add_argument(
+        "--dtype",
+        choices=("float32", "float64"),
+        default="float64",
+        help="dtype of the hyper-dual computation (oracles are float64)",
+    )
+    p.add_argument(
+        "--seed", type=nonneg_int, default=0, help="seed of θ, the directions and the batch"
+    )
+    p.add_argument(
+        "--max-dim",
+        type=positive_int,
+        default=2000,
+        help="compare full gradients only up to this many parameters",
+    )
     p.set_defaults(func=_cmd_check)
 
 
 def _cmd_check(args) -> int:
-    config = RunConfig(dataset=args.dataset, data_dir=args.data_dir, download=args.download,
-                       model=args.model, model_kwargs=model_arguments(args), dtype=args.dtype,
-                       split_seed=args.split_seed, max_train=args.max_train,
-                       standardize=args.standardize, val_set=args.val_set)
+    config = RunConfig(
+        dataset=args.dataset,
+        data_dir=args.data_dir,
+        download=args.download,
+        model=args.model,
+        model_kwargs=model_arguments(args),
+        dtype=args.dtype,
+        split_seed=args.split_seed,
+        max_train=args.max_train,
+        standardize=args.standardize,
+        val_set=args.val_set,
+    )
     data = prepare_data(config)
     model = build_model(config, data)
     rng = np.random.default_rng(args.seed)
-    pick = rng.choice(len(data.y_train), size=min(args.batch_size, len(data.y_train)),
-                      replace=False)
+    pick = rng.choice(
+        len(data.y_train), size=min(args.batch_size, len(data.y_train)), replace=False
+    )
     X, y = data.X_train[pick], data.y_train[pick]
     theta = model.init_params(seed=args.seed, dtype=np.dtype(args.dtype))
     report = check_model(model, theta, X, y, seed=args.seed, max_dim=args.max_dim)
-    kinks = sorted({layer.kind for _, layer in getattr(model, "layers", ())
-                    if layer.kind in _KINKED_LAYERS})
-    print(f"model {config.model} ({model.num_params} parameters) on {len(y)} "
-          f"{config.dataset} examples, seed {args.seed}")
+    kinks = sorted(
+        {layer.kind for _, layer in getattr(model, "layers", ()) if layer.kind in _KINKED_LAYERS}
+    )
+    print(
+        f"model {config.model} ({model.num_params} parameters) on {len(y)} "
+        f"{config.dataset} examples, seed {args.seed}"
+    )
     print(report)
     advisory = set()
     if kinks:
         advisory = {r.method for r in report.rows if r.method.startswith("finite")}
-        print(f"note: the model has kinks ({', '.join(kinks)}); central differences step "
-              "across them, so their rows are shown for information and do not decide the "
-              "result. The exact references (bicomplex, complex step, back-prop) do.")
+        print(
+            f"note: the model has kinks ({', '.join(kinks)}); central differences step "
+            "across them, so their rows are shown for information and do not decide the "
+            "result. The exact references (bicomplex, complex step, back-prop) do."
+        )
     bad = [r for r in report.rows if not r.ok and r.method not in advisory]
     if not bad:
-        print("all derivatives agree within tolerance" if not advisory else
-              "all exact references agree within tolerance")
+        print(
+            "all derivatives agree within tolerance"
+            if not advisory
+            else "all exact references agree within tolerance"
+        )
         return EXIT_OK
-    print(f"DISAGREEMENT in {len(bad)} comparison(s): "
-          + ", ".join(f"{r.quantity} vs {r.method}" for r in bad))
+    print(
+        f"DISAGREEMENT in {len(bad)} comparison(s): "
+        + ", ".join(f"{r.quantity} vs {r.method}" for r in bad)
+    )
     return EXIT_DISAGREE
 
 
@@ -103,6 +139,7 @@ def check_model(model, theta, X, y, seed=0, max_dim=2000):
     hyperdual.oracles.ComparisonReport
         With extra rows for back-propagation (``method="back-prop"``, computed in float64).
     """
+
     def f(th):
         return model.loss(th, X, y)
 
@@ -119,20 +156,28 @@ def check_model(model, theta, X, y, seed=0, max_dim=2000):
     theta64 = np.asarray(to_numpy(theta), dtype=np.float64)
     value_bp, grad_bp = model.value_and_grad(theta64, X, y)
     hv_bp = model.hvp(theta64, X, y, np.asarray(xp_v2, np.float64))
-    refs = {"value": float(value_bp),
-            "d1": float(np.dot(to_numpy(grad_bp), np.asarray(xp_v1, np.float64))),
-            "d12": float(np.dot(to_numpy(hv_bp), np.asarray(xp_v1, np.float64)))}
+    refs = {
+        "value": float(value_bp),
+        "d1": float(np.dot(to_numpy(grad_bp), np.asarray(xp_v1, np.float64))),
+        "d12": float(np.dot(to_numpy(hv_bp), np.asarray(xp_v1, np.float64))),
+    }
     if "gradient" in report.values:
         refs["gradient"] = to_numpy(grad_bp)
     for quantity, desired in refs.items():
         actual = report.values[quantity]["hyper-dual"]
         desired = np.asarray(desired, dtype=np.float64)
         report.values[quantity]["back-prop"] = desired
-        report.rows.append(oracles.Comparison(
-            quantity, "back-prop",
-            max_abs=float(np.max(np.abs(np.asarray(actual, np.float64) - desired),
-                                 initial=0.0)),
-            max_rel=relative_error(actual, desired), rtol=tolerance(dtype, "exact")))
+        report.rows.append(
+            oracles.Comparison(
+                quantity,
+                "back-prop",
+                max_abs=float(
+                    np.max(np.abs(np.asarray(actual, np.float64) - desired), initial=0.0)
+                ),
+                max_rel=relative_error(actual, desired),
+                rtol=tolerance(dtype, "exact"),
+            )
+        )
     return report
 
 
@@ -155,13 +200,21 @@ def _directional_report(f, theta, v1, v2):
         fd1, fd12 = oracles.fd_directional(f, theta64, v1_64, v2_64)
         return {"d1": fd1, "d12": fd12}
 
-    kinds = {("value", "bicomplex"): "exact", ("d1", "bicomplex"): "exact",
-             ("d12", "bicomplex"): "exact", ("d1", "complex step"): "complex_step",
-             ("d1", "finite diff"): "fd_first", ("d12", "finite diff"): "fd_second"}
+    kinds = {
+        ("value", "bicomplex"): "exact",
+        ("d1", "bicomplex"): "exact",
+        ("d12", "bicomplex"): "exact",
+        ("d1", "complex step"): "complex_step",
+        ("d1", "finite diff"): "fd_first",
+        ("d12", "finite diff"): "fd_second",
+    }
     report = oracles.ComparisonReport(dtype=dtype, D=int(theta.shape[0]))
     report.values = {q: {"hyper-dual": to_numpy(a)} for q, a in subject.items()}
-    for method, oracle in (("bicomplex", bicomplex), ("complex step", complex_step),
-                           ("finite diff", finite_differences)):
+    for method, oracle in (
+        ("bicomplex", bicomplex),
+        ("complex step", complex_step),
+        ("finite diff", finite_differences),
+    ):
         try:
             results, error = oracle(), None
         except Exception as exc:  # noqa: BLE001 - reported in the table
@@ -174,8 +227,9 @@ def _directional_report(f, theta, v1, v2):
             if error is None:
                 desired = np.asarray(to_numpy(results[quantity]), np.float64)
                 report.values[quantity][method] = desired
-                row.max_abs = float(np.max(np.abs(np.asarray(to_numpy(actual), np.float64)
-                                                  - desired), initial=0.0))
+                row.max_abs = float(
+                    np.max(np.abs(np.asarray(to_numpy(actual), np.float64) - desired), initial=0.0)
+                )
                 row.max_rel = relative_error(actual, desired)
             report.rows.append(row)
     return report

@@ -80,34 +80,71 @@ def _presets_help() -> str:
 
 def add_parsers(sub) -> None:
     """Add ``train`` and ``compare`` to the sub-commands ``sub``."""
-    p = sub.add_parser("train", help="train one model with one optimizer",
-                       description=_TRAIN_HELP, formatter_class=Formatter)
-    p.add_argument("--optimizer", default="fomoh",
-                   help="fgd, fomoh, fomoh-2d, fomoh-3d, fomoh-<K>d, fomoh-bp, newton, sgd, "
-                        "adam (backprop = sgd)")
-    p.add_argument("--opt-arg", action="append", type=key_value, default=[],
-                   metavar="KEY=VALUE",
-                   help="extra optimizer argument, repeatable (e.g. momentum=0.9, "
-                        "curvature=abs)")
-    p.add_argument("--seed", type=nonneg_int, default=0,
-                   help="seed of the initial parameters, directions and batch order")
+    p = sub.add_parser(
+        "train",
+        help="train one model with one optimizer",
+        description=_TRAIN_HELP,
+        formatter_class=Formatter,
+    )
+    p.add_argument(
+        "--optimizer",
+        default="fomoh",
+        help="fgd, fomoh, fomoh-2d, fomoh-3d, fomoh-<K>d, fomoh-bp, newton, sgd, "
+        "adam (backprop = sgd)",
+    )
+    p.add_argument(
+        "--opt-arg",
+        action="append",
+        type=key_value,
+        default=[],
+        metavar="KEY=VALUE",
+        help="extra optimizer argument, repeatable (e.g. momentum=0.9, curvature=abs)",
+    )
+    p.add_argument(
+        "--seed",
+        type=nonneg_int,
+        default=0,
+        help="seed of the initial parameters, directions and batch order",
+    )
     add_data_options(p, defaults_from_preset=False)
     add_training_options(p, defaults_from_preset=False)
     p.set_defaults(func=_cmd_train)
 
-    p = sub.add_parser("compare", help="several optimizers side by side (default: digits)",
-                       description=_COMPARE_HELP.replace("{presets}", _presets_help()),
-                       formatter_class=Formatter)
-    p.add_argument("--preset", choices=sorted(PRESETS), default=None,
-                   help="experiment preset (default: digits)")
-    p.add_argument("--optimizers", nargs="+", default=None, metavar="SPEC",
-                   help="run specifications (default: the preset's)")
-    p.add_argument("--seeds", nargs="+", type=nonneg_int, default=None, metavar="SEED",
-                   help="seeds (default: the preset's)")
-    p.add_argument("--jobs", type=positive_int, default=None,
-                   help="runs trained at a time, each in its own process with one BLAS "
-                        "thread (default: one per CPU core; 1 with --backend cupy); results "
-                        "do not depend on it")
+    p = sub.add_parser(
+        "compare",
+        help="several optimizers side by side (default: digits)",
+        description=_COMPARE_HELP.replace("{presets}", _presets_help()),
+        formatter_class=Formatter,
+    )
+    p.add_argument(
+        "--preset",
+        choices=sorted(PRESETS),
+        default=None,
+        help="experiment preset (default: digits)",
+    )
+    p.add_argument(
+        "--optimizers",
+        nargs="+",
+        default=None,
+        metavar="SPEC",
+        help="run specifications (default: the preset's)",
+    )
+    p.add_argument(
+        "--seeds",
+        nargs="+",
+        type=nonneg_int,
+        default=None,
+        metavar="SEED",
+        help="seeds (default: the preset's)",
+    )
+    p.add_argument(
+        "--jobs",
+        type=positive_int,
+        default=None,
+        help="runs trained at a time, each in its own process with one BLAS "
+        "thread (default: one per CPU core; 1 with --backend cupy); results "
+        "do not depend on it",
+    )
     add_data_options(p, defaults_from_preset=True)
     add_training_options(p, defaults_from_preset=True)
     p.set_defaults(func=_cmd_compare)
@@ -115,18 +152,25 @@ def add_parsers(sub) -> None:
 
 def _cmd_train(args) -> int:
     optimizer = canonical_name(args.optimizer)
-    config = base_config(args, optimizer=optimizer, seed=args.seed,
-                         lr=args.lr if args.lr is not None else default_lr(optimizer),
-                         optimizer_kwargs=dict(args.opt_arg)).validate()
+    config = base_config(
+        args,
+        optimizer=optimizer,
+        seed=args.seed,
+        lr=args.lr if args.lr is not None else default_lr(optimizer),
+        optimizer_kwargs=dict(args.opt_arg),
+    ).validate()
     out = Path(args.out or f"results/train/{optimizer}-seed{args.seed}")
-    result = train(config, out, resume=args.resume, quiet=args.quiet,
-                   overwrite=args.overwrite)
+    result = train(config, out, resume=args.resume, quiet=args.quiet, overwrite=args.overwrite)
     final = result.final
-    print(f"{config.name}: {len(result.history)} epochs in {result.wall_time:.1f} s "
-          f"({result.theta.shape[0]} parameters, {config.dataset}, {config.model})")
+    print(
+        f"{config.name}: {len(result.history)} epochs in {result.wall_time:.1f} s "
+        f"({result.theta.shape[0]} parameters, {config.dataset}, {config.model})"
+    )
     if final:
-        print(f"  train loss {final['train_loss']:.4f}  acc {final['train_acc']:.4f}   "
-              f"val loss {final['val_loss']:.4f}  acc {final['val_acc']:.4f}")
+        print(
+            f"  train loss {final['train_loss']:.4f}  acc {final['train_acc']:.4f}   "
+            f"val loss {final['val_loss']:.4f}  acc {final['val_acc']:.4f}"
+        )
     print(f"  files: {out}/history.csv, history.json, checkpoint.npz, summary.json")
     return EXIT_OK
 
@@ -138,39 +182,63 @@ def _cmd_compare(args) -> int:
     if args.model is None or model == preset.model:
         model_kwargs = {**preset.model_kwargs, **model_kwargs}
     base = base_config(
-        args, dataset=args.dataset or preset.dataset, model=model, model_kwargs=model_kwargs,
-        epochs=args.epochs or preset.epochs, batch_size=args.batch_size or preset.batch_size,
+        args,
+        dataset=args.dataset or preset.dataset,
+        model=model,
+        model_kwargs=model_kwargs,
+        epochs=args.epochs or preset.epochs,
+        batch_size=args.batch_size or preset.batch_size,
         eval_max=args.eval_max if args.eval_max is not None else preset.eval_max,
         standardize=preset.standardize if args.standardize is None else args.standardize,
-        val_set=args.val_set or preset.val_set, init=args.init or preset.init,
-        lr=args.lr or 1.0).validate()
+        val_set=args.val_set or preset.val_set,
+        init=args.init or preset.init,
+        lr=args.lr or 1.0,
+    ).validate()
     specs = [parse_spec(s) for s in (args.optimizers or preset.specs)]
     seeds = args.seeds if args.seeds is not None else list(preset.seeds)
-    out = Path(args.out or ("results/compare" if args.preset in (None, "digits")
-                            else f"results/{args.preset}"))
+    out = Path(
+        args.out
+        or ("results/compare" if args.preset in (None, "digits") else f"results/{args.preset}")
+    )
     command = "fomoh " + " ".join(shlex.quote(a) for a in args.argv)
     if not args.quiet:
-        print(f"fomoh compare: {preset.description if args.preset or not args.optimizers else ''}"
-              .rstrip(": "))
+        description = preset.description if args.preset or not args.optimizers else ""
+        print(f"fomoh compare: {description}".rstrip(": "))
         model_text = f"{base.model} {base.model_kwargs}" if base.model_kwargs else base.model
-        print(f"  {base.dataset}, {model_text}, {base.epochs} epochs, "
-              f"seeds {seeds}, {len(specs)} optimizers -> {out}/")
+        print(
+            f"  {base.dataset}, {model_text}, {base.epochs} epochs, "
+            f"seeds {seeds}, {len(specs)} optimizers -> {out}/"
+        )
     jobs = args.jobs or (1 if base.backend == "cupy" else default_jobs())
     if not args.quiet:
         print(f"  {jobs} run(s) at a time, one BLAS thread each")
-    result = compare(base, specs, seeds, out, lr=args.lr, resume=args.resume,
-                     quiet=args.quiet, command=command.strip(), overwrite=args.overwrite,
-                     jobs=jobs)
+    result = compare(
+        base,
+        specs,
+        seeds,
+        out,
+        lr=args.lr,
+        resume=args.resume,
+        quiet=args.quiet,
+        command=command.strip(),
+        overwrite=args.overwrite,
+        jobs=jobs,
+    )
     print()
     print(markdown_table(result.rows))
     print()
-    print(f"{len(specs)} optimizers x {len(seeds)} seed(s), {base.epochs} epochs, "
-          f"total wall time {result.wall_time:.1f} s")
-    print(f"table: {result.files['markdown']} and {result.files['csv']}; "
-          f"curves: {result.files['plot']}")
+    print(
+        f"{len(specs)} optimizers x {len(seeds)} seed(s), {base.epochs} epochs, "
+        f"total wall time {result.wall_time:.1f} s"
+    )
+    print(
+        f"table: {result.files['markdown']} and {result.files['csv']}; "
+        f"curves: {result.files['plot']}"
+    )
     diverged = [r for rs in result.runs.values() for r in rs if r.status == "diverged"]
     if diverged:
-        print(f"note: {len(diverged)} run(s) diverged (NaN/inf loss); their rows use the "
-              "last good epoch - see results.md")
+        print(
+            f"note: {len(diverged)} run(s) diverged (NaN/inf loss); their rows use the "
+            "last good epoch - see results.md"
+        )
     return EXIT_OK
-

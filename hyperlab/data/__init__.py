@@ -33,24 +33,24 @@ normalisation and splits), :mod:`.batches` (minibatches).
 
 from .batches import epoch_rng, iterate_minibatches, num_batches
 from .datasets import (
-                       CLASS_NAMES,
-                       DATASET_NAMES,
-                       MAX_GREY_LEVEL,
-                       Dataset,
-                       load_dataset,
-                       stratified_split,
+    CLASS_NAMES,
+    DATASET_NAMES,
+    MAX_GREY_LEVEL,
+    Dataset,
+    load_dataset,
+    stratified_split,
 )
 from .digits import load_digits_dataset
 from .fetch import default_data_dir, download
 from .idx import (
-                       DEFAULT_BASE_URLS,
-                       IDX_FILES,
-                       SHA256,
-                       DataError,
-                       MissingDataError,
-                       load_mnist,
-                       read_idx,
-                       verify_checksum,
+    DEFAULT_BASE_URLS,
+    IDX_FILES,
+    SHA256,
+    DataError,
+    MissingDataError,
+    load_mnist,
+    read_idx,
+    verify_checksum,
 )
 
 __all__ = [

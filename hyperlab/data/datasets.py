@@ -25,8 +25,15 @@ from .fetch import default_data_dir
 from .fetch import download as download_files  # load_dataset has a parameter `download`
 from .idx import IDX_FILES, SHA256, DataError, file_sha256, load_mnist
 
-__all__ = ["DATASET_NAMES", "CLASS_NAMES", "MAX_GREY_LEVEL", "Dataset", "stratified_split",
-           "resolve_dir", "load_dataset"]
+__all__ = [
+    "DATASET_NAMES",
+    "CLASS_NAMES",
+    "MAX_GREY_LEVEL",
+    "Dataset",
+    "stratified_split",
+    "resolve_dir",
+    "load_dataset",
+]
 
 #: Names accepted by :func:`load_dataset`.
 DATASET_NAMES = ("digits", "mnist", "fashion-mnist")
@@ -36,8 +43,16 @@ CLASS_NAMES: dict[str, tuple[str, ...]] = {
     "digits": tuple(str(i) for i in range(10)),
     "mnist": tuple(str(i) for i in range(10)),
     "fashion-mnist": (
-        "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
-        "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
+        "T-shirt/top",
+        "Trouser",
+        "Pullover",
+        "Dress",
+        "Coat",
+        "Sandal",
+        "Shirt",
+        "Sneaker",
+        "Bag",
+        "Ankle boot",
     ),
 }
 
@@ -134,12 +149,14 @@ def resolve_dir(name: str, data_dir, splits=("train", "test"), download=False) -
         if all((sub / n).is_file() for n in needed):
             return sub
         flat = all((data_dir / n).is_file() for n in needed)
-        if flat and (not download or all(file_sha256(data_dir / n) == SHA256[name][n]
-                                         for n in needed)):
+        if flat and (
+            not download or all(file_sha256(data_dir / n) == SHA256[name][n] for n in needed)
+        ):
             return data_dir
     except OSError as exc:
-        raise DataError(f"{exc.filename or data_dir}: cannot read the data folder "
-                        f"({exc.strerror or exc})") from exc
+        raise DataError(
+            f"{exc.filename or data_dir}: cannot read the data folder ({exc.strerror or exc})"
+        ) from exc
     if download:
         return data_dir if data_dir.name == name else sub
     return data_dir
@@ -261,11 +278,15 @@ def load_dataset(
 
     return Dataset(
         name=name,
-        X_train=X_train, y_train=y_train,
-        X_val=X_val, y_val=y_val,
-        X_test=X_test, y_test=y_test,
+        X_train=X_train,
+        y_train=y_train,
+        X_val=X_val,
+        y_val=y_val,
+        X_test=X_test,
+        y_test=y_test,
         num_classes=10,
         input_shape=input_shape,
         class_names=CLASS_NAMES[name],
-        mean=mean, std=std,
+        mean=mean,
+        std=std,
     )

@@ -65,19 +65,25 @@ def download(
     directory = Path(directory)
     try:
         directory.mkdir(parents=True, exist_ok=True)
-        present = {name: directory / name for split in splits for name in IDX_FILES[split]
-                   if (directory / name).is_file()}
+        present = {
+            name: directory / name
+            for split in splits
+            for name in IDX_FILES[split]
+            if (directory / name).is_file()
+        }
         foreign = {name: owner_of(file_sha256(p)) for name, p in present.items()}
     except OSError as exc:
-        raise DataError(f"{exc.filename or directory}: cannot use the data folder "
-                        f"({exc.strerror or exc})") from exc
+        raise DataError(
+            f"{exc.filename or directory}: cannot use the data folder ({exc.strerror or exc})"
+        ) from exc
     foreign = {n: o for n, o in foreign.items() if o is not None and o[0] != kind}
     if foreign:
         raise DataError(
             f"{directory}: holds {', '.join(sorted(foreign))} of "
             f"{foreign[next(iter(foreign))][0]}, "
             f"which {kind} would overwrite (same file names); download {kind} into its own "
-            f"folder, e.g. {directory / kind}")
+            f"folder, e.g. {directory / kind}"
+        )
     base = base_url or DEFAULT_BASE_URLS[kind]
     if not base.endswith("/"):
         base += "/"
@@ -98,12 +104,9 @@ def download(
                     f"{directory / name}: downloaded from {url} but rejected: {exc}"
                 ) from exc
             except Exception as exc:  # network / HTTP errors
-                raise DataError(
-                    f"{directory / name}: download from {url} failed: {exc}"
-                ) from exc
+                raise DataError(f"{directory / name}: download from {url} failed: {exc}") from exc
             paths[name] = Path(local)
     return paths
-
 
 
 def default_data_dir(name: str) -> Path:

@@ -23,10 +23,25 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["DataError", "MissingDataError", "IDX_FILES", "SPLIT_SIZES", "IMAGE_SIZE",
-           "IMAGES_MAGIC", "LABELS_MAGIC", "SHA256", "DEFAULT_BASE_URLS", "IDX_KINDS",
-           "check_kind", "check_split", "verify_checksum", "owner_of", "file_sha256",
-           "read_idx", "load_mnist"]
+__all__ = [
+    "DataError",
+    "MissingDataError",
+    "IDX_FILES",
+    "SPLIT_SIZES",
+    "IMAGE_SIZE",
+    "IMAGES_MAGIC",
+    "LABELS_MAGIC",
+    "SHA256",
+    "DEFAULT_BASE_URLS",
+    "IDX_KINDS",
+    "check_kind",
+    "check_split",
+    "verify_checksum",
+    "owner_of",
+    "file_sha256",
+    "read_idx",
+    "load_mnist",
+]
 
 
 # --------------------------------------------------------------------------- errors
@@ -64,24 +79,16 @@ LABELS_MAGIC = 2049  # 0x00000801
 #: SHA-256 of the original gzip files, per data set.
 SHA256: dict[str, dict[str, str]] = {
     "mnist": {
-        "train-images-idx3-ubyte.gz":
-            "440fcabf73cc546fa21475e81ea370265605f56be210a4024d2ca8f203523609",
-        "train-labels-idx1-ubyte.gz":
-            "3552534a0a558bbed6aed32b30c495cca23d567ec52cac8be1a0730e8010255c",
-        "t10k-images-idx3-ubyte.gz":
-            "8d422c7b0a1c1c79245a5bcf07fe86e33eeafee792b84584aec276f5a2dbc4e6",
-        "t10k-labels-idx1-ubyte.gz":
-            "f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6",
+        "train-images-idx3-ubyte.gz": "440fcabf73cc546fa21475e81ea370265605f56be210a4024d2ca8f203523609",
+        "train-labels-idx1-ubyte.gz": "3552534a0a558bbed6aed32b30c495cca23d567ec52cac8be1a0730e8010255c",
+        "t10k-images-idx3-ubyte.gz": "8d422c7b0a1c1c79245a5bcf07fe86e33eeafee792b84584aec276f5a2dbc4e6",
+        "t10k-labels-idx1-ubyte.gz": "f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6",
     },
     "fashion-mnist": {
-        "train-images-idx3-ubyte.gz":
-            "3aede38d61863908ad78613f6a32ed271626dd12800ba2636569512369268a84",
-        "train-labels-idx1-ubyte.gz":
-            "a04f17134ac03560a47e3764e11b92fc97de4d1bfaf8ba1a3aa29af54cc90845",
-        "t10k-images-idx3-ubyte.gz":
-            "346e55b948d973a97e58d2351dde16a484bd415d4595297633bb08f03db6a073",
-        "t10k-labels-idx1-ubyte.gz":
-            "67da17c76eaffca5446c3361aaab5c3cd6d1c2608764d35dfb1850b086bf8dd5",
+        "train-images-idx3-ubyte.gz": "3aede38d61863908ad78613f6a32ed271626dd12800ba2636569512369268a84",
+        "train-labels-idx1-ubyte.gz": "a04f17134ac03560a47e3764e11b92fc97de4d1bfaf8ba1a3aa29af54cc90845",
+        "t10k-images-idx3-ubyte.gz": "346e55b948d973a97e58d2351dde16a484bd415d4595297633bb08f03db6a073",
+        "t10k-labels-idx1-ubyte.gz": "67da17c76eaffca5446c3361aaab5c3cd6d1c2608764d35dfb1850b086bf8dd5",
     },
 }
 
@@ -144,7 +151,8 @@ def verify_checksum(path: str | os.PathLike, expected_sha256: str) -> None:
         raise DataError(
             f"{path}: its SHA-256 checksum is that of the {other[0]} file {other[1]}, not the "
             f"expected {expected_sha256.lower()}; keep each data set in its own folder "
-            "(<data-dir>/mnist/, <data-dir>/fashion-mnist/)")
+            "(<data-dir>/mnist/, <data-dir>/fashion-mnist/)"
+        )
     if actual != expected_sha256.lower():
         raise DataError(
             f"{path}: SHA-256 checksum mismatch (got {actual}, expected "
@@ -238,9 +246,7 @@ def read_idx(
                     f"{ndim} dimensions)"
                 )
             header = _read_exactly(fh, 4 * ndim, path, "IDX header")
-            shape = tuple(
-                int.from_bytes(header[4 * i: 4 * i + 4], "big") for i in range(ndim)
-            )
+            shape = tuple(int.from_bytes(header[4 * i : 4 * i + 4], "big") for i in range(ndim))
             for axis, (got, want) in enumerate(zip(shape, expected_shape)):
                 if want is not None and got != want:
                     raise DataError(
@@ -260,7 +266,7 @@ def read_idx(
             view = memoryview(out)
             filled = 0
             while filled < n_body:
-                got = fh.readinto(view[filled: filled + CHUNK])
+                got = fh.readinto(view[filled : filled + CHUNK])
                 if not got:
                     break
                 filled += got
@@ -342,9 +348,10 @@ def load_mnist(
     names = IDX_FILES[split]
     try:
         missing = [n for n in names if not (directory / n).is_file()]
-    except OSError as exc:        # e.g. no permission to look into the folder
-        raise DataError(f"{directory}: cannot read the data folder "
-                        f"({exc.strerror or exc})") from exc
+    except OSError as exc:  # e.g. no permission to look into the folder
+        raise DataError(
+            f"{directory}: cannot read the data folder ({exc.strerror or exc})"
+        ) from exc
     if missing:
         raise MissingDataError(_missing_message(kind, directory, missing))
     img_path, lbl_path = (directory / n for n in names)

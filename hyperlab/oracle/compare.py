@@ -34,7 +34,7 @@ class Row:
 
     quantity: str
     shape: tuple | None
-    status: str                    # "ok", "FAIL", "MISSING", "BAD", "NONFINITE", "UNEXPECTED"
+    status: str  # "ok", "FAIL", "MISSING", "BAD", "NONFINITE", "UNEXPECTED"
     max_abs: float = float("nan")
     rel: float = float("nan")
     rtol: float = float("nan")
@@ -70,22 +70,34 @@ class Comparison:
 
     def table(self):
         """A text table: quantity, shape, max abs error, relative error, tolerance, status."""
-        head = (f"{'quantity':<10} {'shape':<12} {'max abs err':>12} {'rel err':>10} "
-                f"{'tolerance':>9}  status")
+        head = (
+            f"{'quantity':<10} {'shape':<12} {'max abs err':>12} {'rel err':>10} "
+            f"{'tolerance':>9}  status"
+        )
         # names and details come from the files: shown with control characters escaped
-        lines = [f"candidate: {printable(self.candidate)} ({printable(self.candidate_dtype)})",
-                 f"reference: {printable(self.reference)}", head, "-" * len(head)]
+        lines = [
+            f"candidate: {printable(self.candidate)} ({printable(self.candidate_dtype)})",
+            f"reference: {printable(self.reference)}",
+            head,
+            "-" * len(head),
+        ]
         for r in self.rows:
             shape = "-" if r.shape is None else str(tuple(r.shape))
-            nums = (f"{r.max_abs:12.3e} {r.rel:10.3e} {r.rtol:9.1e}"
-                    if np.isfinite(r.rel) else f"{'':12} {'':10} "
-                    + (f"{r.rtol:9.1e}" if np.isfinite(r.rtol) else f"{'':9}"))
-            lines.append(f"{printable(r.quantity):<10} {shape:<12} {nums}  {r.status}"
-                         + (f"  ({printable(r.detail)})" if r.detail else ""))
+            nums = (
+                f"{r.max_abs:12.3e} {r.rel:10.3e} {r.rtol:9.1e}"
+                if np.isfinite(r.rel)
+                else f"{'':12} {'':10} " + (f"{r.rtol:9.1e}" if np.isfinite(r.rtol) else f"{'':9}")
+            )
+            lines.append(
+                f"{printable(r.quantity):<10} {shape:<12} {nums}  {r.status}"
+                + (f"  ({printable(r.detail)})" if r.detail else "")
+            )
         n_bad = len(self.failures)
         lines.append("-" * len(head))
-        lines.append(f"{'AGREE' if self.ok else 'DISAGREE'}: {len(self.rows) - n_bad} of "
-                     f"{len(self.rows)} quantities within tolerance")
+        lines.append(
+            f"{'AGREE' if self.ok else 'DISAGREE'}: {len(self.rows) - n_bad} of "
+            f"{len(self.rows)} quantities within tolerance"
+        )
         return "\n".join(lines)
 
     def __str__(self):
@@ -117,8 +129,11 @@ def compare_results(case, candidate, reference, *, skip=(), rtol=None):
     -------
     Comparison
     """
-    if not isinstance(case, Case) or not isinstance(candidate, Results) \
-            or not isinstance(reference, Results):
+    if (
+        not isinstance(case, Case)
+        or not isinstance(candidate, Results)
+        or not isinstance(reference, Results)
+    ):
         raise TypeError("compare_results(case, candidate, reference) takes a Case and two Results")
     skip = set(skip)
     expected = case.result_shapes()
@@ -126,10 +141,15 @@ def compare_results(case, candidate, reference, *, skip=(), rtol=None):
     if unknown:
         raise ValueError(f"cannot skip {sorted(unknown)}: the case asks for {list(expected)}")
     if set(expected) <= skip:
-        raise ValueError(f"nothing to compare: --skip names every result the case asks for "
-                         f"({', '.join(expected)})")
-    cmp = Comparison(candidate=candidate.backend, candidate_dtype=candidate.meta["dtype"],
-                     reference=reference.backend)
+        raise ValueError(
+            f"nothing to compare: --skip names every result the case asks for "
+            f"({', '.join(expected)})"
+        )
+    cmp = Comparison(
+        candidate=candidate.backend,
+        candidate_dtype=candidate.meta["dtype"],
+        reference=reference.backend,
+    )
     tol = tolerance(candidate.dtype, "exact") if rtol is None else float(rtol)
     for name, shape in expected.items():
         if name in skip:
@@ -156,8 +176,10 @@ def compare_results(case, candidate, reference, *, skip=(), rtol=None):
                     flat = np.abs(actual - desired).reshape(-1)
                     if flat.size:
                         worst = np.unravel_index(int(np.argmax(flat)), desired.shape)
-                        row.detail = (f"worst at {tuple(int(k) for k in worst)}: "
-                                      f"{actual[worst]:.6g} vs {desired[worst]:.6g}")
+                        row.detail = (
+                            f"worst at {tuple(int(k) for k in worst)}: "
+                            f"{actual[worst]:.6g} vs {desired[worst]:.6g}"
+                        )
         cmp.rows.append(row)
     for name, why in candidate.problems.items():
         if name not in expected:

@@ -23,11 +23,23 @@ from .schema import (
     is_int,
 )
 
-__all__ = ["printable", "load_json", "check_header", "sha256_file", "write_json", "write_npz",
-           "read_npy_member", "ShapeError", "open_archive", "archive_errors", "MAX_NPY_HEADER"]
+__all__ = [
+    "printable",
+    "load_json",
+    "check_header",
+    "sha256_file",
+    "write_json",
+    "write_npz",
+    "read_npy_member",
+    "ShapeError",
+    "open_archive",
+    "archive_errors",
+    "MAX_NPY_HEADER",
+]
 
 MAX_NPY_HEADER = 1 << 16
 """Largest ``.npy`` header accepted in an archive member (bytes)."""
+
 
 def printable(text) -> str:
     """``text`` safe for a terminal: control characters (an ANSI escape sequence in a
@@ -47,8 +59,9 @@ def load_json(path, kind):
         raise OracleFormatError(f"{path}: {kind} file not found")
     size = path.stat().st_size
     if size > MAX_JSON_BYTES:
-        raise OracleFormatError(f"{path}: {size} bytes, larger than the limit of "
-                                f"{MAX_JSON_BYTES} for a {kind} file")
+        raise OracleFormatError(
+            f"{path}: {size} bytes, larger than the limit of {MAX_JSON_BYTES} for a {kind} file"
+        )
     try:
         text = path.read_bytes().decode("utf-8")
         data = json.loads(text, parse_constant=_reject_constant)
@@ -66,9 +79,10 @@ def check_header(data, fmt, path):
     if not is_int(version):
         raise OracleFormatError(f"{path}: 'version' must be an integer, got {version!r}")
     if version != VERSION:
-        raise OracleFormatError(f"{path}: format version {version} is not supported "
-                                f"(this reader knows version {VERSION})")
-
+        raise OracleFormatError(
+            f"{path}: format version {version} is not supported "
+            f"(this reader knows version {VERSION})"
+        )
 
 
 def sha256_file(path):
@@ -115,9 +129,12 @@ def read_npy_member(zf, name, path, shape, dtypes):
     key = name[:-4]
     info = zf.getinfo(name)
     if info.file_size > MAX_NPY_HEADER + 8 * (
-            math.prod(shape) if shape is not None else MAX_ARRAY_ELEMENTS):
-        raise OracleFormatError(f"{path}: array {key!r} is {info.file_size} bytes, more than "
-                                f"its expected shape {shape} can take")
+        math.prod(shape) if shape is not None else MAX_ARRAY_ELEMENTS
+    ):
+        raise OracleFormatError(
+            f"{path}: array {key!r} is {info.file_size} bytes, more than "
+            f"its expected shape {shape} can take"
+        )
     with zf.open(info) as fh:
         version = np.lib.format.read_magic(fh)
         if version == (1, 0):
@@ -125,26 +142,34 @@ def read_npy_member(zf, name, path, shape, dtypes):
         elif version == (2, 0):
             got_shape, fortran, dtype = np.lib.format.read_array_header_2_0(fh)
         else:
-            raise OracleFormatError(f"{path}: array {key!r} has .npy version {version}, "
-                                    f"expected 1.0 or 2.0")
+            raise OracleFormatError(
+                f"{path}: array {key!r} has .npy version {version}, expected 1.0 or 2.0"
+            )
         if dtype.hasobject or dtype.fields is not None or dtype.subdtype is not None:
-            raise OracleFormatError(f"{path}: array {key!r} has dtype {dtype}; only plain "
-                                    f"numeric dtypes are allowed (no objects, no pickles)")
+            raise OracleFormatError(
+                f"{path}: array {key!r} has dtype {dtype}; only plain "
+                f"numeric dtypes are allowed (no objects, no pickles)"
+            )
         native = dtype.newbyteorder("=")
         if native not in dtypes:
-            raise OracleFormatError(f"{path}: array {key!r} has dtype {dtype}, expected one of "
-                                    f"{[str(d) for d in dtypes]}")
+            raise OracleFormatError(
+                f"{path}: array {key!r} has dtype {dtype}, expected one of "
+                f"{[str(d) for d in dtypes]}"
+            )
         if shape is not None and tuple(got_shape) != tuple(shape):
-            raise ShapeError(f"{path}: array {key!r} has shape {tuple(got_shape)}, expected "
-                              f"{tuple(shape)}", tuple(got_shape))
+            raise ShapeError(
+                f"{path}: array {key!r} has shape {tuple(got_shape)}, expected {tuple(shape)}",
+                tuple(got_shape),
+            )
         count = math.prod(got_shape)
         if count > MAX_ARRAY_ELEMENTS:
             raise OracleFormatError(f"{path}: array {key!r} of shape {got_shape} is too large")
         nbytes = count * dtype.itemsize
         data = fh.read(nbytes)
         if len(data) != nbytes:
-            raise OracleFormatError(f"{path}: array {key!r} is truncated ({len(data)} of "
-                                    f"{nbytes} bytes)")
+            raise OracleFormatError(
+                f"{path}: array {key!r} is truncated ({len(data)} of {nbytes} bytes)"
+            )
         if fh.read(1):
             raise OracleFormatError(f"{path}: array {key!r} has data after its end")
     array = np.frombuffer(data, dtype=dtype)
@@ -164,8 +189,10 @@ def open_archive(path, max_bytes):
         raise OracleFormatError(f"{path}: array file not found")
     size = path.stat().st_size
     if size > max_bytes:
-        raise OracleFormatError(f"{path}: {size} bytes, more than the {max_bytes} that the "
-                                f"arrays described in the JSON file can take")
+        raise OracleFormatError(
+            f"{path}: {size} bytes, more than the {max_bytes} that the "
+            f"arrays described in the JSON file can take"
+        )
     try:
         zf = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError, ValueError) as exc:
@@ -184,5 +211,3 @@ def open_archive(path, max_bytes):
 def archive_errors(path):
     """The exceptions that mean a corrupt archive, turned into ``OracleFormatError``."""
     return (zipfile.BadZipFile, EOFError, OSError, ValueError, KeyError, RuntimeError)
-
-

@@ -47,6 +47,14 @@ from .files import (
     write_json,
     write_npz,
 )
+from .metadata import (
+    Case,
+    Results,
+    case_array_specs,
+    expected_result_shapes,
+    validate_case_meta,
+    validate_results_meta,
+)
 from .schema import (
     CASE_FORMAT,
     CASE_JSON,
@@ -68,28 +76,46 @@ from .schema import (
     RESULTS_JSON,
     RESULTS_NPZ,
     VERSION,
-    Case,
     OracleFormatError,
-    Results,
     build_model,
-    case_array_specs,
     describe_model,
-    expected_result_shapes,
     parameter_layout,
-    validate_case_meta,
     validate_model,
-    validate_results_meta,
 )
 
 __all__ = [
-    "OracleFormatError", "VERSION", "CASE_FORMAT", "RESULTS_FORMAT", "QUANTITIES",
-    "RESULT_ARRAYS", "LAYER_TYPES", "Case", "Results",
-    "validate_model", "parameter_layout", "describe_model", "build_model",
-    "write_case", "read_case", "write_results", "read_results", "expected_result_shapes",
+    "OracleFormatError",
+    "VERSION",
+    "CASE_FORMAT",
+    "RESULTS_FORMAT",
+    "QUANTITIES",
+    "RESULT_ARRAYS",
+    "LAYER_TYPES",
+    "Case",
+    "Results",
+    "validate_model",
+    "parameter_layout",
+    "describe_model",
+    "build_model",
+    "write_case",
+    "read_case",
+    "write_results",
+    "read_results",
+    "expected_result_shapes",
     # limits and file names (schema), helpers (files)
-    "CASE_JSON", "CASE_NPZ", "RESULTS_JSON", "RESULTS_NPZ", "MAX_JSON_BYTES", "MAX_LAYERS",
-    "MAX_DIM", "MAX_PARAMETERS", "MAX_ARRAY_ELEMENTS", "MAX_DIRECTIONS",
-    "MAX_HESSIAN_PARAMETERS", "printable", "sha256_file",
+    "CASE_JSON",
+    "CASE_NPZ",
+    "RESULTS_JSON",
+    "RESULTS_NPZ",
+    "MAX_JSON_BYTES",
+    "MAX_LAYERS",
+    "MAX_DIM",
+    "MAX_PARAMETERS",
+    "MAX_ARRAY_ELEMENTS",
+    "MAX_DIRECTIONS",
+    "MAX_HESSIAN_PARAMETERS",
+    "printable",
+    "sha256_file",
 ]
 
 
@@ -138,7 +164,8 @@ def read_case(case_dir, verify_sha256=True):
                 raise OracleFormatError(
                     f"{npz_path}: the case needs the arrays {sorted(specs)}"
                     + (f"; missing {missing}" if missing else "")
-                    + (f"; unexpected {extra}" if extra else ""))
+                    + (f"; unexpected {extra}" if extra else "")
+                )
             for key, (shape, dtypes) in specs.items():
                 arrays[key] = read_npy_member(zf, key + ".npy", npz_path, shape, dtypes)
     except OracleFormatError:
@@ -150,18 +177,36 @@ def read_case(case_dir, verify_sha256=True):
             raise OracleFormatError(f"{npz_path}: array {key!r} holds NaN or infinite values")
     y, C = arrays["y"], meta["num_classes"]
     if y.size and (int(y.min()) < 0 or int(y.max()) >= C):
-        raise OracleFormatError(f"{npz_path}: labels 'y' must lie in [0, {C}); found values in "
-                                f"[{int(y.min())}, {int(y.max())}]")
+        raise OracleFormatError(
+            f"{npz_path}: labels 'y' must lie in [0, {C}); found values in "
+            f"[{int(y.min())}, {int(y.max())}]"
+        )
     arrays["y"] = y.astype(np.int64)
     if verify_sha256 and sha256_file(npz_path) != meta["arrays_sha256"]:
-        raise OracleFormatError(f"{npz_path}: SHA-256 differs from 'arrays_sha256' in "
-                                f"{json_path} (the files do not belong together, or one is "
-                                f"corrupt)")
+        raise OracleFormatError(
+            f"{npz_path}: SHA-256 differs from 'arrays_sha256' in "
+            f"{json_path} (the files do not belong together, or one is "
+            f"corrupt)"
+        )
     return Case(meta=meta, arrays=arrays, path=case_dir)
 
 
-def write_case(case_dir, model, theta, x, y, *, v1=None, v2=None, V=None, hvp_v=None,
-               hessian=False, quantities=None, name="", description=""):
+def write_case(
+    case_dir,
+    model,
+    theta,
+    x,
+    y,
+    *,
+    v1=None,
+    v2=None,
+    V=None,
+    hvp_v=None,
+    hessian=False,
+    quantities=None,
+    name="",
+    description="",
+):
     """Write a case directory (``case.json`` + ``case.npz``), then read it back to check it.
 
     Parameters
@@ -195,8 +240,7 @@ def write_case(case_dir, model, theta, x, y, *, v1=None, v2=None, V=None, hvp_v=
     case_dir = Path(case_dir)
     model_description = model if isinstance(model, dict) else describe_model(model)
     output_shape, layout = validate_model(model_description, case_dir)
-    arrays = {"theta": _float_array(theta, "theta"), "x": _float_array(x, "x"),
-              "y": np.asarray(y)}
+    arrays = {"theta": _float_array(theta, "theta"), "x": _float_array(x, "x"), "y": np.asarray(y)}
     if arrays["y"].dtype.kind not in "iu":
         raise ValueError(f"labels y must be integers, got dtype {arrays['y'].dtype}")
     arrays["y"] = arrays["y"].astype(np.int64)
@@ -215,11 +259,12 @@ def write_case(case_dir, model, theta, x, y, *, v1=None, v2=None, V=None, hvp_v=
                     raise ValueError(f"quantity {quantity!r} needs the array {key!r}")
                 arrays[key] = _float_array(given[key], key)
                 if arrays[key].ndim != 2:
-                    raise ValueError(f"{key} must have shape (count, D), got "
-                                     f"{arrays[key].shape}")
+                    raise ValueError(f"{key} must have shape (count, D), got {arrays[key].shape}")
             counts[DIRECTION_COUNTS[quantity]] = arrays[names[0]].shape[0]
     meta = {
-        "format": CASE_FORMAT, "version": VERSION, "name": str(name),
+        "format": CASE_FORMAT,
+        "version": VERSION,
+        "name": str(name),
         "description": str(description),
         "model": model_description,
         "parameters": parameter_layout(layout),
@@ -236,8 +281,10 @@ def write_case(case_dir, model, theta, x, y, *, v1=None, v2=None, V=None, hvp_v=
         raise ValueError(f"cannot write case {case_dir}: {exc}") from None
     for key, (shape, _) in case_array_specs(meta).items():
         if arrays[key].shape != tuple(shape):
-            raise ValueError(f"cannot write case {case_dir}: {key} has shape "
-                             f"{arrays[key].shape}, expected {tuple(shape)}")
+            raise ValueError(
+                f"cannot write case {case_dir}: {key} has shape "
+                f"{arrays[key].shape}, expected {tuple(shape)}"
+            )
     case_dir.mkdir(parents=True, exist_ok=True)
     write_npz(case_dir / CASE_NPZ, arrays)
     meta["arrays_sha256"] = sha256_file(case_dir / CASE_NPZ)
@@ -260,7 +307,6 @@ def _results_paths(results_dir):
     if results_dir.name == RESULTS_JSON:
         results_dir = results_dir.parent
     return results_dir, results_dir / RESULTS_JSON, results_dir / RESULTS_NPZ
-
 
 
 def write_results(results_dir, case, arrays, *, backend, dtype, cross_check=None, notes=None):
@@ -296,9 +342,15 @@ def write_results(results_dir, case, arrays, *, backend, dtype, cross_check=None
         if value.shape != expected[key]:
             raise ValueError(f"result {key!r} has shape {value.shape}, expected {expected[key]}")
         out[key] = _float_array(value, key)
-    meta = {"format": RESULTS_FORMAT, "version": VERSION, "backend": str(backend),
-            "dtype": str(np.dtype(dtype)), "case_sha256": case.sha256,
-            "quantities": [k for k in expected if k in out], "arrays_sha256": "0" * 64}
+    meta = {
+        "format": RESULTS_FORMAT,
+        "version": VERSION,
+        "backend": str(backend),
+        "dtype": str(np.dtype(dtype)),
+        "case_sha256": case.sha256,
+        "quantities": [k for k in expected if k in out],
+        "arrays_sha256": "0" * 64,
+    }
     if cross_check is not None:
         meta["cross_check"] = cross_check
     if notes:
@@ -337,46 +389,53 @@ def read_results(results_dir, case, strict=False):
     except ValueError as exc:
         raise OracleFormatError(f"{json_path}: {exc}") from None
     if meta.get("case_sha256") not in (None, case.sha256):
-        raise OracleFormatError(f"{json_path}: these results answer another case "
-                                f"(case_sha256 {meta['case_sha256'][:12]}..., this case is "
-                                f"{case.sha256[:12]}...)")
+        raise OracleFormatError(
+            f"{json_path}: these results answer another case "
+            f"(case_sha256 {meta['case_sha256'][:12]}..., this case is "
+            f"{case.sha256[:12]}...)"
+        )
     expected = case.result_shapes()
     declared = meta["dtype"]
     dtypes = (np.dtype(np.float64),) if declared == "float64" else FLOATS
-    max_bytes = sum(8 * math.prod(s) + MAX_NPY_HEADER + 4096 for s in expected.values()) \
-        + 16 * (MAX_NPY_HEADER + 4096)
+    max_bytes = sum(8 * math.prod(s) + MAX_NPY_HEADER + 4096 for s in expected.values()) + 16 * (
+        MAX_NPY_HEADER + 4096
+    )
     arrays, problems = {}, {}
     try:
         with open_archive(npz_path, max_bytes) as zf:
             members = sorted(n[:-4] for n in zf.namelist())
             if members != sorted(meta["quantities"]):
-                raise OracleFormatError(f"{npz_path}: holds the arrays {members}, but "
-                                        f"{json_path} lists {sorted(meta['quantities'])}")
+                raise OracleFormatError(
+                    f"{npz_path}: holds the arrays {members}, but "
+                    f"{json_path} lists {sorted(meta['quantities'])}"
+                )
             for key in members:
                 if key not in expected:
                     problems[key] = "not asked for by the case"
                     continue
                 try:
-                    arrays[key] = read_npy_member(zf, key + ".npy", npz_path, expected[key],
-                                                   dtypes)
+                    arrays[key] = read_npy_member(zf, key + ".npy", npz_path, expected[key], dtypes)
                 except ShapeError as exc:
                     problems[key] = f"shape {exc.shape}, expected {expected[key]}"
                 except OracleFormatError as exc:
                     if "dtype" not in str(exc):
                         raise
                     problems[key] = str(exc).split(": ", 1)[1] + (
-                        f" (declared 'dtype' is {declared})")
+                        f" (declared 'dtype' is {declared})"
+                    )
     except OracleFormatError:
         raise
     except archive_errors(npz_path) as exc:
         raise OracleFormatError(f"{npz_path}: corrupt or truncated archive ({exc})") from None
     if meta.get("arrays_sha256") is not None and sha256_file(npz_path) != meta["arrays_sha256"]:
-        raise OracleFormatError(f"{npz_path}: SHA-256 differs from 'arrays_sha256' in "
-                                f"{json_path}")
+        raise OracleFormatError(f"{npz_path}: SHA-256 differs from 'arrays_sha256' in {json_path}")
     if strict:
         missing = sorted(set(expected) - set(arrays) - set(problems))
         if problems or missing:
-            raise OracleFormatError(f"{results_dir}: unusable results: "
-                                    + "; ".join([f"{k}: {v}" for k, v in problems.items()]
-                                                + [f"{k}: missing" for k in missing]))
+            raise OracleFormatError(
+                f"{results_dir}: unusable results: "
+                + "; ".join(
+                    [f"{k}: {v}" for k, v in problems.items()] + [f"{k}: missing" for k in missing]
+                )
+            )
     return Results(meta=meta, arrays=arrays, problems=problems, path=results_dir)

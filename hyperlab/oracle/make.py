@@ -20,8 +20,19 @@ from .onnx_case import ONNX_FILE, describe_onnx, load_onnx_model, validate_onnx_
 __all__ = ["make_case", "make_onnx_case"]
 
 
-def make_case(case_dir, model, *, batch=4, pairs=2, kd=3, hvp=2, hessian=False, seed=0,
-              dtype="float64", name=""):
+def make_case(
+    case_dir,
+    model,
+    *,
+    batch=4,
+    pairs=2,
+    kd=3,
+    hvp=2,
+    hessian=False,
+    seed=0,
+    dtype="float64",
+    name="",
+):
     """A random case for ``model`` (a ``layers.Sequential`` or a ``models.build`` name).
 
     θ is the model's seeded initialisation plus ``0.1·N(0, 1)`` (so that biases are not zero),
@@ -37,7 +48,7 @@ def make_case(case_dir, model, *, batch=4, pairs=2, kd=3, hvp=2, hessian=False, 
     rng = np.random.default_rng(seed)
     D = model.num_params
     dtype = np.dtype(dtype)
-    theta = (np.asarray(model.init_params(seed=seed)) + 0.1 * rng.standard_normal(D))
+    theta = np.asarray(model.init_params(seed=seed)) + 0.1 * rng.standard_normal(D)
     x = rng.standard_normal((batch, *model.input_shape))
     y = rng.integers(0, model.output_shape[0], size=batch)
 
@@ -45,13 +56,36 @@ def make_case(case_dir, model, *, batch=4, pairs=2, kd=3, hvp=2, hessian=False, 
         return rng.standard_normal((n, D)).astype(dtype) if n else None
 
     v1, v2 = directions(pairs), directions(pairs)
-    return write_case(case_dir, model, theta.astype(dtype), x.astype(dtype), y,
-                      v1=v1, v2=v2, V=directions(kd), hvp_v=directions(hvp), hessian=hessian,
-                      name=name or model.name)
+    return write_case(
+        case_dir,
+        model,
+        theta.astype(dtype),
+        x.astype(dtype),
+        y,
+        v1=v1,
+        v2=v2,
+        V=directions(kd),
+        hvp_v=directions(hvp),
+        hessian=hessian,
+        name=name or model.name,
+    )
 
 
-def make_onnx_case(case_dir, onnx_path, *, input_shape=None, constants=(), batch=4, pairs=2,
-                   kd=3, hvp=2, hessian=False, seed=0, dtype="float64", name=""):
+def make_onnx_case(
+    case_dir,
+    onnx_path,
+    *,
+    input_shape=None,
+    constants=(),
+    batch=4,
+    pairs=2,
+    kd=3,
+    hvp=2,
+    hessian=False,
+    seed=0,
+    dtype="float64",
+    name="",
+):
     """A random case for the ONNX model in ``onnx_path``: the file is copied into the case.
 
     θ is the graph's initializers as stored (not perturbed: the case checks the exported
@@ -64,7 +98,7 @@ def make_onnx_case(case_dir, onnx_path, *, input_shape=None, constants=(), batch
     format.Case
     """
     case_dir, onnx_path = Path(case_dir), Path(onnx_path)
-    proto, _ = load_model(onnx_path)              # checks the file; inlines external data
+    proto, _ = load_model(onnx_path)  # checks the file; inlines external data
     case_dir.mkdir(parents=True, exist_ok=True)
     target = case_dir / ONNX_FILE
     if _has_external_data(onnx_path):
@@ -86,9 +120,19 @@ def make_onnx_case(case_dir, onnx_path, *, input_shape=None, constants=(), batch
         return rng.standard_normal((n, D)).astype(dtype) if n else None
 
     v1, v2 = directions(pairs), directions(pairs)
-    return write_case(case_dir, description, theta.astype(dtype), x.astype(dtype), y, v1=v1,
-                      v2=v2, V=directions(kd), hvp_v=directions(hvp), hessian=hessian,
-                      name=name or onnx_path.stem)
+    return write_case(
+        case_dir,
+        description,
+        theta.astype(dtype),
+        x.astype(dtype),
+        y,
+        v1=v1,
+        v2=v2,
+        V=directions(kd),
+        hvp_v=directions(hvp),
+        hessian=hessian,
+        name=name or onnx_path.stem,
+    )
 
 
 def _has_external_data(path):

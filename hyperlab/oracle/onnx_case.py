@@ -59,11 +59,13 @@ def _check_description(model):
     _check_keys(model, _KEYS, _OPTIONAL, "'model'")
     ref = model["onnx"]
     if not isinstance(ref, dict):
-        raise ValueError("model.onnx must be an object {\"file\", \"sha256\", \"bytes\"}")
+        raise ValueError('model.onnx must be an object {"file", "sha256", "bytes"}')
     _check_keys(ref, {"file", "sha256", "bytes"}, set(), "model.onnx")
     if ref["file"] != ONNX_FILE:
-        raise ValueError(f"model.onnx.file must be {ONNX_FILE!r} (the file next to case.json), "
-                         f"got {ref['file']!r}")
+        raise ValueError(
+            f"model.onnx.file must be {ONNX_FILE!r} (the file next to case.json), "
+            f"got {ref['file']!r}"
+        )
     sha = ref["sha256"]
     if not isinstance(sha, str) or len(sha) != 64 or any(c not in "0123456789abcdef" for c in sha):
         raise ValueError("model.onnx.sha256 must be a lower-case hexadecimal SHA-256")
@@ -71,14 +73,23 @@ def _check_description(model):
     if not isinstance(size, int) or isinstance(size, bool) or not 1 <= size <= MAX_MODEL_BYTES:
         raise ValueError(f"model.onnx.bytes must be an integer in [1, {MAX_MODEL_BYTES}]")
     shape = model["input_shape"]
-    if (not isinstance(shape, list) or not 1 <= len(shape) <= 8
-            or not all(isinstance(n, int) and not isinstance(n, bool) and 1 <= n <= 1 << 24
-                       for n in shape)):
-        raise ValueError(f"model.input_shape must be a list of positive integers (one sample's "
-                         f"shape), got {shape!r}")
+    if (
+        not isinstance(shape, list)
+        or not 1 <= len(shape) <= 8
+        or not all(
+            isinstance(n, int) and not isinstance(n, bool) and 1 <= n <= 1 << 24 for n in shape
+        )
+    ):
+        raise ValueError(
+            f"model.input_shape must be a list of positive integers (one sample's "
+            f"shape), got {shape!r}"
+        )
     constants = model.get("constants", [])
-    if (not isinstance(constants, list) or len(constants) > 10_000
-            or not all(isinstance(c, str) and 1 <= len(c) <= 1000 for c in constants)):
+    if (
+        not isinstance(constants, list)
+        or len(constants) > 10_000
+        or not all(isinstance(c, str) and 1 <= len(c) <= 1000 for c in constants)
+    ):
         raise ValueError("model.constants must be a list of initializer names")
     if model["loss"] != "cross_entropy":
         raise ValueError(f"model.loss must be 'cross_entropy', got {model['loss']!r}")
@@ -88,27 +99,34 @@ def load_onnx_model(model, case_dir):
     """The ``layers.onnx.OnnxModel`` of a (checked) description, after checking the file's
     size and SHA-256 against it."""
     if case_dir is None:
-        raise ValueError("an ONNX model description needs its case directory (the file "
-                         f"{ONNX_FILE} next to case.json)")
+        raise ValueError(
+            "an ONNX model description needs its case directory (the file "
+            f"{ONNX_FILE} next to case.json)"
+        )
     path = Path(case_dir) / ONNX_FILE
     if not path.is_file():
         raise ValueError(f"{path}: ONNX file not found")
     size = path.stat().st_size
     if size != model["onnx"]["bytes"]:
-        raise ValueError(f"{path}: {size} bytes, but model.onnx.bytes says "
-                         f"{model['onnx']['bytes']}")
+        raise ValueError(
+            f"{path}: {size} bytes, but model.onnx.bytes says {model['onnx']['bytes']}"
+        )
     if _sha256(path) != model["onnx"]["sha256"]:
-        raise ValueError(f"{path}: SHA-256 differs from model.onnx.sha256 (the files do not "
-                         "belong together, or one is corrupt)")
+        raise ValueError(
+            f"{path}: SHA-256 differs from model.onnx.sha256 (the files do not "
+            "belong together, or one is corrupt)"
+        )
     try:
-        proto, _ = load_model(path, external_data=False)    # a case's file is self-contained
-        floating = [t.name for t in proto.graph.initializer
-                    if ELEM_TYPES.get(t.data_type, np.dtype(int)).kind == "f"]
+        proto, _ = load_model(path, external_data=False)  # a case's file is self-contained
+        floating = [
+            t.name
+            for t in proto.graph.initializer
+            if ELEM_TYPES.get(t.data_type, np.dtype(int)).kind == "f"
+        ]
         constants = set(model.get("constants", []))
         unknown = sorted(constants - set(floating))
         if unknown:
-            raise ValueError(f"model.constants {unknown} are not floating initializers of "
-                             f"{path}")
+            raise ValueError(f"model.constants {unknown} are not floating initializers of {path}")
         graph = Graph(proto, parameters=[n for n in floating if n not in constants])
     except (OnnxError, ImportError) as exc:
         raise ValueError(f"{path}: {exc}") from None
@@ -124,24 +142,34 @@ def validate_onnx_description(model, case_dir):
     _check_description(model)
     onnx_model = load_onnx_model(model, case_dir)
     if len(onnx_model.input_names) != 1:
-        raise ValueError(f"the ONNX graph takes the inputs {onnx_model.input_names}; an oracle "
-                         "case supports graphs with one (floating) data input")
+        raise ValueError(
+            f"the ONNX graph takes the inputs {onnx_model.input_names}; an oracle "
+            "case supports graphs with one (floating) data input"
+        )
     declared = onnx_model.graph.inputs[0][1]
     if declared is not None and declared.kind != "f":
-        raise ValueError(f"the ONNX graph's input has type {declared}; the case format stores "
-                         "floating inputs only")
+        raise ValueError(
+            f"the ONNX graph's input has type {declared}; the case format stores "
+            "floating inputs only"
+        )
     shape = tuple(model["input_shape"])
     if onnx_model.input_shape is not None and onnx_model.input_shape != shape:
-        raise ValueError(f"model.input_shape {list(shape)} differs from the graph's input "
-                         f"shape {list(onnx_model.input_shape)} (per sample)")
+        raise ValueError(
+            f"model.input_shape {list(shape)} differs from the graph's input "
+            f"shape {list(onnx_model.input_shape)} (per sample)"
+        )
     try:
         out = onnx_model.forward(onnx_model.init_params(dtype=np.float64), np.zeros((1,) + shape))
     except Exception as exc:
-        raise ValueError(f"the ONNX graph cannot be evaluated on inputs of shape "
-                         f"(1, {', '.join(map(str, shape))}): {exc}") from None
+        raise ValueError(
+            f"the ONNX graph cannot be evaluated on inputs of shape "
+            f"(1, {', '.join(map(str, shape))}): {exc}"
+        ) from None
     if out.ndim != 2 or out.shape[0] != 1:
-        raise ValueError(f"the ONNX graph's first output must be logits (N, K); for one sample "
-                         f"it has shape {tuple(out.shape)}")
+        raise ValueError(
+            f"the ONNX graph's first output must be logits (N, K); for one sample "
+            f"it has shape {tuple(out.shape)}"
+        )
     return (int(out.shape[1]),), [(n, tuple(s)) for n, s in onnx_model.param_shapes()]
 
 
@@ -153,11 +181,15 @@ def describe_onnx(path, input_shape=None, constants=()):
     if input_shape is None:
         input_shape = model.input_shape
         if input_shape is None:
-            raise ValueError(f"{path}: the graph's input has symbolic dimensions besides the "
-                             "batch; give the per-sample input shape (--input-shape)")
-    description = {"onnx": {"file": ONNX_FILE, "sha256": _sha256(path),
-                            "bytes": path.stat().st_size},
-                   "input_shape": [int(n) for n in input_shape], "loss": "cross_entropy"}
+            raise ValueError(
+                f"{path}: the graph's input has symbolic dimensions besides the "
+                "batch; give the per-sample input shape (--input-shape)"
+            )
+    description = {
+        "onnx": {"file": ONNX_FILE, "sha256": _sha256(path), "bytes": path.stat().st_size},
+        "input_shape": [int(n) for n in input_shape],
+        "loss": "cross_entropy",
+    }
     if constants:
         description["constants"] = list(constants)
     return description

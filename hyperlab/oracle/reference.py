@@ -47,8 +47,7 @@ from hyperdual.testing import relative_error, tolerance
 
 from .format import RESULT_ARRAYS, Case, Results, read_case, write_results
 
-__all__ = ["compute_reference", "FORWARD_MAX_PARAMETERS", "REFERENCE_BACKEND",
-           "CrossCheckError"]
+__all__ = ["compute_reference", "FORWARD_MAX_PARAMETERS", "REFERENCE_BACKEND", "CrossCheckError"]
 
 FORWARD_MAX_PARAMETERS = 20_000
 """``method="auto"`` uses pure forward mode up to this many parameters, forward-over-reverse
@@ -85,8 +84,12 @@ def _forward_gradient(f, theta, chunk):
 
 def _forward_hvp(f, theta, v, chunk):
     D = theta.shape[0]
-    return np.concatenate([hd.directional(f, theta, v, _basis_rows(D, sl), chunk_size=chunk)[3]
-                           for sl in _chunks(D, chunk)])
+    return np.concatenate(
+        [
+            hd.directional(f, theta, v, _basis_rows(D, sl), chunk_size=chunk)[3]
+            for sl in _chunks(D, chunk)
+        ]
+    )
 
 
 def _forward_hessian(f, theta, chunk):
@@ -112,17 +115,23 @@ def _check(name, method, checked, actual, desired, evaluations=None):
     desired = np.asarray(desired, dtype=np.float64)
     rtol = tolerance(np.float64, "exact")
     rel = relative_error(actual, desired)
-    entry = {"quantity": name, "against": method, "checked": checked,
-             "max_abs_error": float(np.max(np.abs(actual - desired), initial=0.0)),
-             "rel_error": rel, "tolerance": rtol,
-             "agree": bool(rel <= rtol and np.all(np.isfinite(actual)))}
+    entry = {
+        "quantity": name,
+        "against": method,
+        "checked": checked,
+        "max_abs_error": float(np.max(np.abs(actual - desired), initial=0.0)),
+        "rel_error": rel,
+        "tolerance": rtol,
+        "agree": bool(rel <= rtol and np.all(np.isfinite(actual))),
+    }
     if evaluations is not None:
         entry["evaluations"] = int(evaluations)
     return entry
 
 
-def compute_reference(case, out_dir=None, *, method="auto", probes=3, chunk_size=128,
-                      check=True, seed=0, log=None):
+def compute_reference(
+    case, out_dir=None, *, method="auto", probes=3, chunk_size=128, check=True, seed=0, log=None
+):
     """Reference results for a case, cross-checked against the bicomplex step.
 
     Parameters
@@ -158,14 +167,16 @@ def compute_reference(case, out_dir=None, *, method="auto", probes=3, chunk_size
     theta = a["theta"].astype(np.float64)
     x, y = a["x"].astype(np.float64), a["y"]
     D = theta.shape[0]
-    backprop = hasattr(model, "value_and_grad")      # ONNX models: forward mode only
+    backprop = hasattr(model, "value_and_grad")  # ONNX models: forward mode only
     if method == "auto":
         method = "forward" if D <= FORWARD_MAX_PARAMETERS or not backprop else "reverse"
     if method not in ("forward", "reverse"):
         raise ValueError(f"method must be 'auto', 'forward' or 'reverse', got {method!r}")
     if method == "reverse" and not backprop:
-        raise ValueError("method 'reverse' needs back-propagation, which ONNX models do not "
-                         "have; use 'forward' or 'auto'")
+        raise ValueError(
+            "method 'reverse' needs back-propagation, which ONNX models do not "
+            "have; use 'forward' or 'auto'"
+        )
 
     def f(t):
         return model.loss(t, x, y)
@@ -191,8 +202,7 @@ def compute_reference(case, out_dir=None, *, method="auto", probes=3, chunk_size
         timings["directional"] = time.perf_counter() - t0
     if "projected_hessian" in quantities:
         t0 = time.perf_counter()
-        _, out["kd_g"], out["kd_H"] = hd.projected_hessian(f, theta, a["V"],
-                                                           chunk_size=chunk_size)
+        _, out["kd_g"], out["kd_H"] = hd.projected_hessian(f, theta, a["V"], chunk_size=chunk_size)
         timings["projected_hessian"] = time.perf_counter() - t0
     if "hvp" in quantities:
         t0 = time.perf_counter()
@@ -225,16 +235,18 @@ def compute_reference(case, out_dir=None, *, method="auto", probes=3, chunk_size
     loss_and_grad = "loss" in quantities or "grad" in quantities
     if loss_and_grad:
         checks.append(_check("loss", "bicomplex step", "f(θ)", out["loss"], value_bc[0]))
-        checks.append(_check("grad", "bicomplex step",
-                             f"{len(U)} random projections uᵀ∇f", U @ grad, gU, len(U)))
+        checks.append(
+            _check(
+                "grad", "bicomplex step", f"{len(U)} random projections uᵀ∇f", U @ grad, gU, len(U)
+            )
+        )
     if "directional" in quantities:
         _, b1, b12 = bc(a["v1"], a["v2"])
         _, b2, _ = bc(a["v2"], a["v1"])
         P = len(b1)
         checks.append(_check("dir_d1", "bicomplex step", f"all {P} pairs", out["dir_d1"], b1, P))
         checks.append(_check("dir_d2", "bicomplex step", f"all {P} pairs", out["dir_d2"], b2, P))
-        checks.append(_check("dir_d12", "bicomplex step", f"all {P} pairs", out["dir_d12"], b12,
-                             P))
+        checks.append(_check("dir_d12", "bicomplex step", f"all {P} pairs", out["dir_d12"], b12, P))
     if "projected_hessian" in quantities:
         V = a["V"]
         i, j = np.triu_indices(len(V))
@@ -242,57 +254,117 @@ def compute_reference(case, out_dir=None, *, method="auto", probes=3, chunk_size
         H = np.zeros((len(V), len(V)))
         H[i, j] = b12
         H[j, i] = b12
-        checks.append(_check("kd_g", "bicomplex step", f"all {len(V)} directions",
-                             out["kd_g"], b1[i == j], len(i)))
-        checks.append(_check("kd_H", "bicomplex step", f"all {len(i)} pairs i ≤ j",
-                             out["kd_H"], H))
+        checks.append(
+            _check(
+                "kd_g",
+                "bicomplex step",
+                f"all {len(V)} directions",
+                out["kd_g"],
+                b1[i == j],
+                len(i),
+            )
+        )
+        checks.append(_check("kd_H", "bicomplex step", f"all {len(i)} pairs i ≤ j", out["kd_H"], H))
         checks.append(_check("kd_g", "consistency", "V @ grad", V @ grad, out["kd_g"]))
         if "hessian" in quantities:
-            checks.append(_check("kd_H", "consistency", "V @ hessian @ Vᵀ",
-                                 V @ out["hessian"] @ V.T, out["kd_H"]))
+            checks.append(
+                _check(
+                    "kd_H", "consistency", "V @ hessian @ Vᵀ", V @ out["hessian"] @ V.T, out["kd_H"]
+                )
+            )
     if "hvp" in quantities:
         hv = out["hvp"]
         M = len(hv)
         Ur = np.repeat(U, M, axis=0)
         Vr = np.tile(a["hvp_v"], (len(U), 1))
         _, _, b12 = bc(Ur, Vr)
-        checks.append(_check("hvp", "bicomplex step",
-                             f"{len(U)} random projections uᵀ(Hv) of each of the {M} products",
-                             np.einsum("pd,pd->p", Ur, np.tile(hv, (len(U), 1))), b12, len(b12)))
+        checks.append(
+            _check(
+                "hvp",
+                "bicomplex step",
+                f"{len(U)} random projections uᵀ(Hv) of each of the {M} products",
+                np.einsum("pd,pd->p", Ur, np.tile(hv, (len(U), 1))),
+                b12,
+                len(b12),
+            )
+        )
         if method == "forward" and D <= FORWARD_MAX_PARAMETERS and backprop:
             hv_bp = np.stack([model.hvp(theta, x, y, v) for v in a["hvp_v"]])
-            checks.append(_check("hvp", "forward-over-reverse",
-                                 "back-propagation on hyper-dual θ + v e1", hv, hv_bp))
+            checks.append(
+                _check(
+                    "hvp",
+                    "forward-over-reverse",
+                    "back-propagation on hyper-dual θ + v e1",
+                    hv,
+                    hv_bp,
+                )
+            )
         if "hessian" in quantities:
-            checks.append(_check("hvp", "consistency", "hessian @ v",
-                                 a["hvp_v"] @ out["hessian"], hv))
+            checks.append(
+                _check("hvp", "consistency", "hessian @ v", a["hvp_v"] @ out["hessian"], hv)
+            )
     if loss_and_grad and method == "forward" and backprop:
         _, g_bp = model.value_and_grad(theta, x, y)
         checks.append(_check("grad", "back-propagation", "layers' value_and_grad", grad, g_bp))
     if "hessian" in quantities:
-        checks.append(_check("hessian", "bicomplex step",
-                             f"{len(U)} random projections uᵀ H w",
-                             np.einsum("pd,de,pe->p", U, out["hessian"], W), UHW, len(U)))
-        checks.append(_check("hessian", "consistency", "symmetry",
-                             out["hessian"], out["hessian"].T))
+        checks.append(
+            _check(
+                "hessian",
+                "bicomplex step",
+                f"{len(U)} random projections uᵀ H w",
+                np.einsum("pd,de,pe->p", U, out["hessian"], W),
+                UHW,
+                len(U),
+            )
+        )
+        checks.append(
+            _check("hessian", "consistency", "symmetry", out["hessian"], out["hessian"].T)
+        )
     timings["cross_check"] = time.perf_counter() - t0
     log(f"cross-checks ({len(checks)}): {timings['cross_check']:.2f} s")
 
-    cross_check = {"method": method, "bicomplex_step": BICOMPLEX_STEP, "probes": int(probes),
-                   "seed": int(seed), "all_agree": all(c["agree"] for c in checks),
-                   "checks": checks, "seconds": {k: round(v, 4) for k, v in timings.items()}}
-    notes = (f"hyper-dual {method} mode; cross-checked against the bicomplex step "
-             f"(h = {BICOMPLEX_STEP:g})")
-    meta = {"format": "fomoh-oracle-results", "version": 1, "backend": REFERENCE_BACKEND,
-            "dtype": "float64", "case_sha256": case.sha256, "quantities": list(out),
-            "cross_check": cross_check, "notes": notes}
+    cross_check = {
+        "method": method,
+        "bicomplex_step": BICOMPLEX_STEP,
+        "probes": int(probes),
+        "seed": int(seed),
+        "all_agree": all(c["agree"] for c in checks),
+        "checks": checks,
+        "seconds": {k: round(v, 4) for k, v in timings.items()},
+    }
+    notes = (
+        f"hyper-dual {method} mode; cross-checked against the bicomplex step "
+        f"(h = {BICOMPLEX_STEP:g})"
+    )
+    meta = {
+        "format": "fomoh-oracle-results",
+        "version": 1,
+        "backend": REFERENCE_BACKEND,
+        "dtype": "float64",
+        "case_sha256": case.sha256,
+        "quantities": list(out),
+        "cross_check": cross_check,
+        "notes": notes,
+    }
     results = Results(meta=meta, arrays=out, path=None)
     if out_dir is not None:
-        results.path = write_results(out_dir, case, out, backend=REFERENCE_BACKEND,
-                                     dtype="float64", cross_check=cross_check, notes=notes)
+        results.path = write_results(
+            out_dir,
+            case,
+            out,
+            backend=REFERENCE_BACKEND,
+            dtype="float64",
+            cross_check=cross_check,
+            notes=notes,
+        )
     if check and not cross_check["all_agree"]:
-        bad = [f"{c['quantity']} vs {c['against']}: rel. error {c['rel_error']:.2e} > "
-               f"{c['tolerance']:.0e}" for c in checks if not c["agree"]]
-        raise CrossCheckError("reference results disagree with their cross-checks: "
-                              + "; ".join(bad))
+        bad = [
+            f"{c['quantity']} vs {c['against']}: rel. error {c['rel_error']:.2e} > "
+            f"{c['tolerance']:.0e}"
+            for c in checks
+            if not c["agree"]
+        ]
+        raise CrossCheckError(
+            "reference results disagree with their cross-checks: " + "; ".join(bad)
+        )
     return results

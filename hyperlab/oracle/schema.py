@@ -1,5 +1,6 @@
-"""The oracle exchange format's schema: names, limits, the model description, the case and
-results metadata, and the checks of each (the reference reader is :mod:`.format`).
+"""The oracle exchange format's schema: names, limits and the model description, with their
+checks (the case and results metadata are checked in :mod:`.metadata`; the reference reader
+is :mod:`.format`).
 
 Nothing in a file is executed: layer types are looked up in a fixed table
 (:data:`LAYER_TYPES`), and every value is checked for its type, range and consistency before
@@ -10,8 +11,6 @@ that the reader turns into one, naming the file).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 
@@ -20,10 +19,17 @@ import layers as L
 from .onnx_case import is_onnx_description, load_onnx_model, validate_onnx_description
 
 __all__ = [
-    "OracleFormatError", "VERSION", "CASE_FORMAT", "RESULTS_FORMAT", "QUANTITIES",
-    "RESULT_ARRAYS", "LAYER_TYPES", "Case", "Results", "validate_model", "parameter_layout",
-    "describe_model", "build_model", "expected_result_shapes", "validate_case_meta",
-    "validate_results_meta",
+    "OracleFormatError",
+    "VERSION",
+    "CASE_FORMAT",
+    "RESULTS_FORMAT",
+    "QUANTITIES",
+    "RESULT_ARRAYS",
+    "LAYER_TYPES",
+    "validate_model",
+    "parameter_layout",
+    "describe_model",
+    "build_model",
 ]
 
 VERSION = 1
@@ -66,8 +72,9 @@ DIRECTION_ARRAYS = {"directional": ("v1", "v2"), "projected_hessian": ("V",), "h
 DIRECTION_COUNTS = {"directional": "pairs", "projected_hessian": "kd", "hvp": "hvp"}
 
 FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
-INTS = tuple(np.dtype(t) for t in (np.int8, np.int16, np.int32, np.int64,
-                                    np.uint8, np.uint16, np.uint32))
+INTS = tuple(
+    np.dtype(t) for t in (np.int8, np.int16, np.int32, np.int64, np.uint8, np.uint16, np.uint32)
+)
 
 
 class OracleFormatError(ValueError):
@@ -77,12 +84,43 @@ class OracleFormatError(ValueError):
     """
 
 
+def exact_keys(obj, keys, where, optional=()):
+    missing = sorted(set(keys) - set(obj))
+    extra = sorted(set(obj) - set(keys) - set(optional))
+    if missing:
+        raise ValueError(f"{where} lacks the key(s) {missing}")
+    if extra:
+        raise ValueError(f"{where} has unknown key(s) {extra}")
+
+
+def check_text(value, where, allow_empty=True):
+    if not isinstance(value, str) or len(value) > MAX_TEXT or (not allow_empty and not value):
+        raise ValueError(f"{where} must be a string of at most {MAX_TEXT} characters")
+
+
+def check_sha(value, where):
+    if (
+        not isinstance(value, str)
+        or len(value) != 64
+        or any(c not in "0123456789abcdef" for c in value)
+    ):
+        raise ValueError(f"{where} must be a lower-case hexadecimal SHA-256 (64 characters)")
+
+
 # --------------------------------------------------------------------------- model description
 # type -> (kind used in layer names, {field: checker name})
 LAYER_TYPES = {
     "Dense": ("dense", {"in_features": "pos", "out_features": "pos"}),
-    "Conv2d": ("conv", {"in_channels": "pos", "out_channels": "pos", "kernel_size": "pair",
-                        "stride": "pos", "padding": "nonneg"}),
+    "Conv2d": (
+        "conv",
+        {
+            "in_channels": "pos",
+            "out_channels": "pos",
+            "kernel_size": "pair",
+            "stride": "pos",
+            "padding": "nonneg",
+        },
+    ),
     "MaxPool2d": ("maxpool", {"kernel_size": "pos", "stride": "pos", "padding": "nonneg"}),
     "AvgPool2d": ("avgpool", {"kernel_size": "pos", "stride": "pos", "padding": "nonneg"}),
     "Flatten": ("flatten", {}),
@@ -101,8 +139,11 @@ def is_int(value):
 
 def _check_field(value, kind, where):
     if kind == "pair":
-        if (not isinstance(value, list) or len(value) != 2
-                or not all(is_int(v) and 1 <= v <= MAX_DIM for v in value)):
+        if (
+            not isinstance(value, list)
+            or len(value) != 2
+            or not all(is_int(v) and 1 <= v <= MAX_DIM for v in value)
+        ):
             raise ValueError(f"{where} must be a list of two positive integers, got {value!r}")
         return tuple(value)
     low = 1 if kind == "pos" else 0
@@ -122,31 +163,45 @@ def _layer_shapes(spec, input_shape, where):
     kind = spec["type"]
     if kind == "Dense":
         if input_shape != (spec["in_features"],):
-            raise ValueError(f"{where}: Dense expects samples of shape ({spec['in_features']},), "
-                             f"but its input has shape {input_shape}")
+            raise ValueError(
+                f"{where}: Dense expects samples of shape ({spec['in_features']},), "
+                f"but its input has shape {input_shape}"
+            )
         out = spec["out_features"]
         return (out,), [("weight", (out, spec["in_features"])), ("bias", (out,))]
     if kind == "Conv2d":
         if len(input_shape) != 3 or input_shape[0] != spec["in_channels"]:
-            raise ValueError(f"{where}: Conv2d expects samples of shape ({spec['in_channels']}, "
-                             f"H, W), but its input has shape {input_shape}")
+            raise ValueError(
+                f"{where}: Conv2d expects samples of shape ({spec['in_channels']}, "
+                f"H, W), but its input has shape {input_shape}"
+            )
         (kh, kw), s, p = spec["kernel_size"], spec["stride"], spec["padding"]
-        shape = (spec["out_channels"], _out_size(input_shape[1], kh, s, p, where),
-                 _out_size(input_shape[2], kw, s, p, where))
-        return shape, [("weight", (spec["out_channels"], spec["in_channels"], kh, kw)),
-                       ("bias", (spec["out_channels"],))]
+        shape = (
+            spec["out_channels"],
+            _out_size(input_shape[1], kh, s, p, where),
+            _out_size(input_shape[2], kw, s, p, where),
+        )
+        return shape, [
+            ("weight", (spec["out_channels"], spec["in_channels"], kh, kw)),
+            ("bias", (spec["out_channels"],)),
+        ]
     if kind in ("MaxPool2d", "AvgPool2d"):
         if len(input_shape) != 3:
-            raise ValueError(f"{where}: {kind} expects samples of shape (C, H, W), but its input "
-                             f"has shape {input_shape}")
+            raise ValueError(
+                f"{where}: {kind} expects samples of shape (C, H, W), but its input "
+                f"has shape {input_shape}"
+            )
         k, s, p = spec["kernel_size"], spec["stride"], spec["padding"]
         if 2 * p > k:
             raise ValueError(f"{where}: padding {p} must be at most half the kernel size {k}")
-        return (input_shape[0], _out_size(input_shape[1], k, s, p, where),
-                _out_size(input_shape[2], k, s, p, where)), []
+        return (
+            input_shape[0],
+            _out_size(input_shape[1], k, s, p, where),
+            _out_size(input_shape[2], k, s, p, where),
+        ), []
     if kind == "Flatten":
         return (math.prod(input_shape),), []
-    return input_shape, []     # elementwise activations
+    return input_shape, []  # elementwise activations
 
 
 def validate_model(model, case_dir=None):
@@ -180,10 +235,14 @@ def validate_model(model, case_dir=None):
     if model["loss"] not in _LOSSES:
         raise ValueError(f"model.loss must be one of {list(_LOSSES)}, got {model['loss']!r}")
     shape = model["input_shape"]
-    if (not isinstance(shape, list) or len(shape) not in (1, 3)
-            or not all(is_int(n) and 1 <= n <= MAX_DIM for n in shape)):
-        raise ValueError(f"model.input_shape must be [features] or [C, H, W] of positive "
-                         f"integers, got {shape!r}")
+    if (
+        not isinstance(shape, list)
+        or len(shape) not in (1, 3)
+        or not all(is_int(n) and 1 <= n <= MAX_DIM for n in shape)
+    ):
+        raise ValueError(
+            f"model.input_shape must be [features] or [C, H, W] of positive integers, got {shape!r}"
+        )
     shape = tuple(shape)
     layers = model["layers"]
     if not isinstance(layers, list) or not 1 <= len(layers) <= MAX_LAYERS:
@@ -199,10 +258,16 @@ def validate_model(model, case_dir=None):
         _, fields = LAYER_TYPES[kind]
         exact_keys(spec, {"type", "name", *fields}, where)
         name = spec["name"]
-        if (not isinstance(name, str) or not 1 <= len(name) <= 100 or "." in name
-                or not name.isprintable()):
-            raise ValueError(f"{where}.name must be a printable string of 1 to 100 characters "
-                             f"without '.', got {name!r}")
+        if (
+            not isinstance(name, str)
+            or not 1 <= len(name) <= 100
+            or "." in name
+            or not name.isprintable()
+        ):
+            raise ValueError(
+                f"{where}.name must be a printable string of 1 to 100 characters "
+                f"without '.', got {name!r}"
+            )
         if name in names:
             raise ValueError(f"{where}.name {name!r} is used twice")
         names.add(name)
@@ -213,8 +278,10 @@ def validate_model(model, case_dir=None):
             raise ValueError(f"{where}: activation shape {shape} is too large")
         layout += [(f"{name}.{p}", s) for p, s in params]
     if len(shape) != 1:
-        raise ValueError(f"the model must end in a vector of logits per sample; its output has "
-                         f"shape {shape} (add a Flatten and a Dense layer)")
+        raise ValueError(
+            f"the model must end in a vector of logits per sample; its output has "
+            f"shape {shape} (add a Flatten and a Dense layer)"
+        )
     D = sum(math.prod(s) for _, s in layout)
     if D > MAX_PARAMETERS:
         raise ValueError(f"the model has {D} parameters, more than the limit {MAX_PARAMETERS}")
@@ -246,14 +313,17 @@ def describe_model(model):
     """
     loss = getattr(model.loss_fn, "name", None)
     if loss not in _LOSSES:
-        raise ValueError(f"the oracle format supports the losses {list(_LOSSES)}, "
-                         f"not {model.loss_fn!r}")
+        raise ValueError(
+            f"the oracle format supports the losses {list(_LOSSES)}, not {model.loss_fn!r}"
+        )
     specs = []
     for name, layer in model.layers:
         kind = type(layer).__name__
         if kind not in LAYER_TYPES or not isinstance(layer, getattr(L, kind)):
-            raise ValueError(f"layer {name!r} ({layer!r}) has no description in the oracle format "
-                             f"(supported: {sorted(LAYER_TYPES)})")
+            raise ValueError(
+                f"layer {name!r} ({layer!r}) has no description in the oracle format "
+                f"(supported: {sorted(LAYER_TYPES)})"
+            )
         spec = {"type": kind, "name": name}
         for key in LAYER_TYPES[kind][1]:
             value = getattr(layer, key)
@@ -279,215 +349,18 @@ def build_model(description, case_dir=None):
     built = []
     for spec in description["layers"]:
         kind = spec["type"]
-        args = {k: (tuple(v) if isinstance(v, list) else v)
-                for k, v in spec.items() if k not in ("type", "name")}
+        args = {
+            k: (tuple(v) if isinstance(v, list) else v)
+            for k, v in spec.items()
+            if k not in ("type", "name")
+        }
         built.append((spec["name"], getattr(L, kind)(**args)))
-    model = L.Sequential(built, input_shape=tuple(description["input_shape"]),
-                         loss=description["loss"], name="oracle_case")
+    model = L.Sequential(
+        built,
+        input_shape=tuple(description["input_shape"]),
+        loss=description["loss"],
+        name="oracle_case",
+    )
     if [(n, tuple(s)) for n, s in model.param_shapes()] != layout:
         raise AssertionError("layers.Sequential's layout differs from the oracle description")
     return model
-
-
-# --------------------------------------------------------------------------- data classes
-@dataclass
-class Case:
-    """A read (validated) case: its JSON document, its arrays and where it came from.
-
-    Attributes
-    ----------
-    meta : dict
-        The contents of ``case.json``.
-    arrays : dict of str to numpy.ndarray
-        ``theta`` (D,), ``x`` (N, *input_shape), ``y`` (N,) and the directions: ``v1``, ``v2``
-        (P, D), ``V`` (K, D), ``hvp_v`` (M, D), those that the quantities need.
-    path : pathlib.Path or None
-        The case directory.
-    """
-
-    meta: dict
-    arrays: dict
-    path: Path | None = None
-
-    @property
-    def quantities(self):
-        return list(self.meta["quantities"])
-
-    @property
-    def num_parameters(self):
-        return self.meta["num_parameters"]
-
-    @property
-    def sha256(self):
-        """SHA-256 of ``case.npz``: results name the case they answer by it."""
-        return self.meta["arrays_sha256"]
-
-    def result_shapes(self):
-        """``{result array: shape}`` of every result the case asks for."""
-        return expected_result_shapes(self.meta)
-
-    def build_model(self):
-        """The case's model as a ``layers.Sequential``."""
-        return build_model(self.meta["model"], self.path)
-
-
-@dataclass
-class Results:
-    """Results of one backend for one case.
-
-    Attributes
-    ----------
-    meta : dict
-        The contents of ``results.json``.
-    arrays : dict of str to numpy.ndarray
-        The result arrays that were present and well-formed.
-    problems : dict of str to str
-        Result arrays that were present but unusable (wrong shape, wrong dtype, not expected),
-        with the reason. ``read_results(..., strict=True)`` raises instead.
-    path : pathlib.Path or None
-    """
-
-    meta: dict
-    arrays: dict
-    problems: dict = field(default_factory=dict)
-    path: Path | None = None
-
-    @property
-    def dtype(self):
-        return np.dtype(self.meta["dtype"])
-
-    @property
-    def backend(self):
-        return self.meta["backend"]
-
-
-def exact_keys(obj, keys, where, optional=()):
-    missing = sorted(set(keys) - set(obj))
-    extra = sorted(set(obj) - set(keys) - set(optional))
-    if missing:
-        raise ValueError(f"{where} lacks the key(s) {missing}")
-    if extra:
-        raise ValueError(f"{where} has unknown key(s) {extra}")
-
-
-
-def check_text(value, where, allow_empty=True):
-    if not isinstance(value, str) or len(value) > MAX_TEXT or (not allow_empty and not value):
-        raise ValueError(f"{where} must be a string of at most {MAX_TEXT} characters")
-
-
-def check_sha(value, where):
-    if (not isinstance(value, str) or len(value) != 64
-            or any(c not in "0123456789abcdef" for c in value)):
-        raise ValueError(f"{where} must be a lower-case hexadecimal SHA-256 (64 characters)")
-
-
-
-# --------------------------------------------------------------------------- metadata
-def case_array_specs(meta):
-    """``{array: (shape, allowed dtypes)}`` of the arrays of a validated case document."""
-    D, N = meta["num_parameters"], meta["batch_size"]
-    specs = {"theta": ((D,), FLOATS),
-             "x": ((N, *meta["model"]["input_shape"]), FLOATS),
-             "y": ((N,), INTS + (np.dtype(np.uint64),))}
-    counts = meta["directions"]
-    for quantity, names in DIRECTION_ARRAYS.items():
-        if quantity in meta["quantities"]:
-            for name in names:
-                specs[name] = ((counts[DIRECTION_COUNTS[quantity]], D), FLOATS)
-    return specs
-
-
-def expected_result_shapes(meta):
-    """``{result array: shape}`` for a validated case document."""
-    D = meta["num_parameters"]
-    P, K, M = (meta["directions"][k] for k in ("pairs", "kd", "hvp"))
-    shapes = {"loss": (), "grad": (D,), "dir_d1": (P,), "dir_d2": (P,), "dir_d12": (P,),
-              "kd_g": (K,), "kd_H": (K, K), "hvp": (M, D), "hessian": (D, D)}
-    return {name: shapes[name] for q in meta["quantities"] for name in RESULT_ARRAYS[q]}
-
-
-def validate_case_meta(meta, case_dir=None):
-    """Check a case document (everything but the arrays); raises ``ValueError``."""
-    exact_keys(meta, {"format", "version", "model", "parameters", "num_parameters",
-                       "batch_size", "num_classes", "quantities", "directions",
-                       "arrays_sha256"}, "the case", optional=("name", "description"))
-    for key in ("name", "description"):
-        if key in meta:
-            check_text(meta[key], f"'{key}'")
-    for key in ("num_parameters", "batch_size", "num_classes"):
-        if not is_int(meta[key]):
-            raise ValueError(f"'{key}' must be an integer, got {meta[key]!r}")
-    output_shape, layout = validate_model(meta["model"], case_dir)
-    D = sum(math.prod(s) for _, s in layout)
-    if meta["num_parameters"] != D:
-        raise ValueError(f"'num_parameters' is {meta['num_parameters']!r} but the model "
-                         f"description has {D} parameters")
-    if meta["parameters"] != parameter_layout(layout):
-        expected = parameter_layout(layout)
-        got = meta["parameters"]
-        if not isinstance(got, list) or len(got) != len(expected):
-            raise ValueError(f"'parameters' must list the {len(expected)} parameter tensors "
-                             f"{[e['name'] for e in expected]}")
-        for k, (g, e) in enumerate(zip(got, expected)):
-            if g != e:
-                raise ValueError(f"'parameters'[{k}] is {g!r}, but the model description "
-                                 f"implies {e!r}")
-    if meta["num_classes"] != output_shape[0]:
-        raise ValueError(f"'num_classes' is {meta['num_classes']!r} but the model outputs "
-                         f"{output_shape[0]} logits per sample")
-    N = meta["batch_size"]
-    if not is_int(N) or not 1 <= N <= MAX_DIM:
-        raise ValueError(f"'batch_size' must be a positive integer, got {N!r}")
-    if N * math.prod(meta["model"]["input_shape"]) > MAX_ARRAY_ELEMENTS:
-        raise ValueError(f"the batch of {N} inputs is too large")
-    quantities = meta["quantities"]
-    if (not isinstance(quantities, list) or not quantities
-            or any(not isinstance(q, str) or q not in QUANTITIES for q in quantities)
-            or len(set(quantities)) != len(quantities)):
-        raise ValueError(f"'quantities' must be a non-empty list of distinct names from "
-                         f"{list(QUANTITIES)}, got {quantities!r}")
-    if "hessian" in quantities and D > MAX_HESSIAN_PARAMETERS:
-        raise ValueError(f"the full Hessian is available for at most {MAX_HESSIAN_PARAMETERS} "
-                         f"parameters; this model has {D}")
-    directions = meta["directions"]
-    if not isinstance(directions, dict):
-        raise ValueError("'directions' must be an object {\"pairs\", \"kd\", \"hvp\"}")
-    exact_keys(directions, {"pairs", "kd", "hvp"}, "'directions'")
-    for quantity, key in DIRECTION_COUNTS.items():
-        count = directions[key]
-        low = 1 if quantity in quantities else 0
-        high = MAX_DIRECTIONS if quantity in quantities else 0
-        if not is_int(count) or not low <= count <= high:
-            raise ValueError(f"'directions'.{key} must be an integer in [{low}, {high}] "
-                             f"(it is 0 exactly when {quantity!r} is not asked for), "
-                             f"got {count!r}")
-        if count * D > MAX_ARRAY_ELEMENTS:
-            raise ValueError(f"'directions'.{key}: {count} directions of {D} parameters are "
-                             f"too many")
-    check_sha(meta["arrays_sha256"], "'arrays_sha256'")
-
-
-def validate_results_meta(meta):
-    exact_keys(meta, {"format", "version", "backend", "dtype", "quantities"}, "the results",
-                optional=("arrays_sha256", "case_sha256", "cross_check", "notes"))
-    check_text(meta["backend"], "'backend'", allow_empty=False)
-    if meta["dtype"] not in ("float32", "float64"):
-        raise ValueError(f"'dtype' must be 'float32' or 'float64' (the precision the backend "
-                         f"computed in), got {meta['dtype']!r}")
-    quantities = meta["quantities"]
-    if (not isinstance(quantities, list) or len(quantities) > 64
-            or any(not isinstance(q, str) or not 1 <= len(q) <= 64
-                   or not q.replace("_", "a").isalnum() or not q.isascii() for q in quantities)
-            or len(set(quantities)) != len(quantities)):
-        raise ValueError(f"'quantities' must list the distinct names (letters, digits, '_') "
-                         f"of the arrays in the archive, got {quantities!r}")
-    for key in ("arrays_sha256", "case_sha256"):
-        if meta.get(key) is not None:
-            check_sha(meta[key], f"'{key}'")
-    if "notes" in meta:
-        check_text(meta["notes"], "'notes'")
-    if "cross_check" in meta and not isinstance(meta["cross_check"], dict):
-        raise ValueError("'cross_check' must be an object")
-
-

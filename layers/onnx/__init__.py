@@ -24,7 +24,18 @@ from .model import OnnxModel, from_onnx
 from .registry import supported_ops
 
 __all__ = [
-    "from_onnx", "OnnxModel", "Graph", "load_model", "supported_ops",
-    "OnnxError", "OnnxFileError", "UnsupportedOnnxError", "OnnxDifferentiationError",
-    "MAX_MODEL_BYTES", "MAX_EXTERNAL_BYTES", "MAX_TENSOR_ELEMENTS", "MIN_OPSET", "MAX_OPSET",
+    "from_onnx",
+    "OnnxModel",
+    "Graph",
+    "load_model",
+    "supported_ops",
+    "OnnxError",
+    "OnnxFileError",
+    "UnsupportedOnnxError",
+    "OnnxDifferentiationError",
+    "MAX_MODEL_BYTES",
+    "MAX_EXTERNAL_BYTES",
+    "MAX_TENSOR_ELEMENTS",
+    "MIN_OPSET",
+    "MAX_OPSET",
 ]

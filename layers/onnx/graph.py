@@ -32,7 +32,7 @@ import numpy as np
 
 from hyperdual.aliases import Array, DTypeLike, Operand
 
-if TYPE_CHECKING:                      # onnx is an optional dependency
+if TYPE_CHECKING:  # onnx is an optional dependency
     import onnx
 
 from . import ops_conv, ops_math, ops_shape  # noqa: F401 - importing them fills the operator table
@@ -81,8 +81,12 @@ class Graph:
         the others are constants.
     """
 
-    def __init__(self, model: onnx.ModelProto, parameters: Collection[str] | None = None,
-                 max_elements: int = MAX_TENSOR_ELEMENTS):
+    def __init__(
+        self,
+        model: onnx.ModelProto,
+        parameters: Collection[str] | None = None,
+        max_elements: int = MAX_TENSOR_ELEMENTS,
+    ):
         self.max_elements = max_elements
         self.opset = self._opset(model)
         graph = model.graph
@@ -92,17 +96,17 @@ class Graph:
         for tensor in graph.initializer:
             if tensor.name in self.initializers:
                 raise OnnxFileError(f"initializer {tensor.name!r} is defined twice")
-            self.initializers[tensor.name] = tensor_to_array(tensor,
-                                                             f"initializer {tensor.name!r}")
+            self.initializers[tensor.name] = tensor_to_array(tensor, f"initializer {tensor.name!r}")
         floating = [n for n, a in self.initializers.items() if a.dtype.kind == "f"]
         if parameters is not None:
             unknown = sorted(set(parameters) - set(floating))
             if unknown:
-                raise OnnxError(f"parameters {unknown} are not floating initializers of the "
-                                f"graph (those are {floating})")
+                raise OnnxError(
+                    f"parameters {unknown} are not floating initializers of the "
+                    f"graph (those are {floating})"
+                )
         self.param_names = [n for n in floating if parameters is None or n in parameters]
-        self.constants = {n: a for n, a in self.initializers.items()
-                          if n not in self.param_names}
+        self.constants = {n: a for n, a in self.initializers.items() if n not in self.param_names}
         self.inputs = [value_info(i) for i in graph.input if i.name not in self.initializers]
         self.outputs = [value_info(o) for o in graph.output]
         if not self.outputs:
@@ -120,8 +124,9 @@ class Graph:
             raise UnsupportedOnnxError("the model imports no default-domain opset")
         opset = max(versions)
         if not MIN_OPSET <= opset <= MAX_OPSET:
-            raise UnsupportedOnnxError(f"opset {opset} is not supported (supported: "
-                                       f"{MIN_OPSET} to {MAX_OPSET})")
+            raise UnsupportedOnnxError(
+                f"opset {opset} is not supported (supported: {MIN_OPSET} to {MAX_OPSET})"
+            )
         return opset
 
     def _node(self, proto, index):
@@ -129,16 +134,19 @@ class Graph:
         where = f"{proto.op_type} node {name!r}"
         if proto.domain not in _DEFAULT_DOMAINS or proto.op_type not in OPS:
             domain = f" of domain {proto.domain!r}" if proto.domain not in _DEFAULT_DOMAINS else ""
-            raise UnsupportedOnnxError(f"{where}: operator {proto.op_type!r}{domain} is not "
-                                       f"supported. Supported operators: "
-                                       f"{', '.join(supported_ops())}")
+            raise UnsupportedOnnxError(
+                f"{where}: operator {proto.op_type!r}{domain} is not "
+                f"supported. Supported operators: "
+                f"{', '.join(supported_ops())}"
+            )
         spec = OPS[proto.op_type]
         attrs = dict(spec.attrs)
         for attr in proto.attribute:
             if attr.name not in spec.attrs:
                 raise UnsupportedOnnxError(
                     f"{where}: attribute {attr.name!r} is not supported. Supported attributes "
-                    f"of {proto.op_type}: {', '.join(sorted(spec.attrs)) or 'none'}")
+                    f"of {proto.op_type}: {', '.join(sorted(spec.attrs)) or 'none'}"
+                )
             attrs[attr.name] = attribute_value(attr, where)
         missing = [k for k, v in attrs.items() if v is REQUIRED]
         if missing:
@@ -150,8 +158,9 @@ class Graph:
         except UnsupportedOnnxError as exc:
             raise UnsupportedOnnxError(f"{where}: {exc}") from None
         except TypeError:
-            raise UnsupportedOnnxError(f"{where}: {len(proto.input)} inputs is more than "
-                                       f"{proto.op_type} takes") from None
+            raise UnsupportedOnnxError(
+                f"{where}: {len(proto.input)} inputs is more than {proto.op_type} takes"
+            ) from None
         return Node(proto.op_type, name, tuple(proto.input), tuple(proto.output), attrs, spec)
 
     def _analyse(self):
@@ -165,8 +174,10 @@ class Graph:
         for node in self.nodes:
             for name in node.inputs:
                 if name and name not in kinds:
-                    raise OnnxFileError(f"{node.describe()}: input {name!r} is not defined "
-                                        "before it (nodes must be in topological order)")
+                    raise OnnxFileError(
+                        f"{node.describe()}: input {name!r} is not defined "
+                        "before it (nodes must be in topological order)"
+                    )
             limit = node.spec.outputs
             for k, name in enumerate(node.outputs):
                 if not name:
@@ -174,11 +185,12 @@ class Graph:
                 if name in kinds:
                     raise OnnxFileError(f"{node.describe()}: tensor {name!r} is defined twice")
                 if limit is not None and k >= limit and name in used:
-                    raise UnsupportedOnnxError(f"{node.describe()}: output {k} ({name!r}) is "
-                                               f"not supported; only the first {limit} "
-                                               "output(s) may be used")
-            out_kinds = self._output_kinds(node, [kinds.get(n) if n else None
-                                                  for n in node.inputs])
+                    raise UnsupportedOnnxError(
+                        f"{node.describe()}: output {k} ({name!r}) is "
+                        f"not supported; only the first {limit} "
+                        "output(s) may be used"
+                    )
+            out_kinds = self._output_kinds(node, [kinds.get(n) if n else None for n in node.inputs])
             via = [n for n in node.inputs if n in dependent]
             if via and node.op_type not in ("Shape", "Size"):
                 through_float = any(kinds.get(n) in ("f", None) for n in via)
@@ -189,12 +201,14 @@ class Graph:
                         raise OnnxDifferentiationError(
                             f"{node.describe()} casts {via[0]!r}, which depends on the "
                             f"parameters, to {ELEM_TYPES[node.attrs['to']]}: its derivatives "
-                            "would be lost")
+                            "would be lost"
+                        )
                     if kind in ("f", None) and not through_float:
                         raise OnnxDifferentiationError(
                             f"{node.describe()}: its output {name!r} depends on the parameters "
                             f"only through the integer or boolean tensor(s) {via}; "
-                            "differentiating it would need derivatives of those")
+                            "differentiating it would need derivatives of those"
+                        )
                     dependent.add(name)
             for name, kind in zip(node.outputs, out_kinds):
                 if name:
@@ -215,9 +229,12 @@ class Graph:
             return [_kind(ELEM_TYPES[node.attrs["to"]])]
         if t == "Constant":
             value = next(v for v in node.attrs.values() if v is not None)
-            return ["f" if isinstance(value, float) or (isinstance(value, list) and value
-                                                         and isinstance(value[0], float))
-                     else _kind(np.asarray(value).dtype)]
+            return [
+                "f"
+                if isinstance(value, float)
+                or (isinstance(value, list) and value and isinstance(value[0], float))
+                else _kind(np.asarray(value).dtype)
+            ]
         if t == "ConstantOfShape":
             return ["f" if node.attrs["value"] is None else _kind(node.attrs["value"].dtype)]
         if t == "Where":
@@ -246,8 +263,14 @@ class Graph:
             self._constant_cache[key] = {n: ctx.constant(a) for n, a in self.constants.items()}
         return self._constant_cache[key]
 
-    def run(self, params: dict[str, Operand], inputs: dict[str, Array], real_dtype: DTypeLike,
-            xp: ModuleType, wanted: list[str]) -> list[Operand]:
+    def run(
+        self,
+        params: dict[str, Operand],
+        inputs: dict[str, Array],
+        real_dtype: DTypeLike,
+        xp: ModuleType,
+        wanted: list[str],
+    ) -> list[Operand]:
         """Evaluate the graph.
 
         Parameters

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-if TYPE_CHECKING:                      # onnx is an optional dependency
+if TYPE_CHECKING:  # onnx is an optional dependency
     import onnx
 
 from .errors import OnnxFileError, UnsupportedOnnxError
@@ -45,14 +45,18 @@ def require_onnx() -> ModuleType:
     """The ``onnx`` module, or an ImportError saying how to install it."""
     try:
         import onnx
-    except ImportError as exc:            # pragma: no cover - exercised without onnx only
-        raise ImportError("reading ONNX models needs the onnx package: "
-                          "pip install 'fomoh-hyperdual[onnx]'") from exc
+    except ImportError as exc:  # pragma: no cover - exercised without onnx only
+        raise ImportError(
+            "reading ONNX models needs the onnx package: pip install 'fomoh-hyperdual[onnx]'"
+        ) from exc
     return onnx
 
 
-def load_model(source: str | os.PathLike | onnx.ModelProto, max_bytes: int = MAX_MODEL_BYTES,
-               external_data: bool = True) -> tuple[onnx.ModelProto, Path | None]:
+def load_model(
+    source: str | os.PathLike | onnx.ModelProto,
+    max_bytes: int = MAX_MODEL_BYTES,
+    external_data: bool = True,
+) -> tuple[onnx.ModelProto, Path | None]:
     """Parse ``source`` (a path or an ``onnx.ModelProto``) and read its external data.
 
     ``external_data=False`` refuses a model that keeps tensors in side files.
@@ -75,19 +79,23 @@ def load_model(source: str | os.PathLike | onnx.ModelProto, max_bytes: int = MAX
             raise OnnxFileError(f"{path}: ONNX file not found")
         size = path.stat().st_size
         if size > max_bytes:
-            raise OnnxFileError(f"{path}: {size} bytes, larger than the limit of {max_bytes} "
-                                "for an ONNX file (raise max_bytes if you trust it)")
+            raise OnnxFileError(
+                f"{path}: {size} bytes, larger than the limit of {max_bytes} "
+                "for an ONNX file (raise max_bytes if you trust it)"
+            )
         model, folder = onnx.ModelProto(), path.parent
         try:
             model.ParseFromString(path.read_bytes())
-        except Exception as exc:          # protobuf's DecodeError and friends
-            raise OnnxFileError(f"{path}: not an ONNX model ({type(exc).__name__}: {exc})") \
-                from None
+        except Exception as exc:  # protobuf's DecodeError and friends
+            raise OnnxFileError(
+                f"{path}: not an ONNX model ({type(exc).__name__}: {exc})"
+            ) from None
     if not model.HasField("graph"):
         raise OnnxFileError(f"{what}: the model has no graph")
     if len(model.graph.node) > MAX_NODES:
-        raise OnnxFileError(f"{what}: {len(model.graph.node)} nodes, more than the limit "
-                            f"{MAX_NODES}")
+        raise OnnxFileError(
+            f"{what}: {len(model.graph.node)} nodes, more than the limit {MAX_NODES}"
+        )
     _read_external_data(model, folder if external_data else None, what)
     return model, folder
 
@@ -111,21 +119,30 @@ def _read_external_data(model, folder, what):
             continue
         where = f"{what}: tensor {tensor.name!r}"
         if folder is None:
-            raise OnnxFileError(f"{where} keeps its data in an external file; load the model "
-                                "from its path so the file can be looked up in its folder "
-                                "(where external data is allowed)")
+            raise OnnxFileError(
+                f"{where} keeps its data in an external file; load the model "
+                "from its path so the file can be looked up in its folder "
+                "(where external data is allowed)"
+            )
         info = {entry.key: entry.value for entry in tensor.external_data}
         location = info.get("location", "")
-        if (not location or PurePosixPath(location).is_absolute()
-                or PureWindowsPath(location).is_absolute()
-                or ".." in PurePosixPath(location.replace("\\", "/")).parts):
-            raise OnnxFileError(f"{where}: external data location {location!r} must be a "
-                                "relative path inside the model's folder")
+        if (
+            not location
+            or PurePosixPath(location).is_absolute()
+            or PureWindowsPath(location).is_absolute()
+            or ".." in PurePosixPath(location.replace("\\", "/")).parts
+        ):
+            raise OnnxFileError(
+                f"{where}: external data location {location!r} must be a "
+                "relative path inside the model's folder"
+            )
         root = folder.resolve()
         target = (root / location).resolve()
         if not target.is_relative_to(root) or not target.is_file():
-            raise OnnxFileError(f"{where}: external data {location!r} is not a file inside the "
-                                f"model's folder {root}")
+            raise OnnxFileError(
+                f"{where}: external data {location!r} is not a file inside the "
+                f"model's folder {root}"
+            )
         nbytes = _element_count(tensor, where) * _dtype(tensor, where).itemsize
         try:
             offset = int(info.get("offset", 0))
@@ -133,9 +150,11 @@ def _read_external_data(model, folder, what):
         except ValueError:
             raise OnnxFileError(f"{where}: offset and length must be integers") from None
         if length != nbytes or offset < 0 or offset + nbytes > target.stat().st_size:
-            raise OnnxFileError(f"{where}: external data range (offset {offset}, length "
-                                f"{length}) does not hold the {nbytes} bytes of the tensor in "
-                                f"{location!r}")
+            raise OnnxFileError(
+                f"{where}: external data range (offset {offset}, length "
+                f"{length}) does not hold the {nbytes} bytes of the tensor in "
+                f"{location!r}"
+            )
         budget -= nbytes
         if budget < 0:
             raise OnnxFileError(f"{what}: more than {MAX_EXTERNAL_BYTES} bytes of external data")
@@ -153,8 +172,10 @@ def _dtype(tensor, where):
             name = require_onnx().TensorProto.DataType.Name(tensor.data_type)
         except ValueError:
             name = str(tensor.data_type)
-        raise UnsupportedOnnxError(f"{where}: element type {name} is not supported (supported: "
-                                   f"{sorted(str(t) for t in ELEM_TYPES.values())})")
+        raise UnsupportedOnnxError(
+            f"{where}: element type {name} is not supported (supported: "
+            f"{sorted(str(t) for t in ELEM_TYPES.values())})"
+        )
     return ELEM_TYPES[tensor.data_type]
 
 
@@ -164,8 +185,7 @@ def _element_count(tensor, where):
         raise OnnxFileError(f"{where}: negative dimension in {dims}")
     count = math.prod(dims)
     if count > MAX_TENSOR_ELEMENTS:
-        raise OnnxFileError(f"{where}: {count} elements, more than the limit "
-                            f"{MAX_TENSOR_ELEMENTS}")
+        raise OnnxFileError(f"{where}: {count} elements, more than the limit {MAX_TENSOR_ELEMENTS}")
     return count
 
 
@@ -177,8 +197,9 @@ def tensor_to_array(tensor: onnx.TensorProto, where: str) -> np.ndarray:
     if tensor.data_location == onnx.TensorProto.EXTERNAL:
         raise OnnxFileError(f"{where}: external data was not read")
     if tensor.HasField("raw_data") and len(tensor.raw_data) != count * dtype.itemsize:
-        raise OnnxFileError(f"{where}: {len(tensor.raw_data)} bytes of data for {count} "
-                            f"elements of {dtype}")
+        raise OnnxFileError(
+            f"{where}: {len(tensor.raw_data)} bytes of data for {count} elements of {dtype}"
+        )
     try:
         array = onnx.numpy_helper.to_array(tensor)
     except Exception as exc:
@@ -192,8 +213,10 @@ def attribute_value(attr: onnx.AttributeProto, where: str) -> object:
     """A node attribute as a Python value (numbers, strings, lists, NumPy arrays)."""
     A = require_onnx().AttributeProto
     if attr.ref_attr_name:
-        raise UnsupportedOnnxError(f"{where}: attribute {attr.name!r} refers to a function "
-                                   "attribute (local functions are not supported)")
+        raise UnsupportedOnnxError(
+            f"{where}: attribute {attr.name!r} refers to a function "
+            "attribute (local functions are not supported)"
+        )
     if attr.type == A.FLOAT:
         return float(attr.f)
     if attr.type == A.INT:
@@ -208,9 +231,11 @@ def attribute_value(attr: onnx.AttributeProto, where: str) -> object:
         return [int(v) for v in attr.ints]
     if attr.type == A.STRINGS:
         return [s.decode("utf-8", errors="replace") for s in attr.strings]
-    raise UnsupportedOnnxError(f"{where}: attribute {attr.name!r} of type "
-                               f"{A.AttributeType.Name(attr.type)} (subgraph, sparse tensor or "
-                               "type) is not supported")
+    raise UnsupportedOnnxError(
+        f"{where}: attribute {attr.name!r} of type "
+        f"{A.AttributeType.Name(attr.type)} (subgraph, sparse tensor or "
+        "type) is not supported"
+    )
 
 
 def value_info(info: onnx.ValueInfoProto) -> tuple[str, np.dtype | None, list | None]:
@@ -220,6 +245,8 @@ def value_info(info: onnx.ValueInfoProto) -> tuple[str, np.dtype | None, list | 
     dtype = ELEM_TYPES.get(tensor_type.elem_type)
     dims = None
     if tensor_type.HasField("shape"):
-        dims = [d.dim_value if d.HasField("dim_value") else (d.dim_param or None)
-                for d in tensor_type.shape.dim]
+        dims = [
+            d.dim_value if d.HasField("dim_value") else (d.dim_param or None)
+            for d in tensor_type.shape.dim
+        ]
     return info.name, dtype, dims

@@ -26,13 +26,18 @@ from ..losses import LOSSES
 from .graph import Graph
 from .loading import MAX_MODEL_BYTES, load_model
 
-if TYPE_CHECKING:                      # onnx is an optional dependency
+if TYPE_CHECKING:  # onnx is an optional dependency
     import onnx
 
 
-def from_onnx(source: str | os.PathLike | onnx.ModelProto, *, loss: str | object = "cross_entropy",
-              parameters: Collection[str] | None = None, name: str | None = None,
-              max_bytes: int = MAX_MODEL_BYTES) -> OnnxModel:
+def from_onnx(
+    source: str | os.PathLike | onnx.ModelProto,
+    *,
+    loss: str | object = "cross_entropy",
+    parameters: Collection[str] | None = None,
+    name: str | None = None,
+    max_bytes: int = MAX_MODEL_BYTES,
+) -> OnnxModel:
     """Read an ONNX model (path or ``onnx.ModelProto``) as a model of θ.
 
     Parameters
@@ -58,8 +63,9 @@ def from_onnx(source: str | os.PathLike | onnx.ModelProto, *, loss: str | object
     layers.onnx.OnnxFileError, UnsupportedOnnxError, OnnxDifferentiationError
     """
     model, _ = load_model(source, max_bytes=max_bytes)
-    return OnnxModel(Graph(model, parameters=parameters), loss=loss,
-                     name=name or model.graph.name or "onnx")
+    return OnnxModel(
+        Graph(model, parameters=parameters), loss=loss, name=name or model.graph.name or "onnx"
+    )
 
 
 class OnnxModel(Model):
@@ -128,31 +134,35 @@ class OnnxModel(Model):
         elif isinstance(X, (tuple, list)):
             given = dict(zip(self.input_names, X))
             if len(X) != len(self.input_names):
-                raise ValueError(f"{self.name}: {len(X)} inputs given, the graph takes "
-                                 f"{self.input_names}")
+                raise ValueError(
+                    f"{self.name}: {len(X)} inputs given, the graph takes {self.input_names}"
+                )
         else:
             if len(self.input_names) != 1:
-                raise ValueError(f"{self.name}: the graph takes the inputs {self.input_names}; "
-                                 "pass a dict or a tuple")
+                raise ValueError(
+                    f"{self.name}: the graph takes the inputs {self.input_names}; "
+                    "pass a dict or a tuple"
+                )
             given = {self.input_names[0]: X}
         if set(given) != set(self.input_names):
-            raise ValueError(f"{self.name}: inputs {sorted(given)} given, the graph takes "
-                             f"{self.input_names}")
+            raise ValueError(
+                f"{self.name}: inputs {sorted(given)} given, the graph takes {self.input_names}"
+            )
         dtype = real_dtype(theta)
         out = {}
         for name, declared, _ in self.graph.inputs:
             value = given[name]
             if isinstance(value, MultiPartArray):
-                raise TypeError("inputs must be plain arrays (differentiate with respect to "
-                                "theta)")
+                raise TypeError("inputs must be plain arrays (differentiate with respect to theta)")
             value = array_module(theta, value).asarray(value)
             if value.dtype.kind == "f" or (declared is not None and declared.kind == "f"):
                 value = value.astype(dtype, copy=False)
             out[name] = value
         return out
 
-    def outputs(self, theta: Operand, X: Array | tuple | dict,
-                names: list[str] | None = None) -> list[Operand]:
+    def outputs(
+        self, theta: Operand, X: Array | tuple | dict, names: list[str] | None = None
+    ) -> list[Operand]:
         """The graph's outputs (all, or ``names``) for parameters θ and data ``X``.
 
         Parameters
@@ -165,8 +175,9 @@ class OnnxModel(Model):
         self._check_theta(theta)
         params = dict(self.unflatten(theta))
         inputs = self._data_inputs(theta, X)
-        return self.graph.run(params, inputs, real_dtype(theta), array_module(theta),
-                              list(names or self.output_names))
+        return self.graph.run(
+            params, inputs, real_dtype(theta), array_module(theta), list(names or self.output_names)
+        )
 
     def forward(self, theta: Operand, X: Array | tuple | dict) -> Operand:
         """The graph's first output (the logits) for the batch ``X``."""
@@ -175,16 +186,18 @@ class OnnxModel(Model):
     # ------------------------------------------------------------------ description
     def summary(self) -> str:
         """A text description: inputs, outputs, operators used, parameters."""
-        rows = [f"{self.name}: ONNX opset {self.graph.opset}, {len(self.graph.nodes)} nodes",
-                "  inputs:  " + ", ".join(f"{n} {d}" for n, _, d in self.graph.inputs),
-                "  outputs: " + ", ".join(f"{n} {d}" for n, _, d in self.graph.outputs),
-                "  operators: " + ", ".join(f"{k} ×{v}" for k, v in
-                                            self.graph.op_counts().items())]
-        rows += [f"  {name:<40} {str(shape):<20} {sl.stop - sl.start:>9,}"
-                 for name, sl, shape in self._layout]
+        rows = [
+            f"{self.name}: ONNX opset {self.graph.opset}, {len(self.graph.nodes)} nodes",
+            "  inputs:  " + ", ".join(f"{n} {d}" for n, _, d in self.graph.inputs),
+            "  outputs: " + ", ".join(f"{n} {d}" for n, _, d in self.graph.outputs),
+            "  operators: " + ", ".join(f"{k} ×{v}" for k, v in self.graph.op_counts().items()),
+        ]
+        rows += [
+            f"  {name:<40} {str(shape):<20} {sl.stop - sl.start:>9,}"
+            for name, sl, shape in self._layout
+        ]
         rows.append(f"  total parameters: {self.num_params:,}")
         return "\n".join(rows)
 
     def __repr__(self):
-        return (f"<OnnxModel {self.name!r}: {len(self.graph.nodes)} nodes, "
-                f"{self.num_params} params>")
+        return f"<OnnxModel {self.name!r}: {len(self.graph.nodes)} nodes, {self.num_params} params>"

@@ -41,8 +41,10 @@ def _geometry(attrs, spatial, kernel):
     dilations = attrs.get("dilations") or [1] * k
     pads = attrs["pads"] or [0] * (2 * k)
     if not len(strides) == len(dilations) == k or len(pads) != 2 * k:
-        raise UnsupportedOnnxError(f"strides {strides}, dilations {dilations} and pads {pads} do "
-                                   f"not match a {k}-D kernel {kernel}")
+        raise UnsupportedOnnxError(
+            f"strides {strides}, dilations {dilations} and pads {pads} do "
+            f"not match a {k}-D kernel {kernel}"
+        )
     if min(strides) < 1 or min(dilations) < 1 or min(pads) < 0:
         raise UnsupportedOnnxError("strides and dilations must be positive, pads non-negative")
     begin, end = list(pads[:k]), list(pads[k:])
@@ -64,8 +66,10 @@ def _as_images(x, *rest):
         return False, x
     if x.ndim == 3:
         return True, x.reshape(x.shape[0], x.shape[1], 1, x.shape[2])
-    raise UnsupportedOnnxError(f"only 1-D and 2-D inputs (N, C, L) or (N, C, H, W) are "
-                               f"supported, got shape {tuple(x.shape)}")
+    raise UnsupportedOnnxError(
+        f"only 1-D and 2-D inputs (N, C, L) or (N, C, H, W) are "
+        f"supported, got shape {tuple(x.shape)}"
+    )
 
 
 def _lift_attrs(attrs, one_d):
@@ -84,14 +88,19 @@ def _lift_attrs(attrs, one_d):
 def _windows(x, kernel, strides, dilations, begin, end, fill):
     """The windows (N, OH, OW, kh, kw, C) of ``x`` (N, C, H, W) padded by ``fill``."""
     if any(begin) or any(end):
-        x = np.pad(x, ((0, 0), (0, 0), (begin[0], end[0]), (begin[1], end[1])),
-                   mode="constant", constant_values=fill)
+        x = np.pad(
+            x,
+            ((0, 0), (0, 0), (begin[0], end[0]), (begin[1], end[1])),
+            mode="constant",
+            constant_values=fill,
+        )
     extent = [(k - 1) * d + 1 for k, d in zip(kernel, dilations)]
     if extent[0] > x.shape[2] or extent[1] > x.shape[3]:
-        raise UnsupportedOnnxError(f"a window of extent {tuple(extent)} does not fit the padded "
-                                   f"input {tuple(x.shape[2:])}")
+        raise UnsupportedOnnxError(
+            f"a window of extent {tuple(extent)} does not fit the padded input {tuple(x.shape[2:])}"
+        )
     cols = im2col(x, tuple(extent), stride=1)
-    return cols[:, ::strides[0], ::strides[1], ::dilations[0], ::dilations[1], :]
+    return cols[:, :: strides[0], :: strides[1], :: dilations[0], :: dilations[1], :]
 
 
 def _channels_first(out, one_d):
@@ -101,8 +110,14 @@ def _channels_first(out, one_d):
 
 
 # --------------------------------------------------------------------------- convolution
-_CONV_ATTRS = {"auto_pad": "NOTSET", "dilations": None, "group": 1, "kernel_shape": None,
-               "pads": None, "strides": None}
+_CONV_ATTRS = {
+    "auto_pad": "NOTSET",
+    "dilations": None,
+    "group": 1,
+    "kernel_shape": None,
+    "pads": None,
+    "strides": None,
+}
 
 
 @op("Conv", attrs=_CONV_ATTRS, check=_check_spatial)
@@ -118,17 +133,20 @@ def conv(ctx, attrs, x, weight, bias=None):
     M, Cg, kh, kw = weight.shape
     G, C = attrs["group"], x.shape[1]
     if C != Cg * G or M % G:
-        raise UnsupportedOnnxError(f"{C} input channels, group {G} and a weight of shape "
-                                   f"{tuple(weight.shape)} do not fit together")
+        raise UnsupportedOnnxError(
+            f"{C} input channels, group {G} and a weight of shape "
+            f"{tuple(weight.shape)} do not fit together"
+        )
     if attrs["kernel_shape"] and list(attrs["kernel_shape"]) != [kh, kw]:
-        raise UnsupportedOnnxError(f"kernel_shape {attrs['kernel_shape']} differs from the "
-                                   f"weight's {[kh, kw]}")
+        raise UnsupportedOnnxError(
+            f"kernel_shape {attrs['kernel_shape']} differs from the weight's {[kh, kw]}"
+        )
     geometry = _geometry(attrs, x.shape[2:], (kh, kw))
-    cols = _windows(x, (kh, kw), *geometry, fill=0.0)          # (N, OH, OW, kh, kw, C)
+    cols = _windows(x, (kh, kw), *geometry, fill=0.0)  # (N, OH, OW, kh, kw, C)
     N, OH, OW = cols.shape[:3]
     if G == 1:
         rows = cols.reshape(N * OH * OW, kh * kw * C)
-        out = rows @ weight.transpose(0, 2, 3, 1).reshape(M, -1).T        # (N·OH·OW, M)
+        out = rows @ weight.transpose(0, 2, 3, 1).reshape(M, -1).T  # (N·OH·OW, M)
     else:
         grouped = cols.reshape(N, OH, OW, kh, kw, G, Cg)
         kernels = weight.reshape(G, M // G, Cg, kh, kw)
@@ -148,8 +166,11 @@ def _check_conv_transpose(attrs, opset):
         raise UnsupportedOnnxError("different strides per axis are not supported")
 
 
-@op("ConvTranspose", attrs={**_CONV_ATTRS, "output_padding": None, "output_shape": None},
-    check=_check_conv_transpose)
+@op(
+    "ConvTranspose",
+    attrs={**_CONV_ATTRS, "output_padding": None, "output_shape": None},
+    check=_check_conv_transpose,
+)
 def conv_transpose(ctx, attrs, x, weight, bias=None):
     """The adjoint of ``Conv``: every input pixel spreads ``x[n, c, i, j] W[c, m]`` over the
     output window at ``(i·s, j·s)``; ``col2im`` adds the windows up, the pads are cropped.
@@ -165,28 +186,36 @@ def conv_transpose(ctx, attrs, x, weight, bias=None):
     G = attrs["group"]
     N, _, H, W = x.shape
     if x.shape[1] != C or C % G:
-        raise UnsupportedOnnxError(f"{x.shape[1]} input channels and a weight of shape "
-                                   f"{tuple(weight.shape)} with group {G} do not fit together")
+        raise UnsupportedOnnxError(
+            f"{x.shape[1]} input channels and a weight of shape "
+            f"{tuple(weight.shape)} with group {G} do not fit together"
+        )
     s = (attrs["strides"] or [1, 1])[0]
     extra = attrs["output_padding"] or [0, 0]
     pads = attrs["pads"] or [0, 0, 0, 0]
     full = (s * (H - 1) + kh + extra[0], s * (W - 1) + kw + extra[1])
     Cg, pieces = C // G, []
     for g in range(G):
-        xg = x[:, g * Cg:(g + 1) * Cg].transpose(0, 2, 3, 1).reshape(N * H * W, Cg)
-        wg = weight[g * Cg:(g + 1) * Cg].reshape(Cg, Mg * kh * kw)
+        xg = x[:, g * Cg : (g + 1) * Cg].transpose(0, 2, 3, 1).reshape(N * H * W, Cg)
+        wg = weight[g * Cg : (g + 1) * Cg].reshape(Cg, Mg * kh * kw)
         cols = (xg @ wg).reshape(N, H, W, Mg, kh, kw).transpose(0, 1, 2, 4, 5, 3)
         pieces.append(col2im(cols, (N, Mg) + full, stride=s, padding=0))
     out = pieces[0] if G == 1 else np.concatenate(pieces, axis=1)
-    out = out[:, :, pads[0]:full[0] - pads[2], pads[1]:full[1] - pads[3]]
+    out = out[:, :, pads[0] : full[0] - pads[2], pads[1] : full[1] - pads[3]]
     if bias is not None:
         out = out + bias.reshape(-1, 1, 1)
     return out.reshape(out.shape[0], out.shape[1], out.shape[3]) if one_d else out
 
 
 # --------------------------------------------------------------------------- pooling
-_POOL_ATTRS = {"auto_pad": "NOTSET", "ceil_mode": 0, "dilations": None,
-               "kernel_shape": REQUIRED, "pads": None, "strides": None}
+_POOL_ATTRS = {
+    "auto_pad": "NOTSET",
+    "ceil_mode": 0,
+    "dilations": None,
+    "kernel_shape": REQUIRED,
+    "pads": None,
+    "strides": None,
+}
 
 
 def _pool_geometry(attrs, spatial):
@@ -216,8 +245,9 @@ def _pool_geometry(attrs, spatial):
 def max_pool(ctx, attrs, x):
     """The first maximal entry (by real value) of each window; padding is ``-inf``."""
     one_d, x = _as_images(x)
-    kernel, strides, dilations, begin, end, _ = _pool_geometry(_lift_attrs(attrs, one_d),
-                                                               x.shape[2:])
+    kernel, strides, dilations, begin, end, _ = _pool_geometry(
+        _lift_attrs(attrs, one_d), x.shape[2:]
+    )
     cols = _windows(x, kernel, strides, dilations, begin, end, fill=-np.inf)
     windows = cols.reshape(cols.shape[:3] + (math.prod(kernel), cols.shape[-1]))
     first_max = np.argmax(windows.real, axis=3)[:, :, :, None, :]
@@ -229,17 +259,21 @@ def average_pool(ctx, attrs, x):
     """Window sums divided by the number of counted entries: the entries of ``x``, plus the
     pads when ``count_include_pad`` (never the extra end padding of ceil mode)."""
     one_d, x = _as_images(x)
-    kernel, strides, dilations, begin, end, extra = _pool_geometry(_lift_attrs(attrs, one_d),
-                                                                   x.shape[2:])
+    kernel, strides, dilations, begin, end, extra = _pool_geometry(
+        _lift_attrs(attrs, one_d), x.shape[2:]
+    )
     cols = _windows(x, kernel, strides, dilations, begin, end, fill=0.0)
     sums = cols.reshape(cols.shape[:3] + (math.prod(kernel), cols.shape[-1])).sum(axis=3)
     counted = ctx.xp.ones((1, 1) + tuple(x.shape[2:]), dtype=ctx.real_dtype)
     if attrs["count_include_pad"]:
-        counted = np.pad(counted, ((0, 0), (0, 0), (begin[0], end[0] - extra[0]),
-                                   (begin[1], end[1] - extra[1])), constant_values=1.0)
+        counted = np.pad(
+            counted,
+            ((0, 0), (0, 0), (begin[0], end[0] - extra[0]), (begin[1], end[1] - extra[1])),
+            constant_values=1.0,
+        )
         begin, end = [0, 0], extra
     counts = _windows(counted, kernel, strides, dilations, begin, end, fill=0.0)
-    counts = counts.reshape(counts.shape[:3] + (-1,)).sum(axis=3)[..., None]   # (1, OH, OW, 1)
+    counts = counts.reshape(counts.shape[:3] + (-1,)).sum(axis=3)[..., None]  # (1, OH, OW, 1)
     return _channels_first(sums / counts, one_d)
 
 

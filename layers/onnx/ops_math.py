@@ -72,7 +72,7 @@ def neg(ctx, attrs, x):
 
 @op("Pow")
 def pow_(ctx, attrs, x, y):
-    return x ** y
+    return x**y
 
 
 @op("Sqrt")
@@ -193,14 +193,19 @@ def gemm(ctx, attrs, a, b, c=None):
 # --------------------------------------------------------------------------- normalisations
 def _check_batch_norm(attrs, opset):
     if attrs["training_mode"]:
-        raise UnsupportedOnnxError("training_mode=1 is not supported (inference only: the "
-                                   "running mean and variance are used)")
+        raise UnsupportedOnnxError(
+            "training_mode=1 is not supported (inference only: the "
+            "running mean and variance are used)"
+        )
     if attrs["spatial"] != 1:
         raise UnsupportedOnnxError("spatial=0 is not supported")
 
 
-@op("BatchNormalization", attrs={"epsilon": 1e-5, "momentum": 0.9, "training_mode": 0,
-                                 "spatial": 1}, check=_check_batch_norm)
+@op(
+    "BatchNormalization",
+    attrs={"epsilon": 1e-5, "momentum": 0.9, "training_mode": 0, "spatial": 1},
+    check=_check_batch_norm,
+)
 def batch_normalization(ctx, attrs, x, scale, bias, mean, var):
     """Inference: ``(x - mean) / sqrt(var + ε) · scale + bias`` per channel (axis 1).
 
@@ -253,11 +258,17 @@ def reduce_mean(ctx, attrs, x, axes=None):
 def _comparison(ufunc):
     def compare(ctx, attrs, a, b):
         return ufunc(a.real, b.real)
+
     return compare
 
 
-for _name, _ufunc in (("Equal", np.equal), ("Less", np.less), ("Greater", np.greater),
-                      ("LessOrEqual", np.less_equal), ("GreaterOrEqual", np.greater_equal)):
+for _name, _ufunc in (
+    ("Equal", np.equal),
+    ("Less", np.less),
+    ("Greater", np.greater),
+    ("LessOrEqual", np.less_equal),
+    ("GreaterOrEqual", np.greater_equal),
+):
     op(_name)(_comparison(_ufunc))
 
 

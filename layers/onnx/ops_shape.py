@@ -51,16 +51,37 @@ def _check_constant(attrs, opset):
     given = [k for k, v in attrs.items() if v is not None]
     if len(given) != 1:
         raise UnsupportedOnnxError(f"exactly one value attribute must be given, got {given}")
-    one_of(given[0], ("value", "value_float", "value_floats", "value_int", "value_ints"),
-           "the value attribute")
+    one_of(
+        given[0],
+        ("value", "value_float", "value_floats", "value_int", "value_ints"),
+        "the value attribute",
+    )
 
 
-@op("Constant", attrs={k: None for k in ("value", "value_float", "value_floats", "value_int",
-                                         "value_ints", "value_string", "value_strings",
-                                         "sparse_value")}, check=_check_constant)
+@op(
+    "Constant",
+    attrs={
+        k: None
+        for k in (
+            "value",
+            "value_float",
+            "value_floats",
+            "value_int",
+            "value_ints",
+            "value_string",
+            "value_strings",
+            "sparse_value",
+        )
+    },
+    check=_check_constant,
+)
 def constant(ctx, attrs, *_):
-    for key, dtype in (("value_float", np.float32), ("value_floats", np.float32),
-                       ("value_int", np.int64), ("value_ints", np.int64)):
+    for key, dtype in (
+        ("value_float", np.float32),
+        ("value_floats", np.float32),
+        ("value_int", np.int64),
+        ("value_ints", np.int64),
+    ):
         if attrs[key] is not None:
             return ctx.constant(np.asarray(attrs[key], dtype=dtype))
     return ctx.constant(attrs["value"])
@@ -78,7 +99,7 @@ def constant_of_shape(ctx, attrs, shape):
 
 @op("Shape", attrs={"start": 0, "end": None})
 def shape(ctx, attrs, x):
-    return ctx.xp.asarray(tuple(x.shape)[attrs["start"]:attrs["end"]], dtype=np.int64)
+    return ctx.xp.asarray(tuple(x.shape)[attrs["start"] : attrs["end"]], dtype=np.int64)
 
 
 @op("Size")
@@ -88,8 +109,10 @@ def size(ctx, attrs, x):
 
 def _check_cast(attrs, opset):
     if attrs["to"] not in ELEM_TYPES:
-        raise UnsupportedOnnxError(f"to={attrs['to']} is not a supported element type "
-                                   f"(supported: {sorted(str(t) for t in ELEM_TYPES.values())})")
+        raise UnsupportedOnnxError(
+            f"to={attrs['to']} is not a supported element type "
+            f"(supported: {sorted(str(t) for t in ELEM_TYPES.values())})"
+        )
 
 
 @op("Cast", attrs={"to": REQUIRED, "saturate": 1}, check=_check_cast)
@@ -103,8 +126,9 @@ def cast(ctx, attrs, x):
             return x
         return x.astype(ctx.real_dtype)
     if isinstance(x, MultiPartArray) or x.dtype.kind == "c":
-        raise UnsupportedOnnxError(f"a cast of a differentiated tensor to {target} would drop "
-                                   "its derivatives")
+        raise UnsupportedOnnxError(
+            f"a cast of a differentiated tensor to {target} would drop its derivatives"
+        )
     return x.astype(target)
 
 
@@ -141,8 +165,9 @@ def reshape(ctx, attrs, x, shape):
             raise UnsupportedOnnxError(f"cannot reshape {tuple(x.shape)} to {dims}")
         out[out.index(-1)] = x.size // known
     if math.prod(out) != x.size:
-        raise UnsupportedOnnxError(f"cannot reshape {tuple(x.shape)} ({x.size} elements) to "
-                                   f"{tuple(out)}")
+        raise UnsupportedOnnxError(
+            f"cannot reshape {tuple(x.shape)} ({x.size} elements) to {tuple(out)}"
+        )
     return x.reshape(tuple(out))
 
 
@@ -205,7 +230,7 @@ def split(ctx, attrs, x, sizes=None):
     n, dim = ctx.num_outputs, x.shape[axis]
     sizes = attrs["split"] if sizes is None else ints(sizes)
     if sizes is None:
-        if attrs["num_outputs"] is not None:       # opset 18: ceil-sized chunks, last smaller
+        if attrs["num_outputs"] is not None:  # opset 18: ceil-sized chunks, last smaller
             chunk = -(-dim // attrs["num_outputs"])
             sizes = [min(chunk, dim - k * chunk) for k in range(attrs["num_outputs"])]
         elif dim % n:

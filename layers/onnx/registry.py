@@ -34,10 +34,20 @@ from .errors import UnsupportedOnnxError
 REQUIRED = object()
 """Default of an attribute that must be given."""
 
-ELEM_TYPES = {1: np.dtype(np.float32), 2: np.dtype(np.uint8), 3: np.dtype(np.int8),
-              4: np.dtype(np.uint16), 5: np.dtype(np.int16), 6: np.dtype(np.int32),
-              7: np.dtype(np.int64), 9: np.dtype(np.bool_), 10: np.dtype(np.float16),
-              11: np.dtype(np.float64), 12: np.dtype(np.uint32), 13: np.dtype(np.uint64)}
+ELEM_TYPES = {
+    1: np.dtype(np.float32),
+    2: np.dtype(np.uint8),
+    3: np.dtype(np.int8),
+    4: np.dtype(np.uint16),
+    5: np.dtype(np.int16),
+    6: np.dtype(np.int32),
+    7: np.dtype(np.int64),
+    9: np.dtype(np.bool_),
+    10: np.dtype(np.float16),
+    11: np.dtype(np.float64),
+    12: np.dtype(np.uint32),
+    13: np.dtype(np.uint64),
+}
 """ONNX ``TensorProto.DataType`` -> NumPy dtype, for the element types the interpreter reads
 (strings, complex, bfloat16 and the 4/8-bit types are refused)."""
 
@@ -50,19 +60,25 @@ class OpSpec:
     fn: object
     attrs: dict = field(default_factory=dict)
     outputs: int = 1
-    check: object = None          # check(attrs, opset) -> None, raises UnsupportedOnnxError
+    check: object = None  # check(attrs, opset) -> None, raises UnsupportedOnnxError
 
 
 OPS: dict = {}
 """op type -> OpSpec, filled by the ``ops_*`` modules."""
 
 
-def op(name: str, attrs: dict | None = None, outputs: int = 1,
-       check: Callable[[dict, int], None] | None = None) -> Callable[[Callable], Callable]:
+def op(
+    name: str,
+    attrs: dict | None = None,
+    outputs: int = 1,
+    check: Callable[[dict, int], None] | None = None,
+) -> Callable[[Callable], Callable]:
     """Register ``fn`` as the implementation of the ONNX op type ``name``."""
+
     def register(fn):
         OPS[name] = OpSpec(name, fn, dict(attrs or {}), outputs, check)
         return fn
+
     return register
 
 
@@ -76,7 +92,7 @@ class Context:
 
     def __init__(self, opset: int, real_dtype: DTypeLike, xp: ModuleType, max_elements: int):
         self.opset = opset
-        self.num_outputs = 1          # outputs of the node being evaluated (Split)
+        self.num_outputs = 1  # outputs of the node being evaluated (Split)
         self.real_dtype = np.dtype(real_dtype)
         self.xp = xp
         self.max_elements = max_elements
@@ -96,16 +112,19 @@ class Context:
                 raise UnsupportedOnnxError(f"{what}: negative dimension in shape {tuple(shape)}")
             count *= int(n)
         if count > self.max_elements:
-            raise UnsupportedOnnxError(f"{what}: shape {tuple(shape)} has {count} elements, "
-                                       f"more than the limit {self.max_elements}")
+            raise UnsupportedOnnxError(
+                f"{what}: shape {tuple(shape)} has {count} elements, "
+                f"more than the limit {self.max_elements}"
+            )
 
 
 # --------------------------------------------------------------------------- helpers
 def ints(value: Operand) -> list[int]:
     """A plain integer tensor (shape, axes, pads) as a list of Python ints."""
     if isinstance(value, MultiPartArray):
-        raise UnsupportedOnnxError("an integer input (shape, axes, indices) carries derivative "
-                                   "parts")
+        raise UnsupportedOnnxError(
+            "an integer input (shape, axes, indices) carries derivative parts"
+        )
     return [int(v) for v in np.asarray(to_numpy(value)).reshape(-1)]
 
 
@@ -127,6 +146,6 @@ def axis_index(axis: int, ndim: int, what: str = "axis") -> int:
 def one_of(value: object, allowed: Iterable, what: str) -> None:
     """Refuse an attribute value outside ``allowed`` (names it and the allowed values)."""
     if value not in allowed:
-        raise UnsupportedOnnxError(f"{what}={value!r} is not supported (supported: "
-                                   f"{', '.join(map(repr, allowed))})")
-
+        raise UnsupportedOnnxError(
+            f"{what}={value!r} is not supported (supported: {', '.join(map(repr, allowed))})"
+        )

@@ -57,6 +57,17 @@ from .fd import experiment_fd
 from .heatmaps import experiment_heatmaps, plot_pseudo_hessian
 from .runs import GLOBAL_SUBSET, MethodSpec, markdown_table, run_method
 
-__all__ = ["MethodSpec", "run_method", "mlp_specs", "experiment_mlp", "experiment_lenet",
-           "experiment_fd", "experiment_heatmaps", "plot_pseudo_hessian", "markdown_table",
-           "main", "global_subset_arg", "GLOBAL_SUBSET"]
+__all__ = [
+    "MethodSpec",
+    "run_method",
+    "mlp_specs",
+    "experiment_mlp",
+    "experiment_lenet",
+    "experiment_fd",
+    "experiment_heatmaps",
+    "plot_pseudo_hessian",
+    "markdown_table",
+    "main",
+    "global_subset_arg",
+    "GLOBAL_SUBSET",
+]

@@ -73,8 +73,9 @@ def plot_pseudo_hessian(snapshots, path, normalise=False):
     return path
 
 
-def experiment_heatmaps(data_dir=None, out="results/companion", epochs=(1, 3), seed=0,
-                        quick=False, batch=256, log=None):
+def experiment_heatmaps(
+    data_dir=None, out="results/companion", epochs=(1, 3), seed=0, quick=False, batch=256, log=None
+):
     """(c): H̄ and H̄⁻¹ of LeNet-5 after the given epochs of training, on a fixed batch of
     ``batch`` training images. Writes ``<out>/heatmaps/``.
 
@@ -93,22 +94,33 @@ def experiment_heatmaps(data_dir=None, out="results/companion", epochs=(1, 3), s
     t0 = time.perf_counter()
     for epoch in range(max(epochs)):
         batches = iterate_minibatches(data.X_train, data.y_train, 128, epoch_rng(seed, epoch))
-        for taken in loop.steps(trainer, theta, batches,
-                                lambda b: optimizers.ModelObjective(model, *b)):
+        for taken in loop.steps(
+            trainer, theta, batches, lambda b: optimizers.ModelObjective(model, *b)
+        ):
             if taken.diverged:
-                raise FloatingPointError(f"[heatmaps] Adam diverged in epoch {epoch + 1}, "
-                                         f"step {taken.step}: {taken.problem.rstrip(',')}")
+                raise FloatingPointError(
+                    f"[heatmaps] Adam diverged in epoch {epoch + 1}, "
+                    f"step {taken.step}: {taken.problem.rstrip(',')}"
+                )
             theta = taken.theta
-        log(f"[heatmaps] Adam epoch {epoch + 1}: last batch loss {taken.loss:.4f} "
-            f"({time.perf_counter() - t0:.0f} s)")
+        log(
+            f"[heatmaps] Adam epoch {epoch + 1}: last batch loss {taken.loss:.4f} "
+            f"({time.perf_counter() - t0:.0f} s)"
+        )
         if epoch + 1 in epochs:
             names, g_bar, H_bar = pseudo_hessian(model, theta, Xh, yh)
             snapshots.append((f"epoch {epoch + 1}", names, H_bar))
-            np.savez(out / f"pseudo_hessian_epoch{epoch + 1}.npz", H_bar=H_bar, g_bar=g_bar,
-                     names=np.array(names))
+            np.savez(
+                out / f"pseudo_hessian_epoch{epoch + 1}.npz",
+                H_bar=H_bar,
+                g_bar=g_bar,
+                names=np.array(names),
+            )
             ev = np.linalg.eigvalsh(H_bar)
-            log(f"[heatmaps] epoch {epoch + 1}: S = {len(names)}, eigenvalues of H̄ from "
-                f"{ev[0]:.3e} to {ev[-1]:.3e}")
+            log(
+                f"[heatmaps] epoch {epoch + 1}: S = {len(names)}, eigenvalues of H̄ from "
+                f"{ev[0]:.3e} to {ev[-1]:.3e}"
+            )
     plot_pseudo_hessian(snapshots, out / "pseudo_hessian.png")
     plot_pseudo_hessian(snapshots, out / "pseudo_hessian_normalised.png", normalise=True)
     summary = []
@@ -120,21 +132,30 @@ def experiment_heatmaps(data_dir=None, out="results/companion", epochs=(1, 3), s
         Di = np.sqrt(np.abs(np.diag(inv)))
         corr_inv = inv / np.outer(Di, Di)
         off = ~np.eye(len(names), dtype=bool)
-        summary.append({"snapshot": title, "names": names, "eigenvalues": ev.tolist(),
-                        "mean |off-diagonal| of normalised H̄": float(np.mean(np.abs(corr[off]))),
-                        "mean |off-diagonal| of normalised H̄⁻¹":
-                            float(np.mean(np.abs(corr_inv[off]))),
-                        "H_bar": H_bar.tolist()})
+        summary.append(
+            {
+                "snapshot": title,
+                "names": names,
+                "eigenvalues": ev.tolist(),
+                "mean |off-diagonal| of normalised H̄": float(np.mean(np.abs(corr[off]))),
+                "mean |off-diagonal| of normalised H̄⁻¹": float(np.mean(np.abs(corr_inv[off]))),
+                "H_bar": H_bar.tolist(),
+            }
+        )
     write_json(out / "results.json", summary)
-    lines = ["| snapshot | S | eigenvalues of H̄ (min, max) | negative eigenvalues | mean "
-             "abs off-diagonal of H̄ / sqrt(diag·diag) | same for H̄⁻¹ |",
-             "|---|---|---|---|---|---|"]
+    lines = [
+        "| snapshot | S | eigenvalues of H̄ (min, max) | negative eigenvalues | mean "
+        "abs off-diagonal of H̄ / sqrt(diag·diag) | same for H̄⁻¹ |",
+        "|---|---|---|---|---|---|",
+    ]
     for s in summary:
         ev = s["eigenvalues"]
-        lines.append(f"| {s['snapshot']} | {len(s['names'])} | {ev[0]:.2e}, {ev[-1]:.2e} | "
-                     f"{sum(e < 0 for e in ev)} | "
-                     f"{s['mean |off-diagonal| of normalised H̄']:.3f} | "
-                     f"{s['mean |off-diagonal| of normalised H̄⁻¹']:.3f} |")
+        lines.append(
+            f"| {s['snapshot']} | {len(s['names'])} | {ev[0]:.2e}, {ev[-1]:.2e} | "
+            f"{sum(e < 0 for e in ev)} | "
+            f"{s['mean |off-diagonal| of normalised H̄']:.3f} | "
+            f"{s['mean |off-diagonal| of normalised H̄⁻¹']:.3f} |"
+        )
     (out / "results.md").write_text("\n".join(lines) + "\n")
     log("\n".join(lines))
     return snapshots

@@ -20,9 +20,19 @@ from hyperlab.atomic import write_json
 from hyperlab.data import epoch_rng, iterate_minibatches, load_dataset, num_batches
 from hyperlab.evaluation import evaluate
 
-__all__ = ["GLOBAL_SUBSET", "EVAL_SUBSET", "MethodSpec", "load_mnist", "subset",
-           "global_gradient", "run_method", "markdown_table", "plot_losses", "write_results",
-           "log_to"]
+__all__ = [
+    "GLOBAL_SUBSET",
+    "EVAL_SUBSET",
+    "MethodSpec",
+    "load_mnist",
+    "subset",
+    "global_gradient",
+    "run_method",
+    "markdown_table",
+    "plot_losses",
+    "write_results",
+    "log_to",
+]
 
 GLOBAL_SUBSET = 1024
 """Training images in the fixed subset on which Newton-Krylov's "global gradient" is taken
@@ -42,14 +52,20 @@ class MethodSpec:
     label: str
     optimizer: str
     kwargs: dict = field(default_factory=dict)
-    budget: float = 300.0           # wall-clock seconds
+    budget: float = 300.0  # wall-clock seconds
     note: str = ""
 
 
 def load_mnist(data_dir, flatten, quick):
     """MNIST in float64, no validation split; the first 2,000 training images with ``quick``."""
-    return load_dataset("mnist", data_dir=data_dir, flatten=flatten, dtype=np.float64,
-                        val_fraction=0.0, max_train=2000 if quick else None)
+    return load_dataset(
+        "mnist",
+        data_dir=data_dir,
+        flatten=flatten,
+        dtype=np.float64,
+        val_fraction=0.0,
+        max_train=2000 if quick else None,
+    )
 
 
 def subset(X, y, n, seed):
@@ -62,19 +78,34 @@ def subset(X, y, n, seed):
 
 def global_gradient(model, X, y, chunk=1024):
     """``theta -> (loss, gradient)`` averaged over the fixed set (X, y), in chunks."""
+
     def global_grad(theta):
         total, grad = 0.0, np.zeros_like(theta)
         for start in range(0, len(y), chunk):
-            value, g = model.value_and_grad(theta, X[start:start + chunk], y[start:start + chunk])
-            n = len(y[start:start + chunk])
+            value, g = model.value_and_grad(
+                theta, X[start : start + chunk], y[start : start + chunk]
+            )
+            n = len(y[start : start + chunk])
             total += float(value) * n
             grad += g * n
         return total / len(y), grad / len(y)
+
     return global_grad
 
 
-def run_method(spec: MethodSpec, model, data, *, batch_size=64, epochs=7, seed=0,
-               global_subset=None, eval_every=None, eval_max=EVAL_SUBSET, log=print):
+def run_method(
+    spec: MethodSpec,
+    model,
+    data,
+    *,
+    batch_size=64,
+    epochs=7,
+    seed=0,
+    global_subset=None,
+    eval_every=None,
+    eval_max=EVAL_SUBSET,
+    log=print,
+):
     """Train ``model`` with one optimizer until ``epochs`` or ``spec.budget`` seconds.
 
     The steps are :func:`hyperlab.loop.steps` with ``obj = optimizers.ModelObjective(model,
@@ -109,16 +140,25 @@ def run_method(spec: MethodSpec, model, data, *, batch_size=64, epochs=7, seed=0
         with np.errstate(all="ignore"):
             train_loss, train_acc = evaluate(model, theta, X_eval, y_eval)
             test_loss, test_acc = evaluate(model, theta, data.X_test, data.y_test)
-        return {"step": step, "time": wall, "train_loss": train_loss, "train_acc": train_acc,
-                "test_loss": test_loss, "test_acc": test_acc}
+        return {
+            "step": step,
+            "time": wall,
+            "train_loss": train_loss,
+            "train_acc": train_acc,
+            "test_loss": test_loss,
+            "test_acc": test_acc,
+        }
 
     losses, curve, wall, step, status = [], [], 0.0, 0, "epochs"
     curve.append(evaluation(0, 0.0))
-    log(f"[{spec.label}] start: train loss {curve[0]['train_loss']:.4f}, "
-        f"budget {spec.budget:.0f} s, {per_epoch} steps per epoch")
+    log(
+        f"[{spec.label}] start: train loss {curve[0]['train_loss']:.4f}, "
+        f"budget {spec.budget:.0f} s, {per_epoch} steps per epoch"
+    )
     for epoch in range(epochs):
-        batches = iterate_minibatches(data.X_train, data.y_train, batch_size,
-                                      epoch_rng(seed, epoch))
+        batches = iterate_minibatches(
+            data.X_train, data.y_train, batch_size, epoch_rng(seed, epoch)
+        )
         for taken in loop.steps(opt, theta, batches, objective):
             wall += taken.seconds
             step += 1
@@ -130,9 +170,11 @@ def run_method(spec: MethodSpec, model, data, *, batch_size=64, epochs=7, seed=0
             theta = taken.theta
             if step % eval_every == 0:
                 curve.append(evaluation(step, wall))
-                log(f"[{spec.label}] step {step} ({step / per_epoch:.2f} epochs, {wall:.0f} s): "
+                log(
+                    f"[{spec.label}] step {step} ({step / per_epoch:.2f} epochs, {wall:.0f} s): "
                     f"train loss {curve[-1]['train_loss']:.4f}, "
-                    f"test acc {curve[-1]['test_acc']:.4f}")
+                    f"test acc {curve[-1]['test_acc']:.4f}"
+                )
             if wall >= spec.budget:
                 status = "budget"
                 break
@@ -141,21 +183,43 @@ def run_method(spec: MethodSpec, model, data, *, batch_size=64, epochs=7, seed=0
     if curve[-1]["step"] != step and status != "diverged":
         curve.append(evaluation(step, wall))
     final = curve[-1]
-    counters = {k: getattr(opt, k) for k in ("jitter_count", "skipped", "early_terminations",
-                                             "small_curvature_fixes", "fallbacks",
-                                             "adjustments", "cg_iterations") if hasattr(opt, k)}
-    record = {
-        "label": spec.label, "optimizer": spec.optimizer, "settings": spec.kwargs,
-        "note": spec.note, "budget": spec.budget, "status": status, "steps": step,
-        "epochs": step / per_epoch, "wall_time": wall,
-        "seconds_per_step": wall / step if step else math.nan,
-        "train_loss": final["train_loss"], "train_acc": final["train_acc"],
-        "test_loss": final["test_loss"], "test_acc": final["test_acc"],
-        "last_batch_loss": float(np.mean(losses[-50:])) if losses else math.nan,
-        "batch_losses": losses, "curve": curve, "counters": counters,
+    counters = {
+        k: getattr(opt, k)
+        for k in (
+            "jitter_count",
+            "skipped",
+            "early_terminations",
+            "small_curvature_fixes",
+            "fallbacks",
+            "adjustments",
+            "cg_iterations",
+        )
+        if hasattr(opt, k)
     }
-    log(f"[{spec.label}] {status}: {step} steps ({record['epochs']:.2f} epochs) in {wall:.0f} s; "
-        f"train loss {record['train_loss']:.4f}, test acc {record['test_acc']:.4f}")
+    record = {
+        "label": spec.label,
+        "optimizer": spec.optimizer,
+        "settings": spec.kwargs,
+        "note": spec.note,
+        "budget": spec.budget,
+        "status": status,
+        "steps": step,
+        "epochs": step / per_epoch,
+        "wall_time": wall,
+        "seconds_per_step": wall / step if step else math.nan,
+        "train_loss": final["train_loss"],
+        "train_acc": final["train_acc"],
+        "test_loss": final["test_loss"],
+        "test_acc": final["test_acc"],
+        "last_batch_loss": float(np.mean(losses[-50:])) if losses else math.nan,
+        "batch_losses": losses,
+        "curve": curve,
+        "counters": counters,
+    }
+    log(
+        f"[{spec.label}] {status}: {step} steps ({record['epochs']:.2f} epochs) in {wall:.0f} s; "
+        f"train loss {record['train_loss']:.4f}, test acc {record['test_acc']:.4f}"
+    )
     return record
 
 
@@ -164,14 +228,29 @@ def run_method(spec: MethodSpec, model, data, *, batch_size=64, epochs=7, seed=0
 
 def markdown_table(records, extra_columns=()):
     """The results table: one row per method."""
-    head = ["method", "settings", "steps (epochs)", "stopped by", "wall time (s)", "s / step",
-            "train loss", "test acc"] + [c for c, _ in extra_columns]
+    head = [
+        "method",
+        "settings",
+        "steps (epochs)",
+        "stopped by",
+        "wall time (s)",
+        "s / step",
+        "train loss",
+        "test acc",
+    ] + [c for c, _ in extra_columns]
     rows = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in records:
         settings = ", ".join(f"{k}={v}" for k, v in r["settings"].items()) or "defaults"
-        cells = [r["label"], settings, f"{r['steps']} ({r['epochs']:.2f})", r["status"],
-                 f"{r['wall_time']:.0f}", f"{r['seconds_per_step']:.3g}",
-                 f"{r['train_loss']:.4f}", f"{r['test_acc']:.4f}"]
+        cells = [
+            r["label"],
+            settings,
+            f"{r['steps']} ({r['epochs']:.2f})",
+            r["status"],
+            f"{r['wall_time']:.0f}",
+            f"{r['seconds_per_step']:.3g}",
+            f"{r['train_loss']:.4f}",
+            f"{r['test_acc']:.4f}",
+        ]
         cells += [fn(r) for _, fn in extra_columns]
         rows.append("| " + " | ".join(cells) + " |")
     return "\n".join(rows)

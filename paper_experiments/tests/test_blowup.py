@@ -17,12 +17,28 @@ PEERS = Path(__file__).resolve().parents[3] / "shared" / "peers" / "fomoh" / "sr
 
 def test_blowup_summary_counts_and_table():
     records = [
-        {"seed": 0, "losses": [2.3, 2.2, 2.1], "final_loss": 2.0, "seconds": 3.0,
-         "eigenvalues": [[-1.0, 1.0, 2.0], [0.1, 1.0, 2.0], [0.1, 0.2, 0.3]]},
-        {"seed": 1, "losses": [2.3, 9.0], "final_loss": 80.0, "seconds": 2.0,
-         "eigenvalues": [[-1.0, 1.0, 2.0], [-3.0, -1.0, 2.0]]},
-        {"seed": 2, "losses": [2.3, float("nan")], "final_loss": float("nan"), "seconds": 2.0,
-         "eigenvalues": [[1.0, 1.0, 2.0]]}]
+        {
+            "seed": 0,
+            "losses": [2.3, 2.2, 2.1],
+            "final_loss": 2.0,
+            "seconds": 3.0,
+            "eigenvalues": [[-1.0, 1.0, 2.0], [0.1, 1.0, 2.0], [0.1, 0.2, 0.3]],
+        },
+        {
+            "seed": 1,
+            "losses": [2.3, 9.0],
+            "final_loss": 80.0,
+            "seconds": 2.0,
+            "eigenvalues": [[-1.0, 1.0, 2.0], [-3.0, -1.0, 2.0]],
+        },
+        {
+            "seed": 2,
+            "losses": [2.3, float("nan")],
+            "final_loss": float("nan"),
+            "seconds": 2.0,
+            "eigenvalues": [[1.0, 1.0, 2.0]],
+        },
+    ]
     rows = summarize(records, threshold=4.6)
     assert [r["blew_up"] for r in rows] == [False, True, True]
     assert [r["blow_up_step"] for r in rows] == [None, 2, 2]
@@ -38,18 +54,40 @@ def test_blowup_runs_both_implementations_on_a_few_images(tmp_path):
     impls = ["project"]
     try:
         import torch  # noqa: F401
+
         if (PEERS / "fomoh" / "opt.py").is_file():
             impls.append("paper")
     except ImportError:
         pass
-    assert blowup_main(["--data-dir", str(MNIST), "--seeds", "0", "--steps", "2",
-                        "--batch", "16", "--max-train", "64", "--impl", *impls,
-                        "--out", str(tmp_path), "--quiet", "--peers", str(PEERS)]) == 0
+    assert (
+        blowup_main(
+            [
+                "--data-dir",
+                str(MNIST),
+                "--seeds",
+                "0",
+                "--steps",
+                "2",
+                "--batch",
+                "16",
+                "--max-train",
+                "64",
+                "--impl",
+                *impls,
+                "--out",
+                str(tmp_path),
+                "--quiet",
+                "--peers",
+                str(PEERS),
+            ]
+        )
+        == 0
+    )
     saved = json.loads((tmp_path / "results.json").read_text())
     assert len(saved["records"]) == len(impls)
     for records in saved["records"].values():
         (record,) = records
         assert record["seed"] == 0 and 1 <= len(record["losses"]) <= 2
-        assert 2.0 < record["losses"][0] < 2.7        # PyTorch init: near log 10
+        assert 2.0 < record["losses"][0] < 2.7  # PyTorch init: near log 10
         assert all(len(e) == 3 for e in record["eigenvalues"])
     assert "runs blew up" in (tmp_path / "results.md").read_text()

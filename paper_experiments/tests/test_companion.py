@@ -37,13 +37,21 @@ def test_newton_krylov_global_gradient_on_the_whole_training_set(monkeypatch, su
 
     monkeypatch.setattr(optimizers, "ModelObjective", Recording)
     spec = MethodSpec("NK", "cs-newton-krylov", {"eta": 0.05, "max_krylov": 3}, 60.0)
-    record = run_method(spec, model, data, batch_size=64, epochs=1, global_subset=subset,
-                        eval_max=50, log=lambda m: None)
+    record = run_method(
+        spec,
+        model,
+        data,
+        batch_size=64,
+        epochs=1,
+        global_subset=subset,
+        eval_max=50,
+        log=lambda m: None,
+    )
     assert record["steps"] == 2 and captured[0] is not None
     theta = model.init_params(seed=1)
     value, grad = captured[0](theta)
     full_value, full_grad = model.value_and_grad(theta, data.X_train, data.y_train)
-    if subset == "all":      # the paper's: the gradient of the loss over every training image
+    if subset == "all":  # the paper's: the gradient of the loss over every training image
         assert value == pytest.approx(float(full_value), rel=1e-12)
         np.testing.assert_allclose(grad, full_grad, rtol=1e-10, atol=1e-14)
     else:
@@ -70,6 +78,7 @@ def test_pseudo_hessian_heat_map_plot(tmp_path):
     opt.step(obj, theta, grad=obj.value_and_grad)
     assert_close(H_bar, opt.last.H_bar, F64, "exact", "pseudo-Hessian of the experiment")
     for normalise in (False, True):
-        path = plot_pseudo_hessian([("tiny", names, H_bar)], tmp_path / f"h{normalise}.png",
-                                   normalise=normalise)
+        path = plot_pseudo_hessian(
+            [("tiny", names, H_bar)], tmp_path / f"h{normalise}.png", normalise=normalise
+        )
         assert path.exists() and path.stat().st_size > 1000

@@ -8,8 +8,17 @@ from hyperlab.presets import PRESETS
 from hyperlab.specs import parse_spec
 from paper_experiments.presets import PAPER_PRESETS
 
-TABLE1_LABELS = ["FGD", "FoMoH", "FoMoH (LR-sch.)", "FoMoH-2D", "FoMoH-2D (LR-sch.)",
-                 "FoMoH-3D", "FoMoH-3D (LR-sch.)", "FoMoH-BP", "Backpropagation"]
+TABLE1_LABELS = [
+    "FGD",
+    "FoMoH",
+    "FoMoH (LR-sch.)",
+    "FoMoH-2D",
+    "FoMoH-2D (LR-sch.)",
+    "FoMoH-3D",
+    "FoMoH-3D (LR-sch.)",
+    "FoMoH-BP",
+    "Backpropagation",
+]
 
 
 def test_table1_preset_is_the_papers():
@@ -19,12 +28,28 @@ def test_table1_preset_is_the_papers():
     assert preset.init == "pytorch" and preset.epochs == 2000 and len(preset.seeds) == 5
     scheduled = {s.label: s.settings for s in specs if "schedule" in s.settings}
     assert scheduled == {
-        "FoMoH (LR-sch.)": {"lr": 0.1362, "batch_size": 1024, "schedule": "milestone",
-                            "milestone": "auto", "gamma": 0.1},
-        "FoMoH-2D (LR-sch.)": {"lr": 0.04221, "batch_size": 512, "schedule": "milestone",
-                               "milestone": "auto", "gamma": 0.1},
-        "FoMoH-3D (LR-sch.)": {"lr": 0.1, "batch_size": 512, "schedule": "milestone",
-                               "milestone": "auto", "gamma": 0.8}}
+        "FoMoH (LR-sch.)": {
+            "lr": 0.1362,
+            "batch_size": 1024,
+            "schedule": "milestone",
+            "milestone": "auto",
+            "gamma": 0.1,
+        },
+        "FoMoH-2D (LR-sch.)": {
+            "lr": 0.04221,
+            "batch_size": 512,
+            "schedule": "milestone",
+            "milestone": "auto",
+            "gamma": 0.1,
+        },
+        "FoMoH-3D (LR-sch.)": {
+            "lr": 0.1,
+            "batch_size": 512,
+            "schedule": "milestone",
+            "milestone": "auto",
+            "gamma": 0.8,
+        },
+    }
     for spec in specs:
         if spec.auto_milestone:
             reference = spec.reference(specs, RunConfig())

@@ -53,13 +53,19 @@ def test_fomoh_2d_reaches_the_minimum_orders_of_magnitude_faster_than_fgd():
 def test_single_step_experiment():
     result = R.single_step(n_samples=200, seed=0)
     theta0 = result["theta0"]
-    assert_close(result["newton"], -np.linalg.solve(rosen_hess(theta0), rosen_der(theta0)),
-                 F64, "exact", "Newton step")
+    assert_close(
+        result["newton"],
+        -np.linalg.solve(rosen_hess(theta0), rosen_der(theta0)),
+        F64,
+        "exact",
+        "Newton step",
+    )
     g = rosen_der(theta0)
     bp = result["steps"]["FoMoH-BP"]
-    assert np.all(bp == bp[0])                       # deterministic: v = ∇f
-    assert_close(bp[0], -(g @ g) / abs(g @ rosen_hess(theta0) @ g) * g, F64, "exact",
-                 "FoMoH-BP, eq. 2")
+    assert np.all(bp == bp[0])  # deterministic: v = ∇f
+    assert_close(
+        bp[0], -(g @ g) / abs(g @ rosen_hess(theta0) @ g) * g, F64, "exact", "FoMoH-BP, eq. 2"
+    )
     # FoMoH-2D in 2-D: every sample is Newton's step (two Gaussian directions span R²)
     errors = [relative_error(s, result["newton"]) for s in result["steps"]["FoMoH-2D"]]
     assert np.median(errors) < 1e-11
@@ -71,10 +77,18 @@ def test_single_step_experiment():
 
 
 def test_run_writes_plots_csv_and_json(tmp_path):
-    summary = R.run(tmp_path, n_samples=50, n_starts=2, iterations_2d=5, iterations_10d=3,
-                    progress=False)
-    for key in ("figure_1a", "figure_1b", "figure_2", "figure_5", "single_step_csv",
-                "convergence_csv", "hyperplane_csv"):
+    summary = R.run(
+        tmp_path, n_samples=50, n_starts=2, iterations_2d=5, iterations_10d=3, progress=False
+    )
+    for key in (
+        "figure_1a",
+        "figure_1b",
+        "figure_2",
+        "figure_5",
+        "single_step_csv",
+        "convergence_csv",
+        "hyperplane_csv",
+    ):
         path = tmp_path / summary["files"][key].split("/")[-1]
         assert path.exists() and path.stat().st_size > 0, key
     data = json.loads((tmp_path / "rosenbrock_summary.json").read_text())

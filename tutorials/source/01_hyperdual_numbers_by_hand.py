@@ -26,7 +26,7 @@ from hyperdual import HyperDual
 from hyperdual.rules import RULES
 from hyperdual.testing import relative_error
 
-rng = np.random.default_rng(0)   # the seed for every random number in this notebook
+rng = np.random.default_rng(0)  # the seed for every random number in this notebook
 
 # %% [markdown]
 # ## 1. Dual numbers: $\varepsilon^2 = 0$
@@ -45,6 +45,7 @@ rng = np.random.default_rng(0)   # the seed for every random number in this note
 #
 # So evaluating $f$ at $x + 1\,\varepsilon$ returns $f(x) + f'(x)\,\varepsilon$: the value and
 # the derivative, exact, in one pass. Here is the whole type:
+
 
 # %%
 class Dual:
@@ -71,16 +72,19 @@ def dual_sin(x):
     """sin(a + bε) = sin(a) + cos(a) b ε."""
     return Dual(math.sin(x.a), math.cos(x.a) * x.b)
 
+
 # %% [markdown]
 # Apply it to $f(x) = x^2 \sin x + 3x$, whose derivative is
 # $f'(x) = 2x \sin x + x^2 \cos x + 3$:
+
 
 # %%
 def f(x):
     return x * x * dual_sin(x) + 3 * x
 
+
 x0 = 0.7
-y = f(Dual(x0, 1.0))                      # seed: dx/dx = 1
+y = f(Dual(x0, 1.0))  # seed: dx/dx = 1
 print(y)
 assert math.isclose(y.a, x0**2 * math.sin(x0) + 3 * x0, rel_tol=1e-15)
 assert math.isclose(y.b, 2 * x0 * math.sin(x0) + x0**2 * math.cos(x0) + 3, rel_tol=1e-15)
@@ -102,6 +106,7 @@ assert math.isclose(y.b, 2 * x0 * math.sin(x0) + x0**2 * math.cos(x0) + 3, rel_t
 #   = ap + (aq + bp)\,\varepsilon_1 + (ar + cp)\,\varepsilon_2 + (as + br + cq + dp)\,\varepsilon_1\varepsilon_2 .$$  # noqa: E501
 #
 # We call the four parts `real, eps1, eps2, eps12` — the same names the library uses.
+
 
 # %%
 class HD:
@@ -133,14 +138,14 @@ class HD:
     __radd__, __rmul__ = __add__, __mul__
 
     def __repr__(self):
-        return (f"{self.real:.10g} {self.eps1:+.10g} ε1 {self.eps2:+.10g} ε2 "
-                f"{self.eps12:+.10g} ε1ε2")
+        return f"{self.real:.10g} {self.eps1:+.10g} ε1 {self.eps2:+.10g} ε2 {self.eps12:+.10g} ε1ε2"
+
 
 # %% [markdown]
 # The multiplication table of the units, as a check on the product formula:
 
 # %%
-unit1, unit2 = HD(0, 1, 0, 0), HD(0, 0, 1, 0)              # ε1 and ε2
+unit1, unit2 = HD(0, 1, 0, 0), HD(0, 0, 1, 0)  # ε1 and ε2
 print("ε1·ε1 =", unit1 * unit1)
 print("ε1·ε2 =", unit1 * unit2)
 assert (unit1 * unit1).parts == (0, 0, 0, 0) and (unit2 * unit2).parts == (0, 0, 0, 0)
@@ -175,21 +180,20 @@ assert np.allclose(y.parts, (x0**3, 3 * x0**2, 3 * x0**2, 6 * x0), rtol=1e-15, a
 #
 # This is how Fike's C++ hyper-dual class writes every function — by hand, one at a time:
 
+
 # %%
 def hd_sin(x):
     """sin on a hyper-dual number, written out."""
     a, b, c, d = x.parts
-    return HD(math.sin(a),
-              math.cos(a) * b,
-              math.cos(a) * c,
-              math.cos(a) * d - math.sin(a) * b * c)
+    return HD(math.sin(a), math.cos(a) * b, math.cos(a) * c, math.cos(a) * d - math.sin(a) * b * c)
 
 
 x0 = 0.9
 y = hd_sin(HD(x0, 1.0, 1.0))
 print(y)
-assert np.allclose(y.parts, (math.sin(x0), math.cos(x0), math.cos(x0), -math.sin(x0)),
-                   rtol=1e-15, atol=0)
+assert np.allclose(
+    y.parts, (math.sin(x0), math.cos(x0), math.cos(x0), -math.sin(x0)), rtol=1e-15, atol=0
+)
 
 # %% [markdown]
 # **Why two units?** Seed *different* variables with different units: $x = x_0 + \varepsilon_1$,
@@ -202,8 +206,8 @@ assert np.allclose(y.parts, (math.sin(x0), math.cos(x0), math.cos(x0), -math.sin
 x0, y0 = 0.8, -1.7
 out = hd_sin(HD(x0, 1.0, 0.0) * HD(y0, 0.0, 1.0))
 print(out)
-assert math.isclose(out.eps1, y0 * math.cos(x0 * y0), rel_tol=1e-14)      # ∂f/∂x
-assert math.isclose(out.eps2, x0 * math.cos(x0 * y0), rel_tol=1e-14)      # ∂f/∂y
+assert math.isclose(out.eps1, y0 * math.cos(x0 * y0), rel_tol=1e-14)  # ∂f/∂x
+assert math.isclose(out.eps2, x0 * math.cos(x0 * y0), rel_tol=1e-14)  # ∂f/∂y
 assert math.isclose(out.eps12, math.cos(x0 * y0) - x0 * y0 * math.sin(x0 * y0), rel_tol=1e-14)
 
 # %% [markdown]
@@ -218,6 +222,7 @@ assert math.isclose(out.eps12, math.cos(x0 * y0) - x0 * y0 * math.sin(x0 * y0), 
 #
 # So a function is completely described by three numbers at $a$: $f(a), f'(a), f''(a)$. One
 # function applies the rule; each elementary function becomes one line of a table.
+
 
 # %%
 def chain_rule(x, f, df, d2f):
@@ -235,11 +240,14 @@ MY_RULES = {
     "log": (math.log, lambda a: 1 / a, lambda a: -1 / a**2),
     "sqrt": (math.sqrt, lambda a: 0.5 / math.sqrt(a), lambda a: -0.25 * a**-1.5),
     "reciprocal": (lambda a: 1 / a, lambda a: -1 / a**2, lambda a: 2 / a**3),
-    "tanh": (math.tanh, lambda a: 1 - math.tanh(a)**2,
-             lambda a: -2 * math.tanh(a) * (1 - math.tanh(a)**2)),
+    "tanh": (
+        math.tanh,
+        lambda a: 1 - math.tanh(a) ** 2,
+        lambda a: -2 * math.tanh(a) * (1 - math.tanh(a) ** 2),
+    ),
 }
 
-x = HD(0.9, 0.3, -1.1, 0.25)                   # arbitrary parts, not just seeds
+x = HD(0.9, 0.3, -1.1, 0.25)  # arbitrary parts, not just seeds
 by_hand, by_table = hd_sin(x), chain_rule(x, *MY_RULES["sin"])
 print(by_hand, "\n", by_table, sep="")
 assert np.allclose(by_hand.parts, by_table.parts, rtol=1e-15, atol=0)
@@ -279,7 +287,7 @@ print(inspect.getsource(HyperDual.apply))
 for name, triple in MY_RULES.items():
     ufunc = np.reciprocal if name == "reciprocal" else getattr(np, name)
     for _ in range(5):
-        a = rng.uniform(0.2, 2.0)                       # inside every function's domain
+        a = rng.uniform(0.2, 2.0)  # inside every function's domain
         b, c, d = rng.normal(size=3)
         ours = chain_rule(HD(a, b, c, d), *triple)
         theirs = ufunc(HyperDual(a, b, c, d))
@@ -310,24 +318,27 @@ assert np.allclose(y.eps12[0], -np.sin(xs))
 # First with **our** little `HD` class: division is multiplication by the reciprocal, and
 # $\exp$, $\cos$, $\sqrt{\cdot}$ and $1/u$ come from our table.
 
+
 # %%
 def worked_example_by_hand(x):
     def apply(name, u):
         return chain_rule(u, *MY_RULES[name])
+
     s, c = apply("sin", x), apply("cos", x)
     return apply("exp", x) * apply("reciprocal", apply("sqrt", s * s * s + c * c * c))
 
 
-GOLDEN = (4.497780053946162, 4.053427893898621, 9.463073681596601)    # f, f', f''
+GOLDEN = (4.497780053946162, 4.053427893898621, 9.463073681596601)  # f, f', f''
 
 y = worked_example_by_hand(HD(1.5, 1.0, 1.0))
 print(y)
 assert np.allclose((y.real, y.eps1, y.eps12), GOLDEN, rtol=1e-14, atol=0)
-assert y.eps1 == y.eps2          # both units were seeded with 1: both carry f'
+assert y.eps1 == y.eps2  # both units were seeded with 1: both carry f'
 
 # %% [markdown]
 # Then with the **library**: the function is written with ordinary NumPy calls, and the same
 # code runs on floats, arrays and hyper-dual numbers.
+
 
 # %%
 def f(x):
@@ -338,7 +349,7 @@ y = f(HyperDual(1.5, 1.0, 1.0))
 print(y)
 values = (y.real.item(), y.eps1.item(), y.eps12.item())
 assert np.allclose(values, GOLDEN, rtol=1e-14, atol=0)
-assert math.isclose(f(1.5), y.real.item(), rel_tol=1e-15)   # the real part: the plain result
+assert math.isclose(f(1.5), y.real.item(), rel_tol=1e-15)  # the real part: the plain result
 print("relative errors:", [abs(v - g) / g for v, g in zip(values, GOLDEN)])
 
 # %% [markdown]
@@ -366,12 +377,12 @@ ax.set_title(r"$f(x) = e^x/\sqrt{\sin^3x + \cos^3x}$ and its derivatives")
 ax.legend()
 plt.show()
 
-inner = slice(1, -1)                      # np.gradient is less accurate at the two ends
+inner = slice(1, -1)  # np.gradient is less accurate at the two ends
 print("f'  vs slope of f :", relative_error(np.gradient(value, xs)[inner], d1[inner]))
 print("f'' vs slope of f':", relative_error(np.gradient(d1, xs)[inner], d2[inner]))
 assert relative_error(np.gradient(value, xs)[inner], d1[inner]) < 1e-3
 assert relative_error(np.gradient(d1, xs)[inner], d2[inner]) < 1e-3
-assert np.allclose(d2[300], GOLDEN[2])      # the grid point xs[300] is x = 1.5
+assert np.allclose(d2[300], GOLDEN[2])  # the grid point xs[300] is x = 1.5
 
 # %% [markdown]
 # ## Summary
@@ -417,6 +428,7 @@ assert np.allclose(ours, theirs, rtol=1e-13, atol=1e-15)
 # **Solution.** seed $x$ with $\varepsilon_1$ and $\varepsilon_2$ for $g_{xx}$; $x$ with
 # $\varepsilon_1$ and $y$ with $\varepsilon_2$ for $g_{xy}$; $y$ with both for $g_{yy}$.
 
+
 # %% tags=["solution"]
 def g(x, y):
     return x * x * y * y * y + chain_rule(x * y, *MY_RULES["exp"])
@@ -425,9 +437,11 @@ def g(x, y):
 x0, y0 = 0.6, -1.1
 seeds = {"g_xx": ((1, 1), (0, 0)), "g_xy": ((1, 0), (0, 1)), "g_yy": ((0, 0), (1, 1))}
 second = {name: g(HD(x0, *sx), HD(y0, *sy)).eps12 for name, (sx, sy) in seeds.items()}
-exact = {"g_xx": 2 * y0**3 + y0**2 * math.exp(x0 * y0),
-         "g_xy": 6 * x0 * y0**2 + (1 + x0 * y0) * math.exp(x0 * y0),
-         "g_yy": 6 * x0**2 * y0 + x0**2 * math.exp(x0 * y0)}
+exact = {
+    "g_xx": 2 * y0**3 + y0**2 * math.exp(x0 * y0),
+    "g_xy": 6 * x0 * y0**2 + (1 + x0 * y0) * math.exp(x0 * y0),
+    "g_yy": 6 * x0**2 * y0 + x0**2 * math.exp(x0 * y0),
+}
 print(second)
 assert all(math.isclose(second[k], exact[k], rel_tol=1e-14) for k in exact)
 

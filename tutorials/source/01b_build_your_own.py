@@ -38,14 +38,15 @@ import numpy as np
 import hyperdual as hd
 from hyperdual.testing import assert_close
 
-rng = np.random.default_rng(0)   # the seed for every random number in this notebook
+rng = np.random.default_rng(0)  # the seed for every random number in this notebook
 
-H_CS = 1e-20                     # the complex step's h: far below any truncation error
+H_CS = 1e-20  # the complex step's h: far below any truncation error
 
 
 def complex_step(f, x):
     """f'(x) by the complex step, for an f written with operators and NumPy functions."""
     return f(x + 1j * H_CS).imag / H_CS
+
 
 # %% [markdown]
 # ## Exercise 1: the dual number $a + b\,\varepsilon$, $\varepsilon^2 = 0$
@@ -64,6 +65,7 @@ def complex_step(f, x):
 # Plain numbers must mix with duals on either side (`2 * x`, `1 - x`, `1 / x`): turn them into
 # `Dual(number, 0)` first. Keep the parts generic — do not call `float()` on them — so that
 # the complex step can run *through* your class later (exercise 3 relies on it).
+
 
 # %% tags=["solution"]
 # Reference solution of exercise 1 (open it after you have tried).
@@ -96,8 +98,7 @@ class Dual:
 
     def __truediv__(self, other):
         other = Dual.lift(other)
-        return Dual(self.a / other.a,
-                    (self.b * other.a - self.a * other.b) / (other.a * other.a))
+        return Dual(self.a / other.a, (self.b * other.a - self.a * other.b) / (other.a * other.a))
 
     def __rtruediv__(self, other):
         return Dual.lift(other) / self
@@ -106,6 +107,7 @@ class Dual:
 
     def __repr__(self):
         return f"Dual({self.a}, {self.b})"
+
 
 # %% tags=["exercise", "skip-execution"]
 # Exercise 1: your Dual. Replace each `raise NotImplementedError(...)` by your code.
@@ -128,7 +130,7 @@ class Dual:  # noqa: F811
     def __sub__(self, other):
         raise NotImplementedError("exercise 1: Dual.__sub__")
 
-    def __rsub__(self, other):                  # other - self, other a plain number
+    def __rsub__(self, other):  # other - self, other a plain number
         raise NotImplementedError("exercise 1: Dual.__rsub__")
 
     def __mul__(self, other):
@@ -137,7 +139,7 @@ class Dual:  # noqa: F811
     def __truediv__(self, other):
         raise NotImplementedError("exercise 1: Dual.__truediv__ (the quotient rule)")
 
-    def __rtruediv__(self, other):              # other / self, other a plain number
+    def __rtruediv__(self, other):  # other / self, other a plain number
         raise NotImplementedError("exercise 1: Dual.__rtruediv__")
 
     def __radd__(self, other):
@@ -148,6 +150,7 @@ class Dual:  # noqa: F811
 
     def __repr__(self):
         return f"Dual({self.a}, {self.b})"
+
 
 # %% [markdown]
 # **Test 1.** Three rational functions, written once with operators, at random points:
@@ -170,8 +173,13 @@ def test_exercise_1():
             library = f(hd.Dual(x0, b))
             assert_close(mine.a, library.real, np.float64, "exact", f"{name}: value")
             assert_close(mine.b, library.eps[0], np.float64, "exact", f"{name}: ε-part")
-            assert_close(mine.b, b * complex_step(f, x0), np.float64, "complex_step",
-                         f"{name}: derivative vs complex step")
+            assert_close(
+                mine.b,
+                b * complex_step(f, x0),
+                np.float64,
+                "complex_step",
+                f"{name}: derivative vs complex step",
+            )
     print("exercise 1 passes:", ", ".join(RATIONAL))
 
 
@@ -186,6 +194,7 @@ test_exercise_1()
 # table (`"sin"` is filled in as an example). Use NumPy's functions (`np.cos`, not
 # `math.cos`): they also accept complex numbers, which the complex step of exercise 3 needs.
 
+
 # %% tags=["solution"]
 # Reference solution of exercise 2.
 def dual_chain(x, f, df):
@@ -193,7 +202,7 @@ def dual_chain(x, f, df):
     return Dual(f(x.a), df(x.a) * x.b)
 
 
-DUAL_RULES = {                                   # name -> (f, f')
+DUAL_RULES = {  # name -> (f, f')
     "sin": (np.sin, np.cos),
     "cos": (np.cos, lambda a: -np.sin(a)),
     "exp": (np.exp, np.exp),
@@ -201,6 +210,7 @@ DUAL_RULES = {                                   # name -> (f, f')
     "sqrt": (np.sqrt, lambda a: 0.5 / np.sqrt(a)),
     "tanh": (np.tanh, lambda a: 1 - np.tanh(a) ** 2),
 }
+
 
 # %% tags=["exercise", "skip-execution"]
 # Exercise 2: your chain rule and table.
@@ -212,10 +222,11 @@ def dual_chain(x, f, df):  # noqa: F811
 def _todo(name):
     def rule(a):
         raise NotImplementedError(f"exercise 2: the derivative of {name}")
+
     return rule
 
 
-DUAL_RULES = {                                   # name -> (f, f')
+DUAL_RULES = {  # name -> (f, f')
     "sin": (np.sin, np.cos),
     "cos": (np.cos, _todo("cos")),
     "exp": (np.exp, _todo("exp")),
@@ -231,7 +242,7 @@ DUAL_RULES = {                                   # name -> (f, f')
 # derivative is known to 16 digits.
 
 # %%
-F1_GOLDEN = 4.053427893898621            # f'(1.5) of the worked example
+F1_GOLDEN = 4.053427893898621  # f'(1.5) of the worked example
 
 
 def worked_example(x, fn):
@@ -247,13 +258,18 @@ def my_dual_fn(name, x):
 def test_exercise_2():
     for name, (f, _) in DUAL_RULES.items():
         for _ in range(4):
-            a, b = rng.uniform(0.2, 2.0), rng.normal()        # inside every domain
+            a, b = rng.uniform(0.2, 2.0), rng.normal()  # inside every domain
             mine = my_dual_fn(name, Dual(a, b))
             library = getattr(np, name)(hd.Dual(a, b))
             assert_close(mine.a, library.real, np.float64, "exact", f"{name}: value")
             assert_close(mine.b, library.eps[0], np.float64, "exact", f"{name}: ε-part")
-            assert_close(mine.b, b * complex_step(f, a), np.float64, "complex_step",
-                         f"{name}: derivative vs complex step")
+            assert_close(
+                mine.b,
+                b * complex_step(f, a),
+                np.float64,
+                "complex_step",
+                f"{name}: derivative vs complex step",
+            )
     y = worked_example(Dual(1.5, 1.0), my_dual_fn)
     assert_close(y.b, F1_GOLDEN, np.float64, "exact", "worked example f'(1.5)")
     print("exercise 2 passes:", ", ".join(DUAL_RULES), "and the worked example")
@@ -281,6 +297,7 @@ test_exercise_2()
 # $$\frac1{p + h} = \frac1p - \frac h{p^2} + \frac{h^2}{p^3}
 #   = \frac1p - \frac q{p^2}\,\varepsilon_1 - \frac r{p^2}\,\varepsilon_2
 #     + \Big(\frac{2qr}{p^3} - \frac s{p^2}\Big)\,\varepsilon_1\varepsilon_2 .$$
+
 
 # %% tags=["solution"]
 # Reference solution of exercise 3.
@@ -331,6 +348,7 @@ class HyperDual:
     def __repr__(self):
         return f"HyperDual({', '.join(map(str, self.parts))})"
 
+
 # %% tags=["exercise", "skip-execution"]
 # Exercise 3: your HyperDual.
 class HyperDual:  # noqa: F811
@@ -380,6 +398,7 @@ class HyperDual:  # noqa: F811
     def __repr__(self):
         return f"HyperDual({', '.join(map(str, self.parts))})"
 
+
 # %% [markdown]
 # **Test 3.** The rational functions of test 1 on hyper-dual numbers with random parts,
 # against the library's `hyperdual.HyperDual`. Then the second derivative, with
@@ -387,6 +406,7 @@ class HyperDual:  # noqa: F811
 # all: the **complex step run through your `Dual`**. The function
 # $g(x) = \varepsilon\text{-part of } f(x + 1\,\varepsilon) = f'(x)$ is analytic, so
 # $f''(x) = \operatorname{Im} g(x + ih)/h$ — your dual numbers with complex parts.
+
 
 # %%
 def second_derivative_by_complex_step(f, x0):
@@ -402,11 +422,21 @@ def test_exercise_3():
             library = f(hd.HyperDual(x0, b, c, d))
             for part in ("real", "eps1", "eps2", "eps12"):
                 theirs = getattr(library, part)
-                assert_close(getattr(mine, part), theirs if part == "real" else theirs[0],
-                             np.float64, "exact", f"{name}: {part}")
+                assert_close(
+                    getattr(mine, part),
+                    theirs if part == "real" else theirs[0],
+                    np.float64,
+                    "exact",
+                    f"{name}: {part}",
+                )
             y = f(HyperDual(x0, 1.0, 1.0))
-            assert_close(y.eps12, second_derivative_by_complex_step(f, x0), np.float64,
-                         "complex_step", f"{name}: f'' vs complex step on Dual")
+            assert_close(
+                y.eps12,
+                second_derivative_by_complex_step(f, x0),
+                np.float64,
+                "complex_step",
+                f"{name}: f'' vs complex step on Dual",
+            )
     print("exercise 3 passes:", ", ".join(RATIONAL))
 
 
@@ -423,6 +453,7 @@ test_exercise_3()
 #
 # Write `hyper_chain(x, f, df, d2f)` and complete the table `HYPER_RULES` (`"sin"` is given).
 
+
 # %% tags=["solution"]
 # Reference solution of exercise 4.
 def hyper_chain(x, f, df, d2f):
@@ -432,15 +463,19 @@ def hyper_chain(x, f, df, d2f):
     return HyperDual(fa, dfa * b, dfa * c, dfa * d + d2fa * b * c)
 
 
-HYPER_RULES = {                                  # name -> (f, f', f'')
+HYPER_RULES = {  # name -> (f, f', f'')
     "sin": (np.sin, np.cos, lambda a: -np.sin(a)),
     "cos": (np.cos, lambda a: -np.sin(a), lambda a: -np.cos(a)),
     "exp": (np.exp, np.exp, np.exp),
     "log": (np.log, lambda a: 1 / a, lambda a: -1 / a**2),
     "sqrt": (np.sqrt, lambda a: 0.5 / np.sqrt(a), lambda a: -0.25 / (a * np.sqrt(a))),
-    "tanh": (np.tanh, lambda a: 1 - np.tanh(a) ** 2,
-             lambda a: -2 * np.tanh(a) * (1 - np.tanh(a) ** 2)),
+    "tanh": (
+        np.tanh,
+        lambda a: 1 - np.tanh(a) ** 2,
+        lambda a: -2 * np.tanh(a) * (1 - np.tanh(a) ** 2),
+    ),
 }
+
 
 # %% tags=["exercise", "skip-execution"]
 # Exercise 4: your generic chain rule and table.
@@ -452,10 +487,11 @@ def hyper_chain(x, f, df, d2f):  # noqa: F811
 def _todo2(name):
     def rule(a):
         raise NotImplementedError(f"exercise 4: a derivative of {name}")
+
     return rule
 
 
-HYPER_RULES = {                                  # name -> (f, f', f'')
+HYPER_RULES = {  # name -> (f, f', f'')
     "sin": (np.sin, np.cos, lambda a: -np.sin(a)),
     "cos": (np.cos, _todo2("cos"), _todo2("cos")),
     "exp": (np.exp, _todo2("exp"), _todo2("exp")),
@@ -470,7 +506,7 @@ HYPER_RULES = {                                  # name -> (f, f', f'')
 # worked example's $f''(1.5) = 9.463073681596601$ from your classes alone.
 
 # %%
-F2_GOLDEN = 9.463073681596601            # f''(1.5) of the worked example
+F2_GOLDEN = 9.463073681596601  # f''(1.5) of the worked example
 
 
 def my_hyper_fn(name, x):
@@ -486,17 +522,32 @@ def test_exercise_4():
             library = getattr(np, name)(hd.HyperDual(a, b, c, d))
             for part in ("real", "eps1", "eps2", "eps12"):
                 theirs = getattr(library, part)
-                assert_close(getattr(mine, part), theirs if part == "real" else theirs[0],
-                             np.float64, "exact", f"{name}: {part}")
+                assert_close(
+                    getattr(mine, part),
+                    theirs if part == "real" else theirs[0],
+                    np.float64,
+                    "exact",
+                    f"{name}: {part}",
+                )
             y = my_hyper_fn(name, HyperDual(a, 1.0, 1.0))
             reference = second_derivative_by_complex_step(lambda x: my_dual_fn(name, x), a)  # noqa: B023
-            assert_close(y.eps12, reference, np.float64, "complex_step",
-                         f"{name}: f'' vs complex step on Dual")
+            assert_close(
+                y.eps12,
+                reference,
+                np.float64,
+                "complex_step",
+                f"{name}: f'' vs complex step on Dual",
+            )
     y = worked_example(HyperDual(1.5, 1.0, 1.0), my_hyper_fn)
-    assert_close([y.eps1, y.eps12], [F1_GOLDEN, F2_GOLDEN], np.float64, "exact",
-                 "worked example f', f''")
-    print("exercise 4 passes:", ", ".join(HYPER_RULES), "and the worked example:",
-          f"f'' = {y.eps12:.16g}")
+    assert_close(
+        [y.eps1, y.eps12], [F1_GOLDEN, F2_GOLDEN], np.float64, "exact", "worked example f', f''"
+    )
+    print(
+        "exercise 4 passes:",
+        ", ".join(HYPER_RULES),
+        "and the worked example:",
+        f"f'' = {y.eps12:.16g}",
+    )
 
 
 test_exercise_4()
@@ -513,6 +564,7 @@ test_exercise_4()
 #
 # The test function is a Rosenbrock-like sum with a quotient, written with operators only, so
 # that it runs on your list of scalars as well as on the library's arrays.
+
 
 # %% tags=["solution"]
 # Reference solution of exercise 5.
@@ -535,6 +587,7 @@ def my_hessian(f, theta):
             H[i, j] = H[j, i] = f(seeded(theta, i, j)).eps12
     return H
 
+
 # %% tags=["exercise", "skip-execution"]
 # Exercise 5: your gradient and Hessian.
 def my_gradient(f, theta):  # noqa: F811
@@ -546,10 +599,12 @@ def my_hessian(f, theta):  # noqa: F811
     """∇²f(θ), shape (D, D)."""
     raise NotImplementedError("exercise 5: my_hessian")
 
+
 # %% [markdown]
 # **Test 5.** Against the library's hyper-dual `hd.gradient` and `hd.hessian`, and against
 # oracles that use no hyper-dual code: the complex-step gradient `hd.cs_gradient` and the
 # bicomplex-step Hessian `hd.bicomplex_hessian` (notebook 2).
+
 
 # %%
 def f_test(t):
@@ -565,11 +620,13 @@ def test_exercise_5():
     theta = rng.normal(size=5)
     g, H = my_gradient(f_test, theta), my_hessian(f_test, theta)
     assert_close(g, hd.gradient(f_test, theta), np.float64, "exact", "gradient vs library")
-    assert_close(g, hd.cs_gradient(f_test, theta), np.float64, "complex_step",
-                 "gradient vs complex step")
+    assert_close(
+        g, hd.cs_gradient(f_test, theta), np.float64, "complex_step", "gradient vs complex step"
+    )
     assert_close(H, hd.hessian(f_test, theta), np.float64, "exact", "Hessian vs library")
-    assert_close(H, hd.bicomplex_hessian(f_test, theta), np.float64, "exact",
-                 "Hessian vs bicomplex step")
+    assert_close(
+        H, hd.bicomplex_hessian(f_test, theta), np.float64, "exact", "Hessian vs bicomplex step"
+    )
     assert np.array_equal(H, H.T)
     print("exercise 5 passes; your Hessian:")
     print(np.array2string(H, precision=2, suppress_small=True))
@@ -590,6 +647,7 @@ test_exercise_5()
 # Your `my_hessian` makes $D(D+1)/2$ separate calls of $f$; the library evaluates the same
 # pairs on the pair axis, in chunks, with one call per chunk:
 
+
 # %%
 class Counted:
     """Wrap f and count its calls."""
@@ -604,8 +662,7 @@ class Counted:
 
 theta = rng.normal(size=6)
 mine, library = Counted(f_test), Counted(f_test)
-assert_close(my_hessian(mine, theta), hd.hessian(library, theta), np.float64, "exact",
-             "Hessian")
+assert_close(my_hessian(mine, theta), hd.hessian(library, theta), np.float64, "exact", "Hessian")
 print(f"D = 6: your Hessian called f {mine.calls} times, the library {library.calls} time(s)")
 assert mine.calls == 6 * 7 // 2 and library.calls == 1
 
@@ -618,18 +675,20 @@ assert mine.calls == 6 * 7 // 2 and library.calls == 1
 #
 # *Worked solution below (collapsed).*
 
+
 # %% tags=["solution"]
 def dual_pow(x, n):
     """(a + b ε)^n for a real exponent n."""
-    return Dual(x.a ** n, n * x.a ** (n - 1) * x.b)
+    return Dual(x.a**n, n * x.a ** (n - 1) * x.b)
 
 
 Dual.__pow__ = dual_pow
 x0, b0 = 1.7, -0.4
 mine, library = Dual(x0, b0) ** 2.5, hd.Dual(x0, b0) ** 2.5
 print(mine, library.real, library.eps[0])
-assert (np.isclose(mine.a, library.real, rtol=1e-14)
-        and np.isclose(mine.b, library.eps[0], rtol=1e-14))
+assert np.isclose(mine.a, library.real, rtol=1e-14) and np.isclose(
+    mine.b, library.eps[0], rtol=1e-14
+)
 
 # %% [markdown]
 # **Try it 2:** a hyper-dual number seeded $x_0 + \varepsilon_1 + \varepsilon_2$ carries

@@ -23,7 +23,7 @@ from hyperdual import Bicomplex, HyperDual
 from hyperdual.oracles import default_fd_step
 from hyperdual.testing import TOLERANCES, assert_close, relative_error
 
-rng = np.random.default_rng(0)   # the seed for every random number in this notebook
+rng = np.random.default_rng(0)  # the seed for every random number in this notebook
 
 # %% [markdown]
 # ## 1. One function, known derivatives
@@ -32,13 +32,14 @@ rng = np.random.default_rng(0)   # the seed for every random number in this note
 # whose derivatives we know to 16 digits. The *same* Python function will be called with
 # floats, complex numbers, bicomplex numbers and hyper-dual numbers.
 
+
 # %%
 def f(x):
     return np.exp(x) / np.sqrt(np.sin(x) ** 3 + np.cos(x) ** 3)
 
 
 X0 = 1.5
-F0, F1, F2 = 4.497780053946162, 4.053427893898621, 9.463073681596601   # f, f', f''
+F0, F1, F2 = 4.497780053946162, 4.053427893898621, 9.463073681596601  # f, f', f''
 
 # %% [markdown]
 # ## 2. Finite differences: truncation against cancellation
@@ -58,6 +59,7 @@ F0, F1, F2 = 4.497780053946162, 4.053427893898621, 9.463073681596601   # f, f', 
 # $\sim \epsilon_{\rm mach}^{2/3}$: about $10^{-11}$ in float64 and only $10^{-5}$ in float32. For
 # the second difference it is worse: cancellation $\sim \epsilon_{\rm mach}/h^2$, best
 # $h \sim \epsilon_{\rm mach}^{1/4}$, best error $\sim \epsilon_{\rm mach}^{1/2}$.
+
 
 # %%
 def central_first(f, x, h):
@@ -81,6 +83,7 @@ for h in [1e-2, 1e-5, 1e-8, 1e-11]:
 # so $\operatorname{Im} f(x+ih)/h = f'(x) - h^2 f'''(x)/6 + \dots$ — **nothing is
 # subtracted**. Take $h = 10^{-20}$: the truncation error $10^{-40}$ vanishes and there is no
 # cancellation. The only demand on $f$: it must accept complex input and be analytic there.
+
 
 # %%
 def complex_step_first(f, x, h, dtype=np.complex128):
@@ -108,9 +111,10 @@ assert abs(complex_step_first(f, X0, 1e-20) - F1) <= 4 * np.finfo(np.float64).ep
 # closed form per function, none taken from the hyper-dual rule table). It stores
 # $z_1 + z_2 i_2$ with complex $z_1, z_2$; the parts are `real, imag1, imag2, imag12`.
 
+
 # %%
 def bicomplex_step_second(f, x, h, dtype=np.complex128):
-    y = f(Bicomplex(dtype(x + 1j * h), dtype(h)))        # x + h i1 + h i2
+    y = f(Bicomplex(dtype(x + 1j * h), dtype(h)))  # x + h i1 + h i2
     return y.imag12 / (h * h)
 
 
@@ -134,11 +138,19 @@ def rel_err(approx, exact):
 
 
 errors = {}
-with np.errstate(all="ignore"):          # tiny h underflows to 0/0 in float32: NaN, on purpose
+with np.errstate(all="ignore"):  # tiny h underflows to 0/0 in float32: NaN, on purpose
     for real, cplx in [(np.float32, np.complex64), (np.float64, np.complex128)]:
         x = real(X0)
-        e = {name: [] for name in ["FD first", "complex step first", "FD second",
-                                   "complex step second", "bicomplex second"]}
+        e = {
+            name: []
+            for name in [
+                "FD first",
+                "complex step first",
+                "FD second",
+                "complex step second",
+                "bicomplex second",
+            ]
+        }
         for h in steps:
             h = real(h)
             e["FD first"].append(rel_err(central_first(f, x, h), F1))
@@ -148,23 +160,29 @@ with np.errstate(all="ignore"):          # tiny h underflows to 0/0 in float32: 
             e["complex step second"].append(rel_err(2 * (f(x) - z.real) / (h * h), F2))
             e["bicomplex second"].append(rel_err(bicomplex_step_second(f, x, h, cplx), F2))
         y = f(HyperDual(x, 1.0, 1.0))
-        assert y.real.dtype == real                     # float32 in, float32 all the way
+        assert y.real.dtype == real  # float32 in, float32 all the way
         e["hyper-dual first"] = rel_err(y.eps1.item(), F1)
         e["hyper-dual second"] = rel_err(y.eps12.item(), F2)
         errors[np.dtype(real).name] = {k: np.array(v) for k, v in e.items()}
 
 for dtype, e in errors.items():
-    print(f"{dtype}: best FD first {np.nanmin(e['FD first']):.1e}, "
-          f"best FD second {np.nanmin(e['FD second']):.1e}, "
-          f"hyper-dual {e['hyper-dual first']:.1e} / {e['hyper-dual second']:.1e}")
+    print(
+        f"{dtype}: best FD first {np.nanmin(e['FD first']):.1e}, "
+        f"best FD second {np.nanmin(e['FD second']):.1e}, "
+        f"hyper-dual {e['hyper-dual first']:.1e} / {e['hyper-dual second']:.1e}"
+    )
 
 # %%
-FLOOR = 1e-17    # an error of exactly 0 is drawn here so it shows on a log scale
-ORDERS = {"first": ["FD first", "complex step first"],
-          "second": ["FD second", "complex step second", "bicomplex second"]}
+FLOOR = 1e-17  # an error of exactly 0 is drawn here so it shows on a log scale
+ORDERS = {
+    "first": ["FD first", "complex step first"],
+    "second": ["FD second", "complex step second", "bicomplex second"],
+}
 # one y-range per row, from the floor to above the largest finite error in either precision
-top = {order: 10 * max(np.nanmax(errors[dtype][name]) for dtype in errors for name in names)
-       for order, names in ORDERS.items()}
+top = {
+    order: 10 * max(np.nanmax(errors[dtype][name]) for dtype in errors for name in names)
+    for order, names in ORDERS.items()
+}
 fig, axes = plt.subplots(2, 2, figsize=(11, 7.5), sharex=True, sharey="row")
 for col, dtype in enumerate(["float64", "float32"]):
     e, eps = errors[dtype], np.finfo(dtype).eps
@@ -172,11 +190,14 @@ for col, dtype in enumerate(["float64", "float32"]):
         ax = axes[row, col]
         for name in ORDERS[order]:
             ax.loglog(steps, np.maximum(e[name], FLOOR), ".-", label=name)
-        ax.axhline(max(e[f"hyper-dual {order}"], FLOOR), color="k", lw=2,
-                   label=f"hyper-dual {order} (no h)")
+        ax.axhline(
+            max(e[f"hyper-dual {order}"], FLOOR),
+            color="k",
+            lw=2,
+            label=f"hyper-dual {order} (no h)",
+        )
         ax.axhline(eps, color="gray", lw=0.8, ls=":")
-        ax.axvline(eps ** (1 / 3 if order == "first" else 1 / 4), color="gray", lw=0.8,
-                   ls="--")
+        ax.axvline(eps ** (1 / 3 if order == "first" else 1 / 4), color="gray", lw=0.8, ls="--")
         ax.set_title(f"{order} derivative, {dtype}")
         ax.set_ylim(FLOOR / 3, top[order])
         if row == 1:
@@ -219,12 +240,12 @@ tiny = steps <= 1e-8
 
 # Finite differences: a V with a best value far above machine precision.
 assert 1e-12 < np.nanmin(e64["FD first"]) < 1e-9 and 1e-9 < np.nanmin(e64["FD second"]) < 1e-6
-assert e64["FD first"][steps == 1e-13][0] > 1e-4           # too small an h: cancellation
+assert e64["FD first"][steps == 1e-13][0] > 1e-4  # too small an h: cancellation
 assert np.nanmin(e32["FD first"]) > 1e-6 and np.nanmin(e32["FD second"]) > 1e-5
 # The complex step: flat at machine precision for every tiny h.
 assert np.all(e64["complex step first"][tiny] < 2 * np.finfo(np.float64).eps)
 assert np.all(e32["complex step first"][tiny] < 2 * np.finfo(np.float32).eps)
-assert np.nanmin(e64["complex step second"]) > 1e-9         # the subtraction comes back
+assert np.nanmin(e64["complex step second"]) > 1e-9  # the subtraction comes back
 # The bicomplex step: flat in float64; in float32 only while h² does not underflow.
 assert np.all(e64["bicomplex second"][tiny] < 4 * np.finfo(np.float64).eps)
 assert np.all(e32["bicomplex second"][tiny & (steps >= 1e-18)] < 4 * np.finfo(np.float32).eps)
@@ -250,8 +271,11 @@ assert e32["hyper-dual first"] < 4e-7 and e32["hyper-dual second"] < 4e-7
 # $\epsilon_{\rm mach}^{1/4}\max(1, |\theta_i|)$ — the dashed lines in the plot:
 
 # %%
-print("default FD steps at theta = 1.5:", default_fd_step(np.array([X0]), 1),
-      default_fd_step(np.array([X0]), 2))
+print(
+    "default FD steps at theta = 1.5:",
+    default_fd_step(np.array([X0]), 1),
+    default_fd_step(np.array([X0]), 2),
+)
 assert np.isclose(default_fd_step(np.array([X0]), 1)[0], 1.5 * np.finfo(float).eps ** (1 / 3))
 
 # %% [markdown]
@@ -269,11 +293,15 @@ def F(theta):
 
 
 grad_hd, H_hd = hd.gradient(F, theta), hd.hessian(F, theta)
-grads = {"finite differences": hd.fd_gradient(F, theta),
-         "complex step": hd.cs_gradient(F, theta),
-         "bicomplex step": hd.bicomplex_gradient(F, theta)}
-hessians = {"finite differences": hd.fd_hessian(F, theta),
-            "bicomplex step": hd.bicomplex_hessian(F, theta)}
+grads = {
+    "finite differences": hd.fd_gradient(F, theta),
+    "complex step": hd.cs_gradient(F, theta),
+    "bicomplex step": hd.bicomplex_gradient(F, theta),
+}
+hessians = {
+    "finite differences": hd.fd_hessian(F, theta),
+    "bicomplex step": hd.bicomplex_hessian(F, theta),
+}
 for name, g in grads.items():
     print(f"gradient, {name:18s} relative difference {relative_error(grad_hd, g):.1e}")
 for name, H in hessians.items():
@@ -325,6 +353,7 @@ assert report32.ok and report32.dtype == np.float32
 # numbers (their own `abs`, by the sign of the real part) are fine, and so are finite
 # differences. `compare` exposes the disagreement — here it is the *oracle* that is wrong:
 
+
 # %%
 def G(theta):
     return np.sum(np.abs(theta) ** 3) + np.sum(theta[:-1] * theta[1:])
@@ -363,9 +392,10 @@ assert all(row.ok for row in report.rows if row.method != "complex step")
 # so the complex step now sees the derivative $\operatorname{sign}\theta$ and all methods
 # agree (no entry of `theta` is 0).
 
+
 # %% tags=["solution"]
 def G_smooth(theta):
-    return np.sum(np.sqrt(theta ** 2) ** 3) + np.sum(theta[:-1] * theta[1:])
+    return np.sum(np.sqrt(theta**2) ** 3) + np.sum(theta[:-1] * theta[1:])
 
 
 report = hd.compare(G_smooth, theta)

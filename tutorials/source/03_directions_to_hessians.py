@@ -37,7 +37,7 @@ import hyperdual as hd
 from hyperdual import HyperDual
 from hyperdual.testing import assert_close
 
-rng = np.random.default_rng(0)   # the seed for every random number in this notebook
+rng = np.random.default_rng(0)  # the seed for every random number in this notebook
 
 # %% [markdown]
 # ## The test function
@@ -47,6 +47,7 @@ rng = np.random.default_rng(0)   # the seed for every random number in this note
 # written once with NumPy operations. The *same* code runs on floats and on hyper-dual arrays.
 # SciPy's `rosen_der`, `rosen_hess` and `rosen_hess_prod` are hand-derived closed forms: our
 # independent reference.
+
 
 # %%
 def F(theta):
@@ -83,7 +84,7 @@ assert_close(d12, v1 @ H_exact @ v2, np.float64, "exact", "v1ᵀ H v2")
 # Under the hood there is nothing but the number type. The same result by hand:
 
 # %%
-x = HyperDual(theta, v1, v2)          # eps12 defaults to 0
+x = HyperDual(theta, v1, v2)  # eps12 defaults to 0
 y = F(x)
 print(y)
 assert np.isclose(y.eps12.item(), d12, rtol=1e-15, atol=0)
@@ -108,7 +109,7 @@ print("x.real", x.real.shape, " x.eps1", x.eps1.shape, " x.npairs =", x.npairs)
 y = F(x)
 print("y.real", y.real.shape, " y.eps12", y.eps12.shape)
 
-for p in range(P):      # pair p is the one-pair answer for (V1[p], V2[p])
+for p in range(P):  # pair p is the one-pair answer for (V1[p], V2[p])
     assert_close(y.eps1[p], grad_exact @ V1[p], np.float64, "exact", "∇F·v1")
     assert_close(y.eps12[p], V1[p] @ H_exact @ V2[p], np.float64, "exact", "v1ᵀHv2")
 
@@ -116,6 +117,7 @@ for p in range(P):      # pair p is the one-pair answer for (V1[p], V2[p])
 # The derivative API does exactly this, in **chunks** of at most `chunk_size` pairs per call of
 # `F` (default `hd.DEFAULT_CHUNK_SIZE`), so memory stays bounded however many pairs we ask for.
 # To see what each function costs, count calls and pairs with a small wrapper:
+
 
 # %%
 class Counted:
@@ -146,7 +148,7 @@ assert np.allclose(d12s, y.eps12)
 # %%
 counted = Counted(F)
 basis = np.eye(D)
-_, grad, _, diag = hd.directional(counted, theta, basis)     # v2 = v1 when omitted
+_, grad, _, diag = hd.directional(counted, theta, basis)  # v2 = v1 when omitted
 print("pairs:", counted.pairs)
 assert counted.pairs == D
 assert_close(grad, grad_exact, np.float64, "exact", "gradient")
@@ -213,7 +215,7 @@ for scale in [1e-2, 5e-3, 2.5e-3, 1.25e-3]:
     errors.append(abs(F(theta + V.T @ step) - model))
 ratios = np.array(errors[:-1]) / np.array(errors[1:])
 print("model errors:", np.array(errors), "\nratios:      ", ratios)
-assert np.all((ratios > 7) & (ratios < 9))             # ≈ 8: a third-order remainder
+assert np.all((ratios > 7) & (ratios < 9))  # ≈ 8: a third-order remainder
 
 # %% [markdown]
 # ## 6. The full Hessian: all basis pairs $(e_i, e_j)$, $i \le j$
@@ -250,6 +252,7 @@ print(H)
 # ($D$ first-order `Dual` directions) and by $D$ hyper-dual pairs $(e_i, e_i)$, which also
 # give the Hessian's diagonal.
 
+
 # %%
 def best_time(fn, min_total=0.02, max_repeat=200):
     """Seconds of the fastest run: at least 3 runs, more until they add up to min_total."""
@@ -262,7 +265,7 @@ def best_time(fn, min_total=0.02, max_repeat=200):
 
 
 dims = [8, 16, 32, 64, 128, 256, 512, 1024]
-methods = {                                   # name -> run(f, θ, V): V holds 4 directions
+methods = {  # name -> run(f, θ, V): V holds 4 directions
     "F itself (floats)": lambda f, th, V: f(th),
     "directional, 1 pair": lambda f, th, V: hd.directional(f, th, V[0]),
     "projected, K = 4 (10 pairs)": lambda f, th, V: hd.projected_hessian(f, th, V),
@@ -289,8 +292,8 @@ fig, ax = plt.subplots(figsize=(7.5, 4.8))
 for name, ts in timings.items():
     ax.loglog(dims, ts, "o-", label=name)
 d = np.array(dims, dtype=float)
-c2 = timings["hvp, D pairs"][-1] / d[-1] ** 2               # reference slopes through the
-c3 = timings["Hessian, D(D+1)/2 pairs"][5] / d[5] ** 3      # last measured points
+c2 = timings["hvp, D pairs"][-1] / d[-1] ** 2  # reference slopes through the
+c3 = timings["Hessian, D(D+1)/2 pairs"][5] / d[5] ** 3  # last measured points
 ax.loglog(d[3:], c2 * d[3:] ** 2, "k:", lw=1)
 ax.loglog(d[2:6], c3 * d[2:6] ** 3, "k--", lw=1)
 ax.text(d[3], c2 * d[3] ** 2, r"$\propto D^2$ ", va="center", ha="right")
@@ -326,25 +329,31 @@ plt.show()
 # $D(D+1)/2$ second-order parts — and still runs as fast as $D(D+1)/2$ pairs, since each
 # first-order tangent is pushed through $F$ once per jet instead of once per pair.
 
+
 # %%
 def hessian_work(D, chunk=hd.DEFAULT_CHUNK_SIZE):
     """(calls, second-order parts) of hd.hessian: one jet if its D(D+1)/2 parts fit in
     ``chunk``, else one jet per pair of blocks of B directions (at least one)."""
-    pairs = lambda k: k * (k + 1) // 2                                   # noqa: E731
+    pairs = lambda k: k * (k + 1) // 2  # noqa: E731
     if pairs(D) <= chunk:
         return 1, pairs(D)
     B = max([1] + [b for b in range(1, D + 1) if pairs(2 * b) <= chunk])
     sizes = [min(B, D - s) for s in range(0, D, B)]
-    off = [(a, b) for i, a in enumerate(sizes) for b in sizes[i + 1:]]
+    off = [(a, b) for i, a in enumerate(sizes) for b in sizes[i + 1 :]]
     return len(sizes) + len(off), sum(map(pairs, sizes)) + sum(pairs(a + b) for a, b in off)
 
 
 dim = 256
 th, Vd = rng.normal(size=dim), rng.normal(size=(4, dim))
 calls_H, pairs_H = hessian_work(dim)
-expected = {"directional, 1 pair": (1, 1), "projected, K = 4 (10 pairs)": (1, 10),
-            "gradient, D Dual directions": (1, dim), "gradient + diag, D pairs": (1, dim),
-            "hvp, D pairs": (1, dim), "Hessian, D(D+1)/2 pairs": (calls_H, pairs_H)}
+expected = {
+    "directional, 1 pair": (1, 1),
+    "projected, K = 4 (10 pairs)": (1, 10),
+    "gradient, D Dual directions": (1, dim),
+    "gradient + diag, D pairs": (1, dim),
+    "hvp, D pairs": (1, dim),
+    "Hessian, D(D+1)/2 pairs": (calls_H, pairs_H),
+}
 for name, (calls, pairs) in expected.items():
     counted = Counted(F)
     methods[name](counted, th, Vd)
@@ -367,8 +376,10 @@ for chunk_size in (None, 1):
     counted = Counted(F)
     hd.hessian(counted, th32, chunk_size=chunk_size)
     seconds = best_time(lambda: hd.hessian(F, th32, chunk_size=chunk_size))  # noqa: B023
-    print(f"D = 32, chunk_size = {chunk_size or hd.DEFAULT_CHUNK_SIZE:3d}: {counted.calls:3d} "
-          f"calls of F for {counted.pairs} pairs, {seconds:.4f} s (fastest of 3 or more)")
+    print(
+        f"D = 32, chunk_size = {chunk_size or hd.DEFAULT_CHUNK_SIZE:3d}: {counted.calls:3d} "
+        f"calls of F for {counted.pairs} pairs, {seconds:.4f} s (fastest of 3 or more)"
+    )
     assert (counted.calls, counted.pairs) == hessian_work(32, chunk_size or hd.DEFAULT_CHUNK_SIZE)
 assert np.allclose(hd.hessian(F, th32), hd.hessian(F, th32, chunk_size=1), rtol=1e-14, atol=0)
 
@@ -409,11 +420,18 @@ for dim in sizes:
     p = np.exp(A_dense @ th - np.max(A_dense @ th))
     p /= p.sum()
     H_closed = A_dense.T @ (np.diag(p) - np.outer(p, p)) @ A_dense
-    assert_close(hd.hessian(F_A, th), H_closed, np.float64, "exact",
-                 f"log-sum-exp Hessian, D = {dim}")
+    assert_close(
+        hd.hessian(F_A, th), H_closed, np.float64, "exact", f"log-sum-exp Hessian, D = {dim}"
+    )
 slopes = np.diff(np.log(seconds)) / np.diff(np.log(sizes))
-print("D:", sizes, " seconds:", [f"{t:.2e}" for t in seconds],
-      "\nlocal slopes of log(time) against log(D):", [f"{k:.1f}" for k in slopes])
+print(
+    "D:",
+    sizes,
+    " seconds:",
+    [f"{t:.2e}" for t in seconds],
+    "\nlocal slopes of log(time) against log(D):",
+    [f"{k:.1f}" for k in slopes],
+)
 assert len(seconds) == len(sizes)
 
 # %% [markdown]

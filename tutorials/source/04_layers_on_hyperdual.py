@@ -44,10 +44,10 @@ from layers import (
     softmax,
 )
 
-rng = np.random.default_rng(0)   # the seed for every random number in this notebook
+rng = np.random.default_rng(0)  # the seed for every random number in this notebook
 
 data = load_dataset("digits", dtype=np.float64, seed=0)
-X, y = data.X_train[:64], data.y_train[:64]            # (64, 1, 8, 8) images, (64,) labels
+X, y = data.X_train[:64], data.y_train[:64]  # (64, 1, 8, 8) images, (64,) labels
 print("images", X.shape, "labels", y.shape, "pixel range", X.min(), X.max())
 
 # %% [markdown]
@@ -68,7 +68,7 @@ W0, b0 = dense.init_params(rng)
 V1, u1, V2, u2 = (rng.normal(size=s) for s in [W0.shape, b0.shape, W0.shape, b0.shape])
 W, b = HyperDual(W0, V1, V2), HyperDual(b0, u1, u2)
 
-x = X.reshape(len(X), -1)                               # (64, 64): 64 pixels each
+x = X.reshape(len(X), -1)  # (64, 64): 64 pixels each
 out = dense.forward((W, b), x)
 print("real", out.real.shape, " eps1", out.eps1.shape)
 assert_close(out.real, x @ W0.T + b0, np.float64, "exact", "value")
@@ -94,6 +94,7 @@ for name, tensor in mlp.unflatten(HyperDual(theta, v1, v2)):
 # $v_1^\top\nabla^2L\,v_2$ (notebook 3). The bicomplex step (notebook 2) computes the same
 # numbers with none of the hyper-dual code:
 
+
 # %%
 def loss(theta):
     return mlp.loss(theta, x, y)
@@ -117,10 +118,10 @@ assert_close(d12, ref_d12, np.float64, "exact", "v1ᵀHv2 vs bicomplex")
 # $\text{rows}\;W_{\text{mat}}^\top + b$, and the product rule does the rest.
 
 # %%
-cols = im2col(X, (3, 3))                                 # (N, OH, OW, kh, kw, C)
+cols = im2col(X, (3, 3))  # (N, OH, OW, kh, kw, C)
 print("windows", cols.shape, "- a view of X:", np.shares_memory(cols, X))
 assert np.shares_memory(cols, X)
-assert np.array_equal(cols[5, 2, 3, :, :, 0], X[5, 0, 2:5, 3:6])   # window (2, 3) of image 5
+assert np.array_equal(cols[5, 2, 3, :, :, 0], X[5, 0, 2:5, 3:6])  # window (2, 3) of image 5
 
 # %% [markdown]
 # Check the vectorised layer against `layers.reference.conv2d`, an obviously correct loop over
@@ -134,8 +135,13 @@ K0, c0 = conv.init_params(rng)
 VK, vc = rng.normal(size=K0.shape), rng.normal(size=c0.shape)
 
 x_few = X[:8]
-assert_close(conv.forward((K0, c0), x_few), reference.conv2d(x_few, K0, c0),
-             np.float64, "exact", "conv vs loop")
+assert_close(
+    conv.forward((K0, c0), x_few),
+    reference.conv2d(x_few, K0, c0),
+    np.float64,
+    "exact",
+    "conv vs loop",
+)
 out = conv.forward((HyperDual(K0, VK), HyperDual(c0, vc)), x_few)
 assert_close(out.eps1[0], reference.conv2d(x_few, VK, vc), np.float64, "exact", "conv ε1 part")
 print("conv output", out.shape, "- matches the loop reference")
@@ -163,18 +169,24 @@ assert np.all(np.isfinite(p.real)) and np.all(np.isfinite(p.eps1))
 # logits:
 
 # %%
-N, C = 3, 4                                    # samples, classes
+N, C = 3, 4  # samples, classes
 logits, labels = rng.normal(size=(N, C)), np.array([0, 3, 1])
 u = rng.normal(size=(N, C))
 p = softmax(logits)
-assert_close(softmax(HyperDual(logits, u)).eps1[0], p * (u - np.sum(p * u, axis=1, keepdims=True)),
-             np.float64, "exact", "softmax directional derivative")
+assert_close(
+    softmax(HyperDual(logits, u)).eps1[0],
+    p * (u - np.sum(p * u, axis=1, keepdims=True)),
+    np.float64,
+    "exact",
+    "softmax directional derivative",
+)
 
 ce = CrossEntropy()
 H = hd.hessian(lambda flat: ce.value(flat.reshape(N, C), labels), logits.ravel())
 blocks = [(np.diag(p[n]) - np.outer(p[n], p[n])) / N for n in range(N)]
-H_exact = np.block([[blocks[i] if i == j else np.zeros((C, C)) for j in range(N)]
-                    for i in range(N)])
+H_exact = np.block(
+    [[blocks[i] if i == j else np.zeros((C, C)) for j in range(N)] for i in range(N)]
+)
 assert_close(H, H_exact, np.float64, "exact", "cross-entropy Hessian")
 np.set_printoptions(precision=3, suppress=True, linewidth=110)
 print(H[:C, :C])
@@ -189,8 +201,11 @@ print(H[:C, :C])
 # notebook 4b writes the backward pass out).
 
 # %%
-cnn = Sequential([Conv2d(1, 4, 3), Tanh(), MaxPool2d(2), Flatten(), Dense(36, 10)],
-                 input_shape=(1, 8, 8), name="digits_cnn")
+cnn = Sequential(
+    [Conv2d(1, 4, 3), Tanh(), MaxPool2d(2), Flatten(), Dense(36, 10)],
+    input_shape=(1, 8, 8),
+    name="digits_cnn",
+)
 print(cnn.summary())
 theta = cnn.init_params(seed=0)
 D = cnn.num_params
@@ -200,6 +215,7 @@ V = rng.normal(size=(4, D))
 
 def cnn_loss(theta):
     return cnn.loss(theta, X, y)
+
 
 # %%
 def best_time(fn, repeat=3):
@@ -226,11 +242,18 @@ assert_close(H_K, H_K_bp, np.float64, "exact", "projected Hessian vs back-prop")
 print("forward mode and back-propagation agree to rounding")
 
 # %%
-rows = [("gradient (all D)", f"forward, D = {D} duals", t_grad_fm, "back-prop", t_grad_bp),
-        ("∇L·v (one direction)", "forward, 1 pair", t_dir_fm, "back-prop, then dot", t_grad_bp),
-        ("Hv", f"forward, D = {D} pairs", t_hvp_fm, "forward-over-reverse", t_hvp_bp),
-        ("4×4 projected Hessian", "forward, 10 pairs", t_proj_fm, "4 × forward-over-reverse",
-         4 * t_hvp_bp)]
+rows = [
+    ("gradient (all D)", f"forward, D = {D} duals", t_grad_fm, "back-prop", t_grad_bp),
+    ("∇L·v (one direction)", "forward, 1 pair", t_dir_fm, "back-prop, then dot", t_grad_bp),
+    ("Hv", f"forward, D = {D} pairs", t_hvp_fm, "forward-over-reverse", t_hvp_bp),
+    (
+        "4×4 projected Hessian",
+        "forward, 10 pairs",
+        t_proj_fm,
+        "4 × forward-over-reverse",
+        4 * t_hvp_bp,
+    ),
+]
 print(f"{'quantity':24s}{'forward mode':>32s}{'back-propagation':>38s}")
 for what, fm, t_fm, bp, t_bp in rows:
     print(f"{what:24s}{fm:>22s} {t_fm * 1e3:7.1f} ms{bp:>27s} {t_bp * 1e3:7.1f} ms")
@@ -250,6 +273,7 @@ for what, fm, t_fm, bp, t_bp in rows:
 # model is the number of directions each forward-mode call evaluates (one back-propagation
 # is one forward pass that stores its activations plus one backward pass), counted:
 
+
 # %%
 class Counted:
     """Wrap a loss; count its calls and the directions (pairs) it was given."""
@@ -264,10 +288,11 @@ class Counted:
 
 
 for what, run, expected in [
-        ("gradient", lambda c: hd.gradient(c, theta, chunk_size=64), D),
-        ("∇L·v", lambda c: hd.directional(c, theta, v), 1),
-        ("Hv", lambda c: hd.hvp(c, theta, v, chunk_size=64), D),
-        ("4×4 projected Hessian", lambda c: hd.projected_hessian(c, theta, V), 10)]:
+    ("gradient", lambda c: hd.gradient(c, theta, chunk_size=64), D),
+    ("∇L·v", lambda c: hd.directional(c, theta, v), 1),
+    ("Hv", lambda c: hd.hvp(c, theta, v, chunk_size=64), D),
+    ("4×4 projected Hessian", lambda c: hd.projected_hessian(c, theta, V), 10),
+]:
     counted = Counted(cnn_loss)
     run(counted)
     print(f"{what:22s} forward mode: {counted.directions:4d} directions in {counted.calls} call(s)")
@@ -284,6 +309,7 @@ for what, run, expected in [
 # its array allocations to it), for `deep_mlp(width, depth)` networks of growing depth on a
 # batch of 512 digits:
 
+
 # %%
 def peak_bytes(fn):
     """Peak memory (bytes) allocated while fn() runs."""
@@ -297,18 +323,24 @@ def peak_bytes(fn):
 
 X_flat, y_big = data.X_train[:512].reshape(512, -1), data.y_train[:512]
 depths = [1, 2, 4, 8, 16]
-memory = {"loss only (floats)": [], "forward mode: hyper-dual, 1 pair": [],
-          "back-propagation: value_and_grad": [], "forward-over-reverse: hvp (Dual)": []}
+memory = {
+    "loss only (floats)": [],
+    "forward mode: hyper-dual, 1 pair": [],
+    "back-propagation: value_and_grad": [],
+    "forward-over-reverse: hvp (Dual)": [],
+}
 sizes = []
 for depth in depths:
     deep = models.deep_mlp(width=32, depth=depth, n_features=64)
     th = deep.init_params(seed=0)
     direction = rng.normal(size=deep.num_params)
     sizes.append(deep.num_params)
-    calls = [lambda: deep.loss(th, X_flat, y_big),  # noqa: B023
-             lambda: hd.directional(lambda t: deep.loss(t, X_flat, y_big), th, direction),  # noqa: B023
-             lambda: deep.value_and_grad(th, X_flat, y_big),  # noqa: B023
-             lambda: deep.hvp(th, X_flat, y_big, direction)]  # noqa: B023
+    calls = [  # each lambda is called at once, in this iteration
+        lambda: deep.loss(th, X_flat, y_big),  # noqa: B023
+        lambda: hd.directional(lambda t: deep.loss(t, X_flat, y_big), th, direction),  # noqa: B023
+        lambda: deep.value_and_grad(th, X_flat, y_big),  # noqa: B023
+        lambda: deep.hvp(th, X_flat, y_big, direction),  # noqa: B023
+    ]
     for name, call in zip(memory, calls):
         memory[name].append(peak_bytes(call) / 1e6)
 
@@ -349,20 +381,24 @@ plt.show()
 growth = {name: (mb[-1] - mb[0]) / (depths[-1] - depths[0]) for name, mb in memory.items()}
 for name, g in growth.items():
     print(f"{name:36s} {g * 1e3:8.1f} kB per extra layer")
-activation_mb = 512 * 32 * 8 / 1e6                            # one float64 activation
-theta_parts_kb = 3 * (32 + 1) * 32 * 8 / 1e3                 # a layer's share of θ's ε-parts
+activation_mb = 512 * 32 * 8 / 1e6  # one float64 activation
+theta_parts_kb = 3 * (32 + 1) * 32 * 8 / 1e3  # a layer's share of θ's ε-parts
 ratio = growth["forward-over-reverse: hvp (Dual)"] / growth["back-propagation: value_and_grad"]
-fm, bp = np.array(memory["forward mode: hyper-dual, 1 pair"]), np.array(
-    memory["back-propagation: value_and_grad"])
+fm, bp = (
+    np.array(memory["forward mode: hyper-dual, 1 pair"]),
+    np.array(memory["back-propagation: value_and_grad"]),
+)
 print(f"forward-over-reverse / back-propagation, per extra layer: {ratio:.2f}")
-print(f"forward mode's peak at depth 1: {fm[0] / activation_mb:.1f} activations of 512×32; "
-      f"back-propagation's: {bp[0] / activation_mb:.1f}")
+print(
+    f"forward mode's peak at depth 1: {fm[0] / activation_mb:.1f} activations of 512×32; "
+    f"back-propagation's: {bp[0] / activation_mb:.1f}"
+)
 print("first depth where back-propagation needs more:", depths[int(np.argmax(bp > fm))])
 assert growth["back-propagation: value_and_grad"] > 0.9 * 2 * activation_mb  # two per layer
 assert growth["forward mode: hyper-dual, 1 pair"] * 1e3 < 0.5 * activation_mb * 1e3 + theta_parts_kb
 assert growth["back-propagation: value_and_grad"] > 3 * growth["forward mode: hyper-dual, 1 pair"]
-assert 1.5 < ratio < 2.5                                   # Dual: two arrays per activation
-assert fm[0] > bp[0] and fm[-1] < bp[-1]                   # the curves cross
+assert 1.5 < ratio < 2.5  # Dual: two arrays per activation
+assert fm[0] > bp[0] and fm[-1] < bp[-1]  # the curves cross
 
 # %% [markdown]
 # ## Summary
@@ -389,20 +425,28 @@ assert fm[0] > bp[0] and fm[-1] < bp[-1]                   # the curves cross
 # %% tags=["solution"]
 from layers import ReLU, relu  # noqa: E402
 
-cnn_relu = Sequential([Conv2d(1, 4, 3), ReLU(), MaxPool2d(2), Flatten(), Dense(36, 10)],
-                      input_shape=(1, 8, 8), name="digits_cnn_relu")
+cnn_relu = Sequential(
+    [Conv2d(1, 4, 3), ReLU(), MaxPool2d(2), Flatten(), Dense(36, 10)],
+    input_shape=(1, 8, 8),
+    name="digits_cnn_relu",
+)
 theta_relu = cnn_relu.init_params(seed=0)
 hv_forward = hd.hvp(lambda t: cnn_relu.loss(t, X, y), theta_relu, v, chunk_size=64)
 hv_backprop = cnn_relu.hvp(theta_relu, X, y, v)
 assert_close(hv_forward, hv_backprop, np.float64, "exact", "Hv with ReLU")
 
-z = HyperDual(rng.normal(size=(3, 5)), rng.normal(size=(3, 5)), rng.normal(size=(3, 5)),
-              rng.normal(size=(3, 5)))
+z = HyperDual(
+    rng.normal(size=(3, 5)),
+    rng.normal(size=(3, 5)),
+    rng.normal(size=(3, 5)),
+    rng.normal(size=(3, 5)),
+)
 out = relu(z)
 mask = z.real > 0
 print("ε1ε2 part in / out of ReLU:\n", z.eps12[0], "\n", out.eps12[0])
-assert (np.array_equal(out.eps12[0], z.eps12[0] * mask)
-        and np.array_equal(out.eps1[0], z.eps1[0] * mask))
+assert np.array_equal(out.eps12[0], z.eps12[0] * mask) and np.array_equal(
+    out.eps1[0], z.eps1[0] * mask
+)
 
 # %% [markdown]
 # **Try it 2:** check a convolution with stride 2 and padding 1 on hyper-dual weights against
@@ -418,8 +462,13 @@ K0, c0 = conv_s2.init_params(rng)
 out = conv_s2.forward((HyperDual(K0, V1K, V2K), HyperDual(c0, v1c, v2c)), X[:4])
 for part, (kernel, bias) in [("real", (K0, c0)), ("eps1", (V1K, v1c)), ("eps2", (V2K, v2c))]:
     got = out.real if part == "real" else getattr(out, part)[0]
-    assert_close(got, reference.conv2d(X[:4], kernel, bias, stride=2, padding=1), np.float64,
-                 "exact", f"stride-2 conv, {part}")
+    assert_close(
+        got,
+        reference.conv2d(X[:4], kernel, bias, stride=2, padding=1),
+        np.float64,
+        "exact",
+        f"stride-2 conv, {part}",
+    )
 print("output shape", out.shape, "- real, ε1 and ε2 parts match the loop reference")
 assert out.shape == (4, 3, 4, 4) and np.all(out.eps12 == 0)
 

@@ -31,7 +31,7 @@ from hyperdual.testing import assert_close
 from hyperlab.data import load_dataset
 from layers import Dense, Sequential, Tanh, models
 
-rng = np.random.default_rng(0)   # the seed for every random number in this notebook
+rng = np.random.default_rng(0)  # the seed for every random number in this notebook
 
 # %% [markdown]
 # ## 1. JVP and VJP: two ways to multiply out the chain rule
@@ -78,6 +78,7 @@ rng = np.random.default_rng(0)   # the seed for every random number in this note
 # * reverse (adjoints): $\bar v_j \mathrel{+}= \bar v_i\,\frac{\partial v_i}{\partial v_j}$,
 #   from the output up, starting at $\bar y = 1$.
 
+
 # %%
 def f(x1, x2):
     return np.log(x1) + x1 * x2 - np.sin(x2)
@@ -101,8 +102,9 @@ class Tape:
         """Tangents v̇_i for input tangents ``seeds`` (one per input, in order)."""
         seeds, tangents = iter(seeds), []
         for _, _, parents in self.entries:
-            tangents.append(next(seeds) if not parents else
-                            sum(partial * tangents[j] for j, partial in parents))
+            tangents.append(
+                next(seeds) if not parents else sum(partial * tangents[j] for j, partial in parents)
+            )
         return tangents
 
     def reverse_sweep(self, output_adjoint=1.0):
@@ -122,8 +124,12 @@ class Tape:
 class Traced:
     """A scalar that records each operation on its tape (value, local partials)."""
 
-    UFUNCS = {np.log: ("ln", lambda a: 1 / a), np.sin: ("sin", np.cos),
-              np.cos: ("cos", lambda a: -np.sin(a)), np.exp: ("exp", np.exp)}
+    UFUNCS = {
+        np.log: ("ln", lambda a: 1 / a),
+        np.sin: ("sin", np.cos),
+        np.cos: ("cos", lambda a: -np.sin(a)),
+        np.exp: ("exp", np.exp),
+    }
 
     def __init__(self, tape, index, value):
         self.tape, self.index, self.value = tape, index, value
@@ -133,29 +139,39 @@ class Traced:
 
     def __add__(self, other):
         other = self._lift(other)
-        return self.tape.record(f"v{self.index} + v{other.index}", self.value + other.value,
-                                [(self.index, 1.0), (other.index, 1.0)])
+        return self.tape.record(
+            f"v{self.index} + v{other.index}",
+            self.value + other.value,
+            [(self.index, 1.0), (other.index, 1.0)],
+        )
 
     def __sub__(self, other):
         other = self._lift(other)
-        return self.tape.record(f"v{self.index} − v{other.index}", self.value - other.value,
-                                [(self.index, 1.0), (other.index, -1.0)])
+        return self.tape.record(
+            f"v{self.index} − v{other.index}",
+            self.value - other.value,
+            [(self.index, 1.0), (other.index, -1.0)],
+        )
 
     def __mul__(self, other):
         other = self._lift(other)
-        return self.tape.record(f"v{self.index} × v{other.index}", self.value * other.value,
-                                [(self.index, other.value), (other.index, self.value)])
+        return self.tape.record(
+            f"v{self.index} × v{other.index}",
+            self.value * other.value,
+            [(self.index, other.value), (other.index, self.value)],
+        )
 
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
         name, derivative = self.UFUNCS[ufunc]
-        return self.tape.record(f"{name} v{self.index}", ufunc(self.value),
-                                [(self.index, derivative(self.value))])
+        return self.tape.record(
+            f"{name} v{self.index}", ufunc(self.value), [(self.index, derivative(self.value))]
+        )
 
 
 tape = Tape()
 y = f(tape.input("x₁", 2.0), tape.input("x₂", 5.0))
-tangents = tape.forward_sweep([1.0, 0.0])          # ẋ = (1, 0): the derivative along x₁
-adjoints = tape.reverse_sweep(1.0)                 # ȳ = 1
+tangents = tape.forward_sweep([1.0, 0.0])  # ẋ = (1, 0): the derivative along x₁
+adjoints = tape.reverse_sweep(1.0)  # ȳ = 1
 
 print(f"{'primal trace':18s} {'value vᵢ':>9s}   {'tangent v̇ᵢ':>10s}   {'adjoint v̄ᵢ':>10s}")
 for i, (expression, value, _) in enumerate(tape.entries):
@@ -182,8 +198,10 @@ assert_close(adjoints[:2], [1 / x1 + x2, x1 - np.cos(x2)], np.float64, "exact", 
 assert np.isclose(y.value, f(x1, x2), rtol=1e-15)
 
 n, m, E = 2, 1, tape.edges()
-print(f"{len(tape.entries)} steps, {E} local partials: gradient by forward mode {n} sweeps × "
-      f"{E} = {n * E} multiply-adds, by reverse mode {m} sweep × {E} = {m * E}")
+print(
+    f"{len(tape.entries)} steps, {E} local partials: gradient by forward mode {n} sweeps × "
+    f"{E} = {n * E} multiply-adds, by reverse mode {m} sweep × {E} = {m * E}"
+)
 gradient_forward = [tape.forward_sweep(seed)[-1] for seed in ([1.0, 0.0], [0.0, 1.0])]
 assert_close(gradient_forward, adjoints[:2], np.float64, "exact", "n forward sweeps = 1 reverse")
 
@@ -202,18 +220,19 @@ assert_close(gradient_forward, adjoints[:2], np.float64, "exact", "n forward swe
 # The arithmetic is $n$ tangent passes against $m$ cotangent passes; we print the counts and
 # the measured times (no assertion on the times: they depend on the machine).
 
+
 # %%
 def jacobian_forward(A, x):
     """J (m, n) from n JVPs: x + e_i ε for all i on the pair axis."""
-    out = np.tanh(A @ Dual(x, np.eye(len(x))))          # eps: (n, m), one JVP per row
+    out = np.tanh(A @ Dual(x, np.eye(len(x))))  # eps: (n, m), one JVP per row
     return out.eps.T
 
 
 def jacobian_reverse(A, x):
     """J (m, n) from m VJPs: cotangents e_j for all j, back through tanh and A."""
-    t = np.tanh(A @ x)                                   # forward pass, stored
-    U = np.eye(len(t))                                   # cotangents u = e_j, rows
-    return (U * (1 - t * t)) @ A                         # uᵀ diag(1 − t²) A, row by row
+    t = np.tanh(A @ x)  # forward pass, stored
+    U = np.eye(len(t))  # cotangents u = e_j, rows
+    return (U * (1 - t * t)) @ A  # uᵀ diag(1 − t²) A, row by row
 
 
 def best_time(fn, min_total=0.05, max_repeat=50):
@@ -235,8 +254,10 @@ for n_in, m_out in [(1000, 1), (1000, 10), (10, 1000), (1, 1000)]:
     J_rev, t_rev = best_time(lambda: jacobian_reverse(A, x))  # noqa: B023
     assert_close(J_fwd, J_rev, np.float64, "exact", "Jacobian: forward vs reverse")
     assert J_fwd.shape == (m_out, n_in)
-    print(f"{n_in:5d} {m_out:5d} {n_in:6d} pass(es) {1e3 * t_fwd:6.2f} ms "
-          f"{m_out:6d} pass(es) {1e3 * t_rev:6.2f} ms")
+    print(
+        f"{n_in:5d} {m_out:5d} {n_in:6d} pass(es) {1e3 * t_fwd:6.2f} ms "
+        f"{m_out:6d} pass(es) {1e3 * t_rev:6.2f} ms"
+    )
 
 # %% [markdown]
 # Both give the same Jacobian to rounding. For a **tall** Jacobian (few inputs, many
@@ -272,6 +293,7 @@ print(inspect.getsource(Dense.backward))
 #
 # where $J(\dot W, \dot b, \dot x)$, the JVP, comes from one forward pass on dual numbers.
 
+
 # %%
 def dense_backward(W, x, y_bar):
     """VJPs of y = x Wᵀ + b: (W̄ (out, in), b̄ (out,), x̄ (N, in)) for ȳ (N, out)."""
@@ -286,12 +308,15 @@ y_bar = rng.normal(size=(N, n_out))
 
 W_bar, b_bar, x_bar = dense_backward(W, x, y_bar)
 x_bar_lib, (W_bar_lib, b_bar_lib) = dense.backward((W, b), x, dense.forward((W, b), x), y_bar)
-for mine, theirs, what in [(W_bar, W_bar_lib, "W̄"), (b_bar, b_bar_lib, "b̄"),
-                           (x_bar, x_bar_lib, "x̄")]:
+for mine, theirs, what in [
+    (W_bar, W_bar_lib, "W̄"),
+    (b_bar, b_bar_lib, "b̄"),
+    (x_bar, x_bar_lib, "x̄"),
+]:
     assert_close(mine, theirs, np.float64, "exact", what)
 
 W_dot, b_dot, x_dot = rng.normal(size=W.shape), rng.normal(size=b.shape), rng.normal(size=x.shape)
-jvp = dense.forward((Dual(W, W_dot), Dual(b, b_dot)), Dual(x, x_dot)).eps[0]    # J(Ẇ, ḃ, ẋ)
+jvp = dense.forward((Dual(W, W_dot), Dual(b, b_dot)), Dual(x, x_dot)).eps[0]  # J(Ẇ, ḃ, ẋ)
 lhs = np.sum(y_bar * jvp)
 rhs = np.sum(W_bar * W_dot) + np.sum(b_bar * b_dot) + np.sum(x_bar * x_dot)
 print(f"⟨ȳ, J·tangent⟩ = {lhs:.12f}\n⟨VJP, tangent⟩ = {rhs:.12f}")
@@ -384,7 +409,7 @@ class CountedPasses:
             self.directions += t.npairs if isinstance(t, Dual) else 1
             return inner(t, X, y)
 
-        self.model.value_and_grad = value_and_grad   # an instance attribute shadows the method
+        self.model.value_and_grad = value_and_grad  # an instance attribute shadows the method
         return self
 
     def __exit__(self, *exc):
@@ -392,35 +417,42 @@ class CountedPasses:
 
 
 def forward_runs(f):
-    return {"gradient": lambda: hd.gradient(f, theta),
-            "Hv": lambda: hd.hvp(f, theta, v),
-            f"{K}×{K} Hessian": lambda: hd.projected_hessian(f, theta, V)[2]}
+    return {
+        "gradient": lambda: hd.gradient(f, theta),
+        "Hv": lambda: hd.hvp(f, theta, v),
+        f"{K}×{K} Hessian": lambda: hd.projected_hessian(f, theta, V)[2],
+    }
 
 
 def reverse_runs(model):
-    return {"gradient": lambda: model.value_and_grad(theta, X, labels)[1],
-            "Hv": lambda: model.hvp(theta, X, labels, v),
-            f"{K}×{K} Hessian": lambda: V @ model.hvp(theta, X, labels, V).T}
+    return {
+        "gradient": lambda: model.value_and_grad(theta, X, labels)[1],
+        "Hv": lambda: model.hvp(theta, X, labels, v),
+        f"{K}×{K} Hessian": lambda: V @ model.hvp(theta, X, labels, V).T,
+    }
 
 
 table = []
 for quantity in forward_runs(loss):
-    counted = Counted(loss)                                   # one counted run ...
+    counted = Counted(loss)  # one counted run ...
     result_fwd = forward_runs(counted)[quantity]()
     with CountedPasses(model) as passes:
         result_rev = reverse_runs(model)[quantity]()
     assert_close(result_fwd, result_rev, np.float64, "exact", f"{quantity}: forward vs reverse")
-    _, t_fwd = best_time(forward_runs(loss)[quantity])        # ... then the timed runs
+    _, t_fwd = best_time(forward_runs(loss)[quantity])  # ... then the timed runs
     _, t_rev = best_time(reverse_runs(model)[quantity])
-    table.append((quantity, counted.calls, counted.directions, t_fwd,
-                  passes.calls, passes.directions, t_rev))
+    table.append(
+        (quantity, counted.calls, counted.directions, t_fwd, passes.calls, passes.directions, t_rev)
+    )
 
 print(f"D = {D}, batch of {len(X)}")
 print(f"{'':14s}{'forward mode':>40s}   {'reverse / forward-over-reverse':>40s}   ratio")
 for quantity, calls, directions, t_fwd, passes_, dirs, t_rev in table:
-    print(f"{quantity:14s}{calls:5d} call(s), {directions:5d} directions {1e3 * t_fwd:8.1f} ms"
-          f"   {passes_:3d} pass, {dirs:2d} direction(s) {1e3 * t_rev:13.1f} ms"
-          f"   {t_fwd / t_rev:6.0f}x")
+    print(
+        f"{quantity:14s}{calls:5d} call(s), {directions:5d} directions {1e3 * t_fwd:8.1f} ms"
+        f"   {passes_:3d} pass, {dirs:2d} direction(s) {1e3 * t_rev:13.1f} ms"
+        f"   {t_fwd / t_rev:6.0f}x"
+    )
 
 # %% [markdown]
 # The counts are the cost model, exactly; the times are what this machine measured (yours
@@ -469,6 +501,7 @@ assert counts[f"{K}×{K} Hessian"] == (1, K * (K + 1) // 2, 1, K)
 #
 # *Worked solution below (collapsed).*
 
+
 # %% tags=["solution"]
 def f3(x1, x2, x3):
     return x1 * x2 * x3 + np.exp(x1) - np.cos(x3)
@@ -477,8 +510,8 @@ def f3(x1, x2, x3):
 point = np.array([0.5, -1.2, 2.0])
 tape3 = Tape()
 f3(*(tape3.input(f"x{k + 1}", value) for k, value in enumerate(point)))
-reverse = tape3.reverse_sweep()[:3]                       # one sweep: all three partials
-forward = [tape3.forward_sweep(np.eye(3)[k])[-1] for k in range(3)]   # three sweeps
+reverse = tape3.reverse_sweep()[:3]  # one sweep: all three partials
+forward = [tape3.forward_sweep(np.eye(3)[k])[-1] for k in range(3)]  # three sweeps
 E3 = tape3.edges()
 print(f"{E3} local partials: forward 3 × {E3} = {3 * E3} multiply-adds, reverse {E3}")
 print("gradient:", np.array(reverse))
@@ -491,6 +524,7 @@ assert np.allclose(reverse, reference, rtol=1e-13) and np.allclose(forward, refe
 # forward pass on dual numbers, and against `Tanh.backward`.
 #
 # *Worked solution below (collapsed).*
+
 
 # %% tags=["solution"]
 def tanh_backward(y, y_bar):
@@ -505,8 +539,9 @@ x_bar = tanh_backward(y, y_bar)
 jvp = np.tanh(Dual(x, x_dot)).eps[0]
 library_bar, _ = Tanh().backward((), x, y, y_bar)
 print(f"⟨ȳ, J ẋ⟩ = {np.sum(y_bar * jvp):.14f},  ⟨x̄, ẋ⟩ = {np.sum(x_bar * x_dot):.14f}")
-assert (np.isclose(np.sum(y_bar * jvp), np.sum(x_bar * x_dot), rtol=1e-13)
-        and np.allclose(x_bar, library_bar, rtol=1e-15))
+assert np.isclose(np.sum(y_bar * jvp), np.sum(x_bar * x_dot), rtol=1e-13) and np.allclose(
+    x_bar, library_bar, rtol=1e-15
+)
 
 # %% [markdown]
 # **Try it 3:** when is forward mode the better choice for a *whole* Jacobian? Time

@@ -20,7 +20,7 @@ import hyperdual as hd
 from hyperdual import HyperDual
 from hyperdual.testing import assert_close
 
-rng = np.random.default_rng(0)   # the seed for every random number in this notebook
+rng = np.random.default_rng(0)  # the seed for every random number in this notebook
 
 # %% [markdown]
 # ## 1. A dual number whose parts can be anything
@@ -30,12 +30,18 @@ rng = np.random.default_rng(0)   # the seed for every random number in this note
 # itself a `Dual`, NumPy hands the call back to this class — the recursion is what nesting
 # is.
 
+
 # %%
 class Dual:
     """a + b ε with ε² = 0, where a and b may be floats, complex numbers or Duals."""
 
-    DERIVATIVES = {np.sin: np.cos, np.cos: lambda a: -np.sin(a), np.exp: np.exp,
-                   np.log: lambda a: 1 / a, np.sqrt: lambda a: 0.5 / np.sqrt(a)}
+    DERIVATIVES = {
+        np.sin: np.cos,
+        np.cos: lambda a: -np.sin(a),
+        np.exp: np.exp,
+        np.log: lambda a: 1 / a,
+        np.sqrt: lambda a: 0.5 / np.sqrt(a),
+    }
 
     def __init__(self, a, b=0.0):
         self.a, self.b = a, b
@@ -70,7 +76,7 @@ class Dual:
 
     __radd__, __rmul__ = __add__, __mul__
 
-    def __pow__(self, n):                       # integer powers by repeated multiplication
+    def __pow__(self, n):  # integer powers by repeated multiplication
         result = Dual(1.0)
         for _ in range(n):
             result = result * self
@@ -83,6 +89,7 @@ class Dual:
 
     def __repr__(self):
         return f"Dual({self.a}, {self.b})"
+
 
 # %% [markdown]
 # ## 2. $\mathbb D(\mathbb D(\mathbb R))$ is the hyper-dual numbers
@@ -98,6 +105,7 @@ class Dual:
 # rule; and applying the *first-order* chain rule twice must give the *second-order* one —
 # although the table above has no $f''$. Both checks, at random numbers, against the
 # library's `HyperDual`:
+
 
 # %%
 def nested(real, eps1, eps2, eps12):
@@ -116,12 +124,22 @@ def library_parts(x):
 
 for _ in range(5):
     p, q = rng.normal(size=4), rng.normal(size=4)
-    p[0] = abs(p[0]) + 0.5                                    # log and sqrt need real > 0
-    assert_close(flat_parts(nested(*p) * nested(*q)), library_parts(HyperDual(*p) * HyperDual(*q)),
-                 np.float64, "exact", "product")
+    p[0] = abs(p[0]) + 0.5  # log and sqrt need real > 0
+    assert_close(
+        flat_parts(nested(*p) * nested(*q)),
+        library_parts(HyperDual(*p) * HyperDual(*q)),
+        np.float64,
+        "exact",
+        "product",
+    )
     for ufunc in Dual.DERIVATIVES:
-        assert_close(flat_parts(ufunc(nested(*p))), library_parts(ufunc(HyperDual(*p))),
-                     np.float64, "exact", f"{ufunc.__name__}")
+        assert_close(
+            flat_parts(ufunc(nested(*p))),
+            library_parts(ufunc(HyperDual(*p))),
+            np.float64,
+            "exact",
+            f"{ufunc.__name__}",
+        )
 print("Dual(Dual) products and functions equal the library's HyperDual ones")
 
 # %% [markdown]
@@ -133,6 +151,7 @@ print("Dual(Dual) products and functions equal the library's HyperDual ones")
 #
 # The classic worked example (notebook 1) with nested duals: seed $x = 1.5 + \varepsilon_1 +
 # \varepsilon_2$.
+
 
 # %%
 def worked_example(x):
@@ -149,6 +168,7 @@ assert_close(flat_parts(y), GOLDEN, np.float64, "exact", "worked example")
 # nested form does 3 dual products (the $\varepsilon_2^2$ term is dropped), each 3 real
 # products — 9, exactly the hyper-dual product rule's $ap$, $aq$, $bp$, $ar$, $cp$, $as$,
 # $br$, $cq$, $dp$. A float that counts its multiplications:
+
 
 # %%
 class CountingFloat(float):
@@ -191,6 +211,7 @@ assert CountingFloat.count == 9
 #
 # The inner derivative is $1$ for every $x$, so the answer is $\frac{d}{dx}[x] = 1$.
 
+
 # %%
 def derivative(f, x):
     """f'(x): the ε-part of f(x + ε), with ONE ε for everybody (the naive operator)."""
@@ -217,11 +238,11 @@ assert naive == 2.0
 # library's `HyperDual`:
 
 # %%
-x = HyperDual(1.0, 1.0, 0.0)                 # x = 1 + ε1 (outer)
-y = HyperDual(1.0, 0.0, 1.0)                 # y = 1 + ε2 (inner)
+x = HyperDual(1.0, 1.0, 0.0)  # x = 1 + ε1 (outer)
+y = HyperDual(1.0, 0.0, 1.0)  # y = 1 + ε2 (inner)
 s = x + y
-inner = hd.Dual(s.eps2.item(), s.eps12.item())   # d/dy (x + y), still a number in ε1
-outer = hd.Dual(x.real.item(), x.eps1.item()) * inner      # x · (d/dy ...), in ε1
+inner = hd.Dual(s.eps2.item(), s.eps12.item())  # d/dy (x + y), still a number in ε1
+outer = hd.Dual(x.real.item(), x.eps1.item()) * inner  # x · (d/dy ...), in ε1
 print("with distinct units:", outer.eps.item())
 assert outer.eps.item() == 1.0
 
@@ -253,7 +274,7 @@ class Tagged:
         """(primal, tangent) of x with respect to the perturbation ``tag``."""
         if isinstance(x, Tagged) and x.tag == tag:
             return x.a, x.b
-        return x, 0.0                           # a constant for this perturbation
+        return x, 0.0  # a constant for this perturbation
 
     @staticmethod
     def binary(x, y, rule):
@@ -295,7 +316,7 @@ def tangent(y, tag):
         return 0.0
     if y.tag == tag:
         return y.b
-    return Tagged(y.tag, tangent(y.a, tag), tangent(y.b, tag))   # a newer level on top
+    return Tagged(y.tag, tangent(y.a, tag), tangent(y.b, tag))  # a newer level on top
 
 
 def derivative_tagged(f, x):
@@ -311,6 +332,7 @@ assert correct == 1.0
 # %% [markdown]
 # Nesting the tagged operator twice is a second derivative — the same four numbers as a
 # hyper-dual evaluation, now built from two *first-order* perturbations with different tags:
+
 
 # %%
 def sin_cubed(x):
@@ -339,6 +361,7 @@ assert_close(second, reference, np.float64, "exact", "second derivative")
 #
 # A scalar reverse mode in a few lines — a tape of (value, parents with local partials) as in
 # notebook 4b — written with generic arithmetic, so that the values may be our `Dual`s:
+
 
 # %%
 class Var:
@@ -372,7 +395,7 @@ def gradient(f, values):
     out = f(inputs)
     order, seen = [], set()
 
-    def visit(node):                         # topological order of the tape
+    def visit(node):  # topological order of the tape
         if id(node) not in seen:
             seen.add(id(node))
             for parent, _ in node.parents:
@@ -393,8 +416,8 @@ def f_small(t):
 
 
 theta, v = rng.normal(size=3), rng.normal(size=3)
-g = gradient(f_small, theta)                                        # reverse
-g_dual = gradient(f_small, [Dual(t, vi) for t, vi in zip(theta, v)])   # forward-over-reverse
+g = gradient(f_small, theta)  # reverse
+g_dual = gradient(f_small, [Dual(t, vi) for t, vi in zip(theta, v)])  # forward-over-reverse
 Hv = np.array([gi.b for gi in g_dual])
 assert_close(g, hd.gradient(f_small, theta), np.float64, "exact", "reverse gradient")
 assert_close([gi.a for gi in g_dual], g, np.float64, "exact", "real part = gradient")
@@ -443,7 +466,7 @@ for x0 in (1.0, 2.0):
     tagged = derivative_tagged(lambda x: x * derivative_tagged(lambda y: x * y, 1.0), x0)
     results[x0] = (naive, tagged)
     print(f"x = {x0}: naive {naive}, tagged {tagged}, correct {2 * x0}")
-assert results == {1.0: (2.0, 2.0), 2.0: (3.0, 4.0)}      # naive = x + 1, tagged = 2x
+assert results == {1.0: (2.0, 2.0), 2.0: (3.0, 4.0)}  # naive = x + 1, tagged = 2x
 
 # %% [markdown]
 # **Try it 2:** nest `derivative_tagged` three times for the third derivative of
@@ -452,6 +475,7 @@ assert results == {1.0: (2.0, 2.0), 2.0: (3.0, 4.0)}      # naive = x + 1, tagge
 #
 # *Worked solution below (collapsed).*
 
+
 # %% tags=["solution"]
 def sin_of_square(x):
     return np.sin(x * x)
@@ -459,7 +483,8 @@ def sin_of_square(x):
 
 x0 = 0.9
 third = derivative_tagged(
-    lambda a: derivative_tagged(lambda b: derivative_tagged(sin_of_square, b), a), x0)
+    lambda a: derivative_tagged(lambda b: derivative_tagged(sin_of_square, b), a), x0
+)
 exact = -12 * x0 * np.sin(x0**2) - 8 * x0**3 * np.cos(x0**2)
 print(f"f'''({x0}): nested {third:.15f}, closed form {exact:.15f}")
 assert abs(third - exact) <= 1e-13 * abs(exact)
@@ -478,8 +503,8 @@ assert abs(third - exact) <= 1e-13 * abs(exact)
 # must equal the library's result with the parts read accordingly.
 
 # %% tags=["solution"]
-a, b, c, d = 1.5, 0.3, -0.7, 0.2                       # real, eps1, eps2, eps12
-swapped = worked_example(Dual(Dual(a, c), Dual(b, d)))   # ε2 inside, ε1 outside
+a, b, c, d = 1.5, 0.3, -0.7, 0.2  # real, eps1, eps2, eps12
+swapped = worked_example(Dual(Dual(a, c), Dual(b, d)))  # ε2 inside, ε1 outside
 reference = library_parts(worked_example(HyperDual(a, b, c, d)))
 parts = np.array([swapped.a.a, swapped.b.a, swapped.a.b, swapped.b.b])  # real, eps1, eps2, eps12
 print(parts, reference)

@@ -39,7 +39,7 @@ from hyperdual import HyperDual, Jet, bilinear
 from hyperdual.testing import assert_close, relative_error
 from layers import Dense, ReLU, Sequential, Tanh
 
-rng = np.random.default_rng(0)   # the seed for every random number in this notebook
+rng = np.random.default_rng(0)  # the seed for every random number in this notebook
 
 # %% [markdown]
 # ## 1. The algebra of a second-order $K$-jet
@@ -88,6 +88,7 @@ rng = np.random.default_rng(0)   # the seed for every random number in this note
 # Written out on the parts $(a, b, c)$ — `a` of shape $S$, `b` of shape $(K, *S)$, `c` of
 # shape $(P, *S)$ with the pairs $i \le j$ in the order of `np.triu_indices(K)`:
 
+
 # %%
 def pair_indices(K):
     """(I, J): the P = K(K+1)/2 pairs i ≤ j, in np.triu_indices order."""
@@ -118,11 +119,13 @@ def seed(theta, V):
     K = V.shape[0]
     return theta, V, np.zeros((K * (K + 1) // 2,) + theta.shape)
 
+
 # %% [markdown]
 # A test function with a product of neighbours inside a sine, $f(\theta) = \sum_i
 # \sin(\theta_i\theta_{i+1}) + \tfrac12\sum_i \theta_i^2$, written once on our hand-made
 # jets and once with NumPy operations (for the library's `Jet` and for the bicomplex step,
 # which shares no code with either: notebook 2).
+
 
 # %%
 def f_by_hand(x):
@@ -130,8 +133,13 @@ def f_by_hand(x):
     right = jet_linear(x, lambda part, lead: part[..., 1:])
     s = jet_chain(jet_mul(left, right), np.sin, np.cos, lambda a: -np.sin(a))
     square = jet_mul(x, x)
-    total = tuple(u + 0.5 * w for u, w in zip(jet_linear(s, lambda p, lead: p.sum(axis=-1)),
-                                             jet_linear(square, lambda p, lead: p.sum(axis=-1))))
+    total = tuple(
+        u + 0.5 * w
+        for u, w in zip(
+            jet_linear(s, lambda p, lead: p.sum(axis=-1)),
+            jet_linear(square, lambda p, lead: p.sum(axis=-1)),
+        )
+    )
     return total
 
 
@@ -145,10 +153,10 @@ I, J = pair_indices(K)
 
 value, g_K, c = f_by_hand(seed(theta, V))
 H_K = np.zeros((K, K))
-H_K[I, J] = H_K[J, I] = c                                       # Hessian form -> matrix
+H_K[I, J] = H_K[J, I] = c  # Hessian form -> matrix
 
-library = f(Jet(theta, V))                                      # the library's K-jet
-_, b1, b12 = hd.bicomplex_directional(f, theta, V[I], V[J])     # P bicomplex evaluations
+library = f(Jet(theta, V))  # the library's K-jet
+_, b1, b12 = hd.bicomplex_directional(f, theta, V[I], V[J])  # P bicomplex evaluations
 print("g̃ = V g:      by hand", g_K, "\n               library", library.first)
 print("H̃ = V H Vᵀ by hand:\n", H_K, "\nlibrary:\n", library.hessian())
 assert_close(g_K, library.first, np.float64, "exact", "g̃: by hand vs hyperdual.Jet")
@@ -229,6 +237,7 @@ assert copies == [K + 1] * K
 # layer-sized products each call computed — its output's size over the size of one output
 # matrix. A stacked call counts as the products it stacks.
 
+
 # %%
 @contextlib.contextmanager
 def counting_matmuls():
@@ -247,7 +256,7 @@ def counting_matmuls():
     def counted(p, lead_p, q, lead_q):
         return count(original(p, lead_p, q, lead_q))
 
-    counted.cross = lambda b, q: count(original.cross(b, q))     # the jet's K² cross terms
+    counted.cross = lambda b, q: count(original.cross(b, q))  # the jet's K² cross terms
     counted.stack_right = original.stack_right
     bilinear._matmul_parts = counted
     try:
@@ -265,8 +274,13 @@ def layer_by_layer(model, x_theta, X):
         params = tuple(tensors[f"{name}.{p}"] for p, _ in layer.param_shapes())
         with counting_matmuls() as tally:
             h = layer.forward(params, h)
-        rows.append((name, tally["products"],
-                     [None if part is None else part.shape[0] for part in h.parts[1:]]))
+        rows.append(
+            (
+                name,
+                tally["products"],
+                [None if part is None else part.shape[0] for part in h.parts[1:]],
+            )
+        )
     return rows
 
 
@@ -276,14 +290,16 @@ def pairs_seed(theta, V):
     I, J = pair_indices(V.shape[0])
     return HyperDual.from_parts((theta, V[I], V[J], np.zeros((1,) + theta.shape)))
 
+
 # %% [markdown]
 # A small network: 20 inputs, two hidden `Tanh` layers of 16 units, 5 classes, a batch of
 # 32; $K = 8$ random directions.
 
 # %%
 n_in, width, C, N = 20, 16, 5, 32
-model = Sequential([Dense(n_in, width), Tanh(), Dense(width, width), Tanh(), Dense(width, C)],
-                   input_shape=(n_in,))
+model = Sequential(
+    [Dense(n_in, width), Tanh(), Dense(width, width), Tanh(), Dense(width, C)], input_shape=(n_in,)
+)
 theta = model.init_params(seed=0) + 0.1 * rng.normal(size=model.num_params)  # no zero bias
 X, y = rng.normal(size=(N, n_in)), rng.integers(0, C, size=N)
 D, K = model.num_params, 8
@@ -294,11 +310,15 @@ jet_rows = layer_by_layer(model, Jet(theta, V), X)
 pair_rows = layer_by_layer(model, pairs_seed(theta, V), X)
 
 print(f"D = {D}, K = {K}, P = {P}")
-print(f"{'layer':8s} {'jet: products':>14s} {'parts (first, second)':>22s}   "
-      f"{'pairs: products':>15s} {'parts (ε1, ε2, ε1ε2)':>21s}")
+print(
+    f"{'layer':8s} {'jet: products':>14s} {'parts (first, second)':>22s}   "
+    f"{'pairs: products':>15s} {'parts (ε1, ε2, ε1ε2)':>21s}"
+)
 for (name, jet_products, jet_parts), (_, pair_products, pair_parts) in zip(jet_rows, pair_rows):
-    print(f"{name:8s} {jet_products:14d} {str(jet_parts):>22s}   {pair_products:15d} "
-          f"{str(pair_parts):>21s}")
+    print(
+        f"{name:8s} {jet_products:14d} {str(jet_parts):>22s}   {pair_products:15d} "
+        f"{str(pair_parts):>21s}"
+    )
 
 # %% [markdown]
 # The counted products are the formulas exactly, and a `Tanh` makes no matrix products at
@@ -312,9 +332,11 @@ for (name, jet_products, _), (_, pair_products, _) in zip(jet_rows, pair_rows):
     assert pair_products == expected_pairs.get(name, 0), name
 total_jet = sum(row[1] for row in jet_rows)
 total_pairs = sum(row[1] for row in pair_rows)
-print(f"whole network: {total_pairs} products for the pairs, {total_jet} for the jet "
-      f"({total_pairs / total_jet:.1f}x); per hidden layer {7 * P + 2} vs {1 + K + 3 * P} "
-      f"(→ 7/3 for large K)")
+print(
+    f"whole network: {total_pairs} products for the pairs, {total_jet} for the jet "
+    f"({total_pairs / total_jet:.1f}x); per hidden layer {7 * P + 2} vs {1 + K + 3 * P} "
+    f"(→ 7/3 for large K)"
+)
 print(f"ε-arrays carried by a hidden activation: pairs {3 * P}, jet {K + P}")
 assert [p for p in jet_rows[-1][2]] == [K, P] and pair_rows[-1][2] == [P, P, P]
 
@@ -323,6 +345,7 @@ assert [p for p in jet_rows[-1][2]] == [K, P] and pair_rows[-1][2] == [P, P, P]
 # its load). `hd.projected_hessian` evaluates the jet; `hd.directional` with the pairs
 # $(V[I], V[J])$ evaluates the pairs in one call (the pair axis, notebook 3). On a larger
 # batch, so that the matrix products dominate:
+
 
 # %%
 def best_time(fn, repeat=5):
@@ -365,8 +388,9 @@ for K_t in (2, 4, 8, 16):
 
 # %%
 x_theta = Jet(theta, V)
-print("θ's parts:", "real", x_theta.real.shape, "first", x_theta.first.shape,
-      "second", x_theta.second)
+print(
+    "θ's parts:", "real", x_theta.real.shape, "first", x_theta.first.shape, "second", x_theta.second
+)
 assert x_theta.second is None
 
 # %% [markdown]
@@ -385,7 +409,7 @@ assert x_theta.second is None
 # $\theta + \sum_k v_k\varepsilon_k$ and multiply.
 
 # %%
-W1 = x_theta[: n_in * width].reshape(width, n_in)          # the first weight: a Jet slice
+W1 = x_theta[: n_in * width].reshape(width, n_in)  # the first weight: a Jet slice
 first_layer = X @ W1.T
 print("first layer's output: first", first_layer.first.shape, "second", first_layer.second)
 after_tanh = np.tanh(first_layer)
@@ -398,6 +422,7 @@ assert first_layer.second is None and after_tanh.second.shape == (P, N, width)
 # On the network above: the jet (`hd.projected_hessian`), the $P$ pairs (`hd.directional`),
 # and the bicomplex step (`hd.bicomplex_directional`: one bicomplex evaluation per pair,
 # separate closed forms for every function, no rule table).
+
 
 # %%
 def f_net(t):
@@ -417,11 +442,15 @@ H_bicomplex[I, J] = H_bicomplex[J, I] = b12
 
 print(f"f(θ) = {float(value):.12f}")
 print("H̃ (jet), first three rows:\n", np.array2string(H_jet[:3], precision=3))
-print(f"relative error of H̃: jet vs pairs {relative_error(H_jet, H_pairs):.1e}, "
-      f"jet vs bicomplex {relative_error(H_jet, H_bicomplex):.1e}, "
-      f"pairs vs bicomplex {relative_error(H_pairs, H_bicomplex):.1e}")
-print(f"relative error of g̃: jet vs pairs {relative_error(g_jet, d1[I == J]):.1e}, "
-      f"jet vs bicomplex {relative_error(g_jet, b1[I == J]):.1e}")
+print(
+    f"relative error of H̃: jet vs pairs {relative_error(H_jet, H_pairs):.1e}, "
+    f"jet vs bicomplex {relative_error(H_jet, H_bicomplex):.1e}, "
+    f"pairs vs bicomplex {relative_error(H_pairs, H_bicomplex):.1e}"
+)
+print(
+    f"relative error of g̃: jet vs pairs {relative_error(g_jet, d1[I == J]):.1e}, "
+    f"jet vs bicomplex {relative_error(g_jet, b1[I == J]):.1e}"
+)
 assert_close(H_jet, H_pairs, np.float64, "exact", "H̃: jet vs pairs")
 assert_close(H_jet, H_bicomplex, np.float64, "exact", "H̃: jet vs bicomplex step")
 assert_close(H_pairs, H_bicomplex, np.float64, "exact", "H̃: pairs vs bicomplex step")
@@ -459,18 +488,22 @@ assert np.array_equal(H_jet, H_jet.T)
 v = rng.normal(size=D)
 line_jet = f_net(Jet(theta, v[None]))
 line_pair = f_net(HyperDual(theta, v, v))
-print(f"jet:  {float(line_jet.real):.15f} {line_jet.first.item():.15f} "
-      f"{line_jet.second.item():.15f}")
-print(f"pair: {float(line_pair.real):.15f} {line_pair.eps1.item():.15f} "
-      f"{line_pair.eps12.item():.15f}")
+print(
+    f"jet:  {float(line_jet.real):.15f} {line_jet.first.item():.15f} {line_jet.second.item():.15f}"
+)
+print(
+    f"pair: {float(line_pair.real):.15f} {line_pair.eps1.item():.15f} {line_pair.eps12.item():.15f}"
+)
 logits_jet = model.forward(Jet(theta, v[None]), X)
 logits_pair = model.forward(HyperDual(theta, v, v), X)
 arrays_jet = sum(part.shape[0] for part in logits_jet.parts[1:])
 arrays_pair = sum(part.shape[0] for part in logits_pair.parts[1:])
 print(f"ε-arrays of the logits: jet {arrays_jet}, pair {arrays_pair} (ε1 and ε2 are equal)")
-assert (np.allclose([line_jet.first.item(), line_jet.second.item()],
-                    [line_pair.eps1.item(), line_pair.eps12.item()], rtol=1e-14)
-        and (arrays_jet, arrays_pair) == (2, 3))
+assert np.allclose(
+    [line_jet.first.item(), line_jet.second.item()],
+    [line_pair.eps1.item(), line_pair.eps12.item()],
+    rtol=1e-14,
+) and (arrays_jet, arrays_pair) == (2, 3)
 
 # %% [markdown]
 # **Try it 2:** replace both `Tanh` layers by `ReLU`. ReLU is piecewise linear: its rule has
@@ -488,14 +521,18 @@ assert (np.allclose([line_jet.first.item(), line_jet.second.item()],
 # $c$ is still `None`. From then on it is a hidden layer like before.
 
 # %% tags=["solution"]
-relu_model = Sequential([Dense(n_in, width), ReLU(), Dense(width, width), ReLU(),
-                         Dense(width, C)], input_shape=(n_in,))
+relu_model = Sequential(
+    [Dense(n_in, width), ReLU(), Dense(width, width), ReLU(), Dense(width, C)], input_shape=(n_in,)
+)
 relu_rows = layer_by_layer(relu_model, Jet(theta, V), X)
 for name, products, parts in relu_rows:
     print(f"{name:8s} {products:4d} products, parts {parts}")
 seconds = [parts[1] for _, _, parts in relu_rows]
-assert (seconds == [None, None, P, P, P] and relu_rows[2][1] == 1 + 2 * K + K * K
-        and relu_rows[4][1] == 1 + K + 3 * P)
+assert (
+    seconds == [None, None, P, P, P]
+    and relu_rows[2][1] == 1 + 2 * K + K * K
+    and relu_rows[4][1] == 1 + K + 3 * P
+)
 
 # %% [markdown]
 # **Try it 3:** the chain rule composes. Applying `jet_chain` for $g = \sin$ and then for
@@ -510,14 +547,19 @@ assert (seconds == [None, None, P, P, P] and relu_rows[2][1] == 1 + 2 * K + K * 
 K3 = 3
 x = (rng.normal(size=4), rng.normal(size=(K3, 4)), rng.normal(size=(K3 * (K3 + 1) // 2, 4)))
 twice = jet_chain(jet_chain(x, np.sin, np.cos, lambda a: -np.sin(a)), np.exp, np.exp, np.exp)
-once = jet_chain(x, lambda a: np.exp(np.sin(a)),
-                 lambda a: np.exp(np.sin(a)) * np.cos(a),
-                 lambda a: np.exp(np.sin(a)) * (np.cos(a) ** 2 - np.sin(a)))
+once = jet_chain(
+    x,
+    lambda a: np.exp(np.sin(a)),
+    lambda a: np.exp(np.sin(a)) * np.cos(a),
+    lambda a: np.exp(np.sin(a)) * (np.cos(a) ** 2 - np.sin(a)),
+)
 library = np.exp(np.sin(Jet(*x)))
 for part_twice, part_once, part_library in zip(twice, once, library.parts):
     print(np.max(np.abs(part_twice - part_once)), np.max(np.abs(part_twice - part_library)))
-assert all(np.allclose(u, w, rtol=1e-14, atol=1e-15) and np.allclose(u, z, rtol=1e-14, atol=1e-15)
-           for u, w, z in zip(twice, once, library.parts))
+assert all(
+    np.allclose(u, w, rtol=1e-14, atol=1e-15) and np.allclose(u, z, rtol=1e-14, atol=1e-15)
+    for u, w, z in zip(twice, once, library.parts)
+)
 
 # %% [markdown]
 # Next: [5. FoMoH, FoMoH-BP and FGD on Rosenbrock](05_fomoh_on_rosenbrock.ipynb), where

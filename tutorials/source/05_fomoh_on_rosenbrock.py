@@ -46,7 +46,7 @@ from optimizers.problems import (
 )
 from paper_experiments import rosenbrock as R
 
-rng = np.random.default_rng(0)   # the seed for every random number in this notebook
+rng = np.random.default_rng(0)  # the seed for every random number in this notebook
 
 # %% [markdown]
 # ## 1. The function, its gradient and its Hessian
@@ -64,10 +64,10 @@ print("g  =", g0)
 print("H  =\n", H0, "\neigenvalues of H:", np.linalg.eigvalsh(H0))
 
 v = rng.standard_normal(2)
-value, slope, _, curvature = hd.directional(rosenbrock, theta0, v)   # one pass, pair (v, v)
+value, slope, _, curvature = hd.directional(rosenbrock, theta0, v)  # one pass, pair (v, v)
 assert_close(slope, g0 @ v, np.float64, "exact", "∇f·v")
 assert_close(curvature, v @ H0 @ v, np.float64, "exact", "vᵀHv")
-assert np.all(np.linalg.eigvalsh(H0) > 0)        # H is positive definite at θ0
+assert np.all(np.linalg.eigvalsh(H0) > 0)  # H is positive definite at θ0
 
 # %% [markdown]
 # ## 2. One step of each method, written out — and the same step from `optimizers`
@@ -81,15 +81,15 @@ assert np.all(np.linalg.eigvalsh(H0) > 0)        # H is positive definite at θ0
 
 # %%
 seed = 7
-v = np.random.default_rng(seed).standard_normal((1, 2))[0]      # FGD's and FoMoH's direction
-V = np.random.default_rng(seed).standard_normal((2, 2))         # FoMoH-2D's two directions
+v = np.random.default_rng(seed).standard_normal((1, 2))[0]  # FGD's and FoMoH's direction
+V = np.random.default_rng(seed).standard_normal((2, 2))  # FoMoH-2D's two directions
 
 by_hand = {
-    "FGD":      -1e-3 * (g0 @ v) * v,                             # η = 1e-3
-    "FoMoH":    -(g0 @ v) / abs(v @ H0 @ v) * v,                  # η = 1
+    "FGD": -1e-3 * (g0 @ v) * v,  # η = 1e-3
+    "FoMoH": -(g0 @ v) / abs(v @ H0 @ v) * v,  # η = 1
     "FoMoH-BP": -(g0 @ g0) / abs(g0 @ H0 @ g0) * g0,
     "FoMoH-2D": -V.T @ np.linalg.solve(V @ H0 @ V.T, V @ g0),
-    "Newton":   -np.linalg.solve(H0, g0),
+    "Newton": -np.linalg.solve(H0, g0),
 }
 library = {
     "FGD": optimizers.FGD(lr=1e-3, seed=seed),
@@ -113,8 +113,9 @@ for name, opt in library.items():
 #   $K = 1$ up to $K = D$ in 10 dimensions.)
 
 # %%
-assert np.allclose(by_hand["FoMoH-BP"] / np.linalg.norm(by_hand["FoMoH-BP"]),
-                   -g0 / np.linalg.norm(g0), rtol=1e-12)
+assert np.allclose(
+    by_hand["FoMoH-BP"] / np.linalg.norm(by_hand["FoMoH-BP"]), -g0 / np.linalg.norm(g0), rtol=1e-12
+)
 assert np.allclose(by_hand["FoMoH-2D"], by_hand["Newton"], rtol=1e-10)
 
 # %% [markdown]
@@ -138,13 +139,14 @@ assert np.allclose(by_hand["FoMoH-2D"], by_hand["Newton"], rtol=1e-10)
 # line each. We first check that these vectorised formulas give, sample for sample, the steps
 # the optimizers take (200 steps from $\theta_0$, each with a fresh direction).
 
+
 # %%
 def sampled_steps(directions, g, H, lr_fgd=1e-3):
     """Steps of FGD, FoMoH and FoMoH-2D for directions (N, 2) (FoMoH-2D pairs them up)."""
-    slope = directions @ g                                   # g·v, shape (N,)
+    slope = directions @ g  # g·v, shape (N,)
     curv = np.einsum("ni,ij,nj->n", directions, H, directions)  # vᵀHv, shape (N,)
-    pairs = directions.reshape(-1, 2, 2)                    # N/2 matrices V (2, 2)
-    HV = pairs @ H @ pairs.transpose(0, 2, 1)               # V H Vᵀ, shape (N/2, 2, 2)
+    pairs = directions.reshape(-1, 2, 2)  # N/2 matrices V (2, 2)
+    HV = pairs @ H @ pairs.transpose(0, 2, 1)  # V H Vᵀ, shape (N/2, 2, 2)
     kappa = np.linalg.solve(HV, (pairs @ g)[..., None])[..., 0]
     return {
         "FGD": -lr_fgd * slope[:, None] * directions,
@@ -155,9 +157,11 @@ def sampled_steps(directions, g, H, lr_fgd=1e-3):
 
 n_check = 200
 check = sampled_steps(np.random.default_rng(seed).standard_normal((2 * n_check, 2)), g0, H0)
-for name, opt in [("FGD", optimizers.FGD(lr=1e-3, seed=seed)),
-                  ("FoMoH", optimizers.FoMoH(lr=1.0, seed=seed)),
-                  ("FoMoH-2D", optimizers.FoMoHKD(K=2, lr=1.0, seed=seed))]:
+for name, opt in [
+    ("FGD", optimizers.FGD(lr=1e-3, seed=seed)),
+    ("FoMoH", optimizers.FoMoH(lr=1.0, seed=seed)),
+    ("FoMoH-2D", optimizers.FoMoHKD(K=2, lr=1.0, seed=seed)),
+]:
     steps = np.array([opt.step(rosenbrock, theta0)[0] - theta0 for _ in range(n_check)])
     expected = check[name][:n_check] if name != "FoMoH-2D" else check[name]
     assert np.allclose(steps, expected, rtol=1e-9, atol=1e-13), name
@@ -202,22 +206,31 @@ centre = newton / 2
 radii = np.sqrt(centre @ H0 @ centre / lam)
 phi = np.linspace(0, 2 * np.pi, 400)
 ellipse = theta0 + centre + (np.stack([np.cos(phi), np.sin(phi)], axis=1) * radii) @ Q.T
-assert np.allclose([(e - theta0) @ H0 @ (e - theta0) + (e - theta0) @ g0 for e in ellipse], 0,
-                   atol=1e-12)
+assert np.allclose(
+    [(e - theta0) @ H0 @ (e - theta0) + (e - theta0) @ g0 for e in ellipse], 0, atol=1e-12
+)
 
 lo, hi = ellipse.min(axis=0) - 0.03, ellipse.max(axis=0) + 0.03
 xs, ys = np.linspace(lo[0], hi[0], 300), np.linspace(lo[1], hi[1], 300)
 X, Y = np.meshgrid(xs, ys)
-Z = 100 * (Y - X ** 2) ** 2 + (1 - X) ** 2
+Z = 100 * (Y - X**2) ** 2 + (1 - X) ** 2
 
-colors = {"FGD": "tab:green", "FoMoH": "tab:blue", "FoMoH-BP": "tab:orange",
-          "FoMoH-2D": "tab:purple", "Newton": "red"}
+colors = {
+    "FGD": "tab:green",
+    "FoMoH": "tab:blue",
+    "FoMoH-BP": "tab:orange",
+    "FoMoH-2D": "tab:purple",
+    "Newton": "red",
+}
 # Newton first (wide, dashed, underneath), FoMoH-2D on top (thin, its tip circled): the two
 # steps coincide, and each must stay visible.
-arrows = {"Newton": (newton, "step"), "FoMoH-BP": (bp, "step"),
-          "FGD": (mean["FGD"], "mean step, along FoMoH-BP's"),
-          "FoMoH": (mean["FoMoH"], "mean step"),
-          "FoMoH-2D": (mean["FoMoH-2D"], "mean step = Newton's; tip circled")}
+arrows = {
+    "Newton": (newton, "step"),
+    "FoMoH-BP": (bp, "step"),
+    "FGD": (mean["FGD"], "mean step, along FoMoH-BP's"),
+    "FoMoH": (mean["FoMoH"], "mean step"),
+    "FoMoH-2D": (mean["FoMoH-2D"], "mean step = Newton's; tip circled"),
+}
 fig, ax = plt.subplots(figsize=(8, 6))
 ax.contour(X, Y, np.log10(Z), levels=25, cmap="Greys", linewidths=0.6)
 for name in ("FGD", "FoMoH"):
@@ -227,13 +240,23 @@ ax.plot(*ellipse.T, "k:", lw=1, label=r"$s^\top H s + g\cdot s = 0$")
 widths = {"Newton": 5, "FGD": 3.5, "FoMoH-2D": 1.5}
 for z, (name, (step, what)) in enumerate(arrows.items()):
     dashed = name == "Newton"
-    ax.annotate("", xy=theta0 + step, xytext=theta0, zorder=5 + z,
-                arrowprops=dict(arrowstyle="->", color=colors[name], lw=widths.get(name, 2),
-                                ls="--" if dashed else "-", alpha=0.6 if dashed else 1))
-    ax.plot([], [], color=colors[name], lw=2, ls="--" if dashed else "-",
-            label=f"{name} ({what})")
-ax.plot(*(theta0 + mean["FoMoH-2D"]), "o", ms=14, mfc="none", mec=colors["FoMoH-2D"], mew=2,
-        zorder=20)
+    ax.annotate(
+        "",
+        xy=theta0 + step,
+        xytext=theta0,
+        zorder=5 + z,
+        arrowprops=dict(
+            arrowstyle="->",
+            color=colors[name],
+            lw=widths.get(name, 2),
+            ls="--" if dashed else "-",
+            alpha=0.6 if dashed else 1,
+        ),
+    )
+    ax.plot([], [], color=colors[name], lw=2, ls="--" if dashed else "-", label=f"{name} ({what})")
+ax.plot(
+    *(theta0 + mean["FoMoH-2D"]), "o", ms=14, mfc="none", mec=colors["FoMoH-2D"], mew=2, zorder=20
+)
 ax.plot(*theta0, "ko", ms=4, zorder=6)
 ax.set_xlim(lo[0], hi[0])
 ax.set_ylim(lo[1], hi[1])
@@ -278,21 +301,36 @@ plt.show()
 n_starts = 5
 slow = ["FGD (η=1e-3)", "SGD (momentum 0.9)", "Adam", "FoMoH", "FoMoH-BP"]
 fast = ["FoMoH-2D", "Newton"]
-result = R.convergence(D=2, n_starts=n_starts, iterations=400, seed=0,
-                       methods={label: R.METHODS_2D[label] for label in slow})
-quick = R.convergence(D=2, n_starts=n_starts, iterations=40, seed=0,
-                      methods={label: R.METHODS_2D[label] for label in fast})
-for key in ("losses", "jitter", "seconds"):     # same starts, same seeds: one table
+result = R.convergence(
+    D=2,
+    n_starts=n_starts,
+    iterations=400,
+    seed=0,
+    methods={label: R.METHODS_2D[label] for label in slow},
+)
+quick = R.convergence(
+    D=2,
+    n_starts=n_starts,
+    iterations=40,
+    seed=0,
+    methods={label: R.METHODS_2D[label] for label in fast},
+)
+for key in ("losses", "jitter", "seconds"):  # same starts, same seeds: one table
     result[key].update(quick[key])
 summary = R.summarise(result)
 
-print(f"{'method':20s} {'iterations':>10s} {'median final f':>15s} {'runs < 1e-10':>13s} "
-      f"{'median its to 1e-10':>20s}")
+print(
+    f"{'method':20s} {'iterations':>10s} {'median final f':>15s} {'runs < 1e-10':>13s} "
+    f"{'median its to 1e-10':>20s}"
+)
 for label, row in summary.items():
     its = row["median_iterations_to_1e-10"]
     its = "-" if its is None or not np.isfinite(its) else f"{its:.0f}"
-    print(f"{label:20s} {result['losses'][label].shape[1] - 1:10d} "
-          f"{row['median_final_loss']:15.3e} {row['runs_reaching_1e-10']:13d} {its:>20s}")
+    print(
+        f"{label:20s} {result['losses'][label].shape[1] - 1:10d} "
+        f"{row['median_final_loss']:15.3e} {row['runs_reaching_1e-10']:13d} {its:>20s}"
+    )
+
 
 # %%
 def plot_runs(result, colors, title):
@@ -304,8 +342,13 @@ def plot_runs(result, colors, title):
             ax.plot(t, np.maximum(row[1:], R.LOSS_FLOOR), color=colors[label], alpha=0.2, lw=0.7)
         median_run = np.argsort(L[:, -1], kind="stable")[(len(L) - 1) // 2]
         style = dict(ls=":", lw=2.5) if label == "Newton" else dict(lw=2)
-        ax.plot(t, np.maximum(L[median_run, 1:], R.LOSS_FLOOR), color=colors[label],
-                label=label, **style)
+        ax.plot(
+            t,
+            np.maximum(L[median_run, 1:], R.LOSS_FLOOR),
+            color=colors[label],
+            label=label,
+            **style,
+        )
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlabel("iteration")
@@ -340,7 +383,7 @@ assert summary["FoMoH-2D"]["runs_reaching_1e-10"] == n_starts
 assert summary["Newton"]["runs_reaching_1e-10"] == n_starts
 assert summary["FoMoH-2D"]["median_iterations_to_1e-10"] <= 10
 hits = {label: [int(np.argmax(row < 1e-10)) for row in result["losses"][label]] for label in fast}
-assert hits["FoMoH-2D"] == hits["Newton"]            # start by start, the same iteration
+assert hits["FoMoH-2D"] == hits["Newton"]  # start by start, the same iteration
 assert med["FoMoH"] < 1e-6
 for first_order in ["FGD (η=1e-3)", "SGD (momentum 0.9)", "Adam"]:
     assert med["FoMoH"] < 1e-3 * med[first_order], first_order
@@ -383,16 +426,19 @@ H_ind = rosenbrock_hessian(theta_ind)
 print("eigenvalues of H:", np.linalg.eigvalsh(H_ind))
 directions = rng.standard_normal((2000, 2))
 curv = np.einsum("ni,ij,nj->n", directions, H_ind, directions)
-s_abs = -((directions @ g_ind) / np.abs(curv))[:, None] * directions       # FoMoH
-s_signed = -((directions @ g_ind) / curv)[:, None] * directions            # without | |
+s_abs = -((directions @ g_ind) / np.abs(curv))[:, None] * directions  # FoMoH
+s_signed = -((directions @ g_ind) / curv)[:, None] * directions  # without | |
 quad = np.einsum("ni,ij,nj->n", s_abs, H_ind, s_abs)
 negative = curv < 0
-print(f"{negative.mean():.0%} of the directions have negative curvature; uphill steps: "
-      f"FoMoH {np.mean(s_abs @ g_ind > 0):.0%}, without |·| {np.mean(s_signed @ g_ind > 0):.0%}")
+print(
+    f"{negative.mean():.0%} of the directions have negative curvature; uphill steps: "
+    f"FoMoH {np.mean(s_abs @ g_ind > 0):.0%}, without |·| {np.mean(s_signed @ g_ind > 0):.0%}"
+)
 scale = np.abs(s_abs @ g_ind).max()
 assert np.all(s_abs @ g_ind < 0) and np.all(s_signed[negative] @ g_ind > 0)
-assert (np.allclose((quad + s_abs @ g_ind)[~negative], 0, atol=1e-10 * scale)
-        and np.allclose((quad - s_abs @ g_ind)[negative], 0, atol=1e-10 * scale))
+assert np.allclose((quad + s_abs @ g_ind)[~negative], 0, atol=1e-10 * scale) and np.allclose(
+    (quad - s_abs @ g_ind)[negative], 0, atol=1e-10 * scale
+)
 
 # %% [markdown]
 # **Try it 2:** multiply $f$ by 10. What happens to one step of FGD and of FoMoH (same seed,
@@ -405,14 +451,17 @@ assert (np.allclose((quad + s_abs @ g_ind)[~negative], 0, atol=1e-10 * scale)
 # retuned whenever the scale of $f$ changes. FoMoH's step divides the slope by the curvature;
 # both scale by 10, and the step does not change.
 
+
 # %% tags=["solution"]
 def f_times_10(theta):
     return 10 * rosenbrock(theta)
 
 
 steps_by_scale = {}
-for name, make in [("FGD", lambda: optimizers.FGD(lr=1e-3, seed=3)),
-                   ("FoMoH", lambda: optimizers.FoMoH(lr=1.0, seed=3))]:
+for name, make in [
+    ("FGD", lambda: optimizers.FGD(lr=1e-3, seed=3)),
+    ("FoMoH", lambda: optimizers.FoMoH(lr=1.0, seed=3)),
+]:
     plain = make().step(rosenbrock, theta0)[0] - theta0
     scaled = make().step(f_times_10, theta0)[0] - theta0
     steps_by_scale[name] = (plain, scaled)

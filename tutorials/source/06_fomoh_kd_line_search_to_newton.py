@@ -40,10 +40,10 @@ from optimizers.problems import (
 )
 from paper_experiments import rosenbrock as R
 
-rng = np.random.default_rng(0)   # the seed for every random number in this notebook
+rng = np.random.default_rng(0)  # the seed for every random number in this notebook
 
 D = 10
-theta = np.random.default_rng(0).standard_normal((5, D))[0]   # the first start of Figure 2
+theta = np.random.default_rng(0).standard_normal((5, D))[0]  # the first start of Figure 2
 f0, g = rosenbrock_value_and_grad(theta)
 H = rosenbrock_hessian(theta)
 print("f(θ) =", f0, "\neigenvalues of H:", np.round(np.linalg.eigvalsh(H), 1))
@@ -74,8 +74,16 @@ print("step =", np.round(step_by_hand, 4))
 
 # %%
 step, info = hyperplane_step(rosenbrock, theta, V, lr=1.0)
-print("kappa", info.kappa, "\neigenvalues of H̃", info.eigenvalues,
-      "\ncondition", f"{info.condition:.1f}", " jitter", info.jitter)
+print(
+    "kappa",
+    info.kappa,
+    "\neigenvalues of H̃",
+    info.eigenvalues,
+    "\ncondition",
+    f"{info.condition:.1f}",
+    " jitter",
+    info.jitter,
+)
 assert np.allclose(step, step_by_hand, rtol=1e-12, atol=1e-15)
 assert info.jitter == 0.0
 
@@ -107,11 +115,17 @@ assert np.allclose(V @ (g + H @ step), 0.0, atol=1e-9 * np.abs(V @ g).max())
 # %%
 seed = 3
 cases = {
-    "FoMoH": (optimizers.FoMoH(seed=seed),
-              np.random.default_rng(seed).standard_normal((1, D)), "abs"),
+    "FoMoH": (
+        optimizers.FoMoH(seed=seed),
+        np.random.default_rng(seed).standard_normal((1, D)),
+        "abs",
+    ),
     "FoMoH-BP": (optimizers.FoMoHBP(seed=seed), g[None, :], "abs"),
-    "FoMoH-4D": (optimizers.FoMoHKD(K=4, seed=seed),
-                 np.random.default_rng(seed).standard_normal((4, D)), "solve"),
+    "FoMoH-4D": (
+        optimizers.FoMoHKD(K=4, seed=seed),
+        np.random.default_rng(seed).standard_normal((4, D)),
+        "solve",
+    ),
     "Newton": (optimizers.Newton(), np.eye(D), "solve"),
 }
 for name, (opt, V_case, curvature) in cases.items():
@@ -155,28 +169,35 @@ for _ in range(200):
     conds.append(np.linalg.cond(V))
     errors.append(np.linalg.norm(step - newton_step) / np.linalg.norm(newton_step))
 conds, errors = np.array(conds), np.array(errors)
-bound = conds ** 2 * np.linalg.cond(H) * np.finfo(float).eps
-exponent = np.polyfit(np.log(conds), np.log(errors), 1)[0]      # errors ∝ cond(V)^exponent
+bound = conds**2 * np.linalg.cond(H) * np.finfo(float).eps
+exponent = np.polyfit(np.log(conds), np.log(errors), 1)[0]  # errors ∝ cond(V)^exponent
 print(f"cond(H) = {np.linalg.cond(H):.1f};  cond(V) from {conds.min():.0f} to {conds.max():.0f}")
 print(f"relative difference to Newton: from {errors.min():.1e} to {errors.max():.1e}")
 print(f"least-squares fit of log(error) on log(cond V): error ∝ cond(V)^{exponent:.2f}")
-print(f"error / worst-case bound: median {np.median(errors / bound):.1e}, "
-      f"largest {np.max(errors / bound):.1e}")
+print(
+    f"error / worst-case bound: median {np.median(errors / bound):.1e}, "
+    f"largest {np.max(errors / bound):.1e}"
+)
 
 fig, ax = plt.subplots(figsize=(6, 3.8))
 ax.loglog(conds, errors, ".", alpha=0.6, label="200 draws of V")
 c = np.sort(conds)
 ax.loglog(c, np.median(errors / conds) * c, "k:", label=r"$\propto$ cond(V)")
 ax.loglog(c, np.median(errors / conds**2) * c**2, "k--", label=r"$\propto$ cond(V)$^2$")
-ax.loglog(c, c**2 * np.linalg.cond(H) * np.finfo(float).eps, "r-", lw=1,
-          label=r"cond(V)$^2$ cond(H) $\epsilon_{\rm mach}$")
+ax.loglog(
+    c,
+    c**2 * np.linalg.cond(H) * np.finfo(float).eps,
+    "r-",
+    lw=1,
+    label=r"cond(V)$^2$ cond(H) $\epsilon_{\rm mach}$",
+)
 ax.set(xlabel="cond(V)", ylabel="relative difference to Newton's step")
 ax.legend(fontsize=8)
 plt.show()
 
-assert np.all(errors < bound)                  # the worst-case bound holds...
-assert 1.2 < exponent < 1.9                    # ...and the typical error grows faster than
-                                               # cond(V), slower than cond(V)²
+assert np.all(errors < bound)  # the worst-case bound holds...
+assert 1.2 < exponent < 1.9  # ...and the typical error grows faster than
+# cond(V), slower than cond(V)²
 
 # %% [markdown]
 # What the numbers show: the errors grow faster than $\text{cond}(V)$ — the fitted exponent,
@@ -202,14 +223,14 @@ assert 1.2 < exponent < 1.9                    # ...and the typical error grows 
 # Newton's at $K = D$. On average over random planes it grows smoothly.
 
 # %%
-theta_near = 1 + 0.2 * np.random.default_rng(0).standard_normal(D)   # near the minimum
+theta_near = 1 + 0.2 * np.random.default_rng(0).standard_normal(D)  # near the minimum
 g_near = rosenbrock_value_and_grad(theta_near)[1]
 H_near = rosenbrock_hessian(theta_near)
 assert np.all(np.linalg.eigvalsh(H_near) > 0)
 newton_decrease = 0.5 * g_near @ np.linalg.solve(H_near, g_near)
 
 n_draws = 200
-fraction = np.empty((n_draws, D))                  # decrease(K) / Newton's, K = 1..D
+fraction = np.empty((n_draws, D))  # decrease(K) / Newton's, K = 1..D
 for n in range(n_draws):
     W = rng.standard_normal((D, D))
     for K in range(1, D + 1):
@@ -217,7 +238,7 @@ for n in range(n_draws):
         fraction[n, K - 1] = 0.5 * gK @ np.linalg.solve(HK, gK) / newton_decrease
 
 assert np.all(np.diff(fraction, axis=1) > -1e-12)  # nested planes: never worse
-assert np.allclose(fraction[:, -1], 1.0)           # K = D: Newton
+assert np.allclose(fraction[:, -1], 1.0)  # K = D: Newton
 
 # the closed forms agree with one hyper-dual pass for one of the planes
 _, gK, HK = hd.projected_hessian(rosenbrock, theta_near, W[:4])
@@ -251,17 +272,27 @@ print("mean fraction by K:", np.round(fraction.mean(axis=0), 3))
 # %%
 W_draws = np.random.default_rng(1).standard_normal((n_draws, D, D))
 g_unit = g_near / np.linalg.norm(g_near)
-isotropic = np.array([[np.linalg.norm(np.linalg.lstsq(W[:K].T, g_unit, rcond=None)[0] @ W[:K]) ** 2
-                       for K in range(1, D + 1)] for W in W_draws])   # ‖P_W g‖²/‖g‖², H = I
+isotropic = np.array(
+    [
+        [
+            np.linalg.norm(np.linalg.lstsq(W[:K].T, g_unit, rcond=None)[0] @ W[:K]) ** 2
+            for K in range(1, D + 1)
+        ]
+        for W in W_draws
+    ]
+)  # ‖P_W g‖²/‖g‖², H = I
 for name, frac in [("H = I", isotropic), ("Rosenbrock H", fraction)]:
     mean, stderr = frac.mean(axis=0), frac.std(axis=0, ddof=1) / np.sqrt(n_draws)
     dev = mean - Ks / D
-    print(f"{name:13s} mean − K/D:", np.round(dev, 3), f"  (largest |deviation| = "
-          f"{np.max(np.abs(dev[:-1]) / stderr[:-1]):.1f} standard errors)")
+    print(
+        f"{name:13s} mean − K/D:",
+        np.round(dev, 3),
+        f"  (largest |deviation| = {np.max(np.abs(dev[:-1]) / stderr[:-1]):.1f} standard errors)",
+    )
     if name == "H = I":
-        assert np.all(np.abs(dev[:-1]) < 4 * stderr[:-1])     # exactly K/D in expectation
+        assert np.all(np.abs(dev[:-1]) < 4 * stderr[:-1])  # exactly K/D in expectation
     else:
-        assert np.max(np.abs(dev)) < 0.05                      # "about K/D": within 0.05 here
+        assert np.max(np.abs(dev)) < 0.05  # "about K/D": within 0.05 here
 
 
 # %% [markdown]
@@ -288,9 +319,16 @@ for label, L in result["losses"].items():
 ramp = plt.get_cmap("viridis")
 colors = {label: ramp(n / 5) for n, label in enumerate(list(methods)[:-1])}
 colors["Newton"] = "red"
-Ks_run = {"FoMoH (K=1)": 1, "FoMoH-2D": 2, "FoMoH-4D": 4, "FoMoH-6D": 6, "FoMoH-8D": 8,
-          "FoMoH-10D": 10, "Newton": 10.5}
-LO, HI = 1e-3, 1e8          # the right panel's range: the spread between K = 1 and K = 8
+Ks_run = {
+    "FoMoH (K=1)": 1,
+    "FoMoH-2D": 2,
+    "FoMoH-4D": 4,
+    "FoMoH-6D": 6,
+    "FoMoH-8D": 8,
+    "FoMoH-10D": 10,
+    "Newton": 10.5,
+}
+LO, HI = 1e-3, 1e8  # the right panel's range: the spread between K = 1 and K = 8
 fig, (ax, ax2) = plt.subplots(1, 2, figsize=(12, 4.8), width_ratios=[1.6, 1])
 for label, L in result["losses"].items():
     t = np.arange(1, L.shape[1])
@@ -303,10 +341,22 @@ for label, L in result["losses"].items():
     inside = (final >= LO) & (final <= HI)
     x_pos = np.full(len(final), Ks_run[label])
     ax2.plot(x_pos[inside], final[inside], "o", color=colors[label], alpha=0.7)
-    ax2.plot(x_pos[final < LO], np.full(np.sum(final < LO), LO), "v", color=colors[label],
-             ms=9, alpha=0.7)                               # below the axis: at the minimum
-    ax2.plot(x_pos[final > HI], np.full(np.sum(final > HI), HI), "^", color=colors[label],
-             ms=9, alpha=0.7)
+    ax2.plot(
+        x_pos[final < LO],
+        np.full(np.sum(final < LO), LO),
+        "v",
+        color=colors[label],
+        ms=9,
+        alpha=0.7,
+    )  # below the axis: at the minimum
+    ax2.plot(
+        x_pos[final > HI],
+        np.full(np.sum(final > HI), HI),
+        "^",
+        color=colors[label],
+        ms=9,
+        alpha=0.7,
+    )
     ax2.plot(Ks_run[label], np.clip(np.median(final), LO, HI), "_", color="k", ms=18, mew=2)
 ax.set_xscale("log")
 ax.set_yscale("log")
@@ -320,8 +370,9 @@ ax2.set_yscale("log")
 ax2.set_ylim(LO / 2, HI * 2)
 ax2.set_xticks(list(Ks_run.values()), ["1", "2", "4", "6", "8", "10", "N"])
 ax2.set_xlabel("K  (N = Newton)")
-ax2.set_title(f"f after {iterations} iterations (bar: median)\n"
-              f"▼: below {LO:g}, ▲: above {HI:g}", fontsize=10)
+ax2.set_title(
+    f"f after {iterations} iterations (bar: median)\n▼: below {LO:g}, ▲: above {HI:g}", fontsize=10
+)
 ax2.grid(alpha=0.3)
 fig.suptitle("FoMoH-KD on 10-D Rosenbrock")
 plt.show()
@@ -355,8 +406,12 @@ opt = optimizers.Newton()
 for _ in range(50):
     t, _ = opt.step(rosenbrock, t)
 f_t, g_t = rosenbrock_value_and_grad(t)
-print("θ =", np.round(t, 3), f"\nf = {f_t:.6f}   |∇f| = {np.linalg.norm(g_t):.1e}   "
-      f"smallest eigenvalue of H = {np.linalg.eigvalsh(rosenbrock_hessian(t))[0]:.3f}")
+print(
+    "θ =",
+    np.round(t, 3),
+    f"\nf = {f_t:.6f}   |∇f| = {np.linalg.norm(g_t):.1e}   "
+    f"smallest eigenvalue of H = {np.linalg.eigvalsh(rosenbrock_hessian(t))[0]:.3f}",
+)
 assert abs(f_t - 3.9866) < 1e-3 and np.linalg.norm(g_t) < 1e-8 and t[0] < -0.9
 assert np.all(np.linalg.eigvalsh(rosenbrock_hessian(t)) > 0)
 
@@ -365,7 +420,7 @@ assert np.all(np.linalg.eigvalsh(rosenbrock_hessian(t)) > 0)
 
 # %%
 med = {label: np.median(L[:, -1]) for label, L in result["losses"].items()}
-assert hits["FoMoH-10D"] == hits["Newton"]                  # start by start
+assert hits["FoMoH-10D"] == hits["Newton"]  # start by start
 assert sum(h is not None for h in hits["Newton"]) >= 2
 assert med["FoMoH-6D"] < med["FoMoH-4D"] < med["FoMoH-2D"] < med["FoMoH (K=1)"]
 
@@ -397,14 +452,18 @@ assert med["FoMoH-6D"] < med["FoMoH-4D"] < med["FoMoH-2D"] < med["FoMoH (K=1)"]
 # jump and settles in the local minimum $f \approx 3.99$.
 
 # %% tags=["solution"]
-variants = {"Newton, damping 10": ("newton", {"lr": 1.0, "damping": 10.0}),
-            "FoMoH-10D, |H̃|": ("fomoh-kd", {"K": 10, "lr": 1.0, "curvature": "abs"})}
+variants = {
+    "Newton, damping 10": ("newton", {"lr": 1.0, "damping": 10.0}),
+    "FoMoH-10D, |H̃|": ("fomoh-kd", {"K": 10, "lr": 1.0, "curvature": "abs"}),
+}
 rerun = R.convergence(D=D, n_starts=3, iterations=iterations, methods=variants, seed=0)
 assert np.array_equal(rerun["starts"], result["starts"][:3])
 for label, L in rerun["losses"].items():
     print(f"{label:20s} final f of starts 0, 1, 2:", "  ".join(f"{x:9.2e}" for x in L[:, -1]))
-print(f"{'plain Newton':20s} final f of starts 0, 1, 2:",
-      "  ".join(f"{x:9.2e}" for x in result["losses"]["Newton"][:3, -1]))
+print(
+    f"{'plain Newton':20s} final f of starts 0, 1, 2:",
+    "  ".join(f"{x:9.2e}" for x in result["losses"]["Newton"][:3, -1]),
+)
 damped, saddle_free = rerun["losses"]["Newton, damping 10"], rerun["losses"]["FoMoH-10D, |H̃|"]
 assert result["losses"]["Newton"][2, -1] > 1e5
 assert damped[2, -1] < 1e-10 and damped[1, -1] > 1 and abs(saddle_free[2, -1] - 3.9866) < 1e-3
@@ -427,11 +486,17 @@ V4 = rng.standard_normal((4, D))
 P = V4.T @ np.linalg.solve(V4 @ H @ V4.T, V4 @ H)
 s_newton = -np.linalg.solve(H, g)
 s_plane, _ = hyperplane_step(rosenbrock, theta, V4, lr=1.0)
-print("‖P² − P‖ =", np.linalg.norm(P @ P - P), "  ‖s_K − P s_Newton‖ =",
-      np.linalg.norm(s_plane - P @ s_newton))
-assert (np.allclose(P @ P, P, atol=1e-10)
-        and np.allclose(s_plane, P @ s_newton, rtol=1e-9, atol=1e-12)
-        and np.allclose(V4 @ H @ (s_newton - s_plane), 0, atol=1e-8 * np.abs(V4 @ g).max()))
+print(
+    "‖P² − P‖ =",
+    np.linalg.norm(P @ P - P),
+    "  ‖s_K − P s_Newton‖ =",
+    np.linalg.norm(s_plane - P @ s_newton),
+)
+assert (
+    np.allclose(P @ P, P, atol=1e-10)
+    and np.allclose(s_plane, P @ s_newton, rtol=1e-9, atol=1e-12)
+    and np.allclose(V4 @ H @ (s_newton - s_plane), 0, atol=1e-8 * np.abs(V4 @ g).max())
+)
 
 # %% [markdown]
 # Next: [7. Training: forward mode against back-propagation](07_training_forward_vs_backprop.ipynb).

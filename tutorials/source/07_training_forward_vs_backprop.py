@@ -33,7 +33,7 @@ from hyperlab.data import MissingDataError, iterate_minibatches, load_dataset
 from hyperlab.train import RunConfig, build_model, train
 from optimizers import pretty_name
 
-rng = np.random.default_rng(0)   # the seed for every random number in this notebook
+rng = np.random.default_rng(0)  # the seed for every random number in this notebook
 
 # %% [markdown]
 # ## 1. The data
@@ -46,7 +46,7 @@ rng = np.random.default_rng(0)   # the seed for every random number in this note
 # train/validation/test split. On MNIST we train on a 10,000-image subset to stay quick.
 
 # %%
-data_dir = os.environ.get("FOMOH_DATA_DIR")      # None: look in the user cache
+data_dir = os.environ.get("FOMOH_DATA_DIR")  # None: look in the user cache
 try:
     data = load_dataset("mnist", data_dir=data_dir, flatten=True, max_train=10_000)
 except MissingDataError as exc:
@@ -57,8 +57,7 @@ side = int(np.sqrt(data.input_shape[0]))
 
 fig, axes = plt.subplots(1, 10, figsize=(10, 1.3))
 for ax, c in zip(axes, range(10)):
-    ax.imshow(data.X_train[np.flatnonzero(data.y_train == c)[0]].reshape(side, side),
-              cmap="gray_r")
+    ax.imshow(data.X_train[np.flatnonzero(data.y_train == c)[0]].reshape(side, side), cmap="gray_r")
     ax.set_title(str(c))
     ax.axis("off")
 plt.show()
@@ -74,17 +73,18 @@ plt.show()
 # %%
 config = RunConfig(dataset=data.name, model="logistic_regression")
 model = build_model(config, data)
-theta = model.init_params(seed=0)                 # float64 for this check
+theta = model.init_params(seed=0)  # float64 for this check
 xb, yb = next(iterate_minibatches(data.X_train, data.y_train, 64, rng))
 print(model.summary())
+
 
 def f(th):
     return model.loss(th, xb, yb)
 
 
 v = rng.standard_normal(model.num_params)
-value, slope, _, curvature = hd.directional(f, theta, v)          # one forward pass
-loss, grad = model.value_and_grad(theta, xb, yb)                  # back-propagation
+value, slope, _, curvature = hd.directional(f, theta, v)  # one forward pass
+loss, grad = model.value_and_grad(theta, xb, yb)  # back-propagation
 print(f"loss {value:.6f}   ∇f·v {slope:.6f}   vᵀHv {curvature:.6f}")
 assert_close(value, loss, np.float64, "exact", "loss")
 assert_close(slope, grad @ v, np.float64, "exact", "∇f·v")
@@ -113,32 +113,53 @@ assert_close(curvature, v @ model.hvp(theta, xb, yb, v), np.float64, "exact", "v
 # train 10 epochs on 10,000 images, so expect far less progress).
 
 # %%
-if data.name == "digits":         # (optimizer, learning rate, batch size)
-    methods = [("fgd", 0.03, 64), ("fomoh", 0.3, 64), ("fomoh-2d", 0.2, 64),
-               ("fomoh-3d", 0.2, 64), ("fomoh-bp", 0.3, 64), ("sgd", 1.0, 64)]
+if data.name == "digits":  # (optimizer, learning rate, batch size)
+    methods = [
+        ("fgd", 0.03, 64),
+        ("fomoh", 0.3, 64),
+        ("fomoh-2d", 0.2, 64),
+        ("fomoh-3d", 0.2, 64),
+        ("fomoh-bp", 0.3, 64),
+        ("sgd", 1.0, 64),
+    ]
     epochs = 15
 else:
-    methods = [("fgd", 0.00006497, 128), ("fomoh", 0.1362, 1024), ("fomoh-2d", 0.04221, 512),
-               ("fomoh-3d", 0.1, 512), ("fomoh-bp", 0.04688, 2048), ("sgd", 0.03561, 2048)]
+    methods = [
+        ("fgd", 0.00006497, 128),
+        ("fomoh", 0.1362, 1024),
+        ("fomoh-2d", 0.04221, 512),
+        ("fomoh-3d", 0.1, 512),
+        ("fomoh-bp", 0.04688, 2048),
+        ("sgd", 0.03561, 2048),
+    ]
     epochs = 10
-    data = load_dataset("mnist", data_dir=data_dir, flatten=True, max_train=10_000,
-                        standardize=True)
-base = RunConfig(dataset=data.name, model="logistic_regression", epochs=epochs,
-                 batch_size=64, dtype="float32")
+    data = load_dataset(
+        "mnist", data_dir=data_dir, flatten=True, max_train=10_000, standardize=True
+    )
+base = RunConfig(
+    dataset=data.name, model="logistic_regression", epochs=epochs, batch_size=64, dtype="float32"
+)
 runs = {}
 for name, lr, batch_size in methods:
-    label = pretty_name(name)              # "fomoh-2d" -> "FoMoH-2D", "sgd" -> "Backprop (SGD)"
+    label = pretty_name(name)  # "fomoh-2d" -> "FoMoH-2D", "sgd" -> "Backprop (SGD)"
     run_config = replace(base, optimizer=name, lr=lr, batch_size=batch_size, label=label)
     runs[label] = train(run_config, out_dir=None, quiet=True, data=data)
     last = runs[label].final
     steps_per_epoch = int(np.ceil(len(data.y_train) / run_config.batch_size))
-    print(f"{label:16s} lr {run_config.lr:<9g} batch {run_config.batch_size:<5d}"
-          f"({steps_per_epoch:3d} steps/epoch)  val loss {last['val_loss']:.3f}  "
-          f"val acc {last['val_acc']:.3f}  {last['wall_time']:5.1f} s")
+    print(
+        f"{label:16s} lr {run_config.lr:<9g} batch {run_config.batch_size:<5d}"
+        f"({steps_per_epoch:3d} steps/epoch)  val loss {last['val_loss']:.3f}  "
+        f"val acc {last['val_acc']:.3f}  {last['wall_time']:5.1f} s"
+    )
 
 # %%
-colors = {"FGD": "tab:green", "FoMoH": "tab:blue", "FoMoH-2D": "tab:purple",
-          "FoMoH-3D": "tab:pink", "FoMoH-BP": "tab:orange"}
+colors = {
+    "FGD": "tab:green",
+    "FoMoH": "tab:blue",
+    "FoMoH-2D": "tab:purple",
+    "FoMoH-3D": "tab:pink",
+    "FoMoH-BP": "tab:orange",
+}
 fig, axes = plt.subplots(1, 3, figsize=(14, 4), layout="constrained")
 for label, run in runs.items():
     h = run.history
@@ -175,7 +196,7 @@ plt.show()
 
 # %%
 final = {label: run.final for label, run in runs.items()}
-start_loss = np.log(10)                                  # uniform prediction over 10 classes
+start_loss = np.log(10)  # uniform prediction over 10 classes
 for label, last in final.items():
     assert runs[label].status == "completed", label
     assert last["val_loss"] < start_loss, label
@@ -185,10 +206,11 @@ print("forward-mode only:", forward, "\nwith back-propagation:", backprop)
 assert min(final[b]["val_loss"] for b in backprop) < min(final[f]["val_loss"] for f in forward)
 order = sorted(forward, key=lambda label: final[label]["val_loss"])
 print("forward-mode methods, best first:", order)
-if data.name == "digits":      # same minibatches for every method
-    assert (final["FoMoH-3D"]["val_loss"] < final["FoMoH-2D"]["val_loss"]
-            < final["FoMoH"]["val_loss"])
-else:                          # MNIST, the paper's batch sizes: compare equal batches only
+if data.name == "digits":  # same minibatches for every method
+    assert (
+        final["FoMoH-3D"]["val_loss"] < final["FoMoH-2D"]["val_loss"] < final["FoMoH"]["val_loss"]
+    )
+else:  # MNIST, the paper's batch sizes: compare equal batches only
     assert final["FoMoH-3D"]["val_loss"] < final["FoMoH-2D"]["val_loss"]
 
 # %% [markdown]
@@ -211,7 +233,7 @@ else:                          # MNIST, the paper's batch sizes: compare equal b
 for dim in (10, 650, 2410):
     g_test = rng.standard_normal(dim)
     V = rng.standard_normal((4000, dim))
-    second_moment = np.mean((V @ g_test) ** 2 * np.sum(V ** 2, axis=1))
+    second_moment = np.mean((V @ g_test) ** 2 * np.sum(V**2, axis=1))
     ratio = second_moment / ((dim + 2) * g_test @ g_test)
     print(f"D = {dim:5d}:  E|(g·v)v|² / ((D+2)|g|²) = {ratio:.3f}")
     assert abs(ratio - 1) < 0.1
@@ -224,8 +246,14 @@ for dim in (10, 650, 2410):
 
 # %%
 digits = data if data.name == "digits" else load_dataset("digits", flatten=True)
-mlp_base = RunConfig(dataset="digits", model="mlp", model_kwargs={"hidden": 32}, epochs=12,
-                     batch_size=64, dtype="float32")
+mlp_base = RunConfig(
+    dataset="digits",
+    model="mlp",
+    model_kwargs={"hidden": 32},
+    epochs=12,
+    batch_size=64,
+    dtype="float32",
+)
 mlp_runs = {}
 for name, lr in (("fgd", 0.03), ("fomoh", 0.3)):
     config = replace(mlp_base, optimizer=name, lr=lr, label=pretty_name(name))
@@ -234,22 +262,33 @@ D_mlp = build_model(mlp_base, digits).num_params
 
 fig, ax = plt.subplots(figsize=(6.5, 4))
 for label, run in mlp_runs.items():
-    ax.plot([r["epoch"] for r in run.history], [r["val_loss"] for r in run.history], "o-",
-            color=colors[label], label=f"{label} (η = {run.config.lr:g})")
-ax.set(xlabel="epoch", ylabel="validation loss (NLL)", yscale="log",
-       title=f"MLP on the digits, D = {D_mlp:,}")
+    ax.plot(
+        [r["epoch"] for r in run.history],
+        [r["val_loss"] for r in run.history],
+        "o-",
+        color=colors[label],
+        label=f"{label} (η = {run.config.lr:g})",
+    )
+ax.set(
+    xlabel="epoch",
+    ylabel="validation loss (NLL)",
+    yscale="log",
+    title=f"MLP on the digits, D = {D_mlp:,}",
+)
 ax.legend()
 plt.show()
 for label, run in mlp_runs.items():
-    print(f"{label:6s} validation loss by epoch:",
-          " ".join(f"{r['val_loss']:.3g}" for r in run.history))
+    print(
+        f"{label:6s} validation loss by epoch:",
+        " ".join(f"{r['val_loss']:.3g}" for r in run.history),
+    )
 
 # %%
 fgd_curve = [r["val_loss"] for r in mlp_runs["FGD"].history]
 fomoh_curve = [r["val_loss"] for r in mlp_runs["FoMoH"].history]
 assert D_mlp == 2410
-assert max(fgd_curve) > 10 * start_loss          # FGD at η = 0.03 blows up in D = 2,410
-assert fomoh_curve[-1] < fomoh_curve[0] < start_loss + 0.5   # FoMoH keeps learning
+assert max(fgd_curve) > 10 * start_loss  # FGD at η = 0.03 blows up in D = 2,410
+assert fomoh_curve[-1] < fomoh_curve[0] < start_loss + 0.5  # FoMoH keeps learning
 
 # %% [markdown]
 # ## Summary
@@ -282,8 +321,11 @@ fgd_small = train(replace(mlp_base, optimizer="fgd", lr=0.01), quiet=True, data=
 fgd_curve_small = [r["val_loss"] for r in fgd_small.history]
 print("FGD (η = 0.01) validation loss by epoch:", " ".join(f"{x:.3g}" for x in fgd_curve_small))
 print("FoMoH (η = 0.3)                        :", " ".join(f"{x:.3g}" for x in fomoh_curve))
-assert (max(fgd_curve_small) < start_loss + 0.5 and fgd_curve_small[-1] < fgd_curve_small[0]
-        and fomoh_curve[-1] < fgd_curve_small[-1])
+assert (
+    max(fgd_curve_small) < start_loss + 0.5
+    and fgd_curve_small[-1] < fgd_curve_small[0]
+    and fomoh_curve[-1] < fgd_curve_small[-1]
+)
 
 # %% [markdown]
 # **Try it 2:** prove the identity of section 4 in matrix form: for $v \sim \mathcal N(0, I)$,
@@ -305,8 +347,9 @@ weights = (V4 @ g4) ** 2
 monte_carlo = (V4 * weights[:, None]).T @ V4 / len(V4)
 exact = (g4 @ g4) * np.eye(4) + 2 * np.outer(g4, g4)
 print(np.round(monte_carlo, 2), "\n", np.round(exact, 2))
-assert (np.allclose(monte_carlo, exact, atol=0.05 * np.abs(exact).max())
-        and np.isclose(np.trace(exact), 6 * g4 @ g4))
+assert np.allclose(monte_carlo, exact, atol=0.05 * np.abs(exact).max()) and np.isclose(
+    np.trace(exact), 6 * g4 @ g4
+)
 
 # %% [markdown]
 # Next: [8. Hessian-free Newton-CG and Gauss-Newton](08_hessian_free_newton_gauss_newton.ipynb).

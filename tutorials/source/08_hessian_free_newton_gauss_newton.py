@@ -36,7 +36,7 @@ from layers import models
 from optimizers.curvature import truncated_cg
 from optimizers.hessian_free import hessian_by_backprop
 
-rng = np.random.default_rng(0)   # the seed for every random number in this notebook
+rng = np.random.default_rng(0)  # the seed for every random number in this notebook
 
 # %% [markdown]
 # The network of the paper: Dense → ReLU → Dense with log-softmax cross-entropy (`models.mlp`),
@@ -71,7 +71,7 @@ print(model.summary(), f"\nloss {loss:.4f}, |g| = {np.linalg.norm(g):.4f}")
 # %%
 v = rng.standard_normal(D)
 
-_, grad_dual = model.value_and_grad(Dual(theta, v), X, y)       # back-prop on θ + v ε
+_, grad_dual = model.value_and_grad(Dual(theta, v), X, y)  # back-prop on θ + v ε
 Hv_backprop = grad_dual.eps[0]
 assert np.allclose(grad_dual.real, g) and np.allclose(Hv_backprop, model.hvp(theta, X, y, v))
 
@@ -106,13 +106,15 @@ h = 1e-6
 Hv_fd = (obj.value_and_grad(theta + h * v)[1] - g) / h
 
 print(f"back-prop on dual numbers: 1 forward + 1 backward pass, {1e3 * t_backprop:7.2f} ms")
-print(f"forward mode: {counted.pairs} hyper-dual pairs in {counted.calls} calls, "
-      f"{1e3 * t_forward:7.1f} ms, relative difference "
-      f"{relative_error(Hv_forward, Hv_backprop):.1e}")
+print(
+    f"forward mode: {counted.pairs} hyper-dual pairs in {counted.calls} calls, "
+    f"{1e3 * t_forward:7.1f} ms, relative difference "
+    f"{relative_error(Hv_forward, Hv_backprop):.1e}"
+)
 print(f"finite difference, h = {h:g}: relative error {relative_error(Hv_fd, Hv_backprop):.1e}")
 assert_close(Hv_forward, Hv_backprop, np.float64, "exact", "Hv")
 assert relative_error(Hv_fd, Hv_backprop) > 1e3 * relative_error(Hv_forward, Hv_backprop)
-assert counted.pairs == D                        # the work: D pairs against one dual pass
+assert counted.pairs == D  # the work: D pairs against one dual pass
 
 # %% [markdown]
 # ## 2. The dense Hessian, for reference
@@ -129,7 +131,7 @@ print(f"H: {D}×{D} in {time.perf_counter() - start:.2f} s")
 assert np.allclose(H @ v, Hv_backprop, rtol=1e-10, atol=1e-12)
 eig_H = np.linalg.eigvalsh(H)
 print("smallest eigenvalues:", eig_H[:3], "\nlargest:", eig_H[-3:])
-assert eig_H[0] < 0                       # the loss of a ReLU network is not convex in θ
+assert eig_H[0] < 0  # the loss of a ReLU network is not convex in θ
 
 # %% [markdown]
 # $H$ is **indefinite**: some directions curve downwards. An undamped Newton step
@@ -155,13 +157,14 @@ assert eig_H[0] < 0                       # the loss of a ReLU network is not co
 # per pair), and $H_{\text{out}}$ from the closed form — itself checked against a hyper-dual
 # Hessian of one image's loss.
 
+
 # %%
 def jacobian_forward(model, theta, X, block=256):
     """J (N·10, D): column i is the derivative of all outputs along e_i (forward mode)."""
     cols = []
     for start in range(0, D, block):
-        E = np.eye(D)[start:start + block]                       # basis vectors as pairs
-        out = model.forward(Dual(theta, E), X)                   # eps: (pairs, N, 10)
+        E = np.eye(D)[start : start + block]  # basis vectors as pairs
+        out = model.forward(Dual(theta, E), X)  # eps: (pairs, N, 10)
         cols.append(out.eps.reshape(len(E), -1))
     return np.concatenate(cols).T
 
@@ -174,9 +177,10 @@ N = len(y)
 blocks = (np.einsum("nk,kl->nkl", p, np.eye(10)) - np.einsum("nk,nl->nkl", p, p)) / N
 H_out = np.zeros((10 * N, 10 * N))
 for n in range(N):
-    H_out[10 * n:10 * n + 10, 10 * n:10 * n + 10] = blocks[n]
+    H_out[10 * n : 10 * n + 10, 10 * n : 10 * n + 10] = blocks[n]
 G = J.T @ H_out @ J
 print("J", J.shape, " H_out", H_out.shape, " G", G.shape)
+
 
 # H_out's first block against forward mode: the 10×10 Hessian of image 0's share of the loss
 def loss_of_first_logits(z0):
@@ -187,7 +191,7 @@ assert_close(hd.hessian(loss_of_first_logits, z[0]), blocks[0], np.float64, "exa
 assert_close(model.gnvp(theta, X, y, v), G @ v, np.float64, "exact", "G v")
 eig_G = np.linalg.eigvalsh(G)
 print("smallest eigenvalues of G:", eig_G[:3])
-assert eig_G[0] > -1e-12 * eig_G[-1]      # positive semi-definite, up to rounding
+assert eig_G[0] > -1e-12 * eig_G[-1]  # positive semi-definite, up to rounding
 
 # %%
 fig, ax = plt.subplots(figsize=(7, 4))
@@ -200,8 +204,10 @@ ax.set_ylabel("eigenvalue (symlog)")
 ax.set_title(f"Spectra of H and G, D = {D}, one minibatch of {N}")
 ax.legend()
 plt.show()
-print(f"H has {np.sum(eig_H < -1e-10)} negative eigenvalues; G has rank "
-      f"{np.sum(eig_G > 1e-10 * eig_G[-1])} (≤ 9·N = {9 * N}) of D = {D}")
+print(
+    f"H has {np.sum(eig_H < -1e-10)} negative eigenvalues; G has rank "
+    f"{np.sum(eig_G > 1e-10 * eig_G[-1])} (≤ 9·N = {9 * N}) of D = {D}"
+)
 assert np.sum(eig_G > 1e-10 * eig_G[-1]) <= 9 * N
 
 # %% [markdown]
@@ -216,6 +222,7 @@ assert np.sum(eig_G > 1e-10 * eig_G[-1]) <= 9 * N
 # CG minimises the quadratic $\tfrac12 x^\top A x - g^\top x$ over growing Krylov subspaces
 # $\operatorname{span}\{g, Ag, A^2g, \dots\}$; it needs one product $A p$ per iteration and a
 # handful of vectors (the paper's Algorithm 1):
+
 
 # %%
 def conjugate_gradient(matvec, b, iterations):
@@ -233,7 +240,7 @@ def conjugate_gradient(matvec, b, iterations):
     return iterates
 
 
-lam = 1.0                                  # > -λ_min(H), so H + λI is positive definite
+lam = 1.0  # > -λ_min(H), so H + λI is positive definite
 assert eig_H[0] + lam > 0
 systems = {
     "Newton: H + λI": (lambda u: model.hvp(theta, X, y, u) + lam * u, H),
@@ -241,12 +248,14 @@ systems = {
 }
 errors = {}
 for name, (matvec, A) in systems.items():
-    exact = np.linalg.solve(A + lam * np.eye(D), g)             # the dense reference
+    exact = np.linalg.solve(A + lam * np.eye(D), g)  # the dense reference
     iterates = conjugate_gradient(matvec, g, 40)
     errors[name] = [np.linalg.norm(x - exact) / np.linalg.norm(exact) for x in iterates]
     eig = eig_H if A is H else eig_G
-    print(f"{name:22s} cond = {(eig[-1] + lam) / (eig[0] + lam):6.1f}   error after "
-          f"10 products {errors[name][9]:.1e}, after 40 {errors[name][-1]:.1e}")
+    print(
+        f"{name:22s} cond = {(eig[-1] + lam) / (eig[0] + lam):6.1f}   error after "
+        f"10 products {errors[name][9]:.1e}, after 40 {errors[name][-1]:.1e}"
+    )
     assert errors[name][-1] < 1e-8
 
 fig, ax = plt.subplots(figsize=(6.5, 4))
@@ -270,8 +279,10 @@ plt.show()
 # $G + \lambda I$ never does.
 
 # %%
-for name, product in [("H", lambda u: model.hvp(theta, X, y, u)),
-                      ("G", lambda u: model.gnvp(theta, X, y, u))]:
+for name, product in [
+    ("H", lambda u: model.hvp(theta, X, y, u)),
+    ("G", lambda u: model.gnvp(theta, X, y, u)),
+]:
     res = truncated_cg(lambda u: product(u) + 0.01 * u, g, maxiter=200, tol=1e-10)  # noqa: B023
     print(f"{name} + 0.01 I: stop = {res.stop!r} after {res.iterations} products")
     assert res.stop == ("negative_curvature" if name == "H" else "converged")
@@ -286,17 +297,23 @@ for name, product in [("H", lambda u: model.hvp(theta, X, y, u)),
 # %%
 steps = {
     "DampedNewton": (optimizers.DampedNewton(lr=1.0, damping=lam), H),
-    "HessianFreeNewton": (optimizers.HessianFreeNewton(lr=1.0, damping=lam, cg_maxiter=D,
-                                                       cg_tol=1e-12), H),
-    "HessianFreeGaussNewton": (optimizers.HessianFreeGaussNewton(lr=1.0, damping=lam,
-                                                                 cg_maxiter=D, cg_tol=1e-12), G),
+    "HessianFreeNewton": (
+        optimizers.HessianFreeNewton(lr=1.0, damping=lam, cg_maxiter=D, cg_tol=1e-12),
+        H,
+    ),
+    "HessianFreeGaussNewton": (
+        optimizers.HessianFreeGaussNewton(lr=1.0, damping=lam, cg_maxiter=D, cg_tol=1e-12),
+        G,
+    ),
 }
 for name, (opt, A) in steps.items():
     theta_new, info = opt.step(obj, theta, grad=obj.value_and_grad)
     exact = theta - np.linalg.solve(A + lam * np.eye(D), g)
     err = relative_error(theta_new - theta, exact - theta)
-    print(f"{name:23s} relative error of the step {err:.1e}   "
-          f"({getattr(info, 'iterations', '-')} products, stop: {getattr(info, 'stop', '-')})")
+    print(
+        f"{name:23s} relative error of the step {err:.1e}   "
+        f"({getattr(info, 'iterations', '-')} products, stop: {getattr(info, 'stop', '-')})"
+    )
     assert err < 1e-9
 
 # %% [markdown]
@@ -315,8 +332,14 @@ for name, (opt, A) in steps.items():
 # would make this run minutes long; the companion paper found it slowest by far, too.)
 
 # %%
-base = RunConfig(dataset="digits", model="mlp", model_kwargs={"hidden": 8}, epochs=6,
-                 batch_size=64, dtype="float64")
+base = RunConfig(
+    dataset="digits",
+    model="mlp",
+    model_kwargs={"hidden": 8},
+    epochs=6,
+    batch_size=64,
+    dtype="float64",
+)
 methods = [  # label, optimizer (an optimizers.build name), learning rate, its arguments
     ("SGD (η=0.1)", "sgd", 0.1, {}),
     ("SGD (η=0.5)", "sgd", 0.5, {}),
@@ -335,18 +358,20 @@ for label, name, lr, kwargs in methods:
     config = replace(base, optimizer=name, lr=lr, optimizer_kwargs=kwargs, label=label)
     runs[label] = train(config, quiet=True, data=data)
     last = runs[label].final
-    print(f"{label:26s} val loss {last['val_loss']:.3f}  val acc {last['val_acc']:.3f}  "
-          f"{last['wall_time']:.1f} s")
+    print(
+        f"{label:26s} val loss {last['val_loss']:.3f}  val acc {last['val_acc']:.3f}  "
+        f"{last['wall_time']:.1f} s"
+    )
 
 # %%
 fig, axes = plt.subplots(1, 2, figsize=(12, 4), layout="constrained")
 for label, run in runs.items():
     h = run.history
     style = "--" if label.startswith("SGD") else "-"
-    axes[0].plot([r["epoch"] for r in h], [r["val_loss"] for r in h], style, marker="o",
-                 ms=3, label=label)
-    axes[1].plot([r["wall_time"] for r in h], [r["val_loss"] for r in h], style, marker="o",
-                 ms=3)
+    axes[0].plot(
+        [r["epoch"] for r in h], [r["val_loss"] for r in h], style, marker="o", ms=3, label=label
+    )
+    axes[1].plot([r["wall_time"] for r in h], [r["val_loss"] for r in h], style, marker="o", ms=3)
 axes[0].set(xlabel="epoch", ylabel="validation loss", yscale="log")
 axes[1].set(xlabel="wall-clock seconds", ylabel="validation loss", yscale="log")
 axes[0].legend(fontsize=8)
@@ -404,13 +429,20 @@ assert final["HF Gauss-Newton (λ=0.1)"] < final["HF Gauss-Newton (λ=4)"]
 lam_min, stops = eig_H[0], {}
 for factor in (0.5, 0.9, 0.99, 1.01, 1.1, 1.5, 3.0):
     lam_try = -lam_min * factor
-    res = truncated_cg(lambda u: model.hvp(theta, X, y, u) + lam_try * u, g, maxiter=2000,  # noqa: B023
-                       tol=1e-10)
+    res = truncated_cg(
+        lambda u: model.hvp(theta, X, y, u) + lam_try * u,  # noqa: B023 - called at once
+        g,
+        maxiter=2000,
+        tol=1e-10,
+    )
     stops[factor] = res.stop
-    print(f"λ = {lam_try:.4f} ({factor:4.2f} × |λ_min|): stop = {res.stop!r} after "
-          f"{res.iterations} products")
-assert all(stop == ("converged" if factor > 1 else "negative_curvature")
-           for factor, stop in stops.items())
+    print(
+        f"λ = {lam_try:.4f} ({factor:4.2f} × |λ_min|): stop = {res.stop!r} after "
+        f"{res.iterations} products"
+    )
+assert all(
+    stop == ("converged" if factor > 1 else "negative_curvature") for factor, stop in stops.items()
+)
 
 # %% [markdown]
 # **Try it 2:** find a direction that $G$ (and $H$) send to zero *exactly*, whatever $\theta$:
@@ -429,8 +461,10 @@ assert all(stop == ("converged" if factor > 1 else "negative_curvature")
 v_shift = np.zeros(D)
 v_shift[dict(model.param_groups())["dense2.bias"]] = 1.0
 Gv, Hv_shift = model.gnvp(theta, X, y, v_shift), model.hvp(theta, X, y, v_shift)
-print(f"|G v| = {np.abs(Gv).max():.1e},  |H v| = {np.abs(Hv_shift).max():.1e}  "
-      f"(a generic direction: |G v| = {np.abs(model.gnvp(theta, X, y, v)).max():.1e})")
+print(
+    f"|G v| = {np.abs(Gv).max():.1e},  |H v| = {np.abs(Hv_shift).max():.1e}  "
+    f"(a generic direction: |G v| = {np.abs(model.gnvp(theta, X, y, v)).max():.1e})"
+)
 assert np.abs(Gv).max() < 1e-14 and np.abs(Hv_shift).max() < 1e-14
 
 # %% [markdown]

@@ -39,7 +39,7 @@ from hyperlab.data import epoch_rng, iterate_minibatches, load_dataset
 from layers import models
 from optimizers.newton_krylov import csdd, csdd2
 
-rng = np.random.default_rng(0)   # the seed for every random number in this notebook
+rng = np.random.default_rng(0)  # the seed for every random number in this notebook
 
 # %% [markdown]
 # The test bed: a sigmoid network on the embedded 8×8 digits (the paper uses LeNet-5 with sigmoid
@@ -53,8 +53,8 @@ data = load_dataset("digits", flatten=True, dtype=np.float64)
 model = models.deep_mlp(width=32, depth=1, n_features=64, activation="sigmoid")
 theta = model.init_params(seed=0)
 D = model.num_params
-X, y = data.X_train[:128], data.y_train[:128]            # one minibatch
-obj = optimizers.ModelObjective(model, X, y)               # f(θ) and its back-propagation
+X, y = data.X_train[:128], data.y_train[:128]  # one minibatch
+obj = optimizers.ModelObjective(model, X, y)  # f(θ) and its back-propagation
 print(model.summary())
 
 # %% [markdown]
@@ -63,9 +63,9 @@ print(model.summary())
 # %%
 p = rng.standard_normal(D)
 h = 1e-30
-_, grad_complex = model.value_and_grad(theta + 1j * h * p, X, y)   # θ + i h p
+_, grad_complex = model.value_and_grad(theta + 1j * h * p, X, y)  # θ + i h p
 Hp_complex = grad_complex.imag / h
-Hp_hyperdual = model.hvp(theta, X, y, p)                           # back-prop on θ + p ε
+Hp_hyperdual = model.hvp(theta, X, y, p)  # back-prop on θ + p ε
 print("Hp[:4]  complex step:", Hp_complex[:4], "\n        hyper-dual:  ", Hp_hyperdual[:4])
 assert_close(Hp_complex, Hp_hyperdual, np.float64, "exact", "Hp")
 assert_close(csdd(obj.value_and_grad, theta, p), Hp_complex, np.float64, "exact", "csdd")
@@ -83,8 +83,8 @@ assert_close(csdd(obj.value_and_grad, theta, p), Hp_complex, np.float64, "exact"
 # %%
 h2 = 1e-20
 value = model.loss(Bicomplex(theta + 1j * h2 * p, h2 * p + 0j), X, y)
-pHp_bicomplex = value.imag12 / h2 ** 2
-pHp_hyperdual = hd.directional(obj, theta, p)[3]                   # one (p, p) pair
+pHp_bicomplex = value.imag12 / h2**2
+pHp_hyperdual = hd.directional(obj, theta, p)[3]  # one (p, p) pair
 print(f"pᵀHp  bicomplex step {pHp_bicomplex:.15f}\n      hyper-dual     {pHp_hyperdual:.15f}")
 assert_close(pHp_bicomplex, pHp_hyperdual, np.float64, "exact", "pᵀHp")
 assert_close(csdd2(obj, theta, p), pHp_hyperdual, np.float64, "exact", "csdd2")
@@ -109,18 +109,24 @@ g0 = obj.value_and_grad(theta)[1]
 f0 = obj(theta)
 steps_fd = 10.0 ** -np.arange(1, 17)
 steps_cs = 10.0 ** -np.arange(1, 41, 3)
-err = {"forward difference": [], "central difference": [], "complex step": [],
-       "second difference": [], "bicomplex step": []}
+err = {
+    "forward difference": [],
+    "central difference": [],
+    "complex step": [],
+    "second difference": [],
+    "bicomplex step": [],
+}
 for s in steps_fd:
     fwd = (obj.value_and_grad(theta + s * p)[1] - g0) / s
     cen = (obj.value_and_grad(theta + s * p)[1] - obj.value_and_grad(theta - s * p)[1]) / (2 * s)
-    sec = (obj(theta + s * p) - 2 * f0 + obj(theta - s * p)) / s ** 2
+    sec = (obj(theta + s * p) - 2 * f0 + obj(theta - s * p)) / s**2
     err["forward difference"].append(relative_error(fwd, Hp_hyperdual))
     err["central difference"].append(relative_error(cen, Hp_hyperdual))
     err["second difference"].append(relative_error(sec, pHp_hyperdual))
 for s in steps_cs:
-    err["complex step"].append(relative_error(csdd(obj.value_and_grad, theta, p, h=s),
-                                              Hp_hyperdual))
+    err["complex step"].append(
+        relative_error(csdd(obj.value_and_grad, theta, p, h=s), Hp_hyperdual)
+    )
     err["bicomplex step"].append(relative_error(csdd2(obj, theta, p, h=s), pHp_hyperdual))
 
 # %%
@@ -130,10 +136,12 @@ for name, style in [("forward difference", "o-"), ("central difference", "s-")]:
     axes[0].loglog(steps_fd, np.maximum(err[name], floor), style, label=name)
 axes[0].loglog(steps_cs, np.maximum(err["complex step"], floor), "^-", label="complex step (CSDD)")
 axes[0].set(title="Hp", xlabel="step h", ylabel="relative error vs hyper-dual")
-axes[1].loglog(steps_fd, np.maximum(err["second difference"], floor), "o-",
-               label="second difference")
-axes[1].loglog(steps_cs, np.maximum(err["bicomplex step"], floor), "^-",
-               label="bicomplex step (CSDD2)")
+axes[1].loglog(
+    steps_fd, np.maximum(err["second difference"], floor), "o-", label="second difference"
+)
+axes[1].loglog(
+    steps_cs, np.maximum(err["bicomplex step"], floor), "^-", label="bicomplex step (CSDD2)"
+)
 axes[1].set(title="pᵀHp", xlabel="step h")
 for ax in axes:
     ax.invert_xaxis()
@@ -143,8 +151,10 @@ plt.show()
 
 # %%
 best_fd = min(err["forward difference"] + err["central difference"])
-print(f"best finite difference for Hp: {best_fd:.1e};  complex step for h ≤ 1e-10: "
-      f"{max(e for s, e in zip(steps_cs, err['complex step']) if s <= 1e-10):.1e}")
+print(
+    f"best finite difference for Hp: {best_fd:.1e};  complex step for h ≤ 1e-10: "
+    f"{max(e for s, e in zip(steps_cs, err['complex step']) if s <= 1e-10):.1e}"
+)
 assert all(e < 1e-13 for s, e in zip(steps_cs, err["complex step"]) if s <= 1e-7)
 assert all(e < 1e-13 for s, e in zip(steps_cs, err["bicomplex step"]) if s <= 1e-7)
 assert best_fd > 1e-11
@@ -200,18 +210,18 @@ def krylov(theta, obj, g, max_iter=20, rtol=1e-3):
     for i in range(max_iter):  # noqa: B007
         if np.sqrt(rr) <= rtol * np.linalg.norm(g):
             break
-        c = csdd2(obj, theta, p)                            # pᵀ H_j p
+        c = csdd2(obj, theta, p)  # pᵀ H_j p
         if c < 0:
-            break                                           # early termination
+            break  # early termination
         if c < 1e-8:
-            c = 0.01 * np.linalg.norm(p)                    # small-curvature fix
+            c = 0.01 * np.linalg.norm(p)  # small-curvature fix
         alpha = rr / c
         delta = delta + alpha * p
         r = r - alpha * csdd(obj.value_and_grad, theta, p)  # H_j p
         rr, rr_old = r @ r, rr
         p = r + (rr / rr_old) * p
     if delta @ g > 0:
-        delta = delta - (delta @ g) / (g @ g) * g           # post-batch screening
+        delta = delta - (delta @ g) / (g @ g) * g  # post-batch screening
     return delta, i, c
 
 
@@ -219,8 +229,10 @@ g_global = global_grad(theta)[1]
 f_j, g_j = obj.value_and_grad(theta)
 print("pre-batch screening: g_j·g =", g_j @ g_global, "> 0, keep the batch")
 delta, iterations, last_c = krylov(theta, obj, g_global)
-print(f"Krylov loop: {iterations} CG updates, stopped at pᵀH_jp = {last_c:.3g}; |Δw| = "
-      f"{np.linalg.norm(delta):.3f}, Δw·g = {delta @ g_global:.3f} (< 0: a descent direction)")
+print(
+    f"Krylov loop: {iterations} CG updates, stopped at pᵀH_jp = {last_c:.3g}; |Δw| = "
+    f"{np.linalg.norm(delta):.3f}, Δw·g = {delta @ g_global:.3f} (< 0: a descent direction)"
+)
 assert delta @ g_global < 0
 
 # %% [markdown]
@@ -236,15 +248,17 @@ slope, curv = g_j @ delta, csdd2(obj, theta, delta)
 
 def taylor_ratio(gamma):
     change = obj(theta + gamma * delta) - f_j
-    return abs((change - gamma * slope - 0.5 * gamma ** 2 * curv) / change)
+    return abs((change - gamma * slope - 0.5 * gamma**2 * curv) / change)
 
 
 opt = optimizers.ComplexStepNewtonKrylov(eta=0.05)
 obj_global = optimizers.ModelObjective(model, X, y, global_grad=global_grad)
 theta_new, info = opt.step(obj_global, theta, grad=obj_global.value_and_grad)
 library_delta = (theta_new - theta) / info.step_size
-print(f"library: {info.iterations} Krylov iterations, stop {info.stop!r}, γ = "
-      f"{info.step_size:.4f}, ρ(γ) = {taylor_ratio(info.step_size):.4f}")
+print(
+    f"library: {info.iterations} Krylov iterations, stop {info.stop!r}, γ = "
+    f"{info.step_size:.4f}, ρ(γ) = {taylor_ratio(info.step_size):.4f}"
+)
 assert np.allclose(library_delta, delta, rtol=1e-10, atol=1e-12)
 assert taylor_ratio(info.step_size) <= opt.eta
 assert obj(theta_new) < f_j
@@ -254,8 +268,11 @@ fig, ax = plt.subplots(figsize=(6.5, 4))
 ax.loglog(gammas, [taylor_ratio(c) for c in gammas], label="ρ(γ)")
 ax.axhspan(opt.eta / 2, opt.eta, color="tab:green", alpha=0.2, label="target [ρ̃/2, ρ̃]")
 ax.axvline(info.step_size, color="k", ls=":", label=f"chosen γ = {info.step_size:.3f}")
-ax.set(xlabel="step size γ along Δw", ylabel="Taylor ratio ρ",
-       title="How wrong the quadratic model is, along the Newton-Krylov direction")
+ax.set(
+    xlabel="step size γ along Δw",
+    ylabel="Taylor ratio ρ",
+    title="How wrong the quadratic model is, along the Newton-Krylov direction",
+)
 ax.legend(fontsize=8)
 plt.show()
 
@@ -299,22 +316,26 @@ def run(opt, epochs, batch_size=128, counters=None):
 
 
 nk, nk_counters = optimizers.ComplexStepNewtonKrylov(), []
-curves = {"Newton-Krylov (complex step)": run(nk, epochs=5, counters=nk_counters),
-          "Adam (lr 0.1)": run(optimizers.Adam(lr=0.1), epochs=100)}
+curves = {
+    "Newton-Krylov (complex step)": run(nk, epochs=5, counters=nk_counters),
+    "Adam (lr 0.1)": run(optimizers.Adam(lr=0.1), epochs=100),
+}
 for label, (losses, times) in curves.items():
-    print(f"{label:30s} {len(losses) - 1:3d} epochs in {times[-1]:.1f} s "
-          f"(this machine, this run)")
+    print(f"{label:30s} {len(losses) - 1:3d} epochs in {times[-1]:.1f} s (this machine, this run)")
 print(f"\n{'epoch':>5s} {'steps':>5s} " + " ".join(f"{k:>21s}" for k in COUNTERS) + "   loss after")
 nk_losses = curves["Newton-Krylov (complex step)"][0][1:]
 for epoch, (row, loss) in enumerate(zip(nk_counters, nk_losses)):
-    print(f"{epoch + 1:5d} {row['t']:5d} " + " ".join(f"{row[k]:21d}" for k in COUNTERS)
-          + f"   {loss:.2e}")
+    print(
+        f"{epoch + 1:5d} {row['t']:5d} "
+        + " ".join(f"{row[k]:21d}" for k in COUNTERS)
+        + f"   {loss:.2e}"
+    )
 
 # %%
 fig, axes = plt.subplots(1, 2, figsize=(12, 4), layout="constrained")
 for label, (losses, times) in curves.items():
     steps_per_epoch = int(np.ceil(len(y_all) / 128))
-    epochs_done = np.arange(1, len(losses))                # log axis: from the first epoch on
+    epochs_done = np.arange(1, len(losses))  # log axis: from the first epoch on
     axes[0].semilogy(epochs_done * steps_per_epoch, losses[1:], "o-", ms=3, label=label)
     axes[1].semilogy(times, losses, "o-", ms=3)
 axes[0].set(xlabel="optimizer steps", ylabel="training loss (all 1,294 images)", xscale="log")
@@ -322,15 +343,17 @@ axes[1].set(xlabel="wall-clock seconds", ylabel="training loss")
 axes[0].legend()
 plt.show()
 nk_loss, adam_loss = curves["Newton-Krylov (complex step)"][0], curves["Adam (lr 0.1)"][0]
-print(f"after 5 epochs: Newton-Krylov {nk_loss[5]:.4f}, Adam {adam_loss[5]:.4f};  "
-      f"Adam after 100 epochs: {adam_loss[-1]:.4f}")
+print(
+    f"after 5 epochs: Newton-Krylov {nk_loss[5]:.4f}, Adam {adam_loss[5]:.4f};  "
+    f"Adam after 100 epochs: {adam_loss[-1]:.4f}"
+)
 
 # %%
-assert nk_loss[1] < 0.5 and nk_loss[5] < 0.01          # an order of magnitude per epoch
-assert nk_loss[5] < 0.1 * adam_loss[5]                   # far ahead per step
+assert nk_loss[1] < 0.5 and nk_loss[5] < 0.01  # an order of magnitude per epoch
+assert nk_loss[5] < 0.1 * adam_loss[5]  # far ahead per step
 assert nk.early_terminations > 0
 fixes = [row["small_curvature_fixes"] for row in nk_counters]
-assert fixes[-1] == max(fixes) > sum(fixes[:-1])        # the absolute threshold, late in training
+assert fixes[-1] == max(fixes) > sum(fixes[:-1])  # the absolute threshold, late in training
 
 # %% [markdown]
 # Per step, Newton-Krylov is in a different league: a few CG iterations on the minibatch
@@ -365,9 +388,11 @@ assert fixes[-1] == max(fixes) > sum(fixes[:-1])        # the absolute threshold
 
 # %%
 short = {"complex step": curves["Newton-Krylov (complex step)"][0][:3]}
-variants = {"hyper-dual": {"derivatives": "hyperdual"},
-            "finite differences, h = 1e-8": {"derivatives": "fd", "fd_step": 1e-8},
-            "finite differences, h = 1e-16": {"derivatives": "fd", "fd_step": 1e-16}}
+variants = {
+    "hyper-dual": {"derivatives": "hyperdual"},
+    "finite differences, h = 1e-8": {"derivatives": "fd", "fd_step": 1e-8},
+    "finite differences, h = 1e-16": {"derivatives": "fd", "fd_step": 1e-16},
+}
 for label, kwargs in variants.items():
     short[label] = run(optimizers.ComplexStepNewtonKrylov(**kwargs), epochs=2)[0]
 for label, losses in short.items():
@@ -416,14 +441,17 @@ assert short["finite differences, h = 1e-16"][2] > 5 * short["complex step"][2]
 # %% tags=["solution"]
 relu_model = models.deep_mlp(width=32, depth=1, n_features=64, activation="relu")
 sigmoid_model = model
-model = relu_model                                  # run() and global_grad() use `model`
-relu_curves = {"Newton-Krylov": run(optimizers.ComplexStepNewtonKrylov(), epochs=2)[0],
-               "Adam (lr 0.1)": run(optimizers.Adam(lr=0.1), epochs=2)[0]}
+model = relu_model  # run() and global_grad() use `model`
+relu_curves = {
+    "Newton-Krylov": run(optimizers.ComplexStepNewtonKrylov(), epochs=2)[0],
+    "Adam (lr 0.1)": run(optimizers.Adam(lr=0.1), epochs=2)[0],
+}
 model = sigmoid_model
 ratio_relu = relu_curves["Newton-Krylov"][2] / relu_curves["Adam (lr 0.1)"][2]
 ratio_sigmoid = nk_loss[2] / adam_loss[2]
-print(f"loss after 2 epochs, Newton-Krylov / Adam: ReLU {ratio_relu:.3f}, "
-      f"sigmoid {ratio_sigmoid:.3f}")
+print(
+    f"loss after 2 epochs, Newton-Krylov / Adam: ReLU {ratio_relu:.3f}, sigmoid {ratio_sigmoid:.3f}"
+)
 assert ratio_sigmoid < ratio_relu < 1
 
 # %% [markdown]
@@ -445,8 +473,9 @@ with np.errstate(all="ignore"):
         value = csdd2(obj, theta, p, h=h_try)
         csdd2_errors[h_try] = abs(value - pHp_hyperdual) / abs(pHp_hyperdual)
         print(f"h = {h_try:.0e}: pᵀHp = {value:.15g}, relative error {csdd2_errors[h_try]:.1e}")
-assert (csdd2_errors[1e-150] < 1e-13 and csdd2_errors[1e-160] > 1e-8
-        and np.isnan(csdd2_errors[1e-170]))
+assert (
+    csdd2_errors[1e-150] < 1e-13 and csdd2_errors[1e-160] > 1e-8 and np.isnan(csdd2_errors[1e-170])
+)
 
 # %% [markdown]
 # Next: [10. Partition Newton and the inter-layer heat maps](10_partition_newton_heatmaps.ipynb).

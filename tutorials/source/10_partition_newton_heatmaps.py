@@ -44,7 +44,7 @@ from optimizers.problems import (
     rosenbrock_value_and_grad,
 )
 
-rng = np.random.default_rng(0)   # the seed for every random number in this notebook
+rng = np.random.default_rng(0)  # the seed for every random number in this notebook
 
 # %% [markdown]
 # ## 1. $S = 1$ is Cauchy, $S = D$ is Newton
@@ -94,11 +94,13 @@ for S in (1, 2, 4, 5, 10, 20):
     theta_new, _ = opt.step(rosenbrock, theta20)
     s = theta_new - theta20
     fractions[S] = -(g20 @ s + 0.5 * s @ H20 @ s) / newton_decrease
-    print(f"S = {S:2d}: model decrease = {fractions[S]:.3f} × Newton's   "
-          f"(κ per group: {', '.join(f'{k:.3g}' for k in opt.last.eta[:4])}"
-          f"{' ...' if S > 4 else ''})")
+    print(
+        f"S = {S:2d}: model decrease = {fractions[S]:.3f} × Newton's   "
+        f"(κ per group: {', '.join(f'{k:.3g}' for k in opt.last.eta[:4])}"
+        f"{' ...' if S > 4 else ''})"
+    )
 values = list(fractions.values())
-assert all(b >= a - 1e-12 for a, b in zip(values, values[1:]))   # refinements never lose
+assert all(b >= a - 1e-12 for a, b in zip(values, values[1:]))  # refinements never lose
 assert np.isclose(fractions[20], 1.0)
 
 # %% [markdown]
@@ -110,12 +112,25 @@ assert np.isclose(fractions[20], 1.0)
 # `model.param_groups()` lists them.
 
 # %%
-data = load_dataset("digits", dtype=np.float64)          # images (N, 1, 8, 8)
-model = Sequential([
-    Conv2d(1, 6, 3, padding=1), Tanh(), AvgPool2d(2),
-    Conv2d(6, 16, 3, padding=1), Tanh(), AvgPool2d(2),
-    Flatten(), Dense(64, 32), Tanh(), Dense(32, 16), Tanh(), Dense(16, 10),
-], input_shape=(1, 8, 8), name="lenet_small")
+data = load_dataset("digits", dtype=np.float64)  # images (N, 1, 8, 8)
+model = Sequential(
+    [
+        Conv2d(1, 6, 3, padding=1),
+        Tanh(),
+        AvgPool2d(2),
+        Conv2d(6, 16, 3, padding=1),
+        Tanh(),
+        AvgPool2d(2),
+        Flatten(),
+        Dense(64, 32),
+        Tanh(),
+        Dense(32, 16),
+        Tanh(),
+        Dense(16, 10),
+    ],
+    input_shape=(1, 8, 8),
+    name="lenet_small",
+)
 print(model.summary())
 names = [name for name, _ in model.param_groups()]
 print("groups:", names)
@@ -136,7 +151,7 @@ theta1, info = opt.step(obj, theta0, grad=obj.value_and_grad)
 g_bar, H_bar, kappa = opt.last.g_bar, opt.last.H_bar, opt.last.eta
 
 _, g_net = obj.value_and_grad(theta0)
-U = partition_directions(g_net, model.param_groups())         # rows u_s, shape (S, D)
+U = partition_directions(g_net, model.param_groups())  # rows u_s, shape (S, D)
 H_bar_hvp = np.array([U @ model.hvp(theta0, X, y, u) for u in U])
 assert_close(H_bar, H_bar_hvp, np.float64, "exact", "H̄ by HVPs")
 assert_close(g_bar, np.sum(U * g_net, axis=1), np.float64, "exact", "ḡ")
@@ -157,15 +172,16 @@ for name, k, gb in zip(names, kappa, g_bar):
 
 # %%
 alphas = 10.0 ** rng.uniform(-2, 2, size=len(names))
-scale = np.concatenate([np.full(sl.stop - sl.start, a)
-                        for a, (_, sl) in zip(alphas, model.param_groups())])
+scale = np.concatenate(
+    [np.full(sl.stop - sl.start, a) for a, (_, sl) in zip(alphas, model.param_groups())]
+)
 
 
 def f_rescaled(theta_tilde):
     return model.loss(theta_tilde / scale, X, y)
 
 
-def grad_rescaled(theta_tilde):                    # back-propagation and the chain rule
+def grad_rescaled(theta_tilde):  # back-propagation and the chain rule
     value, g = model.value_and_grad(theta_tilde / scale, X, y)
     return value, g / scale
 
@@ -173,8 +189,13 @@ def grad_rescaled(theta_tilde):                    # back-propagation and the ch
 opt_tilde = optimizers.PartitionNewton(partition=model.param_groups())
 theta1_tilde, _ = opt_tilde.step(f_rescaled, scale * theta0, grad=grad_rescaled)
 print("α_s:", np.round(alphas, 3))
-print("largest difference of the mapped-back step:", np.abs(theta1_tilde / scale - theta1).max(),
-      " (step size", np.abs(theta1 - theta0).max(), ")")
+print(
+    "largest difference of the mapped-back step:",
+    np.abs(theta1_tilde / scale - theta1).max(),
+    " (step size",
+    np.abs(theta1 - theta0).max(),
+    ")",
+)
 assert np.allclose(theta1_tilde / scale, theta1, rtol=1e-6, atol=1e-9 * np.abs(theta1).max())
 
 # %% [markdown]
@@ -191,6 +212,7 @@ assert np.allclose(theta1_tilde / scale, theta1, rtol=1e-6, atol=1e-9 * np.abs(t
 # CIFAR-10 after 1 and 21 epochs). As in the paper, split each matrix into weight–weight,
 # bias–bias and weight–bias blocks, rows and columns ordered by layer. (SGD's hyper-parameters
 # matter little here: the heat maps are about the loss surface along the way.)
+
 
 # %%
 def pseudo_hessian(theta, X, y):
@@ -230,14 +252,18 @@ blocks = {"WW": (w_idx, w_idx), "BB": (b_idx, b_idx), "WB": (w_idx, b_idx)}
 
 from matplotlib.colors import Normalize, SymLogNorm  # noqa: E402
 
-matrices = {"H̄": [normalised(H_snap) for _, H_snap in snapshots.values()],
-            "H̄⁻¹": [normalised(np.linalg.inv(H_snap)) for _, H_snap in snapshots.values()]}
+matrices = {
+    "H̄": [normalised(H_snap) for _, H_snap in snapshots.values()],
+    "H̄⁻¹": [normalised(np.linalg.inv(H_snap)) for _, H_snap in snapshots.values()],
+}
 # One colour scale per row, shared by its six maps: linear for H̄ (entries about ±1);
 # for H̄⁻¹, whose entries range from ±1 to ±10 and more, linear within ±1 and logarithmic
 # beyond, so that both snapshots stay readable on the same scale.
 vmax = {what: max(np.abs(M).max() for M in Ms) for what, Ms in matrices.items()}
-norms = {"H̄": Normalize(-vmax["H̄"], vmax["H̄"]),
-         "H̄⁻¹": SymLogNorm(linthresh=1.0, vmin=-vmax["H̄⁻¹"], vmax=vmax["H̄⁻¹"])}
+norms = {
+    "H̄": Normalize(-vmax["H̄"], vmax["H̄"]),
+    "H̄⁻¹": SymLogNorm(linthresh=1.0, vmin=-vmax["H̄⁻¹"], vmax=vmax["H̄⁻¹"]),
+}
 fig, axes = plt.subplots(2, 6, figsize=(19, 6.6), layout="constrained")
 for row, (what, Ms) in enumerate(matrices.items()):
     for k, (title, M) in enumerate(zip(snapshots, Ms)):
@@ -247,10 +273,16 @@ for row, (what, Ms) in enumerate(matrices.items()):
             ax.set_xticks(range(len(layers)), layers, rotation=60, fontsize=7)
             ax.set_yticks(range(len(layers)), layers, fontsize=7)
             ax.set_title(f"{title}: {what} {key}", fontsize=9)
-    fig.colorbar(im, ax=axes[row, :], fraction=0.02,
-                 label="normalised entry" + (" (symlog beyond ±1)" if row else ""))
-fig.suptitle("Normalised pseudo-Hessian (top) and its inverse (bottom), one colour scale per "
-             "row — red positive, blue negative, white ≈ 0")
+    fig.colorbar(
+        im,
+        ax=axes[row, :],
+        fraction=0.02,
+        label="normalised entry" + (" (symlog beyond ±1)" if row else ""),
+    )
+fig.suptitle(
+    "Normalised pseudo-Hessian (top) and its inverse (bottom), one colour scale per "
+    "row — red positive, blue negative, white ≈ 0"
+)
 plt.show()
 
 # %% [markdown]
@@ -275,6 +307,7 @@ plt.show()
 #
 # The measurements behind those sentences:
 
+
 # %%
 def off_layer_mass(M):
     """Mean |entry| between different layers / mean |entry| within a layer (normalised M)."""
@@ -287,20 +320,25 @@ def off_layer_mass(M):
 np.set_printoptions(precision=2, suppress=True, linewidth=110)
 for title, (_, H_snap) in snapshots.items():
     eig = np.linalg.eigvalsh(normalised(H_snap))[::-1]
-    print(f"{title}: off-layer/within-layer mass  H̄ {off_layer_mass(H_snap):.2f}, "
-          f"H̄⁻¹ {off_layer_mass(np.linalg.inv(H_snap)):.2f}\n"
-          f"  eigenvalues of the normalised H̄: {eig}\n"
-          f"  largest eigenvalue's share of the total |λ|: {eig[0] / np.abs(eig).sum():.2f}")
-    assert off_layer_mass(H_snap) > 0.5                       # far from block-diagonal
-    assert eig[0] / np.abs(eig).sum() > 0.6                   # one direction dominates
+    print(
+        f"{title}: off-layer/within-layer mass  H̄ {off_layer_mass(H_snap):.2f}, "
+        f"H̄⁻¹ {off_layer_mass(np.linalg.inv(H_snap)):.2f}\n"
+        f"  eigenvalues of the normalised H̄: {eig}\n"
+        f"  largest eigenvalue's share of the total |λ|: {eig[0] / np.abs(eig).sum():.2f}"
+    )
+    assert off_layer_mass(H_snap) > 0.5  # far from block-diagonal
+    assert eig[0] / np.abs(eig).sum() > 0.6  # one direction dominates
 
 # the Gauss-Newton explanation, at the last snapshot (θ after 10 epochs): u_sᵀGu_t vs u_sᵀHu_t
-U_last = partition_directions(model.value_and_grad(theta, X_fixed, y_fixed)[1],
-                              model.param_groups())
+U_last = partition_directions(
+    model.value_and_grad(theta, X_fixed, y_fixed)[1], model.param_groups()
+)
 G_bar = np.array([U_last @ model.gnvp(theta, X_fixed, y_fixed, u) for u in U_last])
 H_last = snapshots["after 10 epochs"][1]
-print("normalised H̄ − normalised Ḡ, largest entry:",
-      np.abs(normalised(H_last) - normalised(G_bar)).max())
+print(
+    "normalised H̄ − normalised Ḡ, largest entry:",
+    np.abs(normalised(H_last) - normalised(G_bar)).max(),
+)
 assert np.abs(normalised(H_last) - normalised(G_bar)).max() < 0.25
 
 # %% [markdown]
@@ -347,10 +385,12 @@ assert np.abs(normalised(H_last) - normalised(G_bar)).max() < 0.25
 # %% tags=["solution"]
 flat = load_dataset("digits", flatten=True, dtype=np.float64)
 small = Sequential([Dense(64, 16), Tanh(), Dense(16, 10)], input_shape=(64,), name="small_mlp")
-variants = {"full step (η = 1)": optimizers.PartitionNewton(),
-            "η = 0.3": optimizers.PartitionNewton(lr=0.3),
-            "trivial (Cauchy)": optimizers.PartitionNewton(partition="trivial"),
-            "|H̄|, η = 1": optimizers.PartitionNewton(curvature="abs")}
+variants = {
+    "full step (η = 1)": optimizers.PartitionNewton(),
+    "η = 0.3": optimizers.PartitionNewton(lr=0.3),
+    "trivial (Cauchy)": optimizers.PartitionNewton(partition="trivial"),
+    "|H̄|, η = 1": optimizers.PartitionNewton(curvature="abs"),
+}
 trained = {}
 for label, opt_try in variants.items():
     theta_try = small.init_params(seed=0)
@@ -361,13 +401,18 @@ for label, opt_try in variants.items():
             theta_try, _ = opt_try.step(batch, theta_try, grad=batch.value_and_grad)
         curve.append(float(small.loss(theta_try, flat.X_train, flat.y_train)))
     trained[label] = curve
-    print(f"{label:18s} training loss by epoch: {' '.join(f'{x:.3g}' for x in curve)}   "
-          f"jitter used in {opt_try.jitter_count} steps")
+    print(
+        f"{label:18s} training loss by epoch: {' '.join(f'{x:.3g}' for x in curve)}   "
+        f"jitter used in {opt_try.jitter_count} steps"
+    )
 start = trained["η = 0.3"][0]
-assert (trained["full step (η = 1)"][-1] > 10 * start
-        and variants["full step (η = 1)"].jitter_count > 0)
-assert (trained["η = 0.3"][-1] < trained["trivial (Cauchy)"][-1] < start
-        and trained["|H̄|, η = 1"][-1] > 10 * start)
+assert (
+    trained["full step (η = 1)"][-1] > 10 * start and variants["full step (η = 1)"].jitter_count > 0
+)
+assert (
+    trained["η = 0.3"][-1] < trained["trivial (Cauchy)"][-1] < start
+    and trained["|H̄|, η = 1"][-1] > 10 * start
+)
 
 # %% [markdown]
 # **Try it 2:** "$S = D$ is Newton's method — when no coordinate of $g$ is zero." Make one
@@ -388,10 +433,15 @@ _, g_zero = rosenbrock_value_and_grad(theta_zero)
 discrete = optimizers.PartitionNewton(partition="discrete")
 step_zero = discrete.step(rosenbrock, theta_zero)[0] - theta_zero
 newton_zero = -np.linalg.solve(rosenbrock_hessian(theta_zero), g_zero)
-print("g:", g_zero, "\ndiscrete partition step:", step_zero,
-      "\nNewton's step:          ", newton_zero)
-assert (g_zero[-1] == 0 and step_zero[-1] == 0 and newton_zero[-1] != 0
-        and not np.allclose(step_zero, newton_zero))
+print(
+    "g:", g_zero, "\ndiscrete partition step:", step_zero, "\nNewton's step:          ", newton_zero
+)
+assert (
+    g_zero[-1] == 0
+    and step_zero[-1] == 0
+    and newton_zero[-1] != 0
+    and not np.allclose(step_zero, newton_zero)
+)
 
 # %% [markdown]
 # This is the last notebook of the optimizer part of the course; notebook

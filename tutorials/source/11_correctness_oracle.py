@@ -30,7 +30,7 @@ from hyperdual import Bicomplex, HyperDual
 from hyperdual.testing import TOLERANCES, assert_close, relative_error, tolerance
 from layers import CrossEntropy
 
-rng = np.random.default_rng(0)   # the seed for every random number in this notebook
+rng = np.random.default_rng(0)  # the seed for every random number in this notebook
 
 
 def caught(check, *args, **kwargs):
@@ -40,6 +40,7 @@ def caught(check, *args, **kwargs):
     except AssertionError as error:
         return str(error).splitlines()[0]
     raise RuntimeError("the check passed, but it should have caught a bug")
+
 
 # %% [markdown]
 # ## 1. A hand-written second derivative
@@ -52,6 +53,7 @@ def caught(check, *args, **kwargs):
 #
 # A foreign backend would ship these formulas as its derivative rule:
 
+
 # %%
 def foreign_swish(x):
     """A 'foreign' swish with hand-written (f, f', f'')."""
@@ -62,6 +64,7 @@ def foreign_swish(x):
 def swish(x):
     """The specification: plain NumPy operations, runs on every number type."""
     return x / (1.0 + np.exp(-x))
+
 
 # %% [markdown]
 # The references. Seeding $x + \varepsilon_1 + \varepsilon_2$ over a whole grid gives $f, f', f''$
@@ -78,12 +81,15 @@ z = swish(Bicomplex(xs + 1j * h, h + 0j))
 ref_bicomplex = (z.real, z.imag1 / h, z.imag12 / h**2)
 for what, a, b in zip(["f", "f'", "f''"], ref, ref_bicomplex):
     assert_close(a, b, np.float64, "exact", f"hyper-dual vs bicomplex, {what}")
-print("references agree; largest difference relative to scale:",
-      max(relative_error(a, b) for a, b in zip(ref, ref_bicomplex)))
+print(
+    "references agree; largest difference relative to scale:",
+    max(relative_error(a, b) for a, b in zip(ref, ref_bicomplex)),
+)
 
 # %% [markdown]
 # Then the foreign implementation is checked against them with the **exact** tolerance of
 # the dtype it computes in:
+
 
 # %%
 def check_swish(foreign, dtype=np.float64):
@@ -99,6 +105,7 @@ print("foreign swish passes in float64 and float32")
 # %% [markdown]
 # A typical slip: forgetting that the product rule applies twice, so the $2$ becomes $1$.
 # The first derivative is still right; the check names the quantity that is wrong:
+
 
 # %%
 def foreign_swish_broken(x):
@@ -120,6 +127,7 @@ print(caught(check_swish, foreign_swish_broken))
 # with $p_n = \operatorname{softmax}(z_n)$. A fused kernel would implement the last two
 # directly. Our foreign backend:
 
+
 # %%
 def foreign_softmax(z):
     e = np.exp(z - z.max(axis=1, keepdims=True))
@@ -134,6 +142,7 @@ def foreign_grad(z, labels):
 def foreign_hvp(z, labels, u):
     p = foreign_softmax(z)
     return (p * u - p * np.sum(p * u, axis=1, keepdims=True)) / z.shape[0]
+
 
 # %% [markdown]
 # **The reference.** The specification is the library's `CrossEntropy` (a composition of
@@ -157,9 +166,11 @@ def compare(actual, desired, dtype, kind, what, floor=0.0):
         raise AssertionError(f"{what}: non-finite values where the reference is finite")
     error = np.max(np.abs(actual - desired)) / max(np.max(np.abs(desired)), floor)
     if not error <= tolerance(dtype, kind):
-        raise AssertionError(f"{what}: error {error:.3e} relative to the scale "
-                             f"{max(np.max(np.abs(desired)), floor):.2g} exceeds "
-                             f"{tolerance(dtype, kind):.1e} ({np.dtype(dtype)}, {kind})")
+        raise AssertionError(
+            f"{what}: error {error:.3e} relative to the scale "
+            f"{max(np.max(np.abs(desired)), floor):.2g} exceeds "
+            f"{tolerance(dtype, kind):.1e} ({np.dtype(dtype)}, {kind})"
+        )
 
 
 def reference(z, labels, u, floor=False):
@@ -174,20 +185,37 @@ def reference(z, labels, u, floor=False):
     _, _, grad, hv = hd.directional(loss, z.ravel(), u.ravel(), basis)
     _, _, hv_bicomplex = hd.bicomplex_directional(loss, z.ravel(), u.ravel(), basis)
     grad_floor, hv_floor = (1 / N, np.max(np.abs(u)) / N) if floor else (0.0, 0.0)
-    compare(hv, hv_bicomplex, np.float64, "exact", "reference Hv: hyper-dual vs bicomplex",
-            hv_floor)
-    compare(grad, hd.bicomplex_gradient(loss, z.ravel()), np.float64, "exact",
-            "reference gradient: hyper-dual vs bicomplex", grad_floor)
+    compare(
+        hv, hv_bicomplex, np.float64, "exact", "reference Hv: hyper-dual vs bicomplex", hv_floor
+    )
+    compare(
+        grad,
+        hd.bicomplex_gradient(loss, z.ravel()),
+        np.float64,
+        "exact",
+        "reference gradient: hyper-dual vs bicomplex",
+        grad_floor,
+    )
     return grad.reshape(N, C), hv.reshape(N, C)
+
 
 # %% [markdown]
 # **The harness**: random batch sizes (including $N = 1$), random numbers of classes, logits
 # of a chosen scale, random directions — the foreign code in the dtype under test, the
 # reference always in float64.
 
+
 # %%
-def check_softmax_ce(grad_fn, hvp_fn, dtype=np.float64, trials=25, scale=3.0, seed=1,
-                     kinds=("exact", "exact"), floor=False):
+def check_softmax_ce(
+    grad_fn,
+    hvp_fn,
+    dtype=np.float64,
+    trials=25,
+    scale=3.0,
+    seed=1,
+    kinds=("exact", "exact"),
+    floor=False,
+):
     """Compare a foreign gradient and Hv with the reference at random points.
 
     kinds: the tolerance kinds for the gradient and Hv; floor: see section 5.
@@ -201,17 +229,27 @@ def check_softmax_ce(grad_fn, hvp_fn, dtype=np.float64, trials=25, scale=3.0, se
         grad_ref, hv_ref = reference(z, labels, u, floor)
         grad_floor, hv_floor = (1 / N, np.max(np.abs(u)) / N) if floor else (0.0, 0.0)
         zd, ud = z.astype(dtype), u.astype(dtype)
-        compare(grad_fn(zd, labels), grad_ref, dtype, kinds[0],
-                f"gradient, trial {trial} (N={N}, C={C}, {np.dtype(dtype)})", grad_floor)
-        compare(hvp_fn(zd, labels, ud), hv_ref, dtype, kinds[1],
-                f"Hessian-vector product, trial {trial} (N={N}, C={C}, {np.dtype(dtype)})",
-                hv_floor)
+        compare(
+            grad_fn(zd, labels),
+            grad_ref,
+            dtype,
+            kinds[0],
+            f"gradient, trial {trial} (N={N}, C={C}, {np.dtype(dtype)})",
+            grad_floor,
+        )
+        compare(
+            hvp_fn(zd, labels, ud),
+            hv_ref,
+            dtype,
+            kinds[1],
+            f"Hessian-vector product, trial {trial} (N={N}, C={C}, {np.dtype(dtype)})",
+            hv_floor,
+        )
 
 
 for dtype in (np.float64, np.float32):
     check_softmax_ce(foreign_grad, foreign_hvp, dtype)
-    print(f"foreign softmax-CE passes in {np.dtype(dtype)} "
-          f"(rtol {tolerance(dtype, 'exact'):.0e})")
+    print(f"foreign softmax-CE passes in {np.dtype(dtype)} (rtol {tolerance(dtype, 'exact'):.0e})")
 
 # %% [markdown]
 # ## 3. A broken backend: the wrong softmax second derivative
@@ -221,10 +259,11 @@ for dtype in (np.float64, np.float32):
 # $p_k$ "with respect to its own logit" only). The gradient is untouched — every gradient
 # check passes — but the Hessian-vector product is wrong:
 
+
 # %%
 def broken_hvp(z, labels, u):
     p = foreign_softmax(z)
-    return p * (1.0 - p) * u / z.shape[0]          # BUG: drops the -p pᵀ coupling
+    return p * (1.0 - p) * u / z.shape[0]  # BUG: drops the -p pᵀ coupling
 
 
 print(caught(check_softmax_ce, foreign_grad, broken_hvp))
@@ -238,11 +277,13 @@ print(caught(check_softmax_ce, foreign_grad, broken_hvp))
 # Another common "fix": an epsilon in a denominator "for stability", here in the softmax of a
 # fused Hessian-vector kernel. It biases every probability by a relative $10^{-8}$ or less:
 
+
 # %%
 def epsilon_hvp(z, labels, u):
     e = np.exp(z - z.max(axis=1, keepdims=True))
-    p = e / (e.sum(axis=1, keepdims=True) + 1e-8)       # BUG: biased probabilities
+    p = e / (e.sum(axis=1, keepdims=True) + 1e-8)  # BUG: biased probabilities
     return (p * u - p * np.sum(p * u, axis=1, keepdims=True)) / z.shape[0]
+
 
 # %% [markdown]
 # Judged with the tolerance one would allow a **finite-difference** reference it passes, and
@@ -252,7 +293,7 @@ def epsilon_hvp(z, labels, u):
 print("float64 tolerances (rtol):", {k: v for k, v in TOLERANCES[np.dtype(np.float64)].items()})
 
 check_softmax_ce(foreign_grad, epsilon_hvp, np.float64, kinds=("fd_first", "fd_second"))
-check_softmax_ce(foreign_grad, epsilon_hvp, np.float32)         # below float32 rounding
+check_softmax_ce(foreign_grad, epsilon_hvp, np.float32)  # below float32 rounding
 print("finite-difference tolerance: passes; float32: passes.   Exact float64 reference:")
 print(caught(check_softmax_ce, foreign_grad, epsilon_hvp, np.float64))
 
@@ -264,6 +305,7 @@ print(caught(check_softmax_ce, foreign_grad, epsilon_hvp, np.float64))
 # ## 5. Hard inputs: large logits
 #
 # The textbook softmax $e^{z}/\sum e^{z}$ without the max-shift passes every ordinary test:
+
 
 # %%
 def naive_softmax(z):
@@ -292,8 +334,10 @@ print("naive softmax, ordinary logits: passes")
 
 # %%
 u_pair, label = np.array([[0.3, -1.1]]), np.array([0])
-print(f"{'gap':>4} {'Hv (exact)':>12} {'hyper-dual rel. err':>20} {'bicomplex rel. err':>19}"
-      f" {'abs. err':>9}")
+print(
+    f"{'gap':>4} {'Hv (exact)':>12} {'hyper-dual rel. err':>20} {'bicomplex rel. err':>19}"
+    f" {'abs. err':>9}"
+)
 for gap in [5.0, 20.0, 30.0]:
     z_pair = np.array([[gap, 0.0]])
     delta = 1.0 / (1.0 + np.exp(gap))
@@ -301,8 +345,10 @@ for gap in [5.0, 20.0, 30.0]:
     loss = lambda flat: ce.value(flat.reshape(1, 2), label)
     hv = hd.directional(loss, z_pair.ravel(), u_pair.ravel(), np.eye(2))[3]
     hv_bc = hd.bicomplex_directional(loss, z_pair.ravel(), u_pair.ravel(), np.eye(2))[2]
-    print(f"{gap:4.0f} {exact[0]:12.3e} {relative_error(hv, exact):20.1e} "
-          f"{relative_error(hv_bc, exact):19.1e} {np.max(np.abs(hv - exact)):9.1e}")
+    print(
+        f"{gap:4.0f} {exact[0]:12.3e} {relative_error(hv, exact):20.1e} "
+        f"{relative_error(hv_bc, exact):19.1e} {np.max(np.abs(hv - exact)):9.1e}"
+    )
     assert np.max(np.abs(hv - exact)) < 1e-15 and np.max(np.abs(hv_bc - exact)) < 1e-15
 
 # %% [markdown]
@@ -322,10 +368,14 @@ for gap in [5.0, 20.0, 30.0]:
 
 # %%
 with np.errstate(over="ignore", invalid="ignore"):
-    print("naive, float32, logits of scale 100: ",
-          caught(check_softmax_ce, naive_grad, naive_hvp, np.float32, scale=100.0, floor=True))
-    print("naive, float64, logits of scale 1000:",
-          caught(check_softmax_ce, naive_grad, naive_hvp, np.float64, scale=1000.0, floor=True))
+    print(
+        "naive, float32, logits of scale 100: ",
+        caught(check_softmax_ce, naive_grad, naive_hvp, np.float32, scale=100.0, floor=True),
+    )
+    print(
+        "naive, float64, logits of scale 1000:",
+        caught(check_softmax_ce, naive_grad, naive_hvp, np.float64, scale=1000.0, floor=True),
+    )
 
 check_softmax_ce(foreign_grad, foreign_hvp, np.float64, scale=1000.0, floor=True)
 check_softmax_ce(foreign_grad, foreign_hvp, np.float32, scale=100.0, floor=True)
@@ -359,20 +409,24 @@ from layers import models  # noqa: E402
 
 workdir = Path(tempfile.mkdtemp())
 model = models.logistic_regression(n_features=6, n_classes=4)
-case = oracle.make_case(workdir / "case", model, batch=5, pairs=2, kd=3, hvp=2,
-                        hessian=True, seed=0)
+case = oracle.make_case(
+    workdir / "case", model, batch=5, pairs=2, kd=3, hvp=2, hessian=True, seed=0
+)
 print("case files:", sorted(p.name for p in case.path.iterdir()))
 print("asks for:", case.quantities)
 reference_results = oracle.compute_reference(case, case.path / "reference")
 checks = reference_results.meta["cross_check"]["checks"]
-print(f"reference: {len(checks)} cross-checks, all agree: "
-      f"{reference_results.meta['cross_check']['all_agree']}, worst relative error "
-      f"{max(c['rel_error'] for c in checks):.1e}")
+print(
+    f"reference: {len(checks)} cross-checks, all agree: "
+    f"{reference_results.meta['cross_check']['all_agree']}, worst relative error "
+    f"{max(c['rel_error'] for c in checks):.1e}"
+)
 
 # %% [markdown]
 # The "other backend": logistic regression in closed form with NumPy, reading the case's
 # arrays and its parameter layout (θ = the weight `(out, in)` in C order, then the bias), and
 # optionally carrying the bug of section 3 — the diagonal-only softmax Jacobian.
+
 
 # %%
 def numpy_backend(case, diagonal_softmax_jacobian=False):
@@ -383,16 +437,16 @@ def numpy_backend(case, diagonal_softmax_jacobian=False):
     x, labels, N = a["x"], a["y"], len(a["y"])
 
     def unpack(t):
-        return t[:n_out * n_in].reshape(n_out, n_in), t[n_out * n_in:]
+        return t[: n_out * n_in].reshape(n_out, n_in), t[n_out * n_in :]
 
     W, b = unpack(a["theta"])
     p = foreign_softmax(x @ W.T + b)
 
-    def hv(v):                                    # H v through the softmax Jacobian
+    def hv(v):  # H v through the softmax Jacobian
         dW, db = unpack(v)
         dz = x @ dW.T + db
         if diagonal_softmax_jacobian:
-            dp = p * (1 - p) * dz                 # BUG of section 3
+            dp = p * (1 - p) * dz  # BUG of section 3
         else:
             dp = p * dz - p * np.sum(p * dz, axis=1, keepdims=True)
         return np.concatenate([(dp.T @ x).ravel(), dp.sum(axis=0)]) / N
@@ -400,11 +454,18 @@ def numpy_backend(case, diagonal_softmax_jacobian=False):
     r = p - np.eye(n_out)[labels]
     g = np.concatenate([(r.T @ x).ravel(), r.sum(axis=0)]) / N
     H = np.stack([hv(e) for e in np.eye(g.size)])
-    return {"loss": -np.mean(np.log(p[np.arange(N), labels])), "grad": g,
-            "dir_d1": a["v1"] @ g, "dir_d2": a["v2"] @ g,
-            "dir_d12": np.einsum("pd,de,pe->p", a["v1"], H, a["v2"]),
-            "kd_g": a["V"] @ g, "kd_H": a["V"] @ H @ a["V"].T,
-            "hvp": a["hvp_v"] @ H, "hessian": H}
+    return {
+        "loss": -np.mean(np.log(p[np.arange(N), labels])),
+        "grad": g,
+        "dir_d1": a["v1"] @ g,
+        "dir_d2": a["v2"] @ g,
+        "dir_d12": np.einsum("pd,de,pe->p", a["v1"], H, a["v2"]),
+        "kd_g": a["V"] @ g,
+        "kd_H": a["V"] @ H @ a["V"].T,
+        "hvp": a["hvp_v"] @ H,
+        "hessian": H,
+    }
+
 
 # %% [markdown]
 # Both versions write their results in the format; the comparison is done from the files,
@@ -412,9 +473,13 @@ def numpy_backend(case, diagonal_softmax_jacobian=False):
 
 # %%
 for bug in (False, True):
-    path = oracle.write_results(workdir / f"numpy-bug-{bug}", case,
-                                numpy_backend(case, diagonal_softmax_jacobian=bug),
-                                backend=f"numpy closed form (bug: {bug})", dtype="float64")
+    path = oracle.write_results(
+        workdir / f"numpy-bug-{bug}",
+        case,
+        numpy_backend(case, diagonal_softmax_jacobian=bug),
+        backend=f"numpy closed form (bug: {bug})",
+        dtype="float64",
+    )
     comparison = oracle.compare_results(case, oracle.read_results(path, case), reference_results)
     print(comparison.table(), end="\n\n")
 assert [row.quantity for row in comparison.failures] == ["dir_d12", "kd_H", "hvp", "hessian"]
@@ -486,10 +551,12 @@ for trial in range(10):
     _, _, grad_ref, hv_ref = hd.directional(loss, z.ravel(), u.ravel(), np.eye(N * C))
     _, _, hv_bicomplex = hd.bicomplex_directional(loss, z.ravel(), u.ravel(), np.eye(N * C))
     assert_close(hv_ref, hv_bicomplex, np.float64, "exact", "reference Hv vs bicomplex")
-    assert_close(foreign_mse_grad(z, t), grad_ref.reshape(N, C), np.float64, "exact",
-                 f"MSE gradient {trial}")
-    assert_close(foreign_mse_hvp(z, t, u), hv_ref.reshape(N, C), np.float64, "exact",
-                 f"MSE Hv {trial}")
+    assert_close(
+        foreign_mse_grad(z, t), grad_ref.reshape(N, C), np.float64, "exact", f"MSE gradient {trial}"
+    )
+    assert_close(
+        foreign_mse_hvp(z, t, u), hv_ref.reshape(N, C), np.float64, "exact", f"MSE Hv {trial}"
+    )
 print("foreign MSE gradient and Hessian-vector product pass 10 random trials")
 assert np.allclose(foreign_mse_hvp(z, t, u), mse_spec.hessian_vector(z, t, u))
 
@@ -506,20 +573,26 @@ assert np.allclose(foreign_mse_hvp(z, t, u), mse_spec.hessian_vector(z, t, u))
 # every $C > 1$, invisible for $C = 1$, where the two normalisations coincide — another reason
 # to test random shapes, including odd ones.
 
+
 # %% tags=["solution"]
 def slipped_mse_grad(z, t):
-    return 2.0 * (z - t) / z.shape[0]              # BUG: 1/N instead of 1/(N·C)
+    return 2.0 * (z - t) / z.shape[0]  # BUG: 1/N instead of 1/(N·C)
 
 
 def check_mse_grad(grad_fn, N, C, seed=3):
     z, t = np.random.default_rng(seed).normal(size=(2, N, C))
     reference_grad = hd.gradient(lambda flat: mse_spec.value(flat.reshape(N, C), t), z.ravel())
-    assert_close(grad_fn(z, t), reference_grad.reshape(N, C), np.float64, "exact",
-                 f"MSE gradient, N={N}, C={C}")
+    assert_close(
+        grad_fn(z, t),
+        reference_grad.reshape(N, C),
+        np.float64,
+        "exact",
+        f"MSE gradient, N={N}, C={C}",
+    )
 
 
 print(caught(check_mse_grad, slipped_mse_grad, 4, 3))
-check_mse_grad(slipped_mse_grad, 4, 1)             # C = 1: the slip is invisible
+check_mse_grad(slipped_mse_grad, 4, 1)  # C = 1: the slip is invisible
 assert caught(check_mse_grad, slipped_mse_grad, 2, 5).startswith("MSE gradient")
 
 # %% [markdown]

@@ -41,7 +41,7 @@ import hyperdual as hd
 from hyperdual.testing import assert_close, relative_error, tolerance
 from layers import from_onnx
 
-rng = np.random.default_rng(0)   # the seed for every random number in this notebook
+rng = np.random.default_rng(0)  # the seed for every random number in this notebook
 
 # %% [markdown]
 # ## 1. A model as an ONNX graph
@@ -63,42 +63,46 @@ rng = np.random.default_rng(0)   # the seed for every random number in this note
 
 # %%
 d, T, C = 4, 3, 3
-weights = {"q.weight": rng.normal(size=(d, d)) / np.sqrt(d),
-           "k.weight": rng.normal(size=(d, d)) / np.sqrt(d),
-           "v.weight": rng.normal(size=(d, d)) / np.sqrt(d),
-           "o.weight": rng.normal(size=(d, d)) / np.sqrt(d),
-           "cls.weight": rng.normal(size=(C, d)),
-           "cls.bias": 0.1 * rng.normal(size=C)}
+weights = {
+    "q.weight": rng.normal(size=(d, d)) / np.sqrt(d),
+    "k.weight": rng.normal(size=(d, d)) / np.sqrt(d),
+    "v.weight": rng.normal(size=(d, d)) / np.sqrt(d),
+    "o.weight": rng.normal(size=(d, d)) / np.sqrt(d),
+    "cls.weight": rng.normal(size=(C, d)),
+    "cls.bias": 0.1 * rng.normal(size=C),
+}
 
 node = helper.make_node
 nodes = [
-    node("MatMul", ["x", "q.weight"], ["q"]),                       # (N, T, d)
+    node("MatMul", ["x", "q.weight"], ["q"]),  # (N, T, d)
     node("MatMul", ["x", "k.weight"], ["k"]),
     node("MatMul", ["x", "v.weight"], ["v"]),
-    node("Transpose", ["k"], ["kT"], perm=[0, 2, 1]),               # (N, d, T)
-    node("MatMul", ["q", "kT"], ["scores"]),                        # (N, T, T)
+    node("Transpose", ["k"], ["kT"], perm=[0, 2, 1]),  # (N, d, T)
+    node("MatMul", ["q", "kT"], ["scores"]),  # (N, T, T)
     node("Constant", [], ["sqrt_d"], value=numpy_helper.from_array(np.array(np.sqrt(d)))),
     node("Div", ["scores", "sqrt_d"], ["scaled"]),
     node("Softmax", ["scaled"], ["attn"], axis=-1),
     node("MatMul", ["attn", "v"], ["ctx"]),
     node("MatMul", ["ctx", "o.weight"], ["proj"]),
-    node("Add", ["x", "proj"], ["res"]),                            # the residual
+    node("Add", ["x", "proj"], ["res"]),  # the residual
     node("ReduceMean", ["res"], ["pooled"], axes=[1], keepdims=0),  # (N, d)
-    node("Gemm", ["pooled", "cls.weight", "cls.bias"], ["logits"], transB=1),   # (N, C)
+    node("Gemm", ["pooled", "cls.weight", "cls.bias"], ["logits"], transB=1),  # (N, C)
 ]
 graph = helper.make_graph(
-    nodes, "attention",
+    nodes,
+    "attention",
     inputs=[helper.make_tensor_value_info("x", TensorProto.DOUBLE, ["batch", T, d])],
     outputs=[helper.make_tensor_value_info("logits", TensorProto.DOUBLE, ["batch", C])],
-    initializer=[numpy_helper.from_array(w, name) for name, w in weights.items()])
+    initializer=[numpy_helper.from_array(w, name) for name, w in weights.items()],
+)
 proto = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
 proto.ir_version = 8
-onnx.checker.check_model(proto)                  # the ONNX package's own validation
+onnx.checker.check_model(proto)  # the ONNX package's own validation
 
 with tempfile.TemporaryDirectory() as folder:
     path = Path(folder) / "attention.onnx"
-    onnx.save(proto, path)                       # what an exporter would hand us
-    model = from_onnx(path)                      # reads (and checks) the whole file
+    onnx.save(proto, path)  # what an exporter would hand us
+    model = from_onnx(path)  # reads (and checks) the whole file
 print(model.summary())
 
 # %% [markdown]
@@ -106,6 +110,7 @@ print(model.summary())
 # above); `model.unflatten(theta)` cuts it back into named tensors. First check: the
 # interpreter's forward pass against the formula above written in plain NumPy — the forward
 # pass of the backend we test in section 3.
+
 
 # %%
 def softmax(z, axis=-1):
@@ -130,8 +135,13 @@ D = model.num_params
 params = {name: np.asarray(tensor) for name, tensor in model.unflatten(theta)}
 logits = model.forward(theta, X)
 print(f"D = {D}; logits of the first sample: {logits[0]}")
-assert_close(logits, numpy_forward(params, X)["logits"], np.float64, "exact",
-             "ONNX interpreter vs plain NumPy")
+assert_close(
+    logits,
+    numpy_forward(params, X)["logits"],
+    np.float64,
+    "exact",
+    "ONNX interpreter vs plain NumPy",
+)
 
 # %% [markdown]
 # ## 2. The references, each confirmed by the bicomplex step
@@ -149,6 +159,7 @@ assert_close(logits, numpy_forward(params, X)["logits"], np.float64, "exact",
 # ONNX models have no back-propagation here: every reference is forward mode, $D$
 # directions per gradient or product (a few milliseconds for this $D$).
 
+
 # %%
 def f(t):
     return model.loss(t, X, y)
@@ -159,8 +170,12 @@ v, V = rng.normal(size=D), rng.normal(size=(K, D))
 I, J = np.triu_indices(K)
 
 start = time.perf_counter()
-reference = {"loss": model.loss(theta, X, y), "grad": hd.gradient(f, theta),
-             "Hv": hd.hvp(f, theta, v), "H_K": hd.projected_hessian(f, theta, V)[2]}
+reference = {
+    "loss": model.loss(theta, X, y),
+    "grad": hd.gradient(f, theta),
+    "Hv": hd.hvp(f, theta, v),
+    "H_K": hd.projected_hessian(f, theta, V)[2],
+}
 t_forward = time.perf_counter() - start
 
 start = time.perf_counter()
@@ -173,8 +188,10 @@ t_bicomplex = time.perf_counter() - start
 
 print(f"forward mode {1e3 * t_forward:.0f} ms, bicomplex step {1e3 * t_bicomplex:.0f} ms")
 for name, check in [("loss", b_loss), ("grad", b_grad), ("Hv", b_Hv), ("H_K", b_HK)]:
-    print(f"{name:5s} shape {str(np.shape(reference[name])):8s} relative error vs bicomplex "
-          f"{relative_error(reference[name], check):.1e}")
+    print(
+        f"{name:5s} shape {str(np.shape(reference[name])):8s} relative error vs bicomplex "
+        f"{relative_error(reference[name], check):.1e}"
+    )
     assert_close(reference[name], check, np.float64, "exact", f"{name} vs bicomplex step")
 
 # %% [markdown]
@@ -194,10 +211,11 @@ for name, check in [("loss", b_loss), ("grad", b_grad), ("Hv", b_Hv), ("H_K", b_
 #
 # That step is a separate function, so that it can be swapped for a broken one.
 
+
 # %%
 def attention_backward(S_bar, Q, K_, d):
     """(Q̄, K̄) for S = Q Kᵀ/√d, batched over samples: S̄ (N, T, T), Q and K (N, T, d)."""
-    return S_bar @ K_ / d ** 0.5, S_bar.transpose(0, 2, 1) @ Q / d ** 0.5
+    return S_bar @ K_ / d**0.5, S_bar.transpose(0, 2, 1) @ Q / d**0.5
 
 
 def backend_grad(p, X, y, attention_backward=attention_backward):
@@ -209,7 +227,7 @@ def backend_grad(p, X, y, attention_backward=attention_backward):
     one_hot = np.eye(probabilities.shape[1], dtype=probabilities.dtype)[y]
     z_bar = (probabilities - one_hot) / N
     grad = {"cls.weight": z_bar.T @ s["pooled"], "cls.bias": z_bar.sum(axis=0)}
-    r_bar = np.repeat(z_bar[:, None, :] @ p["cls.weight"] / T, T, axis=1)   # mean over T
+    r_bar = np.repeat(z_bar[:, None, :] @ p["cls.weight"] / T, T, axis=1)  # mean over T
     grad["o.weight"] = np.einsum("ntd,nte->de", s["ctx"], r_bar)
     ctx_bar = r_bar @ p["o.weight"].T
     A_bar = ctx_bar @ s["v"].transpose(0, 2, 1)
@@ -217,8 +235,9 @@ def backend_grad(p, X, y, attention_backward=attention_backward):
     S_bar = s["attn"] * (A_bar - np.sum(A_bar * s["attn"], axis=-1, keepdims=True))
     q_bar, k_bar = attention_backward(S_bar, s["q"], s["k"], d)
     for name, bar in (("q.weight", q_bar), ("k.weight", k_bar), ("v.weight", v_bar)):
-        grad[name] = np.einsum("ntd,nte->de", X, bar)                      # Xᵀ · bar
+        grad[name] = np.einsum("ntd,nte->de", X, bar)  # Xᵀ · bar
     return loss, grad
+
 
 # %% [markdown]
 # **The report.** One row per quantity: the error relative to the reference's scale,
@@ -228,20 +247,25 @@ def backend_grad(p, X, y, attention_backward=attention_backward):
 # float64). The gradient gets one row per parameter tensor, named by its ONNX name, so that
 # a failure points at the place in the backend to look.
 
+
 # %%
 def report(candidate, reference, dtype=np.float64, kind="exact"):
     """Print one row per quantity; return the names that fail."""
     rtol, failing = tolerance(dtype, kind), []
-    print(f"{'quantity':14s} {'shape':8s} {'max abs err':>11s} {'rel err':>9s} "
-          f"{'tolerance':>9s}  status")
+    print(
+        f"{'quantity':14s} {'shape':8s} {'max abs err':>11s} {'rel err':>9s} "
+        f"{'tolerance':>9s}  status"
+    )
     for name, desired in reference.items():
         actual = np.asarray(candidate[name], dtype=np.float64)
         error = relative_error(actual, desired)
         status = "ok" if error <= rtol else "FAIL"
         if status == "FAIL":
             failing.append(name)
-        print(f"{name:14s} {str(np.shape(desired)):8s} "
-              f"{np.max(np.abs(actual - desired)):11.3e} {error:9.2e} {rtol:9.1e}  {status}")
+        print(
+            f"{name:14s} {str(np.shape(desired)):8s} "
+            f"{np.max(np.abs(actual - desired)):11.3e} {error:9.2e} {rtol:9.1e}  {status}"
+        )
     verdict = "AGREE" if not failing else "DISAGREE"
     print(f"{verdict}: {len(reference) - len(failing)} of {len(reference)} within tolerance")
     return failing
@@ -252,9 +276,13 @@ def per_tensor(loss, grad):
     return {"loss": loss, **grad}
 
 
-reference_rows = {"loss": reference["loss"],
-                  **{name: reference["grad"][sl].reshape(shape) for (name, sl), (_, shape)
-                     in zip(model.param_groups(), model.param_shapes())}}
+reference_rows = {
+    "loss": reference["loss"],
+    **{
+        name: reference["grad"][sl].reshape(shape)
+        for (name, sl), (_, shape) in zip(model.param_groups(), model.param_shapes())
+    },
+}
 
 failing = report(per_tensor(*backend_grad(params, X, y)), reference_rows)
 assert failing == []
@@ -266,13 +294,15 @@ assert failing == []
 # $\bar S^\top Q/\sqrt d$. The shapes still fit ($T\times T$ times $T\times d$), the loss is
 # untouched, and every other gradient is right:
 
+
 # %%
 def attention_backward_missing_transpose(S_bar, Q, K_, d):
-    return S_bar @ K_ / d ** 0.5, S_bar @ Q / d ** 0.5              # BUG: S̄ instead of S̄ᵀ
+    return S_bar @ K_ / d**0.5, S_bar @ Q / d**0.5  # BUG: S̄ instead of S̄ᵀ
 
 
-failing = report(per_tensor(*backend_grad(params, X, y, attention_backward_missing_transpose)),
-                 reference_rows)
+failing = report(
+    per_tensor(*backend_grad(params, X, y, attention_backward_missing_transpose)), reference_rows
+)
 assert failing == ["k.weight"]
 
 # %% [markdown]
@@ -288,6 +318,7 @@ assert failing == ["k.weight"]
 # must be judged by a finite-difference tolerance (`"fd_first"`: $10^{-6}$ in float64) —
 # and even then a bad step is caught:
 
+
 # %%
 def backend_grad_flat(t):
     _, grad = backend_grad({name: np.asarray(w) for name, w in model.unflatten(t)}, X, y)
@@ -295,8 +326,11 @@ def backend_grad_flat(t):
 
 
 steps = [1e-1, 1e-3, 1e-5, 1e-6, 1e-8, 1e-12]
-candidates = {f"Hv, h={h:.0e}": (backend_grad_flat(theta + h * v)
-                                 - backend_grad_flat(theta - h * v)) / (2 * h) for h in steps}
+candidates = {
+    f"Hv, h={h:.0e}": (backend_grad_flat(theta + h * v) - backend_grad_flat(theta - h * v))
+    / (2 * h)
+    for h in steps
+}
 failing = report(candidates, {name: reference["Hv"] for name in candidates}, kind="fd_first")
 print("\njudged as exact (the tolerance for a backend that claims exact derivatives):")
 failing_exact = report(candidates, {name: reference["Hv"] for name in candidates})
@@ -335,8 +369,10 @@ except ImportError:
     torch = None
 
 if torch is None:
-    print("PyTorch is not installed: the export below was skipped "
-          "(pip install torch --index-url https://download.pytorch.org/whl/cpu to run it).")
+    print(
+        "PyTorch is not installed: the export below was skipped "
+        "(pip install torch --index-url https://download.pytorch.org/whl/cpu to run it)."
+    )
 else:
     import io
     import warnings
@@ -346,8 +382,7 @@ else:
 
         def __init__(self, d=4, classes=3):
             super().__init__()
-            self.q, self.k, self.v, self.o = (torch.nn.Linear(d, d, bias=False)
-                                              for _ in range(4))
+            self.q, self.k, self.v, self.o = (torch.nn.Linear(d, d, bias=False) for _ in range(4))
             self.cls = torch.nn.Linear(d, classes)
 
         def forward(self, x):
@@ -360,10 +395,17 @@ else:
     buffer = io.BytesIO()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        torch.onnx.export(module, (torch.zeros(2, T, d, dtype=torch.float64),), buffer,
-                          dynamo=False, do_constant_folding=False, opset_version=17,
-                          input_names=["x"], output_names=["logits"],
-                          dynamic_axes={"x": {0: "batch"}, "logits": {0: "batch"}})
+        torch.onnx.export(
+            module,
+            (torch.zeros(2, T, d, dtype=torch.float64),),
+            buffer,
+            dynamo=False,
+            do_constant_folding=False,
+            opset_version=17,
+            input_names=["x"],
+            output_names=["logits"],
+            dynamic_axes={"x": {0: "batch"}, "logits": {0: "batch"}},
+        )
     exported = from_onnx(onnx.load_model_from_string(buffer.getvalue()))
     named = dict(module.named_parameters())
     print("θ layout:", [name for name, _ in exported.param_shapes()])
@@ -374,25 +416,34 @@ else:
 
     loss = torch.nn.functional.cross_entropy(module(torch.tensor(X)), torch.tensor(y))
     grads = torch.autograd.grad(loss, list(named.values()), create_graph=True)
-    assert np.array_equal(theta_torch, np.concatenate(      # θ is the module's parameters
-        [named[name].detach().numpy().ravel() for name, _ in exported.param_shapes()]))
-    torch_rng = np.random.default_rng(1)       # not `rng`: the exercises draw the same numbers
-    v_named = {name: torch.tensor(piece) for (name, piece)
-               in exported.unflatten(torch_rng.normal(size=exported.num_params))}
+    assert np.array_equal(
+        theta_torch,
+        np.concatenate(  # θ is the module's parameters
+            [named[name].detach().numpy().ravel() for name, _ in exported.param_shapes()]
+        ),
+    )
+    torch_rng = np.random.default_rng(1)  # not `rng`: the exercises draw the same numbers
+    v_named = {
+        name: torch.tensor(piece)
+        for (name, piece) in exported.unflatten(torch_rng.normal(size=exported.num_params))
+    }
     dot = sum((g_ * v_named[name]).sum() for name, g_ in zip(named, grads))
-    hvps = torch.autograd.grad(dot, list(named.values()))          # double backward: H v
+    hvps = torch.autograd.grad(dot, list(named.values()))  # double backward: H v
     v_flat = np.concatenate([v_named[name].numpy().ravel() for name, _ in exported.param_shapes()])
-    torch_rows = {"loss": loss.item(),
-                  **{name: g_.detach().numpy() for name, g_ in zip(named, grads)},
-                  **{f"Hv[{name}]": h_.numpy() for name, h_ in zip(named, hvps)}}
+    torch_rows = {
+        "loss": loss.item(),
+        **{name: g_.detach().numpy() for name, g_ in zip(named, grads)},
+        **{f"Hv[{name}]": h_.numpy() for name, h_ in zip(named, hvps)},
+    }
     grad_ref = hd.gradient(f_torch, theta_torch)
     hv_ref = hd.hvp(f_torch, theta_torch, v_flat)
     slices = dict(exported.param_groups())
     shapes = dict(exported.param_shapes())
-    torch_reference = {"loss": f_torch(theta_torch),
-                       **{name: grad_ref[slices[name]].reshape(shapes[name]) for name in named},
-                       **{f"Hv[{name}]": hv_ref[slices[name]].reshape(shapes[name])
-                          for name in named}}
+    torch_reference = {
+        "loss": f_torch(theta_torch),
+        **{name: grad_ref[slices[name]].reshape(shapes[name]) for name in named},
+        **{f"Hv[{name}]": hv_ref[slices[name]].reshape(shapes[name]) for name in named},
+    }
     print(f"torch {torch.__version__}, float64, autograd against the ONNX references:")
     assert report(torch_rows, torch_reference) == []
 
@@ -421,19 +472,25 @@ else:
 # *Worked solution below (collapsed).*
 
 # %% tags=["solution"]
-cnn_weights = {"conv.weight": 0.5 * rng.normal(size=(3, 2, 3, 3)),
-               "conv.bias": 0.1 * rng.normal(size=3),
-               "fc.weight": rng.normal(size=(3, 3)), "fc.bias": 0.1 * rng.normal(size=3)}
+cnn_weights = {
+    "conv.weight": 0.5 * rng.normal(size=(3, 2, 3, 3)),
+    "conv.bias": 0.1 * rng.normal(size=3),
+    "fc.weight": rng.normal(size=(3, 3)),
+    "fc.bias": 0.1 * rng.normal(size=3),
+}
 cnn_graph = helper.make_graph(
-    [node("Conv", ["x", "conv.weight", "conv.bias"], ["c"], pads=[1, 1, 1, 1]),
-     node("Tanh", ["c"], ["t"]),
-     node("GlobalAveragePool", ["t"], ["g"]),                     # (N, 3, 1, 1)
-     node("Flatten", ["g"], ["flat"], axis=1),                    # (N, 3)
-     node("Gemm", ["flat", "fc.weight", "fc.bias"], ["logits"], transB=1)],
+    [
+        node("Conv", ["x", "conv.weight", "conv.bias"], ["c"], pads=[1, 1, 1, 1]),
+        node("Tanh", ["c"], ["t"]),
+        node("GlobalAveragePool", ["t"], ["g"]),  # (N, 3, 1, 1)
+        node("Flatten", ["g"], ["flat"], axis=1),  # (N, 3)
+        node("Gemm", ["flat", "fc.weight", "fc.bias"], ["logits"], transB=1),
+    ],
     "cnn",
     inputs=[helper.make_tensor_value_info("x", TensorProto.DOUBLE, ["batch", 2, 5, 5])],
     outputs=[helper.make_tensor_value_info("logits", TensorProto.DOUBLE, ["batch", 3])],
-    initializer=[numpy_helper.from_array(w, name) for name, w in cnn_weights.items()])
+    initializer=[numpy_helper.from_array(w, name) for name, w in cnn_weights.items()],
+)
 cnn_proto = helper.make_model(cnn_graph, opset_imports=[helper.make_opsetid("", 17)])
 cnn_proto.ir_version = 8
 onnx.checker.check_model(cnn_proto)
@@ -452,8 +509,10 @@ _, g_K, H_K = hd.projected_hessian(f_cnn, theta_cnn, V_cnn)
 _, b1, b12 = hd.bicomplex_directional(f_cnn, theta_cnn, V_cnn[I3], V_cnn[J3])
 error_g = relative_error(hd.gradient(f_cnn, theta_cnn), hd.bicomplex_gradient(f_cnn, theta_cnn))
 error_H = relative_error(H_K[I3, J3], b12)
-print(f"D = {cnn.num_params}; vs bicomplex: gradient {error_g:.1e}, 3×3 Hessian {error_H:.1e}, "
-      f"Vg {relative_error(g_K, b1[I3 == J3]):.1e}")
+print(
+    f"D = {cnn.num_params}; vs bicomplex: gradient {error_g:.1e}, 3×3 Hessian {error_H:.1e}, "
+    f"Vg {relative_error(g_K, b1[I3 == J3]):.1e}"
+)
 assert max(error_g, error_H, relative_error(g_K, b1[I3 == J3])) <= tolerance(np.float64, "exact")
 
 # %% [markdown]
@@ -463,13 +522,15 @@ assert max(error_g, error_H, relative_error(g_K, b1[I3 == J3])) <= tolerance(np.
 #
 # *Worked solution below (collapsed).*
 
+
 # %% tags=["solution"]
 def attention_backward_unscaled_q(S_bar, Q, K_, d):
-    return S_bar @ K_, S_bar.transpose(0, 2, 1) @ Q / d ** 0.5      # BUG: Q̄ not divided by √d
+    return S_bar @ K_, S_bar.transpose(0, 2, 1) @ Q / d**0.5  # BUG: Q̄ not divided by √d
 
 
-failing = report(per_tensor(*backend_grad(params, X, y, attention_backward_unscaled_q)),
-                 reference_rows)
+failing = report(
+    per_tensor(*backend_grad(params, X, y, attention_backward_unscaled_q)), reference_rows
+)
 assert failing == ["q.weight"]
 
 # %% [markdown]

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import jax
 
-jax.config.update("jax_enable_x64", True)   # before any array is made: float64 is available
+jax.config.update("jax_enable_x64", True)  # before any array is made: float64 is available
 
 import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
@@ -52,13 +52,14 @@ def load_case(case_dir):
 
 def param_view(theta, entry):
     """The tensor ``entry`` (a row of ``parameters``) cut from the flat θ (C order)."""
-    return theta[entry["offset"]:entry["offset"] + entry["size"]].reshape(entry["shape"])
+    return theta[entry["offset"] : entry["offset"] + entry["size"]].reshape(entry["shape"])
 
 
 def _pool(h, spec, init, op):
     k, s, p = spec["kernel_size"], spec["stride"], spec["padding"]
-    return lax.reduce_window(h, init, op, (1, 1, k, k), (1, 1, s, s),
-                             ((0, 0), (0, 0), (p, p), (p, p)))
+    return lax.reduce_window(
+        h, init, op, (1, 1, k, k), (1, 1, s, s), ((0, 0), (0, 0), (p, p), (p, p))
+    )
 
 
 def make_loss(meta, x, y, view=param_view):
@@ -76,12 +77,16 @@ def make_loss(meta, x, y, view=param_view):
             elif kind == "Conv2d":
                 p = spec["padding"]
                 h = lax.conv_general_dilated(
-                    h, view(theta, params[name + ".weight"]), (spec["stride"],) * 2,
-                    ((p, p), (p, p)), dimension_numbers=("NCHW", "OIHW", "NCHW"))
+                    h,
+                    view(theta, params[name + ".weight"]),
+                    (spec["stride"],) * 2,
+                    ((p, p), (p, p)),
+                    dimension_numbers=("NCHW", "OIHW", "NCHW"),
+                )
                 h = h + view(theta, params[name + ".bias"])[None, :, None, None]
             elif kind == "MaxPool2d":
                 h = _pool(h, spec, -jnp.inf, lax.max)
-            elif kind == "AvgPool2d":          # zero padding counted in the mean
+            elif kind == "AvgPool2d":  # zero padding counted in the mean
                 h = _pool(h, spec, 0.0, lax.add) / spec["kernel_size"] ** 2
             elif kind == "Flatten":
                 h = h.reshape(h.shape[0], -1)
@@ -101,6 +106,7 @@ def make_loss(meta, x, y, view=param_view):
 
 def compute_results(meta, arrays, dtype="float64", view=param_view):
     """Every quantity the case asks for, as NumPy arrays of ``dtype``."""
+
     def array(name):
         return jnp.asarray(np.asarray(arrays[name], dtype=dtype))
 
@@ -119,7 +125,7 @@ def compute_results(meta, arrays, dtype="float64", view=param_view):
     quantities = meta["quantities"]
     i, j = np.triu_indices(arrays["V"].shape[0] if "projected_hessian" in quantities else 0)
 
-    @jax.jit          # one compilation for everything the case asks for
+    @jax.jit  # one compilation for everything the case asks for
     def everything(directions):
         out = {}
         out["loss"], out["grad"] = jax.value_and_grad(f)(theta)
@@ -129,13 +135,15 @@ def compute_results(meta, arrays, dtype="float64", view=param_view):
             out["dir_d12"] = jax.vmap(d12)(v1s, v2s)
         if "projected_hessian" in quantities:
             V = directions["V"]
-            upper = jax.vmap(d12)(V[i], V[j])          # the K(K+1)/2 pairs i ≤ j
+            upper = jax.vmap(d12)(V[i], V[j])  # the K(K+1)/2 pairs i ≤ j
             out["kd_g"] = jax.vmap(d1)(V)
-            out["kd_H"] = jnp.zeros((V.shape[0],) * 2, V.dtype).at[i, j].set(upper) \
-                .at[j, i].set(upper)
+            out["kd_H"] = (
+                jnp.zeros((V.shape[0],) * 2, V.dtype).at[i, j].set(upper).at[j, i].set(upper)
+            )
         if "hvp" in quantities:
             out["hvp"] = jax.vmap(lambda v: jax.jvp(jax.grad(f), (theta,), (v,))[1])(
-                directions["hvp_v"])
+                directions["hvp_v"]
+            )
         if "hessian" in quantities:
             out["hessian"] = jax.hessian(f)(theta)
         return out
@@ -150,9 +158,15 @@ def write_results(out_dir, meta, results, dtype, backend):
     out_dir.mkdir(parents=True, exist_ok=True)
     np.savez(out_dir / "results.npz", **results)
     digest = hashlib.sha256((out_dir / "results.npz").read_bytes()).hexdigest()
-    doc = {"format": "fomoh-oracle-results", "version": 1, "backend": backend, "dtype": dtype,
-           "case_sha256": meta["arrays_sha256"], "quantities": sorted(results),
-           "arrays_sha256": digest}
+    doc = {
+        "format": "fomoh-oracle-results",
+        "version": 1,
+        "backend": backend,
+        "dtype": dtype,
+        "case_sha256": meta["arrays_sha256"],
+        "quantities": sorted(results),
+        "arrays_sha256": digest,
+    }
     (out_dir / "results.json").write_text(json.dumps(doc, indent=1) + "\n", encoding="utf-8")
     return out_dir
 
@@ -165,8 +179,13 @@ def main(argv=None):
     args = parser.parse_args(argv)
     meta, arrays = load_case(args.case_dir)
     results = compute_results(meta, arrays, args.dtype)
-    out = write_results(args.out or args.case_dir / f"jax-{args.dtype}", meta, results,
-                        args.dtype, f"jax {jax.__version__} (nested jax.jvp)")
+    out = write_results(
+        args.out or args.case_dir / f"jax-{args.dtype}",
+        meta,
+        results,
+        args.dtype,
+        f"jax {jax.__version__} (nested jax.jvp)",
+    )
     print(f"wrote {out}: " + ", ".join(f"{k} {tuple(v.shape)}" for k, v in results.items()))
     return 0
 

@@ -56,7 +56,7 @@ def load_case(case_dir):
 
 def param_view(theta, entry):
     """The tensor ``entry`` (a row of ``parameters``) as a view of the flat θ (C order)."""
-    return theta[entry["offset"]:entry["offset"] + entry["size"]].reshape(entry["shape"])
+    return theta[entry["offset"] : entry["offset"] + entry["size"]].reshape(entry["shape"])
 
 
 def make_loss(meta, x, y, view=param_view):
@@ -73,17 +73,23 @@ def make_loss(meta, x, y, view=param_view):
         for spec in specs:
             kind, name = spec["type"], spec["name"]
             if kind == "Dense":
-                h = F.linear(h, view(theta, params[name + ".weight"]),
-                             view(theta, params[name + ".bias"]))
+                h = F.linear(
+                    h, view(theta, params[name + ".weight"]), view(theta, params[name + ".bias"])
+                )
             elif kind == "Conv2d":
-                h = F.conv2d(h, view(theta, params[name + ".weight"]),
-                             view(theta, params[name + ".bias"]),
-                             stride=spec["stride"], padding=spec["padding"])
+                h = F.conv2d(
+                    h,
+                    view(theta, params[name + ".weight"]),
+                    view(theta, params[name + ".bias"]),
+                    stride=spec["stride"],
+                    padding=spec["padding"],
+                )
             elif kind == "MaxPool2d":
                 h = F.max_pool2d(h, spec["kernel_size"], spec["stride"], spec["padding"])
             elif kind == "AvgPool2d":
-                h = F.avg_pool2d(h, spec["kernel_size"], spec["stride"], spec["padding"],
-                                 count_include_pad=True)
+                h = F.avg_pool2d(
+                    h, spec["kernel_size"], spec["stride"], spec["padding"], count_include_pad=True
+                )
             elif kind == "Flatten":
                 h = h.flatten(1)
             elif kind == "ReLU":
@@ -94,7 +100,7 @@ def make_loss(meta, x, y, view=param_view):
                 h = torch.tanh(h)
             else:
                 raise ValueError(f"layer type {kind!r} is not supported by this adapter")
-        return F.cross_entropy(h, y)        # mean over the batch
+        return F.cross_entropy(h, y)  # mean over the batch
 
     return f
 
@@ -148,9 +154,15 @@ def write_results(out_dir, meta, results, dtype, backend):
     out_dir.mkdir(parents=True, exist_ok=True)
     np.savez(out_dir / "results.npz", **results)
     digest = hashlib.sha256((out_dir / "results.npz").read_bytes()).hexdigest()
-    doc = {"format": "fomoh-oracle-results", "version": 1, "backend": backend, "dtype": dtype,
-           "case_sha256": meta["arrays_sha256"], "quantities": sorted(results),
-           "arrays_sha256": digest}
+    doc = {
+        "format": "fomoh-oracle-results",
+        "version": 1,
+        "backend": backend,
+        "dtype": dtype,
+        "case_sha256": meta["arrays_sha256"],
+        "quantities": sorted(results),
+        "arrays_sha256": digest,
+    }
     (out_dir / "results.json").write_text(json.dumps(doc, indent=1) + "\n", encoding="utf-8")
     return out_dir
 
@@ -163,8 +175,13 @@ def main(argv=None):
     args = parser.parse_args(argv)
     meta, arrays = load_case(args.case_dir)
     results = compute_results(meta, arrays, args.dtype)
-    out = write_results(args.out or args.case_dir / f"torch-{args.dtype}", meta, results,
-                        args.dtype, f"torch {torch.__version__} (torch.func)")
+    out = write_results(
+        args.out or args.case_dir / f"torch-{args.dtype}",
+        meta,
+        results,
+        args.dtype,
+        f"torch {torch.__version__} (torch.func)",
+    )
     sizes = ", ".join(f"{k} {tuple(v.shape)}" for k, v in results.items())
     print(f"wrote {out}: {sizes} (D = {math.prod(arrays['theta'].shape)})")
     return 0
