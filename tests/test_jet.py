@@ -371,3 +371,19 @@ def test_the_shared_guards_apply_to_the_jet():
     assert relative_error(g, p_g, 1.0) <= PAIRS_RTOL and relative_error(H, p_H, 1.0) <= PAIRS_RTOL
     negative = Jet(np.array([-2.0]), np.array([[1.0]])) ** Jet(np.array([2.0]))  # constant n
     assert negative.real.item() == 4.0 and negative.first.item() == -4.0
+
+
+def test_hessian_memory_is_bounded_by_the_chunk_not_by_D_cubed():
+    """``hessian`` makes its basis directions block by block: its peak memory is the (D, D)
+    result plus a few jets of at most ``chunk_size`` second-order parts — not the D(D+1)/2
+    gathered direction pairs (2 · 20,100 · 200 floats = 64 MB here) it once built up front."""
+    D = 200
+    w = np.random.default_rng(0).normal(size=D)
+    f = lambda t: np.sum(w * np.sin(t) * t[::-1])  # noqa: E731
+    theta = np.random.default_rng(1).normal(size=D)
+    tracemalloc.start()
+    H = hd.hessian(f, theta, chunk_size=64)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < H.nbytes + 4e6, f"peak {peak / 1e6:.1f} MB"
+    assert_close(H, hd.bicomplex_hessian(f, theta), np.float64, "exact", "Hessian")
