@@ -24,6 +24,9 @@ The peers compute the same quantities with their own second-order forward mode:
 
 * **JAX jit** and **torch.func**: forward-over-forward (``jvp`` of ``jvp``) vmapped over the
   K(K+1)/2 direction pairs ``(v_i, v_j)``, i ≤ j, the whole step jitted (JAX);
+* **JAX jit, pairs unrolled** (``jax-unrolled``): the same with one ``jvp`` of ``jvp`` per pair
+  written out inside the jitted step — on the CPU about twice as fast as the vmapped form on
+  the CNN (XLA's batched convolutions are slow there), so both are reported;
 * **fomoh** (the paper's code, ``../shared/peers/fomoh``, imported at run time, never copied):
   its own hyper-dual step, ``optimizer_step(hess=True)`` for K = 1 and
   ``optimizer_step_plane_Nd`` for K > 1, as its training scripts call them.
@@ -48,7 +51,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 PEERS = REPO.parent / "shared" / "peers" / "fomoh"
-FRAMEWORKS = ("project", "jax", "torch", "fomoh")
+FRAMEWORKS = ("project", "jax", "jax-unrolled", "torch", "fomoh")
 CASES = {
     "cpu": [
         ("cnn", 128, 1),
@@ -180,7 +183,11 @@ def jax_case(model, N, K):
             first = lambda t: jax.jvp(loss, (t,), (vi,))[1]
             return jax.jvp(first, (theta,), (vj,))
 
-        d1, d12 = jax.vmap(second)(V[I], V[J])
+        if UNROLL_PAIRS:  # each pair its own jvp-of-jvp (XLA batches vmapped convs poorly)
+            pairs = [second(V[i], V[j]) for i, j in zip(I, J)]
+            d1, d12 = jnp.stack([p[0] for p in pairs]), jnp.stack([p[1] for p in pairs])
+        else:
+            d1, d12 = jax.vmap(second)(V[I], V[J])
         H = jnp.zeros((K, K), jnp.float32).at[I, J].set(d12).at[J, I].set(d12)
         kappa = jnp.linalg.solve(H, d1[diag])
         return theta - 0.01 * kappa @ V
@@ -309,7 +316,21 @@ def memory_per_layer(depths=(2, 4, 8), width=256, N=256):
     }
 
 
-WORKERS = {"project": project_case, "jax": jax_case, "torch": torch_case, "fomoh": fomoh_case}
+def jax_unrolled_case(model, N, K):
+    """JAX with the K(K+1)/2 pairs written out inside the jitted step instead of vmapped: on
+    the CPU, XLA runs the vmapped (batched) convolutions of the CNN about 2x slower."""
+    global UNROLL_PAIRS
+    UNROLL_PAIRS = True
+    return jax_case(model, N, K)
+
+
+WORKERS = {
+    "project": project_case,
+    "jax": jax_case,
+    "jax-unrolled": jax_unrolled_case,
+    "torch": torch_case,
+    "fomoh": fomoh_case,
+}
 
 
 def worker(name):
@@ -349,6 +370,7 @@ def available(name, device="cpu"):
     code = {
         "project": "import hyperdual",
         "jax": "import jax",
+        "jax-unrolled": "import jax",
         "torch": "import torch",
         "fomoh": "import torch, fomoh.nn",
     }[name]
@@ -356,6 +378,7 @@ def available(name, device="cpu"):
         code += {
             "project": "; hyperdual.set_backend('cupy')",
             "jax": "; assert jax.default_backend() == 'gpu'",
+            "jax-unrolled": "; assert jax.default_backend() == 'gpu'",
             "torch": "; assert torch.cuda.is_available()",
             "fomoh": "; assert torch.cuda.is_available()",
         }[name]

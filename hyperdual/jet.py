@@ -75,6 +75,31 @@ def _K_from_pairs(M: int) -> int:
     return K
 
 
+def _stacked(value: Array, parts: Array) -> Array:
+    """``[value; parts]``: shape (1 + K, *S). A view, without copying, when ``parts`` directly
+    follows ``value`` in one NumPy buffer (as the parts of ``map_stacked``'s im2col do);
+    otherwise a concatenation."""
+    base = value.base
+    if (
+        isinstance(value, np.ndarray)
+        and base is not None
+        and parts.base is base
+        and value.flags.c_contiguous
+        and parts.flags.c_contiguous
+        and parts.shape[1:] == value.shape
+        and parts.dtype == value.dtype
+        and parts.__array_interface__["data"][0]
+        == value.__array_interface__["data"][0] + value.nbytes
+    ):
+        return np.lib.stride_tricks.as_strided(
+            value,
+            (1 + parts.shape[0],) + value.shape,
+            (value.nbytes,) + value.strides,
+            writeable=False,
+        )
+    return namespace(value, parts).concatenate([value[None], parts])
+
+
 def _sum(terms):
     """The sum of the terms that are not structural zeros (``None`` if there are none)."""
     terms = [t for t in terms if t is not None]
@@ -174,21 +199,28 @@ class Jet(ForwardNumber):
         """The product rule for a bilinear ``op`` (``*``, ``@``, einsum) on the parts.
 
         ``c_ij = a r_ij + c_ij p + (b_i q_j + b_j q_i)``. The cross term needs ``op(b_i, q_j)``
-        for all i, j: when ``op`` has a ``cross`` form (matmul: one stacked GEMM) all K² of them
-        come from one call, otherwise the pairs are gathered.
+        for all i, j: when ``op`` has a ``cross`` form (matmul: one stacked GEMM), the value,
+        first-order and cross terms all come from one call on the stacks ``[a; b]`` and
+        ``[p; q]``; otherwise the pairs are gathered.
         """
         a, b, c = x
         p, q, r = y
-        real = op(a, 0, p, 0)
-        first = _sum([None if q is None else op(a, 0, q, 1), None if b is None else op(b, 1, p, 0)])
-        cross = None
-        if b is not None and q is not None:
+        cross_form = getattr(op, "cross", None)
+        if cross_form is not None and b is not None and q is not None:
+            # All of a p, a q_k, b_k p and b_i q_j from ONE product of the stacks [a; b] and
+            # [p; q] (matmul: one wide GEMM instead of four narrow ones)
+            Z = cross_form(_stacked(a, b), _stacked(p, q))  # (1+K, 1+K, ...)
             I, J = pair_index(b.shape[0], namespace(b, q))
-            cross_form = getattr(op, "cross", None)
-            if cross_form is not None:
-                X = cross_form(b, q)  # (K, K, ...): X[i, j] = op(b_i, q_j)
-                cross = X[I, J] + X[J, I]
-            else:
+            real, first = Z[0, 0], Z[0, 1:] + Z[1:, 0]
+            cross = Z[1:, 1:][I, J] + Z[1:, 1:][J, I]
+        else:
+            real = op(a, 0, p, 0)
+            first = _sum(
+                [None if q is None else op(a, 0, q, 1), None if b is None else op(b, 1, p, 0)]
+            )
+            cross = None
+            if b is not None and q is not None:
+                I, J = pair_index(b.shape[0], namespace(b, q))
                 cross = op(b[I], 1, q[J], 1) + op(b[J], 1, q[I], 1)
         second = _sum(
             [None if r is None else op(a, 0, r, 1), None if c is None else op(c, 1, p, 0), cross]
