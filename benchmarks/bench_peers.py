@@ -64,6 +64,7 @@ CASES = {
 }
 """(model, batch, K) per device; K = 0 is the primal forward pass (the loss alone)."""
 DEVICE = os.environ.get("BENCH_DEVICE", "cpu")  # set for the workers by the driver
+UNROLL_PAIRS = False  # the "jax-unrolled" worker sets it: one jvp-of-jvp per pair, no vmap
 
 
 def _one_thread_env(name="project", device="cpu"):
