@@ -51,11 +51,21 @@ def make_case(
     theta = np.asarray(model.init_params(seed=seed)) + 0.1 * rng.standard_normal(D)
     x = rng.standard_normal((batch, *model.input_shape))
     y = rng.integers(0, model.output_shape[0], size=batch)
+    counts = dict(pairs=pairs, kd=kd, hvp=hvp)
+    return _write_random_case(
+        case_dir, model, theta, x, y, rng, dtype, counts, hessian, name or model.name
+    )
+
+
+def _write_random_case(case_dir, model, theta, x, y, rng, dtype, counts, hessian, name):
+    """``write_case`` with standard normal directions drawn from ``rng``: ``counts["pairs"]``
+    pairs (v1, v2), ``counts["kd"]`` FoMoH-KD directions and ``counts["hvp"]`` HVP vectors."""
+    D = theta.shape[0]
 
     def directions(n):
         return rng.standard_normal((n, D)).astype(dtype) if n else None
 
-    v1, v2 = directions(pairs), directions(pairs)
+    v1, v2 = directions(counts["pairs"]), directions(counts["pairs"])
     return write_case(
         case_dir,
         model,
@@ -64,10 +74,10 @@ def make_case(
         y,
         v1=v1,
         v2=v2,
-        V=directions(kd),
-        hvp_v=directions(hvp),
+        V=directions(counts["kd"]),
+        hvp_v=directions(counts["hvp"]),
         hessian=hessian,
-        name=name or model.name,
+        name=name,
     )
 
 
@@ -113,25 +123,13 @@ def make_onnx_case(
     D = sum(math.prod(s) for _, s in layout)
     dtype = np.dtype(dtype)
     theta = np.asarray(model.init_params(dtype=np.float64))
+    if theta.shape != (D,):
+        raise ValueError(f"{onnx_path}: {theta.shape[0]} parameters, the layout says {D}")
     x = rng.standard_normal((batch, *description["input_shape"]))
     y = rng.integers(0, output_shape[0], size=batch)
-
-    def directions(n):
-        return rng.standard_normal((n, D)).astype(dtype) if n else None
-
-    v1, v2 = directions(pairs), directions(pairs)
-    return write_case(
-        case_dir,
-        description,
-        theta.astype(dtype),
-        x.astype(dtype),
-        y,
-        v1=v1,
-        v2=v2,
-        V=directions(kd),
-        hvp_v=directions(hvp),
-        hessian=hessian,
-        name=name or onnx_path.stem,
+    counts = dict(pairs=pairs, kd=kd, hvp=hvp)
+    return _write_random_case(
+        case_dir, description, theta, x, y, rng, dtype, counts, hessian, name or onnx_path.stem
     )
 
 
