@@ -36,14 +36,17 @@ def jet_of(f, theta, V):
 
 
 def pairs_of(f, theta, V):
-    """The same numbers from the K(K+1)/2 independent hyper-dual pairs (V[i], V[j])."""
+    """The same numbers from the K(K+1)/2 independent hyper-dual pairs (V[i], V[j]), on the
+    host (NumPy) whatever device θ and V are on."""
     K = V.shape[0]
+    xp = hd.namespace(V)
     I, J = np.triu_indices(K)
-    value, d1, _, d12 = hd.directional(f, theta, V[I], V[J])
+    value, d1, _, d12 = hd.directional(f, theta, V[xp.asarray(I)], V[xp.asarray(J)])
+    d1, d12 = hd.to_numpy(d1), hd.to_numpy(d12)
     H = np.zeros((K, K), dtype=d12.dtype)
     H[I, J] = d12
     H[J, I] = d12
-    return value, d1[I == J], H
+    return hd.to_numpy(value), d1[I == J], H
 
 
 programs = st.tuples(
@@ -229,15 +232,17 @@ MODELS = [
 
 
 @pytest.mark.parametrize("name, kwargs, x_shape", MODELS)
-def test_models_on_the_jet_match_pairs(name, kwargs, x_shape):
+def test_models_on_the_jet_match_pairs(name, kwargs, x_shape, xp):
+    """On every backend (``xp``): the data, θ and V live on the device under test."""
     model = layers.models.build(name, **kwargs)
     rng = np.random.default_rng(5)
-    X = rng.random(x_shape)
-    y = rng.integers(0, 10, x_shape[0])
-    theta = model.init_params(1)
-    V = rng.normal(size=(3, model.num_params))
+    X = xp.asarray(rng.random(x_shape))
+    y = xp.asarray(rng.integers(0, 10, x_shape[0]))
+    theta = xp.asarray(model.init_params(1))
+    V = xp.asarray(rng.normal(size=(3, model.num_params)))
     f = lambda t: model.loss(t, X, y)
     value, g, H = hd.projected_hessian(f, theta, V)
+    assert hd.namespace(g, H) is xp  # the results stay on the device
     p_value, p_g, p_H = pairs_of(f, theta, V)
     assert relative_error(value, p_value) <= PAIRS_RTOL
     assert relative_error(g, p_g) <= PAIRS_RTOL
