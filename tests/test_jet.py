@@ -392,3 +392,41 @@ def test_hessian_memory_is_bounded_by_the_chunk_not_by_D_cubed():
     tracemalloc.stop()
     assert peak < H.nbytes + 4e6, f"peak {peak / 1e6:.1f} MB"
     assert_close(H, hd.bicomplex_hessian(f, theta), np.float64, "exact", "Hessian")
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_every_forward_optimizer_steps_on_every_backend(xp, dtype):
+    """One step of each optimizer on the jet, with data and θ on the device under test: θ
+    stays there and keeps its dtype; the deterministic steps (FoMoH-BP along the gradient,
+    Newton) equal the host's."""
+    model = layers.models.mlp(hidden=3, n_features=5, n_classes=3)
+    rng = np.random.default_rng(7)
+    X_host, y_host = rng.normal(size=(6, 5)), rng.integers(0, 3, 6)
+    theta_host = model.init_params(2).astype(dtype)
+
+    def objective(X, y):
+        return lambda t: model.loss(t, X, y)
+
+    def grad(X, y):
+        return lambda t: model.value_and_grad(t, X, y)
+
+    on_device = (
+        objective(xp.asarray(X_host), xp.asarray(y_host)),
+        grad(xp.asarray(X_host), xp.asarray(y_host)),
+    )
+    on_host = (objective(X_host, y_host), grad(X_host, y_host))
+    theta = xp.asarray(theta_host)
+    makers = {
+        "fgd": lambda: optimizers.FGD(lr=0.1, seed=0),
+        "fomoh": lambda: optimizers.FoMoH(lr=0.5, seed=0),
+        "fomoh-3d": lambda: optimizers.FoMoHKD(3, lr=0.5, seed=0),
+        "fomoh-bp": lambda: optimizers.FoMoHBP(lr=0.5),
+        "newton": lambda: optimizers.Newton(lr=1.0, damping=1.0),
+    }
+    for name, make in makers.items():
+        new, info = make().step(on_device[0], theta, grad=on_device[1])
+        assert hd.namespace(new) is xp and new.dtype == dtype, name
+        assert np.all(np.isfinite(hd.to_numpy(new))) and np.isfinite(info.loss), name
+        if name in ("fomoh-bp", "newton"):
+            expected, _ = make().step(on_host[0], theta_host, grad=on_host[1])
+            assert_close(hd.to_numpy(new), expected, dtype, "exact", f"{name} on {xp.__name__}")
