@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
+from hyperdual.backend import to_numpy
 from hyperlab.atomic import atomic_write
 from layers import models
 from layers.onnx import load_model
@@ -48,7 +49,8 @@ def make_case(
     rng = np.random.default_rng(seed)
     D = model.num_params
     dtype = np.dtype(dtype)
-    theta = np.asarray(model.init_params(seed=seed)) + 0.1 * rng.standard_normal(D)
+    # a case is host data: θ comes to the host whatever the backend is
+    theta = to_numpy(model.init_params(seed=seed)) + 0.1 * rng.standard_normal(D)
     x = rng.standard_normal((batch, *model.input_shape))
     y = rng.integers(0, model.output_shape[0], size=batch)
     counts = dict(pairs=pairs, kd=kd, hvp=hvp)
@@ -122,7 +124,7 @@ def make_onnx_case(
     rng = np.random.default_rng(seed)
     D = sum(math.prod(s) for _, s in layout)
     dtype = np.dtype(dtype)
-    theta = np.asarray(model.init_params(dtype=np.float64))
+    theta = to_numpy(model.init_params(dtype=np.float64))
     if theta.shape != (D,):
         raise ValueError(f"{onnx_path}: {theta.shape[0]} parameters, the layout says {D}")
     x = rng.standard_normal((batch, *description["input_shape"]))

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
+from hyperdual.backend import to_numpy
 from layers.onnx import MAX_MODEL_BYTES, Graph, OnnxError, OnnxModel, from_onnx, load_model
 from layers.onnx.registry import ELEM_TYPES
 
@@ -159,7 +160,8 @@ def validate_onnx_description(model, case_dir):
             f"shape {list(onnx_model.input_shape)} (per sample)"
         )
     try:
-        out = onnx_model.forward(onnx_model.init_params(dtype=np.float64), np.zeros((1,) + shape))
+        theta = to_numpy(onnx_model.init_params(dtype=np.float64))  # host, as the probe input
+        out = onnx_model.forward(theta, np.zeros((1,) + shape))
     except Exception as exc:
         raise ValueError(
             f"the ONNX graph cannot be evaluated on inputs of shape "
