@@ -7,6 +7,8 @@ optimizer, the mean over seeds as a line and ± one standard deviation as a band
 
 from __future__ import annotations
 
+import csv
+import json
 import warnings
 from pathlib import Path
 
@@ -14,7 +16,7 @@ import numpy as np
 from matplotlib import colormaps
 from matplotlib.figure import Figure
 
-__all__ = ["plot_curves", "stack_histories"]
+__all__ = ["plot_curves", "stack_histories", "load_curves"]
 
 _PANELS = (
     ("train_loss", "training NLL"),
@@ -35,6 +37,70 @@ def stack_histories(histories: list[list[dict]], key: str) -> np.ndarray:
     for i, history in enumerate(histories):
         out[i, : len(history)] = [record[key] for record in history]
     return out
+
+
+def _read_run_history(run_dir: Path) -> list[dict]:
+    """One run's per-epoch records: ``history.json``, else ``history.csv`` (numbers parsed)."""
+    if (run_dir / "history.json").is_file():
+        return json.loads((run_dir / "history.json").read_text())
+    with open(run_dir / "history.csv", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    # an empty cell is a metric the run did not record (e.g. an older run's step_loss)
+    return [
+        {
+            k: float(v) if v != "" else float("nan")
+            for k, v in row.items()
+            if k not in ("label", "seed")
+        }
+        for row in rows
+    ]
+
+
+def _run_label(run_dir: Path) -> str:
+    """The label a run was written under (``config.json``'s ``label``, else the history's)."""
+    config = run_dir / "config.json"
+    if config.is_file():
+        label = json.loads(config.read_text()).get("label")
+        if label:
+            return label
+    with open(run_dir / "history.csv", newline="") as fh:
+        return next(csv.DictReader(fh))["label"]
+
+
+def load_curves(run_dir, labels: list[str] | None = None) -> dict[str, list[list[dict]]]:
+    """The histories of a ``fomoh compare`` folder, ``label -> [history per seed]``.
+
+    Reads every ``<run_dir>/<label>/seed<k>/`` holding a history (finished, diverged or
+    still running), so a comparison can be re-plotted while it runs or from an archive of
+    its histories. Labels are ordered as in ``results.json`` when it exists, else by folder
+    name; ``labels`` selects and orders them (an unknown label is a ``ValueError``).
+    """
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise FileNotFoundError(f"{run_dir}: no such folder")
+    found: dict[str, list[tuple[int, list[dict]]]] = {}
+    for seed_dir in sorted(run_dir.glob("*/seed*")):
+        if not (seed_dir / "history.csv").is_file() and not (seed_dir / "history.json").is_file():
+            continue
+        seed = int(seed_dir.name.removeprefix("seed"))
+        found.setdefault(_run_label(seed_dir), []).append((seed, _read_run_history(seed_dir)))
+    if not found:
+        raise FileNotFoundError(f"{run_dir}: no <label>/seed<k>/history.csv below it")
+    order = list(found)
+    results = run_dir / "results.json"
+    if results.is_file():
+        listed = [row["label"] for row in json.loads(results.read_text()).get("rows", [])]
+        order = [label for label in listed if label in found]
+        order += [label for label in found if label not in order]
+    if labels is not None:
+        unknown = [label for label in labels if label not in found]
+        if unknown:
+            raise ValueError(
+                f"{run_dir}: no runs labelled {', '.join(map(repr, unknown))}; "
+                f"found {', '.join(map(repr, order))}"
+            )
+        order = list(labels)
+    return {label: [h for _, h in sorted(found[label], key=lambda t: t[0])] for label in order}
 
 
 def plot_curves(

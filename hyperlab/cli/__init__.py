@@ -6,6 +6,7 @@
     fomoh train --optimizer fomoh-2d      # one optimizer
     fomoh check --model logreg            # derivatives of a model against the oracles
     fomoh oracle compare CASE RESULTS     # another AD backend's results against the reference
+    fomoh plot results/compare --out c.png  # a comparison's curves, again (any rows)
     fomoh rosenbrock 2d                   # the paper's Rosenbrock figures (paper_experiments)
 
 Run ``fomoh <command> --help`` for the options. Exit status: 0 success; 1 the derivative
@@ -14,9 +15,9 @@ error naming the path), an existing --out without --resume/--overwrite, unusable
 3 a training run diverged (NaN, infinite or huge loss). ``python -m hyperlab`` is the same.
 
 One module per group of sub-commands: :mod:`.training` (``train``, ``compare``),
-:mod:`.check`, :mod:`hyperlab.oracle.cli` (``oracle``); :mod:`.options` holds what they
-share. Sub-commands of other packages (the paper experiments' ``rosenbrock``) are registered
-through :mod:`hyperlab.plugins`.
+:mod:`.check`, :mod:`.plot`, :mod:`hyperlab.oracle.cli` (``oracle``); :mod:`.options`
+holds what they share. Sub-commands of other packages (the paper experiments'
+``rosenbrock``) are registered through :mod:`hyperlab.plugins`.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from ..data import DataError
 from ..oracle.cli import add_parser as add_oracle_parser
 from ..plugins import COMMANDS, load_plugins
 from ..train import NonFiniteLossError
-from . import check, training
+from . import check, plot, training
 from .options import (
     BACKENDS,
     EXIT_DIVERGED,
@@ -77,6 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.required = True
     training.add_parsers(sub)
     check.add_parser(sub)
+    plot.add_parser(sub)
     add_oracle_parser(sub)  # fomoh oracle ...
     for add_parser in COMMANDS.values():  # e.g. fomoh rosenbrock (paper_experiments)
         add_parser(sub)
