@@ -8,6 +8,7 @@ optimizer, the mean over seeds as a line and ± one standard deviation as a band
 from __future__ import annotations
 
 import csv
+import gzip
 import json
 import warnings
 from pathlib import Path
@@ -39,11 +40,22 @@ def stack_histories(histories: list[list[dict]], key: str) -> np.ndarray:
     return out
 
 
+_HISTORY_FILES = ("history.json", "history.csv", "history.csv.gz")
+"""What a run folder's history may be kept as (an archive keeps the compressed CSV)."""
+
+
+def _open_csv(run_dir: Path):
+    """The run's ``history.csv`` (or ``history.csv.gz``) opened as text."""
+    if (run_dir / "history.csv").is_file():
+        return open(run_dir / "history.csv", newline="")
+    return gzip.open(run_dir / "history.csv.gz", "rt", newline="")
+
+
 def _read_run_history(run_dir: Path) -> list[dict]:
-    """One run's per-epoch records: ``history.json``, else ``history.csv`` (numbers parsed)."""
+    """One run's per-epoch records: ``history.json``, else the CSV (numbers parsed)."""
     if (run_dir / "history.json").is_file():
         return json.loads((run_dir / "history.json").read_text())
-    with open(run_dir / "history.csv", newline="") as fh:
+    with _open_csv(run_dir) as fh:
         rows = list(csv.DictReader(fh))
     # an empty cell is a metric the run did not record (e.g. an older run's step_loss)
     return [
@@ -63,7 +75,7 @@ def _run_label(run_dir: Path) -> str:
         label = json.loads(config.read_text()).get("label")
         if label:
             return label
-    with open(run_dir / "history.csv", newline="") as fh:
+    with _open_csv(run_dir) as fh:
         return next(csv.DictReader(fh))["label"]
 
 
@@ -71,16 +83,17 @@ def load_curves(run_dir, labels: list[str] | None = None) -> dict[str, list[list
     """The histories of a ``fomoh compare`` folder, ``label -> [history per seed]``.
 
     Reads every ``<run_dir>/<label>/seed<k>/`` holding a history (finished, diverged or
-    still running), so a comparison can be re-plotted while it runs or from an archive of
-    its histories. Labels are ordered as in ``results.json`` when it exists, else by folder
-    name; ``labels`` selects and orders them (an unknown label is a ``ValueError``).
+    still running; ``history.json``, ``history.csv`` or ``history.csv.gz``), so a comparison
+    can be re-plotted while it runs or from an archive of its histories. Labels are ordered
+    as in ``results.json`` when it exists, else by folder name; ``labels`` selects and
+    orders them (an unknown label is a ``ValueError``).
     """
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
         raise FileNotFoundError(f"{run_dir}: no such folder")
     found: dict[str, list[tuple[int, list[dict]]]] = {}
     for seed_dir in sorted(run_dir.glob("*/seed*")):
-        if not (seed_dir / "history.csv").is_file() and not (seed_dir / "history.json").is_file():
+        if not any((seed_dir / name).is_file() for name in _HISTORY_FILES):
             continue
         seed = int(seed_dir.name.removeprefix("seed"))
         found.setdefault(_run_label(seed_dir), []).append((seed, _read_run_history(seed_dir)))

@@ -1,7 +1,8 @@
 """``fomoh plot`` and ``hyperlab.plots.load_curves``: a comparison folder re-plotted from its
-per-run histories (finished, diverged or still running, JSON or CSV)."""
+per-run histories (finished, diverged or still running; JSON, CSV or gzipped CSV)."""
 
 import csv
+import gzip
 import json
 
 import numpy as np
@@ -12,7 +13,7 @@ from hyperlab.config import HISTORY_FIELDS
 from hyperlab.plots import load_curves
 
 
-def _write_run(folder, label, seed, val_losses, *, json_history=True, config=True):
+def _write_run(folder, label, seed, val_losses, *, json_history=True, config=True, gz=False):
     """A run folder as `fomoh compare` leaves it: history.csv (+ history.json, config.json)."""
     run = folder / label.lower().replace(" ", "-") / f"seed{seed}"
     run.mkdir(parents=True)
@@ -20,7 +21,12 @@ def _write_run(folder, label, seed, val_losses, *, json_history=True, config=Tru
         {key: 0.5 for key in HISTORY_FIELDS} | {"epoch": e + 1, "val_loss": v, "train_loss": v}
         for e, v in enumerate(val_losses)
     ]
-    with open(run / "history.csv", "w", newline="") as fh:
+    opener = (
+        (lambda: gzip.open(run / "history.csv.gz", "wt", newline=""))
+        if gz
+        else (lambda: open(run / "history.csv", "w", newline=""))
+    )
+    with opener() as fh:
         writer = csv.DictWriter(fh, fieldnames=("label", "seed") + HISTORY_FIELDS)
         writer.writeheader()
         writer.writerows({"label": label, "seed": seed} | r for r in records)
@@ -39,7 +45,7 @@ def comparison(tmp_path):
     _write_run(folder, "FGD", 0, losses["FGD"][0])
     _write_run(folder, "FGD", 1, losses["FGD"][1][:2], json_history=False)  # still running
     _write_run(folder, "FoMoH-2D", 1, losses["FoMoH-2D"][1], config=False)
-    _write_run(folder, "FoMoH-2D", 0, losses["FoMoH-2D"][0])
+    _write_run(folder, "FoMoH-2D", 0, losses["FoMoH-2D"][0], json_history=False, gz=True)
     rows = [{"label": "FoMoH-2D"}, {"label": "FGD"}]
     (folder / "results.json").write_text(json.dumps({"rows": rows}))
     return folder, losses
