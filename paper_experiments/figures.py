@@ -22,19 +22,20 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from hyperlab.specs import parse_spec
+
+from .presets import PAPER_PRESETS
+
 __all__ = ["FIGURES", "Figure", "regenerate", "main"]
 
 ROOT = Path(__file__).resolve().parents[1]
 """The repository root (``docs/`` lives there)."""
 
-_FORWARD_ROWS = (
-    "FGD",
-    "FoMoH",
-    "FoMoH (LR-sch.)",
-    "FoMoH-2D",
-    "FoMoH-2D (LR-sch.)",
-    "FoMoH-3D",
-    "FoMoH-3D (LR-sch.)",
+# Paper Figure 3 shows Table 1's forward-mode rows: all but FoMoH-BP and back-propagation.
+_FORWARD_ROWS = tuple(
+    spec.label
+    for spec in map(parse_spec, PAPER_PRESETS["mnist-logreg"].specs)
+    if spec.optimizer not in ("fomoh-bp", "sgd")
 )
 
 
