@@ -9,6 +9,7 @@ import pytest
 
 from hyperlab.cli import build_parser
 from paper_experiments import figures
+from paper_experiments.companion.cli import main as companion_main
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -33,9 +34,7 @@ def test_recipe_command_line_parses(name, tmp_path):
     else:
         assert module == "paper_experiments.companion"
         with pytest.raises(SystemExit) as done:  # --help parses the rest and exits 0
-            from paper_experiments.companion.cli import main
-
-            main([*args, "--help"])
+            companion_main([*args, "--help"])
         assert done.value.code == 0
     if figure.source is not None:
         assert (ROOT / figure.source).is_dir(), f"{name}: its histories are not in the repository"
