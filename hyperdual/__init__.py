@@ -43,6 +43,7 @@ from .backend import (
     namespace,
     set_backend,
     to_numpy,
+    using_backend,
 )
 from .bicomplex import Bicomplex
 from .derivatives import (
@@ -101,6 +102,7 @@ __all__ = [
     # backend
     "get_backend",
     "set_backend",
+    "using_backend",
     "backend_name",
     "cupy_available",
     "namespace",

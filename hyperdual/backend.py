@@ -3,12 +3,15 @@
 * ``get_backend()`` is the array module new arrays are created with (directions, basis vectors).
 * ``namespace(*arrays)`` is the module that *existing* arrays belong to; every rule uses the
   namespace of its operands, so nothing is ever copied between host and device silently.
-* ``HYPERDUAL_BACKEND=cupy`` in the environment, or ``set_backend("cupy")``, selects CuPy.
+* ``HYPERDUAL_BACKEND=cupy`` in the environment, or ``set_backend("cupy")``, selects CuPy;
+  ``with using_backend("cupy"):`` selects it for a block only and restores the previous choice.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from types import ModuleType
 
 import numpy as np
@@ -59,6 +62,24 @@ def set_backend(name: str) -> ModuleType:
         raise ValueError(f"unknown backend {name!r}; expected 'numpy' or 'cupy'")
     _BACKEND_NAME, _BACKEND_MODULE = name, module
     return module
+
+
+@contextmanager
+def using_backend(name: str) -> Iterator[ModuleType]:
+    """Select the backend ``name`` for a ``with`` block; the previous selection comes back after
+    it, also when the block raises (a library function such as a training run must not change
+    the process-wide default as a side effect).
+
+    Yields the array module, as ``set_backend`` returns it. An unusable backend raises on entry
+    (``ValueError``, ``BackendUnavailableError``) and leaves the selection unchanged.
+    """
+    global _BACKEND_NAME, _BACKEND_MODULE
+    saved = _BACKEND_NAME, _BACKEND_MODULE
+    module = set_backend(name)
+    try:
+        yield module
+    finally:
+        _BACKEND_NAME, _BACKEND_MODULE = saved
 
 
 def get_backend() -> ModuleType:

@@ -30,7 +30,7 @@ from typing import Self
 import numpy as np
 
 from .aliases import Array, ArrayLike, DTypeLike, Operand, Parts
-from .backend import namespace
+from .backend import namespace, to_numpy
 
 
 class MultiPartArray:
@@ -152,7 +152,7 @@ class MultiPartArray:
 
     def __repr__(self):
         body = ",\n  ".join(
-            f"{n}={'0 (structural)' if p is None else np.array2string(np.asarray(p), prefix='  ')}"
+            f"{n}={'0 (structural)' if p is None else np.array2string(to_numpy(p), prefix='  ')}"
             for n, p in zip(self.PART_NAMES, self.parts)
         )
         return f"{type(self).__name__}(\n  {body})"

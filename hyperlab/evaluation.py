@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from hyperdual import namespace
+
 __all__ = ["evaluate", "to_host"]
 
 
@@ -12,7 +14,7 @@ def to_host(a):
     return a.get() if hasattr(a, "get") and not isinstance(a, np.ndarray) else np.asarray(a)
 
 
-def evaluate(model, theta, X, y, batch_size: int = 2048, xp=np) -> tuple[float, float]:
+def evaluate(model, theta, X, y, batch_size: int = 2048, xp=None) -> tuple[float, float]:
     """Mean cross-entropy and accuracy of ``model`` at ``theta`` on ``(X, y)``.
 
     Uses the plain real forward pass (no derivatives), ``batch_size`` examples at a time;
@@ -26,14 +28,16 @@ def evaluate(model, theta, X, y, batch_size: int = 2048, xp=np) -> tuple[float, 
         On the host; each batch is copied to ``xp`` explicitly.
     y : numpy.ndarray of int, shape (N,)
     batch_size : int
-    xp : module
-        Array module of ``theta`` (NumPy or CuPy).
+    xp : module, optional
+        Array module of ``theta`` (NumPy or CuPy); by default ``hyperdual.namespace(theta)``.
 
     Returns
     -------
     loss, accuracy : float
         ``nan`` loss if any logit is not finite.
     """
+    if xp is None:
+        xp = namespace(theta)
     n = len(y)
     total_loss, correct = 0.0, 0
     for start in range(0, n, batch_size):

@@ -483,33 +483,34 @@ def train(
     out = Path(out_dir) if out_dir is not None else None
     if out is not None:
         check_output(out, resume, overwrite)
-    xp = hyperdual.set_backend(config.backend)
-    run = _Run(config, out, data if data is not None else prepare_data(config), xp, log)
-    run.start(resume)
+    # The run's backend for this call only: training must not change the process-wide default.
+    with hyperdual.using_backend(config.backend) as xp:
+        run = _Run(config, out, data if data is not None else prepare_data(config), xp, log)
+        run.start(resume)
 
-    progress = Progress(quiet, log)
-    progress.line(
-        f"[{config.name}] training epochs {run.epoch + 1}-{config.epochs}, "
-        f"{run.n_steps} steps each",
-        force=True,
-    )
-    epochs = progress.bar(
-        range(run.epoch, config.epochs),
-        desc=config.name,
-        unit="epoch",
-        initial=run.epoch,
-        total=config.epochs,
-    )
-    for _ in epochs:
-        stats = run.train_epoch(progress)
-        record = run.end_epoch(run.evaluate(), stats)
-        progress.line(_epoch_line(config, record), force=run.epoch == config.epochs)
-        if on_epoch is not None:
-            on_epoch(record)
-        if hasattr(epochs, "set_postfix"):
-            epochs.set_postfix(
-                train=f"{record['train_loss']:.4f}",
-                val=f"{record['val_loss']:.4f}",
-                acc=f"{record['val_acc']:.3f}",
-            )
-    return run.finish("completed")
+        progress = Progress(quiet, log)
+        progress.line(
+            f"[{config.name}] training epochs {run.epoch + 1}-{config.epochs}, "
+            f"{run.n_steps} steps each",
+            force=True,
+        )
+        epochs = progress.bar(
+            range(run.epoch, config.epochs),
+            desc=config.name,
+            unit="epoch",
+            initial=run.epoch,
+            total=config.epochs,
+        )
+        for _ in epochs:
+            stats = run.train_epoch(progress)
+            record = run.end_epoch(run.evaluate(), stats)
+            progress.line(_epoch_line(config, record), force=run.epoch == config.epochs)
+            if on_epoch is not None:
+                on_epoch(record)
+            if hasattr(epochs, "set_postfix"):
+                epochs.set_postfix(
+                    train=f"{record['train_loss']:.4f}",
+                    val=f"{record['val_loss']:.4f}",
+                    acc=f"{record['val_acc']:.3f}",
+                )
+        return run.finish("completed")

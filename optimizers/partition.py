@@ -126,7 +126,7 @@ def pseudo_hessian(
     _, g_bar, H_bar = projected_hessian(
         lambda t: model.loss(t, X, y), theta, V, chunk_size=chunk_size
     )
-    return [name for name, _ in groups], np.asarray(g_bar), np.asarray(H_bar)
+    return [name for name, _ in groups], to_numpy(g_bar), to_numpy(H_bar)
 
 
 @dataclass

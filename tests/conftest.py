@@ -4,6 +4,11 @@
 fixture) on CuPy only and makes CuPy the library's default backend for the session
 (``hyperdual.set_backend``); without a usable GPU those tests skip cleanly. By default
 (``--backend numpy``) the ``xp`` tests run on NumPy, and also on CuPy when a GPU is usable.
+
+Under ``--backend cupy`` every other test runs with CuPy as the default too: ``init_params``
+puts θ on the GPU, so a test's own data enter the library through
+``backend_helpers.on_backend`` and results meet host references through
+``backend_helpers.host`` (nothing is copied between host and device silently).
 """
 
 import numpy as np

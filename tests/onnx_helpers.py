@@ -71,11 +71,12 @@ def onnxruntime_outputs(model, inputs):
 
 def check_derivatives(f, theta, dtype, seed, what, assert_close):
     """Hyper-dual ``∇f·v1`` and ``v1ᵀ∇²f v2`` in ``dtype`` against the bicomplex step and
-    central differences (float64 references), along random directions."""
+    central differences (float64 references), along random directions (drawn on the host,
+    used on θ's device)."""
     rng = np.random.default_rng(seed)
-    v1, v2 = rng.normal(size=(2,) + theta.shape)
+    v1, v2 = hd.namespace(theta).asarray(rng.normal(size=(2,) + theta.shape))  # on θ's device
     value, d1, _, d12 = hd.directional(f, theta.astype(dtype), v1.astype(dtype), v2.astype(dtype))
-    assert np.asarray(d12).dtype == dtype, what
+    assert hd.to_numpy(d12).dtype == dtype, what
     b_value, b1, b12 = hd.bicomplex_directional(f, theta, v1, v2)
     assert_close(value, b_value, dtype, "exact", f"{what}: value vs bicomplex")
     assert_close(d1, b1, dtype, "exact", f"{what}: ∇f·v1 vs bicomplex step")

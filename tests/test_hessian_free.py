@@ -13,6 +13,7 @@ References:
 import numpy as np
 import pytest
 import scipy.optimize as so
+from backend_helpers import host, on_backend
 
 import hyperdual as hd
 import optimizers
@@ -33,12 +34,13 @@ F64 = np.float64
 
 
 def tiny_problem(seed=0, N=7, hidden=3, features=5, classes=3):
+    """A tiny network, its data and θ, on the backend under test."""
     model = models.mlp(hidden=hidden, n_features=features, n_classes=classes)
     rng = np.random.default_rng(seed)
     X = rng.standard_normal((N, features))
     y = rng.integers(0, classes, N)
-    theta = model.init_params(seed=seed) + 0.1 * rng.standard_normal(model.num_params)
-    return model, X, y, theta
+    theta = model.init_params(seed=seed) + on_backend(0.1 * rng.standard_normal(model.num_params))
+    return model, on_backend(X), on_backend(y), theta
 
 
 # ----------------------------------------------------------------------------- CG vs SciPy
@@ -179,7 +181,7 @@ def test_dense_newton_solve_large_path_jitters_singular(monkeypatch):
 def test_hvp_sources_agree_on_a_network():
     model, X, y, theta = tiny_problem()
     obj = ModelObjective(model, X, y)
-    v = np.random.default_rng(1).standard_normal(model.num_params)
+    v = on_backend(np.random.default_rng(1).standard_normal(model.num_params))
     given, src1 = hvp_operator(obj, theta)
     dual, src2 = hvp_operator(lambda t: model.loss(t, X, y), theta, grad=obj.value_and_grad)
     fwd, src3 = hvp_operator(lambda t: model.loss(t, X, y), theta)
@@ -201,14 +203,17 @@ def test_damped_newton_backprop_hessian_on_a_network():
     )
     g = obj.value_and_grad(theta)[1]
     new, _ = DampedNewton(lr=0.5, damping=2.0).step(obj, theta, grad=obj.value_and_grad)
-    assert relative_error(new - theta, -0.5 * np.linalg.solve(H + 2 * np.eye(len(g)), g)) < 1e-9
+    expected = -0.5 * np.linalg.solve(host(H) + 2 * np.eye(len(g)), host(g))  # on the host
+    assert relative_error(new - theta, expected) < 1e-9
 
 
 def dense_gauss_newton(model, X, y, theta):
-    """G = Jᵀ H_out J explicitly: J (N·C, D) by basis JVPs, H_out for the mean cross-entropy."""
+    """G = Jᵀ H_out J explicitly: J (N·C, D) by basis JVPs, H_out for the mean cross-entropy
+    (assembled on the host)."""
     D = model.num_params
-    J = np.stack([model.jvp(theta, X, e)[1].reshape(-1) for e in np.eye(D)], axis=1)
-    z = model.forward(theta, X)
+    basis = on_backend(np.eye(D))
+    J = host(np.stack([model.jvp(theta, X, e)[1].reshape(-1) for e in basis], axis=1))
+    z = host(model.forward(theta, X))
     p = np.exp(z - z.max(1, keepdims=True))
     p /= p.sum(1, keepdims=True)
     N, C = p.shape
@@ -223,17 +228,18 @@ def test_gauss_newton_cg_equals_dense_solve_on_a_network():
     obj = ModelObjective(model, X, y)
     G = dense_gauss_newton(model, X, y, theta)
     assert np.linalg.eigvalsh(G).min() > -1e-12  # positive semi-definite
-    v = np.random.default_rng(2).standard_normal(model.num_params)
-    assert_close(obj.gnvp(theta, v), G @ v, F64, "exact", "model.gnvp vs dense JᵀHJ")
+    v_host = np.random.default_rng(2).standard_normal(model.num_params)
+    v = on_backend(v_host)
+    assert_close(obj.gnvp(theta, v), G @ v_host, F64, "exact", "model.gnvp vs dense JᵀHJ")
     generic = gauss_newton_vp(
         lambda t: model.forward(t, X), lambda z: model.loss_fn.value(z.reshape(len(y), -1), y)
     )
-    assert_close(generic(theta, v), G @ v, F64, "exact", "forward-mode GN product")
+    assert_close(generic(theta, v), G @ v_host, F64, "exact", "forward-mode GN product")
     lam = 0.5
     g = obj.value_and_grad(theta)[1]
     opt = HessianFreeGaussNewton(lr=1.0, damping=lam, cg_maxiter=200, cg_tol=1e-14)
     new, info = opt.step(obj, theta, grad=obj.value_and_grad)
-    expected = -np.linalg.solve(G + lam * np.eye(len(g)), g)
+    expected = -np.linalg.solve(G + lam * np.eye(len(g)), host(g))
     assert relative_error(new - theta, expected) < 1e-9
     assert info.stop == "converged"
     # the same through an explicit gnvp= and through the plain-function product

@@ -306,6 +306,32 @@ def test_unknown_backend_and_cupy_without_gpu_give_clear_errors():
         assert hd.backend_name() == "numpy"
 
 
+def test_using_backend_selects_for_a_block_and_restores(monkeypatch):
+    import types
+
+    import hyperdual.backend
+
+    selected = types.ModuleType("selected_before")  # stands in for another backend
+    monkeypatch.setattr(hyperdual.backend, "_BACKEND_NAME", "selected")
+    monkeypatch.setattr(hyperdual.backend, "_BACKEND_MODULE", selected)
+    with hd.using_backend("numpy") as xp:
+        assert xp is np and hd.get_backend() is np and hd.backend_name() == "numpy"
+    assert hd.get_backend() is selected
+    with pytest.raises(RuntimeError, match="inside"):
+        with hd.using_backend("numpy"):
+            raise RuntimeError("inside the block")
+    assert hd.get_backend() is selected
+    with pytest.raises(ValueError, match="unknown backend"):
+        with hd.using_backend("tensorflow"):
+            pass
+    assert hd.get_backend() is selected
+    if not hd.cupy_available():
+        with pytest.raises(hd.BackendUnavailableError, match="cupy"):
+            with hd.using_backend("cupy"):
+                pass
+        assert hd.get_backend() is selected
+
+
 # ---------------------------------------------------------------- derivative API
 def quartic(t):
     """f(θ) = Σ θ_i⁴/4 + (θ·w)², with closed-form gradient and Hessian."""

@@ -15,6 +15,7 @@ import tracemalloc
 
 import numpy as np
 import pytest
+from backend_helpers import host, on_backend
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_properties import UNARY, draw_point, make_program
@@ -269,14 +270,15 @@ def test_tiny_cnn_on_the_jet_matches_the_bicomplex_step():
     )
     rng = np.random.default_rng(6)
     X, y = rng.normal(size=(3, 2, 6, 6)), rng.integers(0, 3, 3)
+    X, y = on_backend(X), on_backend(y)
     theta = model.init_params(2)
-    V = rng.normal(size=(4, model.num_params))
+    V = on_backend(rng.normal(size=(4, model.num_params)))
     f = lambda t: model.loss(t, X, y)
     _, g, H = hd.projected_hessian(f, theta, V)
     I, J = np.triu_indices(4)
-    _, b1, b12 = hd.bicomplex_directional(f, theta, V[I], V[J])
-    assert_close(g, b1[I == J], np.float64, "exact", "tiny CNN ∇f·v_k")
-    assert_close(H[I, J], b12, np.float64, "exact", "tiny CNN v_iᵀHv_j")
+    _, b1, b12 = hd.bicomplex_directional(f, theta, V[on_backend(I)], V[on_backend(J)])
+    assert_close(g, host(b1)[I == J], np.float64, "exact", "tiny CNN ∇f·v_k")
+    assert_close(host(H)[I, J], b12, np.float64, "exact", "tiny CNN v_iᵀHv_j")
 
 
 def test_kinks_follow_the_documented_conventions():
@@ -337,14 +339,15 @@ def test_basis_directions_give_the_hessian_and_newton():
 # ----------------------------------------------------------------------- memory
 def test_fomoh_2d_step_memory_grows_only_by_the_directions():
     """tracemalloc: the working memory of one FoMoH-2D step (its peak minus the new θ it
-    returns) grows per extra layer by at most the two stored directions' slices."""
+    returns) grows per extra layer by at most the two stored directions' slices. Host memory
+    (``tracemalloc`` does not see a GPU's), so on the host whatever the backend under test."""
     width, N = 64, 32
     rng = np.random.default_rng(0)
     X, y = rng.random((N, 784)), rng.integers(0, 10, N)
     depths, working = (2, 4, 8), []
     for depth in depths:
         model = layers.models.deep_mlp(width=width, depth=depth)
-        theta = model.init_params(0)
+        theta = host(model.init_params(0))
         opt = optimizers.FoMoHKD(2, lr=0.01, seed=0)
         f = lambda t: model.loss(t, X, y)  # noqa: B023 - used in this iteration only
         opt.step(f, theta)
@@ -402,7 +405,7 @@ def test_every_forward_optimizer_steps_on_every_backend(xp, dtype):
     model = layers.models.mlp(hidden=3, n_features=5, n_classes=3)
     rng = np.random.default_rng(7)
     X_host, y_host = rng.normal(size=(6, 5)), rng.integers(0, 3, 6)
-    theta_host = model.init_params(2).astype(dtype)
+    theta_host = host(model.init_params(2)).astype(dtype)
 
     def objective(X, y):
         return lambda t: model.loss(t, X, y)

@@ -9,6 +9,7 @@ import tracemalloc
 
 import numpy as np
 import pytest
+from backend_helpers import host, on_backend
 
 import hyperdual as hd
 from hyperdual import HyperDual
@@ -60,15 +61,16 @@ def small_mlp(loss="cross_entropy"):
 
 
 def problem(model, N=4, seed=0):
-    """A random θ (init plus noise, so biases are not 0), inputs X and labels y."""
+    """A random θ (init plus noise, so biases are not 0), inputs X and labels y, all on the
+    backend under test (where ``init_params`` puts θ)."""
     rng = np.random.default_rng(seed)
-    theta = model.init_params(seed) + 0.3 * rng.normal(size=model.num_params)
+    theta = model.init_params(seed) + on_backend(0.3 * rng.normal(size=model.num_params))
     X = rng.normal(size=(N,) + model.input_shape)
     if model.loss_fn.name == "mse":
         y = rng.normal(size=(N,) + model.output_shape)
     else:
         y = rng.integers(0, model.output_shape[0], size=N)
-    return theta, X, y
+    return theta, on_backend(X), on_backend(y)
 
 
 SMALL = [
@@ -112,7 +114,7 @@ def test_mnist_cnn_layout_and_output_shape():
         ("dense2.bias", (10,)),
     ]
     assert model.shapes[7] == (800,) and model.output_shape == (10,)
-    X = np.random.default_rng(0).random((3, 1, 28, 28))
+    X = on_backend(np.random.default_rng(0).random((3, 1, 28, 28)))
     assert model.forward(model.init_params(0), X).shape == (3, 10)
 
 
@@ -139,8 +141,12 @@ def test_unflatten_returns_views_for_every_number_type():
     rng = np.random.default_rng(1)
     numbers = {
         "real": theta,
-        "hyperdual": HyperDual(theta, rng.normal(size=(3, D)), rng.normal(size=D)),
-        "bicomplex": Bicomplex(theta + 1j * rng.normal(size=D), rng.normal(size=D)),
+        "hyperdual": HyperDual(
+            theta, on_backend(rng.normal(size=(3, D))), on_backend(rng.normal(size=D))
+        ),
+        "bicomplex": Bicomplex(
+            theta + 1j * on_backend(rng.normal(size=D)), on_backend(rng.normal(size=D))
+        ),
     }
     for kind, number in numbers.items():
         pieces = model.unflatten(number)
@@ -150,24 +156,24 @@ def test_unflatten_returns_views_for_every_number_type():
             whole = number.parts if kind != "real" else (number,)
             for part, whole_part in zip(parts, whole):
                 assert np.shares_memory(part, whole_part), (kind, name)
-            np.testing.assert_array_equal(piece.real.reshape(-1), theta[sl])
+            np.testing.assert_array_equal(host(piece.real.reshape(-1)), host(theta[sl]))
     flat = model.flatten([a for _, a in model.unflatten(theta)])
-    np.testing.assert_array_equal(flat, theta)
+    np.testing.assert_array_equal(host(flat), host(theta))
 
 
 def test_init_params_is_seeded_and_documented():
     model = models.lenet5()
-    a, b, c = model.init_params(0), model.init_params(0), model.init_params(1)
+    a, b, c = (host(model.init_params(seed)) for seed in (0, 0, 1))
     np.testing.assert_array_equal(a, b)
     assert not np.array_equal(a, c)
     f32 = model.init_params(0, dtype=np.float32)
     assert f32.dtype == np.float32
-    np.testing.assert_array_equal(f32, a.astype(np.float32))
+    np.testing.assert_array_equal(host(f32), a.astype(np.float32))
     params = dict(model.unflatten(a))
     assert all(np.all(p == 0) for n, p in params.items() if n.endswith(".bias"))
     w = params["dense1.weight"]  # Glorot: sqrt(6 / (400 + 120))
     assert np.abs(w).max() <= np.sqrt(6 / 520) and np.abs(w).max() > 0.9 * np.sqrt(6 / 520)
-    cnn = dict(models.mnist_cnn().unflatten(models.mnist_cnn().init_params(0)))
+    cnn = dict(models.mnist_cnn().unflatten(host(models.mnist_cnn().init_params(0))))
     assert np.abs(cnn["conv2.weight"]).max() <= np.sqrt(6 / 500)  # He: sqrt(6 / fan_in)
     with pytest.raises(ValueError, match="real floating"):
         model.init_params(0, dtype=np.complex128)
@@ -176,14 +182,16 @@ def test_init_params_is_seeded_and_documented():
 def test_inputs_of_the_right_size_are_reshaped_and_others_rejected():
     model = models.logistic_regression()
     theta = model.init_params(0)
-    X = np.random.default_rng(0).random((2, 1, 28, 28))
-    np.testing.assert_array_equal(model.forward(theta, X), model.forward(theta, X.reshape(2, 784)))
+    X = on_backend(np.random.default_rng(0).random((2, 1, 28, 28)))
+    np.testing.assert_array_equal(
+        host(model.forward(theta, X)), host(model.forward(theta, X.reshape(2, 784)))
+    )
     with pytest.raises(ValueError, match=r"X must have shape \(N, \*\(784,\)\)"):
-        model.forward(theta, np.zeros((2, 783)))
+        model.forward(theta, on_backend(np.zeros((2, 783))))
     with pytest.raises(ValueError, match=r"theta must have shape \(7850,\)"):
         model.forward(theta[:-1], X)
     with pytest.raises(TypeError, match="real theta"):
-        model.hvp(HyperDual(theta), X, np.array([0, 1]), theta)
+        model.hvp(HyperDual(theta), X, on_backend(np.array([0, 1])), theta)
 
 
 # ------------------------------------------------------------------------- derivatives
@@ -204,7 +212,7 @@ def test_backprop_gradient_matches_forward_mode_gradient(build, dtype):
 def test_hvp_by_backprop_on_duals_matches_forward_mode_hvp(build, dtype):
     model = build()
     theta, X, y = problem(model, seed=1)
-    v = np.random.default_rng(2).normal(size=theta.shape)
+    v = on_backend(np.random.default_rng(2).normal(size=theta.shape))
     Hv = model.hvp(theta.astype(dtype), X, y, v.astype(dtype))
     assert Hv.dtype == dtype
     assert_close(Hv, hd.hvp(lambda t: model.loss(t, X, y), theta, v), dtype, "exact", "Hv")
@@ -215,7 +223,7 @@ def test_hvp_by_complex_and_bicomplex_steps_on_the_gradient(build):
     model = build()
     theta, X, y = problem(model, seed=3)
     rng = np.random.default_rng(4)
-    v1, v2 = rng.normal(size=theta.shape), rng.normal(size=theta.shape)
+    v1, v2 = on_backend(rng.normal(size=theta.shape)), on_backend(rng.normal(size=theta.shape))
     Hv1 = model.hvp(theta, X, y, v1)
     _, g_complex = model.value_and_grad(theta + 1j * H_STEP * v1, X, y)
     assert_close(g_complex.imag / H_STEP, Hv1, np.float64, "complex_step", "complex step")
@@ -229,16 +237,17 @@ def test_hvp_by_complex_and_bicomplex_steps_on_the_gradient(build):
 def explicit_gauss_newton(model, theta, X, y):
     """G = Σ_n J_nᵀ H_n J_n with J from forward mode (one basis pair per parameter)."""
     D = model.num_params
-    out = model.forward(HyperDual(theta, np.eye(D)), X)  # eps1: (D, N, K)
+    xp = hd.namespace(theta)  # the identities on θ's device
+    out = model.forward(HyperDual(theta, xp.eye(D)), X)  # eps1: (D, N, K)
     J = np.moveaxis(out.eps1, 0, -1)  # (N, K, D)
     z = out.real
     N = z.shape[0]
     if model.loss_fn.name == "mse":
-        H_out = np.broadcast_to(2.0 / z.size * np.eye(z.shape[1]), (N,) + (z.shape[1],) * 2)
+        H_out = np.broadcast_to(2.0 / z.size * xp.eye(z.shape[1]), (N,) + (z.shape[1],) * 2)
     else:
         p = np.exp(z - z.max(1, keepdims=True))
         p /= p.sum(1, keepdims=True)
-        H_out = (np.einsum("nk,kl->nkl", p, np.eye(z.shape[1])) - np.einsum("nk,nl->nkl", p, p)) / N
+        H_out = (np.einsum("nk,kl->nkl", p, xp.eye(z.shape[1])) - np.einsum("nk,nl->nkl", p, p)) / N
     return np.einsum("nkd,nkl,nle->de", J, H_out, J)
 
 
@@ -249,7 +258,7 @@ def test_gnvp_matches_explicit_jacobian_product(build):
     G = explicit_gauss_newton(model, theta, X, y)
     rng = np.random.default_rng(6)
     for _ in range(2):
-        v = rng.normal(size=theta.shape)
+        v = on_backend(rng.normal(size=theta.shape))
         Gv = model.gnvp(theta, X, y, v)
         assert_close(Gv, G @ v, np.float64, "exact", "Gv")
         assert v @ Gv >= 0  # the loss is convex in the outputs
@@ -260,7 +269,7 @@ def test_vjp_is_the_gradient_of_the_cotangent_weighted_outputs(build):
     """``vjp(θ, X, u) = Jᵀu``, the gradient of ``θ -> Σ u ⊙ outputs(θ)``, by forward mode."""
     model = build()
     theta, X, _ = problem(model, seed=11)
-    u = np.random.default_rng(12).normal(size=(X.shape[0],) + model.output_shape)
+    u = on_backend(np.random.default_rng(12).normal(size=(X.shape[0],) + model.output_shape))
     reference = hd.gradient(lambda t: np.sum(u * model.forward(t, X)), theta)
     assert_close(model.vjp(theta, X, u), reference, np.float64, "exact", "Jᵀu")
 
@@ -269,7 +278,7 @@ def test_gnvp_equals_hvp_for_a_model_linear_in_theta():
     """Logistic regression's outputs are linear in θ, so G = H exactly."""
     model = models.logistic_regression(n_features=7, n_classes=3)
     theta, X, y = problem(model, seed=7)
-    v = np.random.default_rng(8).normal(size=theta.shape)
+    v = on_backend(np.random.default_rng(8).normal(size=theta.shape))
     assert_close(model.gnvp(theta, X, y, v), model.hvp(theta, X, y, v), np.float64, "exact", "G=H")
 
 
@@ -279,13 +288,15 @@ def test_projected_hessian_of_a_small_cnn_matches_the_full_hessian_projected():
     f = lambda t: model.loss(t, X, y)
     H = hd.hessian(f, theta, chunk_size=2048)  # all D(D+1)/2 basis pairs
     assert_close(H, H.T, np.float64, "exact", "symmetry")
-    V = np.random.default_rng(10).normal(size=(4, model.num_params))
+    V = on_backend(np.random.default_rng(10).normal(size=(4, model.num_params)))
     value, g, HK = hd.projected_hessian(f, theta, V)
     assert_close(HK, V @ H @ V.T, np.float64, "exact", "K×K projected Hessian")
     assert_close(g, V @ model.value_and_grad(theta, X, y)[1], np.float64, "exact", "projected g")
     by_backprop = np.stack([model.hvp(theta, X, y, v) for v in V])  # (K, D) rows H V_k
     assert_close(V @ by_backprop.T, HK, np.float64, "exact", "V H Vᵀ by forward-over-reverse")
-    columns = np.stack([model.hvp(theta, X, y, e) for e in np.eye(model.num_params)[:20]])
+    columns = np.stack(
+        [model.hvp(theta, X, y, e) for e in on_backend(np.eye(model.num_params)[:20])]
+    )
     assert_close(columns, H[:20], np.float64, "exact", "Hessian rows by hvp")
 
 
@@ -294,9 +305,11 @@ def test_full_size_models_directional_derivatives(name):
     """On the papers' models, check along random directions (D is too large for a full Hessian)."""
     model = models.build(name)
     theta, X, y = problem(model, N=2, seed=11)
-    theta = model.init_params(11) + 0.01 * np.random.default_rng(11).normal(size=theta.shape)
+    theta = model.init_params(11) + on_backend(
+        0.01 * np.random.default_rng(11).normal(size=theta.shape)
+    )
     rng = np.random.default_rng(12)
-    v1, v2 = rng.normal(size=theta.shape), rng.normal(size=theta.shape)
+    v1, v2 = on_backend(rng.normal(size=theta.shape)), on_backend(rng.normal(size=theta.shape))
     forward = model.loss(HyperDual(theta, v1, v2), X, y)
     loss, grad = model.value_and_grad(theta, X, y)
     assert_close(loss, forward.real, np.float64, "exact", "loss")
@@ -313,14 +326,14 @@ def test_relu_at_exactly_zero_agrees_between_forward_mode_and_backprop():
     theta, _, _ = problem(model, seed=13)
     params = dict(model.unflatten(theta))
     bias_slice = dict(model.param_groups())["dense1.bias"]
-    theta[bias_slice] = [0.0, 0.5, 0.0, -0.3]  # with X = 0 rows: pre-activations 0
+    theta[bias_slice] = on_backend(np.array([0.0, 0.5, 0.0, -0.3]))  # X = 0 rows: at the kink
     X = np.zeros((3, 3))
     X[2] = [0.4, -0.2, 0.7]
-    y = np.array([0, 1, 1])
+    X, y = on_backend(X), on_backend(np.array([0, 1, 1]))
     f = lambda t: model.loss(t, X, y)
     grad = model.value_and_grad(theta, X, y)[1]
     assert_close(grad, hd.gradient(f, theta), np.float64, "exact", "gradient at the kink")
-    v = np.random.default_rng(14).normal(size=theta.shape)
+    v = on_backend(np.random.default_rng(14).normal(size=theta.shape))
     assert_close(model.hvp(theta, X, y, v), hd.hvp(f, theta, v), np.float64, "exact", "Hv")
     hidden = model.layers[0][1].forward((params["dense1.weight"], params["dense1.bias"]), X)
     assert np.sum(hidden[:2] == 0.0) == 4  # the kinks really are hit (a view of θ)
@@ -355,12 +368,14 @@ def peak_bytes(fn, *args):
 
 
 def test_forward_mode_memory_does_not_grow_with_depth_but_backprop_does():
+    """Host memory, as ``tracemalloc`` traces it (it does not see a GPU's), so on the host
+    whatever the backend under test."""
     rng = np.random.default_rng(15)
     X, y = rng.normal(size=(256, 32)), rng.integers(0, 10, size=256)
     peaks = {}
     for depth in (4, 32):
         model = models.deep_mlp(width=64, depth=depth, n_features=32)
-        theta = model.init_params(0)
+        theta = host(model.init_params(0))
         dual = HyperDual(theta, rng.normal(size=theta.shape), rng.normal(size=theta.shape))
         peaks[depth] = (
             peak_bytes(model.loss, dual, X, y),
@@ -374,7 +389,7 @@ def test_forward_mode_memory_does_not_grow_with_depth_but_backprop_does():
 def test_hvp_and_gnvp_take_several_directions_at_once():
     model = tiny_cnn()
     theta, X, y = problem(model, seed=16)
-    V = np.random.default_rng(17).normal(size=(3, model.num_params))
+    V = on_backend(np.random.default_rng(17).normal(size=(3, model.num_params)))
     HV = model.hvp(theta, X, y, V)  # the 3 directions ride on the pair axis
     GV = model.gnvp(theta, X, y, V)
     assert HV.shape == GV.shape == V.shape
@@ -388,7 +403,7 @@ def test_hvp_and_gnvp_take_several_directions_at_once():
 def test_models_run_on_every_backend(xp):
     """The same code on NumPy and, where a GPU is usable, CuPy (θ and data on the device)."""
     model = tiny_cnn()
-    theta, X, y = problem(model, seed=18)
+    theta, X, y = (host(a) for a in problem(model, seed=18))  # the reference runs on the host
     v = np.random.default_rng(19).normal(size=theta.shape)
     loss, grad = model.value_and_grad(xp.asarray(theta), xp.asarray(X), xp.asarray(y))
     Hv = model.hvp(xp.asarray(theta), xp.asarray(X), xp.asarray(y), xp.asarray(v))
@@ -402,6 +417,6 @@ def test_mnist_cnn_starts_near_chance_with_pytorch_style_init():
     """The paper's CNN is initialised like PyTorch's defaults: loss near log(10) at the start."""
     model = models.mnist_cnn()
     theta = model.init_params(seed=0)
-    X = np.random.default_rng(0).normal(size=(16, 1, 28, 28))
-    y = np.arange(16) % 10
+    X = on_backend(np.random.default_rng(0).normal(size=(16, 1, 28, 28)))
+    y = on_backend(np.arange(16) % 10)
     assert abs(float(model.loss(theta, X, y)) - np.log(10)) < 0.5

@@ -9,6 +9,7 @@ the "exact" tolerance. Skipped when PyTorch is not installed.
 
 import numpy as np
 import pytest
+from backend_helpers import host, on_backend
 
 from hyperdual import HyperDual
 from hyperdual.testing import assert_close
@@ -94,7 +95,7 @@ def deep_mlp_tanh():
 def test_loss_gradient_and_hvp_match_pytorch(build):
     model = build()
     rng = np.random.default_rng(0)
-    theta = model.init_params(1) + 0.05 * rng.normal(size=model.num_params)
+    theta = host(model.init_params(1)) + 0.05 * rng.normal(size=model.num_params)
     X = rng.random((3,) + model.input_shape)
     y = rng.integers(0, model.output_shape[0], size=3)
     v1, v2 = rng.normal(size=(2, model.num_params))
@@ -104,9 +105,11 @@ def test_loss_gradient_and_hvp_match_pytorch(build):
     t_loss, t_grad = torch.func.grad_and_value(f)(t_theta)[::-1]
     _, t_hvp = torch.func.jvp(torch.func.grad(f), (t_theta,), (torch.from_numpy(v1),))
 
-    loss, grad = model.value_and_grad(theta, X, y)
+    # ours on the backend under test (PyTorch's inputs stay on the host)
+    theta_b, X_b, y_b, v1_b, v2_b = (on_backend(a) for a in (theta, X, y, v1, v2))
+    loss, grad = model.value_and_grad(theta_b, X_b, y_b)
     assert_close(loss, t_loss.numpy(), np.float64, "exact", "loss")
     assert_close(grad, t_grad.numpy(), np.float64, "exact", "gradient")
-    assert_close(model.hvp(theta, X, y, v1), t_hvp.numpy(), np.float64, "exact", "Hv")
-    forward = model.loss(HyperDual(theta, v1, v2), X, y)
+    assert_close(model.hvp(theta_b, X_b, y_b, v1_b), t_hvp.numpy(), np.float64, "exact", "Hv")
+    forward = model.loss(HyperDual(theta_b, v1_b, v2_b), X_b, y_b)
     assert_close(forward.eps12[0], t_hvp.numpy() @ v2, np.float64, "exact", "v1ᵀHv2")

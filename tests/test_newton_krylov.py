@@ -13,6 +13,7 @@
 
 import numpy as np
 import pytest
+from backend_helpers import on_backend
 
 import hyperdual as hd
 import optimizers
@@ -30,15 +31,15 @@ F64 = np.float64
 def lenet_batch():
     model = models.lenet5()
     rng = np.random.default_rng(0)
-    X = rng.uniform(0, 1, (3, 1, 28, 28))
-    y = rng.integers(0, 10, 3)
+    X = on_backend(rng.uniform(0, 1, (3, 1, 28, 28)))
+    y = on_backend(rng.integers(0, 10, 3))
     theta = model.init_params(seed=0)
     return ModelObjective(model, X, y), theta
 
 
 def test_csdd_and_csdd2_match_hyperdual_on_lenet5(lenet_batch):
     obj, theta = lenet_batch
-    p = np.random.default_rng(1).standard_normal(theta.shape[0])
+    p = on_backend(np.random.default_rng(1).standard_normal(theta.shape[0]))
     hp_dual = obj.hvp(theta, p)  # back-prop on θ + p e1
     assert_close(
         csdd(obj.value_and_grad, theta, p),
@@ -61,9 +62,10 @@ def test_csdd_and_csdd2_match_hyperdual_on_lenet5(lenet_batch):
 def test_csdd_matches_forward_mode_hvp_on_a_sigmoid_mlp():
     model = models.deep_mlp(width=5, depth=2, n_features=6, n_classes=3, activation="sigmoid")
     rng = np.random.default_rng(2)
-    obj = ModelObjective(model, rng.standard_normal((8, 6)), rng.integers(0, 3, 8))
+    X, y = on_backend(rng.standard_normal((8, 6))), on_backend(rng.integers(0, 3, 8))
+    obj = ModelObjective(model, X, y)
     theta = model.init_params(seed=1)
-    p = rng.standard_normal(model.num_params)
+    p = on_backend(rng.standard_normal(model.num_params))
     assert_close(
         csdd(obj.value_and_grad, theta, p),
         hd.hvp(obj, theta, p),
@@ -84,7 +86,7 @@ def test_finite_differences_vs_complex_step_accuracy(lenet_batch):
     """The supplementary comparison: forward differences of the gradient are limited by the
     step (large h) and by cancellation (small h); the complex step is not."""
     obj, theta = lenet_batch
-    p = np.random.default_rng(3).standard_normal(theta.shape[0])
+    p = on_backend(np.random.default_rng(3).standard_normal(theta.shape[0]))
     exact = obj.hvp(theta, p)
     errors = {}
     for h in (1e-2, 1e-5, 1e-8, 1e-12, 1e-16):

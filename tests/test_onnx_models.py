@@ -16,6 +16,7 @@ import pytest
 
 pytest.importorskip("onnx")
 
+from backend_helpers import host, on_backend
 from onnx_helpers import (
     as_float32,
     cnn_model,
@@ -43,8 +44,8 @@ def setup(request):
     proto = build()
     model = from_onnx(proto)
     rng = np.random.default_rng(17)  # the CNN's ReLU and max-pool kinks are ≥ 5e-3 away
-    X = rng.normal(size=(4,) + sample_shape)
-    y = rng.integers(0, classes, size=4)
+    X = on_backend(rng.normal(size=(4,) + sample_shape))
+    y = on_backend(rng.integers(0, classes, size=4))
     theta = model.init_params()
 
     def f(t):
@@ -72,16 +73,17 @@ def test_parameters_are_the_initializers_in_graph_order(setup):
     theta = setup["theta"]
     assert theta.dtype == np.float64 and theta.shape == (model.num_params,)
     for name, view in model.unflatten(theta):
-        np.testing.assert_array_equal(view, dict(model.unflatten(theta))[name])
-    np.testing.assert_array_equal(model.flatten([v for _, v in model.unflatten(theta)]), theta)
+        np.testing.assert_array_equal(host(view), host(dict(model.unflatten(theta))[name]))
+    flat = model.flatten([v for _, v in model.unflatten(theta)])
+    np.testing.assert_array_equal(host(flat), host(theta))
 
 
 @pytest.mark.parametrize("batch", [1, 4, 7])
 def test_forward_matches_numpy_reference_for_any_batch(setup, batch):
     model = setup["model"]
     X = np.random.default_rng(batch).normal(size=(batch,) + setup["X"].shape[1:])
-    params = {n: np.asarray(v) for n, v in model.unflatten(setup["theta"])}
-    out = model.forward(setup["theta"], X)
+    params = {n: host(v) for n, v in model.unflatten(setup["theta"])}
+    out = model.forward(setup["theta"], on_backend(X))
     assert out.shape == (batch, 3)
     assert_close(out, setup["reference"](params, X), np.float64, "exact", setup["name"])
 
@@ -89,7 +91,8 @@ def test_forward_matches_numpy_reference_for_any_batch(setup, batch):
 def test_forward_matches_onnxruntime(setup):
     """onnxruntime has no double Conv or Erf kernels: it runs a float32 copy."""
     ours = setup["model"].forward(setup["theta"], setup["X"])
-    theirs = onnxruntime_outputs(as_float32(setup["proto"]), {"x": setup["X"].astype(np.float32)})
+    feeds = {"x": host(setup["X"]).astype(np.float32)}
+    theirs = onnxruntime_outputs(as_float32(setup["proto"]), feeds)
     if theirs is None:
         pytest.skip("onnxruntime is not installed")
     assert_close(ours, theirs[0], np.float32, "exact", setup["name"])
@@ -97,12 +100,12 @@ def test_forward_matches_onnxruntime(setup):
 
 def test_projected_hessian_k3_against_full_hessian_and_bicomplex(setup):
     f, theta, H = setup["f"], setup["theta"], setup["H"]
-    V = np.random.default_rng(2).normal(size=(3, theta.size))
+    V = on_backend(np.random.default_rng(2).normal(size=(3, theta.size)))
     value, g, Hk = hd.projected_hessian(f, theta, V)
-    np.testing.assert_array_equal(Hk, Hk.T)
+    np.testing.assert_array_equal(host(Hk), host(Hk.T))
     err_full = relative_error(Hk, V @ H @ V.T)
     i, j = np.triu_indices(3)
-    b_value, b1, b12 = hd.bicomplex_directional(f, theta, V[i], V[j])
+    b_value, b1, b12 = (host(b) for b in hd.bicomplex_directional(f, theta, V[i], V[j]))
     B = np.zeros((3, 3))
     B[i, j] = B[j, i] = b12
     err_bc = relative_error(Hk, B)
@@ -117,7 +120,7 @@ def test_projected_hessian_k3_against_full_hessian_and_bicomplex(setup):
 
 def test_projected_hessian_float32(setup):
     f, theta = setup["f"], setup["theta"]
-    V = np.random.default_rng(3).normal(size=(3, theta.size))
+    V = on_backend(np.random.default_rng(3).normal(size=(3, theta.size)))
     value, g, Hk = hd.projected_hessian(f, theta.astype(np.float32), V.astype(np.float32))
     assert Hk.dtype == np.float32
     assert_close(Hk, V @ setup["H"] @ V.T, np.float32, "exact", "float32 K×K Hessian")
@@ -127,7 +130,7 @@ def test_projected_hessian_float32(setup):
 def test_hessian_is_symmetric_and_matches_hvp(setup):
     f, theta, H = setup["f"], setup["theta"], setup["H"]
     assert relative_error(H, H.T) <= STRICT
-    v = np.random.default_rng(4).normal(size=theta.size)
+    v = on_backend(np.random.default_rng(4).normal(size=theta.size))
     assert_close(hd.hvp(f, theta, v), H @ v, np.float64, "exact", "H v")
 
 
@@ -136,7 +139,7 @@ def kink_distance(setup):
     (finite differences need both well above their step); inf for the smooth transformer."""
     if setup["name"] != "cnn":
         return np.inf
-    bn, r1 = setup["model"].outputs(setup["theta"], setup["X"], ["bn", "r1"])
+    bn, r1 = (host(a) for a in setup["model"].outputs(setup["theta"], setup["X"], ["bn", "r1"]))
     windows = np.sort(
         r1.reshape(4, 3, 3, 2, 3, 2).transpose(0, 1, 2, 4, 3, 5).reshape(4, 3, 3, 3, 4), axis=-1
     )
@@ -149,17 +152,17 @@ def test_gradient_by_dual_numbers_against_finite_differences(setup):
     assert kink_distance(setup) > 1e-3
     g = hd.gradient(f, theta)
     assert_close(g, hd.fd_gradient(f, theta), np.float64, "fd_first", "gradient")
-    u = np.random.default_rng(5).normal(size=theta.size)
+    u = on_backend(np.random.default_rng(5).normal(size=theta.size))
     assert_close(u @ g, hd.bicomplex_directional(f, theta, u)[1], np.float64, "exact", "uᵀg")
 
 
 def test_mse_loss_option(setup):
     model = from_onnx(setup["proto"], loss="mse")
     X, theta = setup["X"], setup["theta"]
-    target = np.random.default_rng(6).normal(size=(X.shape[0], 3))
+    target = on_backend(np.random.default_rng(6).normal(size=(X.shape[0], 3)))
     expected = np.mean((model.forward(theta, X) - target) ** 2)
     assert_close(model.loss(theta, X, target), expected, np.float64, "exact", "mse")
-    v = np.random.default_rng(7).normal(size=theta.size)
+    v = on_backend(np.random.default_rng(7).normal(size=theta.size))
     d1 = hd.directional(lambda t: model.loss(t, X, target), theta, v)[1]
     assert_close(
         d1,

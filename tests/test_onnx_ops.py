@@ -20,6 +20,7 @@ import pytest
 
 onnx = pytest.importorskip("onnx")
 
+from backend_helpers import host, on_backend
 from onnx_helpers import (
     check_derivatives,
     float32_exact,
@@ -811,11 +812,16 @@ DIFFERENTIABLE = [c for c in CASES if c.differentiable]
 IDS = [c.name for c in CASES]
 
 
+def data_on_backend(case):
+    """The case's data inputs on the backend under test, where θ is."""
+    return {name: on_backend(a) for name, a in case.data.items()}
+
+
 def evaluate(case, dtype):
     """Our outputs, θ in ``dtype``, and the model."""
     model = from_onnx(case.proto())
     theta = model.init_params().astype(dtype)
-    return model.outputs(theta, case.data), theta, model
+    return model.outputs(theta, data_on_backend(case)), theta, model
 
 
 def test_every_operator_has_a_case():
@@ -830,10 +836,10 @@ def test_primal_against_numpy_reference(case, dtype):
     expected = case.expected()
     assert len(outputs) == len(expected)
     for k, (out, ref) in enumerate(zip(outputs, expected)):
-        ref = np.asarray(ref)
+        out, ref = host(out), np.asarray(ref)
         assert tuple(out.shape) == ref.shape, f"{case.name}: output {k} shape"
         if ref.dtype.kind in "biu":
-            assert np.asarray(out).dtype.kind == ref.dtype.kind
+            assert out.dtype.kind == ref.dtype.kind
             np.testing.assert_array_equal(out, ref, err_msg=case.name)
         else:
             assert out.dtype == dtype, f"{case.name}: output {k} dtype {out.dtype}"
@@ -849,6 +855,7 @@ def test_primal_against_onnxruntime(case):
         pytest.skip("onnxruntime is not installed")
     ours, _, _ = evaluate(case, F64)
     for k, (out, ref) in enumerate(zip(ours, theirs)):
+        out = host(out)
         if ref.dtype.kind in "biu":
             np.testing.assert_array_equal(out, ref, err_msg=case.name)
         else:  # onnxruntime computes in float32
@@ -860,9 +867,10 @@ def readout(case):
     model = from_onnx(case.proto())
     rng = np.random.default_rng(len(case.name))
     shapes = [np.shape(r) for r in case.expected()]
-    w = [rng.normal(size=s) for s in shapes]
-    u = [rng.normal(size=s) for s in shapes]
-    return (lambda t: quadratic_readout(model.outputs(t, case.data), w, u)), model
+    w = [on_backend(rng.normal(size=s)) for s in shapes]
+    u = [on_backend(rng.normal(size=s)) for s in shapes]
+    data = data_on_backend(case)
+    return (lambda t: quadratic_readout(model.outputs(t, data), w, u)), model
 
 
 @pytest.mark.parametrize("dtype", [F64, F32], ids=["f64", "f32"])
@@ -876,7 +884,7 @@ def test_first_and_second_derivatives(case, dtype):
 def test_complex_step_flows_through(case):
     F, model = readout(case)
     theta = model.init_params().astype(F64)
-    v = np.random.default_rng(5).normal(size=theta.shape)
+    v = on_backend(np.random.default_rng(5).normal(size=theta.shape))
     h = 1e-30
     expected = hd.directional(F, theta, v)[1]
     assert_close(np.imag(F(theta + 1j * h * v)) / h, expected, F64, "complex_step", case.name)

@@ -26,6 +26,8 @@ import pytest
 torch = pytest.importorskip("torch")
 pytest.importorskip("onnx")
 
+from backend_helpers import host, on_backend
+
 import hyperdual as hd
 from hyperdual.testing import relative_error
 from layers import from_onnx
@@ -168,17 +170,18 @@ def test_loss_gradient_and_projected_hessian_match_double_backward(exported):
     assert [n for n, _ in layout] == [n for n in names if n in known]
     theta = model.init_params()
     flat = torch.cat([known[n].detach().reshape(-1) for n, _ in layout]).numpy()
-    np.testing.assert_array_equal(theta, flat)
+    np.testing.assert_array_equal(host(theta), flat)
+    X_b, y_b = on_backend(X), on_backend(y)  # ours on the backend under test, torch's on the host
 
     def f(t):
-        return model.loss(t, X, y)
+        return model.loss(t, X_b, y_b)
 
     V = np.random.default_rng(2).normal(size=(3, theta.size))
-    value, g_k, H_k = hd.projected_hessian(f, theta, V)
+    value, g_k, H_k = hd.projected_hessian(f, theta, on_backend(V))
     grad = hd.gradient(f, theta)
 
     loss_t = torch_loss_of_theta(module, layout, X, y)
-    theta_t = torch.tensor(theta, requires_grad=True)
+    theta_t = torch.tensor(host(theta), requires_grad=True)
     from torch.nn.attention import SDPBackend, sdpa_kernel
 
     with sdpa_kernel(SDPBackend.MATH):  # the fused CPU kernel has no double backward
@@ -209,8 +212,8 @@ def test_constant_folded_export_gives_the_same_outputs_and_loss(exported):
     with torch.no_grad():
         logits = module(torch.tensor(X))
         loss = F.cross_entropy(logits, torch.tensor(y)).item()
-    assert relative_error(model.forward(theta, X), logits.numpy()) <= STRICT
-    assert relative_error(model.loss(theta, X, y), loss) <= STRICT
+    assert relative_error(model.forward(theta, on_backend(X)), logits.numpy()) <= STRICT
+    assert relative_error(model.loss(theta, on_backend(X), on_backend(y)), loss) <= STRICT
 
 
 def test_float32_export_evaluated_in_float64_and_float32(exported):
@@ -223,8 +226,8 @@ def test_float32_export_evaluated_in_float64_and_float32(exported):
         assert theta32.dtype == np.float32
         with torch.no_grad():
             logits32 = module32(torch.tensor(X, dtype=torch.float32)).numpy()
-        out64 = model.forward(theta32.astype(np.float64), X)
-        out32 = model.forward(theta32, X)
+        out64 = model.forward(theta32.astype(np.float64), on_backend(X))
+        out32 = model.forward(theta32, on_backend(X))
         assert out32.dtype == np.float32 and out64.dtype == np.float64
         assert relative_error(out32, logits32) <= 2e-6
         assert relative_error(out64, logits32) <= 2e-6

@@ -8,6 +8,7 @@ import zipfile
 
 import numpy as np
 import pytest
+from backend_helpers import on_backend
 
 import hyperdual as hd
 from hyperlab import oracle
@@ -106,9 +107,9 @@ def test_description_maps_one_to_one_onto_sequential(model):
         (e["name"], slice(e["offset"], e["offset"] + e["size"])) for e in entries
     ] == model.param_groups()
     rng = np.random.default_rng(0)
-    theta = model.init_params(seed=0) + 0.1 * rng.standard_normal(model.num_params)
-    x = rng.standard_normal((2, *model.input_shape))
-    y = rng.integers(0, model.output_shape[0], 2)
+    theta = model.init_params(seed=0) + on_backend(0.1 * rng.standard_normal(model.num_params))
+    x = on_backend(rng.standard_normal((2, *model.input_shape)))
+    y = on_backend(rng.integers(0, model.output_shape[0], 2))
     assert rebuilt.loss(theta, x, y) == model.loss(theta, x, y)
 
 

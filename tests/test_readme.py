@@ -5,6 +5,8 @@ from pathlib import Path
 
 import pytest
 
+import hyperdual
+
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 EXAMPLES = re.findall(r"```python\n(.*?)```", README, flags=re.S)
@@ -12,8 +14,11 @@ EXAMPLES = re.findall(r"```python\n(.*?)```", README, flags=re.S)
 
 @pytest.mark.parametrize("index", range(len(EXAMPLES)))
 def test_readme_python_example_runs(index, tmp_path, monkeypatch):
+    """On the default backend, NumPy, for which the examples are written (their data are NumPy
+    arrays), also in a ``--backend cupy`` session."""
     monkeypatch.chdir(tmp_path)
-    exec(compile(EXAMPLES[index], f"README.md example {index}", "exec"), {"__name__": "readme"})
+    with hyperdual.using_backend("numpy"):
+        exec(compile(EXAMPLES[index], f"README.md example {index}", "exec"), {"__name__": "readme"})
 
 
 def test_readme_has_examples_and_ci_runs_its_test_command():

@@ -267,6 +267,26 @@ def test_float64_and_float32(tmp_path):
     assert abs(r64.final["val_loss"] - r32.final["val_loss"]) < 1e-3
 
 
+def test_train_leaves_the_default_backend_as_it_found_it(monkeypatch):
+    """``train`` selects ``config.backend`` for the run only. It used to call ``set_backend``,
+    so one NumPy run switched the rest of the process (a test session under ``--backend
+    cupy``) to NumPy; a run that fails must not change it either."""
+    import types
+
+    import hyperdual
+    import hyperdual.backend
+
+    selected = types.ModuleType("selected_before_the_run")  # stands in for another backend
+    monkeypatch.setattr(hyperdual.backend, "_BACKEND_NAME", "selected")
+    monkeypatch.setattr(hyperdual.backend, "_BACKEND_MODULE", selected)
+    result = train(tiny(epochs=1), None, quiet=True)
+    assert type(result.theta) is np.ndarray  # the run itself used its own backend, NumPy
+    assert hyperdual.get_backend() is selected
+    with pytest.raises(NonFiniteLossError):
+        train(tiny(optimizer="fgd", model="mlp", lr=1.0, epochs=6), None, quiet=True)
+    assert hyperdual.get_backend() is selected
+
+
 def test_cupy_backend_without_gpu_is_a_clear_error(tmp_path):
     import hyperdual
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from hyperdual import directional, oracles, to_numpy
+from hyperdual import directional, namespace, oracles, to_numpy
 from hyperdual.testing import relative_error, tolerance
 
 from ..builders import build_model, prepare_data
@@ -127,7 +127,9 @@ def check_model(model, theta, X, y, seed=0, max_dim=2000):
     ----------
     model : a ``layers.Sequential``-like model (``loss``, ``value_and_grad``, ``hvp``)
     theta : array, shape (D,)
+        NumPy or CuPy: the hyper-dual numbers and the oracles run on θ's device.
     X, y : the batch
+        Copied to θ's device explicitly; the back-propagation reference runs on the host.
     seed : int
         Seed of the directions ``v1``, ``v2``.
     max_dim : int
@@ -140,26 +142,31 @@ def check_model(model, theta, X, y, seed=0, max_dim=2000):
         With extra rows for back-propagation (``method="back-prop"``, computed in float64).
     """
 
+    xp = namespace(theta)
+    X_xp, y_xp = xp.asarray(X), xp.asarray(y)
+
     def f(th):
-        return model.loss(th, X, y)
+        return model.loss(th, X_xp, y_xp)
 
     D, dtype = int(theta.shape[0]), np.dtype(theta.dtype)
     rng = np.random.default_rng(seed)
     v1, v2 = rng.standard_normal(D), rng.standard_normal(D)
-    xp_v1, xp_v2 = v1.astype(dtype), v2.astype(dtype)
+    xp_v1, xp_v2 = xp.asarray(v1.astype(dtype)), xp.asarray(v2.astype(dtype))
     if D <= max_dim:
         report = oracles.compare(f, theta, xp_v1, xp_v2, hessian=D <= 50)
     else:
         report = _directional_report(f, theta, xp_v1, xp_v2)
 
-    # Back-propagation, in float64, as one more reference.
+    # Back-propagation, in float64 on the host, as one more reference.
     theta64 = np.asarray(to_numpy(theta), dtype=np.float64)
-    value_bp, grad_bp = model.value_and_grad(theta64, X, y)
-    hv_bp = model.hvp(theta64, X, y, np.asarray(xp_v2, np.float64))
+    v1_64, v2_64 = (np.asarray(to_numpy(v), np.float64) for v in (xp_v1, xp_v2))
+    X_host, y_host = to_numpy(X), to_numpy(y)
+    value_bp, grad_bp = model.value_and_grad(theta64, X_host, y_host)
+    hv_bp = model.hvp(theta64, X_host, y_host, v2_64)
     refs = {
         "value": float(value_bp),
-        "d1": float(np.dot(to_numpy(grad_bp), np.asarray(xp_v1, np.float64))),
-        "d12": float(np.dot(to_numpy(hv_bp), np.asarray(xp_v1, np.float64))),
+        "d1": float(np.dot(to_numpy(grad_bp), v1_64)),
+        "d12": float(np.dot(to_numpy(hv_bp), v1_64)),
     }
     if "gradient" in report.values:
         refs["gradient"] = to_numpy(grad_bp)
@@ -172,7 +179,7 @@ def check_model(model, theta, X, y, seed=0, max_dim=2000):
                 quantity,
                 "back-prop",
                 max_abs=float(
-                    np.max(np.abs(np.asarray(actual, np.float64) - desired), initial=0.0)
+                    np.max(np.abs(np.asarray(to_numpy(actual), np.float64) - desired), initial=0.0)
                 ),
                 max_rel=relative_error(actual, desired),
                 rtol=tolerance(dtype, "exact"),
@@ -186,8 +193,8 @@ def _directional_report(f, theta, v1, v2):
     dtype = np.dtype(theta.dtype)
     value, d1, _, d12 = directional(f, theta, v1, v2)
     subject = {"value": value, "d1": d1, "d12": d12}
-    theta64 = np.asarray(to_numpy(theta), np.float64)
-    v1_64, v2_64 = np.asarray(v1, np.float64), np.asarray(v2, np.float64)
+    theta64 = theta.astype(np.float64)  # on θ's device, like hyperdual.oracles.compare
+    v1_64, v2_64 = v1.astype(np.float64), v2.astype(np.float64)
 
     def bicomplex():
         val, b1, b12 = oracles.bicomplex_directional(f, theta64, v1_64, v2_64)

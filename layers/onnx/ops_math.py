@@ -18,7 +18,7 @@ from hyperdual.multipart import MultiPartArray
 from hyperdual.number import _rule_function
 
 from ..activations import log_softmax, relu, sigmoid
-from .registry import UnsupportedOnnxError, axis_index, ints, one_of, op
+from .registry import UnsupportedOnnxError, axis_index, dtype_of, ints, one_of, op
 
 erf = _rule_function("erf")
 """``erf`` on every number type: the rule table on Dual/HyperDual, Bicomplex's own closed form,
@@ -52,7 +52,7 @@ def div(ctx, attrs, a, b):
 
 
 def _is_integer(value):
-    return not isinstance(value, MultiPartArray) and np.asarray(value).dtype.kind in "iub"
+    return not isinstance(value, MultiPartArray) and dtype_of(value).kind in "iub"
 
 
 @op("Mod", attrs={"fmod": 0})

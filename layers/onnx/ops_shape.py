@@ -20,6 +20,7 @@ from .registry import (
     REQUIRED,
     UnsupportedOnnxError,
     axis_index,
+    dtype_of,
     ints,
     one_of,
     op,
@@ -140,7 +141,7 @@ def range_(ctx, attrs, start, limit, delta):
         raise UnsupportedOnnxError("delta must not be 0")
     count = max(int(math.ceil((b - a) / d)), 0)
     ctx.check_size((count,), "output")
-    dtype = np.asarray(start).dtype
+    dtype = dtype_of(start)
     return ctx.constant(start + delta * ctx.xp.arange(count).astype(dtype))
 
 
@@ -269,7 +270,7 @@ def gather(ctx, attrs, data, indices):
     """``take`` along ``axis``; negative indices count from the end. On numbers it is
     indexing, so the derivative parts follow the selected entries."""
     axis = axis_index(attrs["axis"], data.ndim)
-    if isinstance(indices, MultiPartArray) or np.asarray(indices).dtype.kind not in "iu":
+    if isinstance(indices, MultiPartArray) or dtype_of(indices).kind not in "iu":
         raise UnsupportedOnnxError("indices must be an integer tensor")
     dim = data.shape[axis]
     if indices.size and (int(indices.min()) < -dim or int(indices.max()) >= dim):

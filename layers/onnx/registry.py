@@ -128,6 +128,13 @@ def ints(value: Operand) -> list[int]:
     return [int(v) for v in np.asarray(to_numpy(value)).reshape(-1)]
 
 
+def dtype_of(value: ArrayLike) -> np.dtype:
+    """The dtype of a plain tensor of either backend, read without converting it
+    (``np.asarray`` of a CuPy array is refused: nothing is copied to the host silently)."""
+    dtype = getattr(value, "dtype", None)
+    return np.dtype(dtype) if dtype is not None else np.result_type(value)
+
+
 def scalar(value: ArrayLike) -> int | float | bool:
     """A plain one-element tensor as a Python number."""
     array = np.asarray(to_numpy(value))

@@ -11,6 +11,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 import optimizers
+from hyperdual import to_numpy
 from hyperdual.testing import relative_error
 from hyperlab import loop
 from hyperlab.atomic import write_json
@@ -48,7 +49,7 @@ def experiment_fd(
     log = log_to(log)
     data = load_mnist(data_dir, flatten=False, quick=quick)
     model = models.lenet5()
-    theta0 = model.init_params(seed=seed)
+    theta0 = to_numpy(model.init_params(seed=seed))  # host data throughout: θ too, explicitly
     batches = iterate_minibatches(data.X_train, data.y_train, 128, epoch_rng(seed, 0))
     theta_trained = _adam_steps(model, theta0, itertools.islice(batches, 20 if quick else 200))
     X, y = data.X_train[:128], data.y_train[:128]

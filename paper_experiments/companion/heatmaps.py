@@ -11,6 +11,7 @@ from matplotlib.colors import SymLogNorm
 from matplotlib.figure import Figure
 
 import optimizers
+from hyperdual import to_numpy
 from hyperlab import loop
 from hyperlab.atomic import write_json
 from hyperlab.data import epoch_rng, iterate_minibatches
@@ -86,7 +87,7 @@ def experiment_heatmaps(
     log = log_to(log)
     data = load_mnist(data_dir, flatten=False, quick=quick)
     model = models.lenet5()
-    theta = model.init_params(seed=seed)
+    theta = to_numpy(model.init_params(seed=seed))  # host data throughout: θ too, explicitly
     trainer = optimizers.Adam(lr=1e-3)
     Xh, yh = subset(data.X_train, data.y_train, batch, seed + 3)
     snapshots, out = [], Path(out) / "heatmaps"

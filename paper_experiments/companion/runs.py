@@ -15,6 +15,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 import optimizers
+from hyperdual import namespace
 from hyperlab import loop
 from hyperlab.atomic import write_json
 from hyperlab.data import epoch_rng, iterate_minibatches, load_dataset, num_batches
@@ -77,13 +78,16 @@ def subset(X, y, n, seed):
 
 
 def global_gradient(model, X, y, chunk=1024):
-    """``theta -> (loss, gradient)`` averaged over the fixed set (X, y), in chunks."""
+    """``theta -> (loss, gradient)`` averaged over the fixed set (X, y), in chunks.
+
+    ``X`` and ``y`` stay on the host; each chunk is copied to θ's device explicitly."""
 
     def global_grad(theta):
-        total, grad = 0.0, np.zeros_like(theta)
+        xp = namespace(theta)
+        total, grad = 0.0, xp.zeros_like(theta)
         for start in range(0, len(y), chunk):
             value, g = model.value_and_grad(
-                theta, X[start : start + chunk], y[start : start + chunk]
+                theta, xp.asarray(X[start : start + chunk]), xp.asarray(y[start : start + chunk])
             )
             n = len(y[start : start + chunk])
             total += float(value) * n
@@ -113,6 +117,8 @@ def run_method(
     ``global_subset`` fixed training images, or on all of them for ``global_subset="all"``,
     the paper's choice); a NaN, infinite or huge (above 1e8) loss or a non-finite θ stops
     the run as diverged. The wall time counts the optimizer steps only, not the evaluations.
+    θ starts on the current backend (``model.init_params``); the data stay on the host and
+    each minibatch is copied to θ's device explicitly, as in :func:`hyperlab.train.train`.
 
     Returns a dict: label, optimizer, settings, steps, epochs (fractional), wall time,
     seconds per step, per-step batch losses, evaluation curve points ``(step, time,
@@ -122,6 +128,7 @@ def run_method(
     """
     opt = optimizers.build(spec.optimizer, seed=seed, **spec.kwargs)
     theta = model.init_params(seed=seed, dtype=np.float64)
+    xp = namespace(theta)
     X_eval, y_eval = subset(data.X_train, data.y_train, eval_max, seed + 1)
     global_grad = None
     if global_subset == "all":
@@ -134,7 +141,10 @@ def run_method(
         eval_every = per_epoch
 
     def objective(batch):
-        return optimizers.ModelObjective(model, *batch, global_grad=global_grad)
+        X, y = batch
+        return optimizers.ModelObjective(
+            model, xp.asarray(X), xp.asarray(y), global_grad=global_grad
+        )
 
     def evaluation(step, wall):
         with np.errstate(all="ignore"):
@@ -159,7 +169,7 @@ def run_method(
         batches = iterate_minibatches(
             data.X_train, data.y_train, batch_size, epoch_rng(seed, epoch)
         )
-        for taken in loop.steps(opt, theta, batches, objective):
+        for taken in loop.steps(opt, theta, batches, objective, xp=xp):
             wall += taken.seconds
             step += 1
             losses.append(taken.loss)

@@ -8,6 +8,7 @@ import argparse
 import numpy as np
 import pytest
 
+import hyperdual as hd
 import optimizers
 from hyperdual.testing import assert_close
 from hyperlab.train import RunConfig, prepare_data
@@ -22,6 +23,11 @@ from paper_experiments.companion import (
 )
 
 F64 = np.float64
+
+
+def on_backend(array):
+    """Test data on the backend under test (where ``init_params`` puts θ)."""
+    return hd.get_backend().asarray(array)
 
 
 @pytest.mark.parametrize("subset", ["all", 40])
@@ -50,7 +56,10 @@ def test_newton_krylov_global_gradient_on_the_whole_training_set(monkeypatch, su
     assert record["steps"] == 2 and captured[0] is not None
     theta = model.init_params(seed=1)
     value, grad = captured[0](theta)
-    full_value, full_grad = model.value_and_grad(theta, data.X_train, data.y_train)
+    full_value, full_grad = model.value_and_grad(
+        theta, on_backend(data.X_train), on_backend(data.y_train)
+    )
+    grad, full_grad = hd.to_numpy(grad), hd.to_numpy(full_grad)
     if subset == "all":  # the paper's: the gradient of the loss over every training image
         assert value == pytest.approx(float(full_value), rel=1e-12)
         np.testing.assert_allclose(grad, full_grad, rtol=1e-10, atol=1e-14)
@@ -71,7 +80,8 @@ def test_pseudo_hessian_heat_map_plot(tmp_path):
     model = models.deep_mlp(width=3, depth=1, n_features=4, n_classes=3, activation="tanh")
     rng = np.random.default_rng(0)
     X, y = rng.standard_normal((9, 4)), rng.integers(0, 3, 9)
-    theta = model.init_params(seed=0) + 0.2 * rng.standard_normal(model.num_params)
+    X, y = on_backend(X), on_backend(y)
+    theta = model.init_params(seed=0) + on_backend(0.2 * rng.standard_normal(model.num_params))
     names, g_bar, H_bar = pseudo_hessian(model, theta, X, y)
     opt = PartitionNewton()
     obj = ModelObjective(model, X, y)

@@ -12,6 +12,8 @@ by the ``parameters`` table (C order), and computes
 * ``hvp``                     — ``jax.jvp`` of ``jax.grad`` (forward-over-reverse);
 * ``hessian``                 — ``jax.hessian`` (``jacfwd(jacrev)``).
 
+The computation runs on the CPU even where JAX sees a GPU (see :func:`compute_results`).
+
 Usage::
 
     python -m hyperlab.oracle.adapters.oracle_jax CASE_DIR [-o OUT_DIR] [--dtype float32|float64]
@@ -105,8 +107,19 @@ def make_loss(meta, x, y, view=param_view):
 
 
 def compute_results(meta, arrays, dtype="float64", view=param_view):
-    """Every quantity the case asks for, as NumPy arrays of ``dtype``."""
+    """Every quantity the case asks for, as NumPy arrays of ``dtype``, computed on the CPU.
 
+    On the CPU whatever devices JAX sees, as the PyTorch adapter: on a GPU, XLA takes the
+    second derivatives of max-pooling in reduced precision (JAX warns "Using reduced precision
+    for gradient of reduce-window min/max operator"), and JAX's default precision lets float32
+    matrix products and convolutions use TF32 there; both are far outside an oracle's
+    tolerances (seen on an H200: relative errors 1e-7 in float64, 4e-4 in float32).
+    """
+    with jax.default_device(jax.devices("cpu")[0]):
+        return _compute_results(meta, arrays, dtype, view)
+
+
+def _compute_results(meta, arrays, dtype, view):
     def array(name):
         return jnp.asarray(np.asarray(arrays[name], dtype=dtype))
 
