@@ -1,0 +1,1 @@
+"""``cupyx`` of the strict CPU stand-in for CuPy: only ``cupyx.scipy.special`` (see ``cupy``)."""

@@ -1,0 +1,1 @@
+"""``cupyx.scipy`` of the strict CPU stand-in for CuPy: only ``special`` (see ``cupy``)."""
