@@ -2,16 +2,9 @@
 
 from __future__ import annotations
 
-import numpy as np
+from hyperdual import namespace, to_numpy
 
-from hyperdual import namespace
-
-__all__ = ["evaluate", "to_host"]
-
-
-def to_host(a):
-    """A NumPy array of ``a`` (copied from the GPU when it is a CuPy array)."""
-    return a.get() if hasattr(a, "get") and not isinstance(a, np.ndarray) else np.asarray(a)
+__all__ = ["evaluate"]
 
 
 def evaluate(model, theta, X, y, batch_size: int = 2048, xp=None) -> tuple[float, float]:
@@ -47,6 +40,6 @@ def evaluate(model, theta, X, y, batch_size: int = 2048, xp=None) -> tuple[float
         shift = logits.max(axis=1, keepdims=True)
         lse = xp.log(xp.exp(logits - shift).sum(axis=1)) + shift[:, 0]
         picked = xp.take_along_axis(logits, yb[:, None], axis=1)[:, 0]
-        total_loss += float(to_host((lse - picked).sum(dtype=xp.float64)))
-        correct += int(to_host((logits.argmax(axis=1) == yb).sum()))
+        total_loss += float(to_numpy((lse - picked).sum(dtype=xp.float64)))
+        correct += int(to_numpy((logits.argmax(axis=1) == yb).sum()))
     return total_loss / n, correct / n

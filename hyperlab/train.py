@@ -91,7 +91,7 @@ from .config import (
     field_defaults,
 )
 from .data import epoch_rng, iterate_minibatches, num_batches
-from .evaluation import evaluate, to_host
+from .evaluation import evaluate
 from .loop import DIVERGENCE_LOSS, diverged, divergence_message, info_value, steps
 from .progress import Progress
 from .provenance import versions
@@ -408,7 +408,7 @@ class _Run:
         """The result; the history and ``summary.json`` written."""
         result = RunResult(
             config=self.config,
-            theta=to_host(self.theta),
+            theta=hyperdual.to_numpy(self.theta),
             history=self.history,
             status=status,
             wall_time=self.wall_time(),
